@@ -1,0 +1,2 @@
+//! Operate every HAProxy process of a host through the Runtime API.
+#![deny(missing_docs)]

@@ -1,0 +1,1 @@
+//! Harness that starts real HAProxy instances for end-to-end tests.

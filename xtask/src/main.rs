@@ -1,0 +1,2 @@
+//! cargo xtask: automation entry point.
+fn main() {}
