@@ -1,1 +1,1417 @@
-//! (in progress)
+//! The `show stat` CSV parser.
+//!
+//! [`parse_stat`] reads a whole reply into a [`StatTable`]: the header (a
+//! [`HeaderColumn`] per column) and every record, typed. Records are
+//! [`StatRecord`] views that borrow the reply; a field is copied only when
+//! CSV quoting forced an unescape. [`StatRecord::to_row`] makes the owned,
+//! serde-ready [`StatRow`].
+//!
+//! ```
+//! use haproxy_proto::field::Column;
+//! use haproxy_proto::stat::{parse_stat, Value};
+//! use haproxy_proto::value::{ProxyType, Status};
+//!
+//! let reply = "# pxname,svname,scur,status,type,\nbe,srv1,3,UP,2,\n\n";
+//! let table = parse_stat(reply)?;
+//! let rec = table.record(0).expect("one record");
+//! assert_eq!(rec.pxname(), Some("be"));
+//! assert_eq!(rec.get(Column::Scur), Some(Value::Int(3)));
+//! assert_eq!(rec.status(), Some(Status::Up));
+//! assert_eq!(rec.proxy_type(), Some(ProxyType::Server));
+//! # Ok::<(), haproxy_proto::ParseError>(())
+//! ```
+//!
+//! # The format, and what this parser decides at each edge
+//!
+//! - **Header.** A line starting with `#` names the columns (`# pxname,…`);
+//!   the header alone says which column is where — no position is assumed.
+//!   Names are trimmed of spaces (HAProxy 1.4.0 printed `req_rate,
+//!   req_rate_max, req_tot`). A line holding only `#` (and spaces) makes the
+//!   next non-blank line the names line, without its own `#` (as a 2012
+//!   Datadog paste has it). Duplicate names (2.3's h2 module) are kept; a
+//!   lookup by column or name finds the first.
+//! - **No header.** Data before any header is [`ParseErrorKind::MissingHeader`].
+//!   For headerless input whose layout is known, use
+//!   [`parse_stat_with_columns`].
+//! - **Second header.** A later `#` line naming exactly the same columns (two
+//!   processes' replies joined) is skipped and the records go on; one naming
+//!   different columns is a [`ParseErrorKind::Malformed`] error — parse each
+//!   process's reply on its own.
+//! - **Empty reply**, or only blank lines: an empty table with no header,
+//!   not an error. **Header only**: a table with a header and no records.
+//! - **Blank lines** (empty, or just `\r`) are skipped anywhere outside a
+//!   quoted field, including a leading one and the CLI's terminating one.
+//! - **Line ends**: `\n` or `\r\n`.
+//! - **Trailing comma.** HAProxy ends the header and every record with a
+//!   comma; it does not make a column. A record may also lack it.
+//! - **Field count.** A record must have exactly the header's number of
+//!   fields (plus, optionally, the empty one after the trailing comma).
+//!   Fewer is [`ParseErrorKind::TooFewFields`], more is
+//!   [`ParseErrorKind::TooManyFields`] — except at the very end of an input
+//!   without a final newline, where a short record is
+//!   [`ParseErrorKind::Truncated`]. A record at the end with the full field
+//!   count is complete even without a final newline.
+//! - **Quoting.** A field starting with `"` is quoted: it ends at the next
+//!   lone `"`, `""` inside stands for `"`, and it may hold `,`, CR and LF
+//!   (a record may so span lines). After the closing quote must come a
+//!   comma or the end of the line, else [`ParseErrorKind::Malformed`]. An
+//!   unclosed quote is [`ParseErrorKind::UnterminatedQuote`] at the opening
+//!   quote. A `"` inside an unquoted field is an ordinary character.
+//! - **Types.** Every numeric column of the [`Column`] table is parsed and
+//!   checked while reading: text there is [`ParseErrorKind::InvalidNumber`]
+//!   with line, column, record, field name and the text found. `type` must
+//!   also fit in a byte. Text-like columns (status, check status, mode,
+//!   address) are kept as text and made into their enum on access; those
+//!   parsers are total (unknown text is `Other`), so no error waits for
+//!   access. Columns not in the table (the `-` separator, module columns)
+//!   hold an integer when the field is one, text otherwise.
+//! - **Empty field**: `None`, never `0` or `""`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use nom::bytes::complete::take_till;
+use nom::character::complete::{char, space0};
+use nom::combinator::all_consuming;
+use nom::multi::separated_list1;
+use nom::sequence::pair;
+use nom::IResult;
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Input, ParseError, ParseErrorKind, Position};
+use crate::field::{Column, HeaderColumn, ValueKind, COLUMN_COUNT};
+use crate::value::{Addr, CheckStatus, Mode, ProxyType, Status};
+use crate::Combine;
+
+/// A typed field value. Integers are [`Value::Int`] unless they exceed
+/// `i64::MAX`, then [`Value::UInt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// An integer.
+    Int(i64),
+    /// An unsigned integer above `i64::MAX`.
+    UInt(u64),
+    /// Text: names, descriptions, unknown non-numeric columns.
+    Text(Cow<'a, str>),
+    /// The `status` column.
+    Status(Status),
+    /// The `check_status` / `agent_status` columns.
+    CheckStatus(CheckStatus),
+    /// The `type` column.
+    ProxyType(ProxyType),
+    /// The `mode` column.
+    Mode(Mode),
+    /// The `addr` column.
+    Addr(Addr),
+}
+
+impl<'a> Value<'a> {
+    /// The value as a signed integer, for integers that fit.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            Value::UInt(v) => i64::try_from(*v).ok(),
+            Value::ProxyType(t) => Some(i64::from(t.code())),
+            _ => None,
+        }
+    }
+
+    /// The value as an unsigned integer, for non-negative integers.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Int(v) => u64::try_from(*v).ok(),
+            Value::UInt(v) => Some(*v),
+            Value::ProxyType(t) => Some(u64::from(t.code())),
+            _ => None,
+        }
+    }
+
+    /// The text, for a [`Value::Text`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The same value, owning its text.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Int(v) => Value::Int(v),
+            Value::UInt(v) => Value::UInt(v),
+            Value::Text(s) => Value::Text(Cow::Owned(s.into_owned())),
+            Value::Status(s) => Value::Status(s),
+            Value::CheckStatus(s) => Value::CheckStatus(s),
+            Value::ProxyType(t) => Value::ProxyType(t),
+            Value::Mode(m) => Value::Mode(m),
+            Value::Addr(a) => Value::Addr(a),
+        }
+    }
+
+    /// Types HAProxy's text `text` as a field of `column` would be
+    /// (integers for numeric kinds, enums for text-like ones). `None`
+    /// when a numeric column's text is not a number.
+    pub fn from_text(column: HeaderColumn<'_>, text: &'a str) -> Option<Value<'a>> {
+        match column.info().map(|i| i.kind) {
+            None => Some(parse_int(text).unwrap_or(Value::Text(Cow::Borrowed(text)))),
+            Some(kind) => text_value(kind, Cow::Borrowed(text)),
+        }
+    }
+}
+
+fn parse_int(text: &str) -> Option<Value<'static>> {
+    match number_slot(text)? {
+        Slot::Int(v) => Some(Value::Int(v)),
+        Slot::UInt(v) => Some(Value::UInt(v)),
+        _ => None,
+    }
+}
+
+fn text_value(kind: ValueKind, text: Cow<'_, str>) -> Option<Value<'_>> {
+    Some(match kind {
+        ValueKind::Name | ValueKind::Text => Value::Text(text),
+        ValueKind::Status => Value::Status(Status::parse(&text)),
+        ValueKind::CheckStatus => Value::CheckStatus(CheckStatus::parse(&text)),
+        ValueKind::Mode => Value::Mode(Mode::parse(&text)),
+        ValueKind::Addr => Value::Addr(Addr::parse(&text)),
+        ValueKind::ProxyType => {
+            let code = text.parse::<u8>().ok()?;
+            Value::ProxyType(ProxyType::from_code(code))
+        }
+        _ => parse_int(&text)?,
+    })
+}
+
+impl fmt::Display for Value<'_> {
+    /// HAProxy's text for the value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(v) => write!(f, "{v}"),
+            Value::UInt(v) => write!(f, "{v}"),
+            Value::Text(s) => f.write_str(s),
+            Value::Status(s) => write!(f, "{s}"),
+            Value::CheckStatus(s) => write!(f, "{s}"),
+            Value::ProxyType(t) => write!(f, "{t}"),
+            Value::Mode(m) => write!(f, "{m}"),
+            Value::Addr(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+impl Serialize for Value<'_> {
+    /// Integers (and the proxy type) as numbers, everything else as
+    /// HAProxy's text.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Int(v) => serializer.serialize_i64(*v),
+            Value::UInt(v) => serializer.serialize_u64(*v),
+            Value::ProxyType(t) => serializer.serialize_u8(t.code()),
+            Value::Text(s) => serializer.serialize_str(s),
+            other => serializer.collect_str(other),
+        }
+    }
+}
+
+/// One stored field: 16 bytes, no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Empty,
+    Int(i64),
+    UInt(u64),
+    /// A byte range of the input.
+    Span(u32, u32),
+    /// An index into `StatTable::unescaped`.
+    Owned(u32),
+}
+
+/// How the parser reads one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// A number; anything else is an error.
+    Number,
+    /// A number from 0 to 255 (`type`).
+    Byte,
+    /// Text, kept as it is.
+    Text,
+    /// A column not in the table: a number if it is one, else text.
+    Guess,
+}
+
+const NO_INDEX: u16 = u16::MAX;
+
+/// A parsed `show stat` reply: the header and the typed records, borrowing
+/// the reply.
+#[derive(Debug, Clone)]
+pub struct StatTable<'a> {
+    input: &'a str,
+    header: Vec<HeaderColumn<'a>>,
+    reads: Vec<Read>,
+    /// Where each standard column is in `header`, by `Column::index()`.
+    index: [u16; COLUMN_COUNT],
+    /// `header.len()` slots per record, records one after the other.
+    slots: Vec<Slot>,
+    unescaped: Vec<String>,
+    records: usize,
+}
+
+impl<'a> StatTable<'a> {
+    fn new(input: &'a str) -> StatTable<'a> {
+        StatTable {
+            input,
+            header: Vec::new(),
+            reads: Vec::new(),
+            index: [NO_INDEX; COLUMN_COUNT],
+            slots: Vec::new(),
+            unescaped: Vec::new(),
+            records: 0,
+        }
+    }
+
+    fn set_header(&mut self, header: Vec<HeaderColumn<'a>>) {
+        self.index = [NO_INDEX; COLUMN_COUNT];
+        self.reads = Vec::with_capacity(header.len());
+        for (i, h) in header.iter().enumerate() {
+            let read = match h.info() {
+                None => Read::Guess,
+                Some(info) if info.kind == ValueKind::ProxyType => Read::Byte,
+                Some(info) if info.kind.is_numeric() => Read::Number,
+                Some(_) => Read::Text,
+            };
+            self.reads.push(read);
+            if let (Some(c), Ok(i)) = (h.column(), u16::try_from(i)) {
+                let slot = &mut self.index[c.index()];
+                if *slot == NO_INDEX {
+                    *slot = i;
+                }
+            }
+        }
+        self.header = header;
+    }
+
+    /// The columns, in the reply's order. Empty for an empty reply.
+    pub fn header(&self) -> &[HeaderColumn<'a>] {
+        &self.header
+    }
+
+    /// Each column with its place and how it combines across processes
+    /// (`None` for columns not in the table): what an aggregator iterates,
+    /// reading each record's value with [`StatRecord::get_at`].
+    pub fn columns(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (usize, HeaderColumn<'a>, Option<Combine>)> + '_ {
+        self.header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (i, *h, h.combine()))
+    }
+
+    /// Where `column` is in the header, if the reply has it.
+    pub fn position(&self, column: Column) -> Option<usize> {
+        match self.index[column.index()] {
+            NO_INDEX => None,
+            i => Some(usize::from(i)),
+        }
+    }
+
+    /// Where the column named `name` is in the header (the first, if the
+    /// name repeats).
+    pub fn position_by_name(&self, name: &str) -> Option<usize> {
+        match Column::from_name(name) {
+            Some(c) => self.position(c),
+            None => self.header.iter().position(|h| h.name() == name),
+        }
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Record `i`, 0-based.
+    pub fn record(&self, i: usize) -> Option<StatRecord<'_>> {
+        (i < self.records).then_some(StatRecord {
+            table: self,
+            row: i,
+        })
+    }
+
+    /// Every record, in order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = StatRecord<'_>> + '_ {
+        (0..self.records).map(move |row| StatRecord { table: self, row })
+    }
+
+    /// Every record as an owned [`StatRow`].
+    pub fn to_rows(&self) -> Vec<StatRow> {
+        self.records().map(|r| r.to_row()).collect()
+    }
+
+    fn slot(&self, row: usize, col: usize) -> Option<Slot> {
+        let n = self.header.len();
+        if col >= n {
+            return None;
+        }
+        self.slots.get(row * n + col).copied()
+    }
+
+    fn slot_text(&self, slot: Slot) -> Option<&str> {
+        match slot {
+            Slot::Span(s, e) => self.input.get(s as usize..e as usize),
+            Slot::Owned(i) => self.unescaped.get(i as usize).map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// One record of a [`StatTable`]: a row for a frontend, backend, server
+/// or listener.
+#[derive(Debug, Clone, Copy)]
+pub struct StatRecord<'t> {
+    table: &'t StatTable<'t>,
+    row: usize,
+}
+
+impl<'t> StatRecord<'t> {
+    /// The record's 0-based number in its table.
+    pub fn number(&self) -> usize {
+        self.row
+    }
+
+    /// The value of the field at header position `i`; `None` when the
+    /// field is empty or `i` is past the header.
+    pub fn get_at(&self, i: usize) -> Option<Value<'t>> {
+        let slot = self.table.slot(self.row, i)?;
+        match slot {
+            Slot::Empty => None,
+            Slot::Int(v) => match self.table.header.get(i)?.info().map(|i| i.kind) {
+                Some(ValueKind::ProxyType) => Some(Value::ProxyType(ProxyType::from_code(
+                    u8::try_from(v).ok()?,
+                ))),
+                _ => Some(Value::Int(v)),
+            },
+            Slot::UInt(v) => Some(Value::UInt(v)),
+            Slot::Span(..) | Slot::Owned(_) => {
+                let text = self.text_at(i)?;
+                match self.table.header.get(i)?.info() {
+                    None => Some(Value::Text(Cow::Borrowed(text))),
+                    Some(info) => text_value(info.kind, Cow::Borrowed(text)),
+                }
+            }
+        }
+    }
+
+    /// The value of `column`; `None` when the reply lacks the column or
+    /// the field is empty.
+    pub fn get(&self, column: Column) -> Option<Value<'t>> {
+        self.get_at(self.table.position(column)?)
+    }
+
+    /// The value of the column named `name` (any column, also unknown
+    /// ones).
+    pub fn get_by_name(&self, name: &str) -> Option<Value<'t>> {
+        self.get_at(self.table.position_by_name(name)?)
+    }
+
+    /// The raw text of a text field at header position `i` (unescaped if it
+    /// was quoted); `None` for empty and numeric fields.
+    pub fn text_at(&self, i: usize) -> Option<&'t str> {
+        let slot = self.table.slot(self.row, i)?;
+        self.table.slot_text(slot)
+    }
+
+    /// The raw text of a text column (see [`StatRecord::text_at`]).
+    pub fn text(&self, column: Column) -> Option<&'t str> {
+        self.text_at(self.table.position(column)?)
+    }
+
+    /// The integer in `column`, if it holds one that fits in `i64`.
+    pub fn int(&self, column: Column) -> Option<i64> {
+        match self.table.slot(self.row, self.table.position(column)?)? {
+            Slot::Int(v) => Some(v),
+            Slot::UInt(v) => i64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The non-negative integer in `column`.
+    pub fn uint(&self, column: Column) -> Option<u64> {
+        match self.table.slot(self.row, self.table.position(column)?)? {
+            Slot::Int(v) => u64::try_from(v).ok(),
+            Slot::UInt(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// `pxname`.
+    pub fn pxname(&self) -> Option<&'t str> {
+        self.text(Column::Pxname)
+    }
+
+    /// `svname`.
+    pub fn svname(&self) -> Option<&'t str> {
+        self.text(Column::Svname)
+    }
+
+    /// `type`.
+    pub fn proxy_type(&self) -> Option<ProxyType> {
+        u8::try_from(self.int(Column::Type)?)
+            .ok()
+            .map(ProxyType::from_code)
+    }
+
+    /// `iid`, the proxy's id.
+    pub fn iid(&self) -> Option<u64> {
+        self.uint(Column::Iid)
+    }
+
+    /// `sid`, the server's id.
+    pub fn sid(&self) -> Option<u64> {
+        self.uint(Column::Sid)
+    }
+
+    /// `pid`.
+    pub fn pid(&self) -> Option<u64> {
+        self.uint(Column::Pid)
+    }
+
+    /// `status`.
+    pub fn status(&self) -> Option<Status> {
+        self.text(Column::Status).map(Status::parse)
+    }
+
+    /// `check_status`.
+    pub fn check_status(&self) -> Option<CheckStatus> {
+        self.text(Column::CheckStatus).map(CheckStatus::parse)
+    }
+
+    /// `(type, pxname, svname)`: what identifies the object across
+    /// processes. `None` when one of them is missing.
+    pub fn key(&self) -> Option<(ProxyType, &'t str, &'t str)> {
+        Some((self.proxy_type()?, self.pxname()?, self.svname()?))
+    }
+
+    /// Each column with this record's value.
+    pub fn values(&self) -> impl Iterator<Item = (HeaderColumn<'t>, Option<Value<'t>>)> + '_ {
+        self.table
+            .header
+            .iter()
+            .enumerate()
+            .map(move |(i, h)| (*h, self.get_at(i)))
+    }
+
+    /// The owned form of the record.
+    pub fn to_row(&self) -> StatRow {
+        StatRow {
+            fields: self
+                .values()
+                .map(|(h, v)| (h.name().to_owned(), v.map(Value::into_owned)))
+                .collect(),
+        }
+    }
+}
+
+/// An owned record: each column's name with its value (`None` for an
+/// empty field), in the reply's order. Serialized as a map in that order,
+/// empty fields as `null`; deserialized back by typing each value after its
+/// column's name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatRow {
+    /// `(column name, value)` in the reply's order.
+    pub fields: Vec<(String, Option<Value<'static>>)>,
+}
+
+impl StatRow {
+    /// The value of the column named `name` (the first, if it repeats).
+    pub fn get_by_name(&self, name: &str) -> Option<&Value<'static>> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_ref())
+    }
+
+    /// The value of `column`.
+    pub fn get(&self, column: Column) -> Option<&Value<'static>> {
+        self.get_by_name(column.name())
+    }
+}
+
+impl Serialize for StatRow {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for (name, value) in &self.fields {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A scalar as a self-describing format holds it.
+enum Scalar {
+    Null,
+    Int(i64),
+    UInt(u64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer, a string or null")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(i64::try_from(v).map_or(Scalar::UInt(v), Scalar::Int))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+                Scalar::deserialize(d)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatRow {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StatRow;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of show stat column names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StatRow, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((name, scalar)) = map.next_entry::<String, Scalar>()? {
+                    let value = {
+                        let column = HeaderColumn::from_name(&name);
+                        match scalar {
+                            Scalar::Null => None,
+                            Scalar::Int(v) => match column.info().map(|i| i.kind) {
+                                Some(ValueKind::ProxyType) => {
+                                    let code = u8::try_from(v).map_err(|_| {
+                                        de::Error::custom(format!("{name}: {v} is not a type"))
+                                    })?;
+                                    Some(Value::ProxyType(ProxyType::from_code(code)))
+                                }
+                                _ => Some(Value::Int(v)),
+                            },
+                            Scalar::UInt(v) => Some(Value::UInt(v)),
+                            Scalar::Text(s) => Some(
+                                Value::from_text(column, &s)
+                                    .ok_or_else(|| {
+                                        de::Error::custom(format!("{name}: {s:?} is not a number"))
+                                    })?
+                                    .into_owned(),
+                            ),
+                        }
+                    };
+                    fields.push((name, value));
+                }
+                Ok(StatRow { fields })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// Parses a `show stat` reply. See the [module documentation](self) for
+/// every edge case.
+///
+/// # Errors
+///
+/// A [`ParseError`] with its position (line, column, record), the field
+/// and the text found: [`ParseErrorKind::MissingHeader`] for data before any
+/// header, [`ParseErrorKind::TooFewFields`] / [`ParseErrorKind::TooManyFields`]
+/// for a record that does not match the header,
+/// [`ParseErrorKind::Truncated`] for a short record at the end of an input
+/// without a final newline, [`ParseErrorKind::InvalidNumber`] for text in a
+/// numeric column, [`ParseErrorKind::UnterminatedQuote`], and
+/// [`ParseErrorKind::Malformed`] for a second, different header, text after
+/// a closing quote, or an input of 4 GiB or more.
+pub fn parse_stat(input: &str) -> Result<StatTable<'_>, ParseError> {
+    Parser::new(input)?.run(None)
+}
+
+/// Parses a `show stat` reply that has no header (some tools strip it),
+/// with the columns given. Otherwise as [`parse_stat`].
+///
+/// ```
+/// use haproxy_proto::field::Column;
+/// use haproxy_proto::stat::parse_stat_with_columns;
+///
+/// let cols = &Column::ALL[..3]; // pxname, svname, qcur
+/// let t = parse_stat_with_columns("be,s1,4,\n", cols)?;
+/// assert_eq!(t.record(0).and_then(|r| r.int(Column::Qcur)), Some(4));
+/// # Ok::<(), haproxy_proto::ParseError>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`parse_stat`], and [`ParseErrorKind::Malformed`] where the input has
+/// a `#` header line after all, or `columns` is empty.
+pub fn parse_stat_with_columns<'a>(
+    input: &'a str,
+    columns: &[Column],
+) -> Result<StatTable<'a>, ParseError> {
+    if columns.is_empty() {
+        return Err(ParseError::new(
+            Input::Stat,
+            ParseErrorKind::Malformed {
+                expected: "at least one column",
+            },
+            Position::at(input.as_bytes(), 0),
+            "",
+        ));
+    }
+    let header = columns.iter().map(|c| HeaderColumn::Known(*c)).collect();
+    Parser::new(input)?.run(Some(header))
+}
+
+fn header_names(line: &str) -> IResult<&str, Vec<&str>> {
+    all_consuming(separated_list1(char(','), take_till(|c| c == ',')))(line)
+}
+
+fn hash_prefix(line: &str) -> IResult<&str, (char, &str)> {
+    pair(char('#'), space0)(line)
+}
+
+/// Reads a names line (without its `#`): names trimmed, the empty name
+/// after a trailing comma dropped.
+fn names_of(line: &str) -> Vec<HeaderColumn<'_>> {
+    let mut names = match header_names(line) {
+        Ok((_, names)) => names,
+        Err(_) => vec![line],
+    };
+    if names.len() > 1 && names.last().is_some_and(|n| n.trim().is_empty()) {
+        names.pop();
+    }
+    names
+        .into_iter()
+        .map(|n| HeaderColumn::from_name(n.trim_matches(' ')))
+        .collect()
+}
+
+struct Parser<'a> {
+    input: &'a str,
+    bytes: &'a [u8],
+    table: StatTable<'a>,
+}
+
+/// How a field ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At a comma; the next field starts after it.
+    Comma,
+    /// At a line end; the next record starts after it.
+    Line,
+    /// At the end of the input.
+    Eof,
+}
+
+impl<'a> Parser<'a> {
+    fn new(input: &'a str) -> Result<Parser<'a>, ParseError> {
+        if u32::try_from(input.len()).is_err() {
+            return Err(ParseError::new(
+                Input::Stat,
+                ParseErrorKind::Malformed {
+                    expected: "a reply smaller than 4 GiB",
+                },
+                Position::default(),
+                "",
+            ));
+        }
+        Ok(Parser {
+            input,
+            bytes: input.as_bytes(),
+            table: StatTable::new(input),
+        })
+    }
+
+    fn error(&self, kind: ParseErrorKind, at: usize, found: &str) -> ParseError {
+        ParseError::new(Input::Stat, kind, Position::at(self.bytes, at), found)
+    }
+
+    fn record_error(&self, kind: ParseErrorKind, at: usize, col: usize, found: &str) -> ParseError {
+        let mut e = ParseError::new(
+            Input::Stat,
+            kind,
+            Position::at(self.bytes, at).with_record(self.table.records),
+            found,
+        );
+        if let Some(h) = self.table.header.get(col) {
+            e = e.with_field(h.name());
+        }
+        e
+    }
+
+    /// The line starting at `p`, without its line end, and where the next
+    /// line starts.
+    fn line_at(&self, p: usize) -> (&'a str, usize) {
+        let rest = &self.bytes[p..];
+        let (end, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (p + i, p + i + 1),
+            None => (self.bytes.len(), self.bytes.len()),
+        };
+        let mut line = &self.input[p..end];
+        if let Some(l) = line.strip_suffix('\r') {
+            line = l;
+        }
+        (line, next)
+    }
+
+    fn run(mut self, given: Option<Vec<HeaderColumn<'a>>>) -> Result<StatTable<'a>, ParseError> {
+        let headerless = given.is_some();
+        if let Some(header) = given {
+            self.table.set_header(header);
+        }
+        let newlines = self.bytes.iter().filter(|&&b| b == b'\n').count();
+        let mut have_header = headerless;
+        let mut p = 0;
+        let len = self.bytes.len();
+        while p < len {
+            match self.bytes[p] {
+                b'\n' => {
+                    p += 1;
+                    continue;
+                }
+                b'\r' if self.bytes.get(p + 1).map_or(true, |&b| b == b'\n') => {
+                    p += 2;
+                    continue;
+                }
+                b'#' => {
+                    if headerless {
+                        return Err(self.error(
+                            ParseErrorKind::Malformed {
+                                expected: "no header line (the columns were given)",
+                            },
+                            p,
+                            self.line_at(p).0,
+                        ));
+                    }
+                    let (header, next) = self.header_at(p)?;
+                    if !have_header {
+                        self.table.set_header(header);
+                        have_header = true;
+                        let n = self.table.header.len();
+                        self.table
+                            .slots
+                            .reserve(newlines.saturating_sub(1).saturating_mul(n));
+                    } else if header != self.table.header {
+                        return Err(self.error(
+                            ParseErrorKind::Malformed {
+                                expected: "a repeated header naming the same columns as the first",
+                            },
+                            p,
+                            self.line_at(p).0,
+                        ));
+                    }
+                    p = next;
+                }
+                _ => {
+                    if !have_header {
+                        return Err(self.error(
+                            ParseErrorKind::MissingHeader,
+                            p,
+                            self.line_at(p).0,
+                        ));
+                    }
+                    p = self.record_at(p)?;
+                    self.table.records += 1;
+                }
+            }
+        }
+        Ok(self.table)
+    }
+
+    /// Reads the header at `p` (a `#` line, or a lone `#` line and the
+    /// names line after it).
+    fn header_at(&self, p: usize) -> Result<(Vec<HeaderColumn<'a>>, usize), ParseError> {
+        let (line, mut next) = self.line_at(p);
+        let rest = match hash_prefix(line) {
+            Ok((rest, _)) => rest,
+            Err(_) => line,
+        };
+        if !rest.trim().is_empty() {
+            return Ok((names_of(rest), next));
+        }
+        // A lone `#`: the names are on the next non-blank line.
+        while next < self.bytes.len() {
+            let (names, after) = self.line_at(next);
+            if names.trim().is_empty() {
+                next = after;
+                continue;
+            }
+            return Ok((names_of(names), after));
+        }
+        Err(self.error(ParseErrorKind::MissingHeader, p, line))
+    }
+
+    /// Reads the record starting at `p`; returns where the next starts.
+    fn record_at(&mut self, start: usize) -> Result<usize, ParseError> {
+        let bytes = self.bytes;
+        let len = bytes.len();
+        let n = self.table.header.len();
+        let mut p = start;
+        let mut end = End::Eof;
+        for col in 0..n {
+            let read = self.table.reads[col];
+            let (slot, term) = match bytes.get(p) {
+                Some(b'"') => self.quoted_field(p, col)?,
+                _ => {
+                    let fast = match read {
+                        Read::Number | Read::Byte | Read::Guess => number_fast(bytes, p),
+                        Read::Text => text_fast(bytes, p),
+                    };
+                    match fast {
+                        Some(x) => x,
+                        None => self.slow_field(p, col, read)?,
+                    }
+                }
+            };
+            let slot = match (read, slot) {
+                (Read::Byte, Slot::Int(v)) if !(0..=255).contains(&v) => {
+                    return Err(self.record_error(
+                        ParseErrorKind::Malformed {
+                            expected: "a proxy type from 0 to 255",
+                        },
+                        p,
+                        col,
+                        &v.to_string(),
+                    ))
+                }
+                (Read::Byte, Slot::UInt(v)) => {
+                    return Err(self.record_error(
+                        ParseErrorKind::Malformed {
+                            expected: "a proxy type from 0 to 255",
+                        },
+                        p,
+                        col,
+                        &v.to_string(),
+                    ))
+                }
+                (_, s) => s,
+            };
+            self.table.slots.push(slot);
+            end = match bytes.get(term) {
+                Some(b',') => End::Comma,
+                Some(_) => End::Line,
+                None => End::Eof,
+            };
+            p = term + 1;
+            if end != End::Comma && col + 1 < n {
+                self.table.slots.truncate(self.table.records * n);
+                let kind = if end == End::Eof {
+                    ParseErrorKind::Truncated
+                } else {
+                    ParseErrorKind::TooFewFields {
+                        expected: n,
+                        found: col + 1,
+                    }
+                };
+                let at = if end == End::Eof { len } else { start };
+                return Err(self.record_error(kind, at, col + 1, self.line_at(start).0));
+            }
+        }
+        match end {
+            End::Line | End::Eof => Ok(p.min(len)),
+            End::Comma => {
+                // The trailing comma: the line must end here.
+                match bytes.get(p) {
+                    None => Ok(len),
+                    Some(b'\n') => Ok(p + 1),
+                    Some(b'\r') if matches!(bytes.get(p + 1), None | Some(b'\n')) => {
+                        Ok((p + 2).min(len))
+                    }
+                    Some(_) => {
+                        let found = n + self.count_fields(p);
+                        self.table.slots.truncate(self.table.records * n);
+                        Err(self.record_error(
+                            ParseErrorKind::TooManyFields { expected: n, found },
+                            p,
+                            n,
+                            self.line_at(start).0,
+                        ))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts the fields from `p` to the end of the record, quotes
+    /// honoured (for the error message).
+    fn count_fields(&self, mut p: usize) -> usize {
+        let mut count = 1;
+        let mut quoted = false;
+        while let Some(&b) = self.bytes.get(p) {
+            match b {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => count += 1,
+                b'\n' if !quoted => break,
+                _ => {}
+            }
+            p += 1;
+        }
+        // The empty field after a trailing comma is not counted.
+        let before = self.bytes[..p]
+            .strip_suffix(b"\r")
+            .unwrap_or(&self.bytes[..p]);
+        if before.last() == Some(&b',') {
+            count -= 1;
+        }
+        count
+    }
+
+    /// A field the fast paths did not take: CR before a line end, a
+    /// sign, a long number, or text in a numeric column.
+    fn slow_field(
+        &mut self,
+        p: usize,
+        col: usize,
+        read: Read,
+    ) -> Result<(Slot, usize), ParseError> {
+        let bytes = self.bytes;
+        let mut term = p;
+        while let Some(&b) = bytes.get(term) {
+            if b == b',' || b == b'\n' {
+                break;
+            }
+            term += 1;
+        }
+        let mut end = term;
+        if end > p && bytes[end - 1] == b'\r' && bytes.get(term) != Some(&b',') {
+            end -= 1;
+        }
+        let text = &self.input[p..end];
+        let slot = self.typed_slot(text, p, false, col, read)?;
+        Ok((slot, term))
+    }
+
+    /// Types the text of a field. `at` is where the text starts in the
+    /// input; `owned` says the text is not the input's bytes there (it
+    /// was unescaped) and must be stored apart.
+    fn typed_slot(
+        &mut self,
+        text: &str,
+        at: usize,
+        owned: bool,
+        col: usize,
+        read: Read,
+    ) -> Result<Slot, ParseError> {
+        if text.is_empty() {
+            return Ok(Slot::Empty);
+        }
+        let number = number_slot(text);
+        match (read, number) {
+            (Read::Guess, Some(slot)) => Ok(slot),
+            (Read::Text | Read::Guess, _) => Ok(self.text_slot(text, at, owned)),
+            (Read::Number | Read::Byte, Some(slot)) => Ok(slot),
+            (Read::Number | Read::Byte, None) => {
+                Err(self.record_error(ParseErrorKind::InvalidNumber, at, col, text))
+            }
+        }
+    }
+
+    fn text_slot(&mut self, text: &str, at: usize, owned: bool) -> Slot {
+        if owned {
+            let i = self.table.unescaped.len();
+            self.table.unescaped.push(text.to_owned());
+            // Fewer unescaped fields than input bytes, so under 4 Gi.
+            Slot::Owned(i as u32)
+        } else {
+            // Both fit in u32: the input is checked to be under 4 GiB.
+            Slot::Span(at as u32, (at + text.len()) as u32)
+        }
+    }
+
+    /// A quoted field starting at `p` (on the `"`).
+    fn quoted_field(&mut self, p: usize, col: usize) -> Result<(Slot, usize), ParseError> {
+        let bytes = self.bytes;
+        let mut q = p + 1;
+        let mut escaped = false;
+        let close = loop {
+            match bytes[q..].iter().position(|&b| b == b'"') {
+                None => {
+                    return Err(self.record_error(
+                        ParseErrorKind::UnterminatedQuote,
+                        p,
+                        col,
+                        self.line_at(p).0,
+                    ))
+                }
+                Some(i) => {
+                    let at = q + i;
+                    if bytes.get(at + 1) == Some(&b'"') {
+                        escaped = true;
+                        q = at + 2;
+                    } else {
+                        break at;
+                    }
+                }
+            }
+        };
+        let term = close + 1;
+        let term = match bytes.get(term) {
+            None | Some(b',') | Some(b'\n') => term,
+            Some(b'\r') if matches!(bytes.get(term + 1), None | Some(b'\n')) => term + 1,
+            Some(_) => {
+                return Err(self.record_error(
+                    ParseErrorKind::Malformed {
+                        expected: "a comma or a line end after a closing quote",
+                    },
+                    term,
+                    col,
+                    self.line_at(p).0,
+                ))
+            }
+        };
+        let read = self.table.reads[col];
+        let raw = &self.input[p + 1..close];
+        let slot = if escaped {
+            let text = raw.replace("\"\"", "\"");
+            self.typed_slot(&text, p + 1, true, col, read)?
+        } else {
+            self.typed_slot(raw, p + 1, false, col, read)?
+        };
+        Ok((slot, term))
+    }
+}
+
+/// An integer slot for `text`, if it is a decimal integer (an optional
+/// `-`, then digits).
+fn number_slot(text: &str) -> Option<Slot> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if let Ok(v) = text.parse::<i64>() {
+        return Some(Slot::Int(v));
+    }
+    text.parse::<u64>().ok().map(Slot::UInt)
+}
+
+/// Reads an unsigned number of up to 18 digits ending at a comma, a line
+/// end or the input's end; `None` sends the field to the slow path.
+#[inline(always)]
+fn number_fast(bytes: &[u8], p: usize) -> Option<(Slot, usize)> {
+    let mut v: u64 = 0;
+    let mut q = p;
+    while let Some(&b) = bytes.get(q) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+        q += 1;
+    }
+    match bytes.get(q) {
+        Some(b',') | Some(b'\n') | None if q - p <= 18 => {
+            if q == p {
+                Some((Slot::Empty, q))
+            } else {
+                // 18 digits always fit in i64.
+                Some((Slot::Int(v as i64), q))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Reads an unquoted text field ending at a comma, or at a line end not
+/// preceded by CR, or at the input's end.
+#[inline(always)]
+fn text_fast(bytes: &[u8], p: usize) -> Option<(Slot, usize)> {
+    let mut q = p;
+    while let Some(&b) = bytes.get(q) {
+        if b == b',' || b == b'\n' {
+            break;
+        }
+        q += 1;
+    }
+    if q > p && bytes[q - 1] == b'\r' && bytes.get(q) != Some(&b',') {
+        return None;
+    }
+    if q == p {
+        return Some((Slot::Empty, q));
+    }
+    // Both fit in u32: the input is checked to be under 4 GiB.
+    Some((Slot::Span(p as u32, q as u32), q))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "# pxname,svname,qcur,status,type,check_status,addr,-,h2_x,\n";
+
+    fn t(input: &str) -> StatTable<'_> {
+        match parse_stat(input) {
+            Ok(t) => t,
+            Err(e) => panic!("{input:?}: {e}"),
+        }
+    }
+
+    fn err(input: &str) -> ParseError {
+        match parse_stat(input) {
+            Ok(t) => panic!("{input:?} parsed: {} records", t.len()),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn edge_cases_that_parse() {
+        let row = "be,s1,3,UP,2,L7OK,10.0.0.1:80,-,7,";
+        // (input, records, columns)
+        let cases = [
+            (String::new(), 0, 0),
+            ("\n\n".to_owned(), 0, 0),
+            (H.to_owned(), 0, 9),
+            (format!("{H}{row}\n"), 1, 9),
+            (format!("\n{H}{row}\n\n"), 1, 9),
+            (format!("{H}\n{row}\n\n{row}\n"), 2, 9),
+            (format!("{H}{row}"), 1, 9),
+            (format!("{H}{}", row.trim_end_matches(',')), 1, 9),
+            (format!("{H}{}\n", row.trim_end_matches(',')), 1, 9),
+            (format!("{H}{row}\n{H}{row}\n"), 2, 9),
+            (format!("{H}{row}\n").replace('\n', "\r\n"), 1, 9),
+            (format!("{H}{}\r\n", row.trim_end_matches(',')), 1, 9),
+            (format!("#\n{}{row}\n", &H[2..]), 1, 9),
+            ("# a, b ,c\n1,x,3\n".to_owned(), 1, 3),
+        ];
+        for (input, records, columns) in cases {
+            let table = t(&input);
+            assert_eq!(table.len(), records, "{input:?}");
+            assert_eq!(table.header().len(), columns, "{input:?}");
+            if let Some(r) = table.record(0).filter(|_| columns == 9) {
+                assert_eq!(r.pxname(), Some("be"), "{input:?}");
+                assert_eq!(r.get(Column::Qcur), Some(Value::Int(3)), "{input:?}");
+                assert_eq!(r.status(), Some(Status::Up), "{input:?}");
+                assert_eq!(r.get_by_name("h2_x"), Some(Value::Int(7)), "{input:?}");
+                assert_eq!(r.text_at(6), Some("10.0.0.1:80"), "{input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn header_names_are_trimmed_and_unknown_kept() {
+        let table = t("# req_rate, req_rate_max, req_tot,\n1,2,3,\n");
+        let names: Vec<&str> = table.header().iter().map(|h| h.name()).collect();
+        assert_eq!(names, ["req_rate", "req_rate_max", "req_tot"]);
+        assert_eq!(table.position(Column::ReqTot), Some(2));
+        let table = t(H);
+        assert_eq!(table.header()[7], HeaderColumn::Unknown("-"));
+        assert_eq!(table.position_by_name("h2_x"), Some(8));
+    }
+
+    #[test]
+    fn edge_cases_that_fail() {
+        let row = "be,s1,3,UP,2,L7OK,10.0.0.1:80,-,7,";
+        // (input, kind, line, column, field)
+        let cases: Vec<(String, ParseErrorKind, usize, usize, Option<&str>)> = vec![
+            (
+                format!("{row}\n"),
+                ParseErrorKind::MissingHeader,
+                1,
+                1,
+                None,
+            ),
+            (
+                "\n#\n".to_owned(),
+                ParseErrorKind::MissingHeader,
+                2,
+                1,
+                None,
+            ),
+            (
+                format!("{H}be,s1,3\n"),
+                ParseErrorKind::TooFewFields {
+                    expected: 9,
+                    found: 3,
+                },
+                2,
+                1,
+                Some("status"),
+            ),
+            (
+                format!("{H}be,s1,3"),
+                ParseErrorKind::Truncated,
+                2,
+                8,
+                Some("status"),
+            ),
+            (
+                format!("{H}{row}8,\n"),
+                ParseErrorKind::TooManyFields {
+                    expected: 9,
+                    found: 10,
+                },
+                2,
+                35,
+                None,
+            ),
+            (
+                format!("{H}be,s1,x3,UP,2,L7OK,a,-,7,\n"),
+                ParseErrorKind::InvalidNumber,
+                2,
+                7,
+                Some("qcur"),
+            ),
+            (
+                format!("{H}be,s1,-3x,UP,2,L7OK,a,-,7,\n"),
+                ParseErrorKind::InvalidNumber,
+                2,
+                7,
+                Some("qcur"),
+            ),
+            (
+                format!("{H}be,s1,3,UP,300,L7OK,a,-,7,\n"),
+                ParseErrorKind::Malformed {
+                    expected: "a proxy type from 0 to 255",
+                },
+                2,
+                12,
+                Some("type"),
+            ),
+            (
+                format!("{H}be,\"s1,3,UP\n"),
+                ParseErrorKind::UnterminatedQuote,
+                2,
+                4,
+                Some("svname"),
+            ),
+            (
+                format!("{H}be,\"s1\"x,3,UP,2,L7OK,a,-,7,\n"),
+                ParseErrorKind::Malformed {
+                    expected: "a comma or a line end after a closing quote",
+                },
+                2,
+                8,
+                Some("svname"),
+            ),
+            (
+                format!("{H}{row}\n# pxname,svname,\n"),
+                ParseErrorKind::Malformed {
+                    expected: "a repeated header naming the same columns as the first",
+                },
+                3,
+                1,
+                None,
+            ),
+        ];
+        for (input, kind, line, column, field) in cases {
+            let e = err(&input);
+            assert_eq!(e.kind, kind, "{input:?}");
+            assert_eq!(
+                (e.position.line, e.position.column),
+                (line, column),
+                "{input:?}: {e}"
+            );
+            assert_eq!(e.field.as_deref(), field, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_fields_unescape_and_span_lines() {
+        let input =
+            "# pxname,svname,last_chk,qcur,\n\"a,b\",\"s\"\"1\"\"\",\"line1\nline2\",\"5\",\n";
+        let table = t(input);
+        let r = table.record(0).expect("record");
+        assert_eq!(r.pxname(), Some("a,b"));
+        assert_eq!(r.svname(), Some("s\"1\""));
+        assert_eq!(r.text(Column::LastChk), Some("line1\nline2"));
+        assert_eq!(r.int(Column::Qcur), Some(5));
+    }
+
+    #[test]
+    fn empty_fields_are_none_and_numbers_are_typed() {
+        let input = "# pxname,svname,qcur,lastsess,stot,type,-,m,\nbe,BACKEND,,-1,18446744073709551615,1,-,x,\n";
+        let table = t(input);
+        let r = table.record(0).expect("record");
+        assert_eq!(r.get(Column::Qcur), None);
+        assert_eq!(r.get(Column::Lastsess), Some(Value::Int(-1)));
+        assert_eq!(r.get(Column::Stot), Some(Value::UInt(u64::MAX)));
+        assert_eq!(
+            r.get(Column::Type),
+            Some(Value::ProxyType(ProxyType::Backend))
+        );
+        assert_eq!(r.key(), Some((ProxyType::Backend, "be", "BACKEND")));
+        assert_eq!(r.get_by_name("-"), Some(Value::Text("-".into())));
+        assert_eq!(r.get_by_name("m"), Some(Value::Text("x".into())));
+        assert_eq!(r.get(Column::Scur), None);
+    }
+
+    #[test]
+    fn with_columns_reads_headerless_input() {
+        let cols = &Column::ALL[..4];
+        let table = parse_stat_with_columns("be,s1,1,2,\nbe,s2,3,4\n", cols).expect("parses");
+        assert_eq!(table.len(), 2);
+        assert_eq!(table.record(1).and_then(|r| r.int(Column::Qmax)), Some(4));
+        let e = parse_stat_with_columns("# pxname\nbe\n", cols).expect_err("has a header");
+        assert!(matches!(e.kind, ParseErrorKind::Malformed { .. }));
+        assert!(parse_stat_with_columns("x\n", &[]).is_err());
+    }
+
+    #[test]
+    fn rows_convert_to_owned_and_back() {
+        let input =
+            "# pxname,svname,scur,status,type,addr,h2_x,\nbe,s1,3,MAINT (via a/b),2,[::1]:80,x,\n";
+        let table = t(input);
+        let row = table.record(0).expect("record").to_row();
+        assert_eq!(row.get(Column::Scur), Some(&Value::Int(3)));
+        assert_eq!(
+            row.get(Column::Status),
+            Some(&Value::Status(Status::MaintVia("a/b".into())))
+        );
+        use serde::de::value::{Error as DeError, MapDeserializer};
+        let entries = vec![
+            ("pxname", "be"),
+            ("scur", "3"),
+            ("status", "UP"),
+            ("addr", "[::1]:80"),
+            ("type", "2"),
+        ];
+        let d: MapDeserializer<'_, _, DeError> = MapDeserializer::new(entries.into_iter());
+        let back = StatRow::deserialize(d).expect("deserializes");
+        assert_eq!(back.get(Column::Scur), Some(&Value::Int(3)));
+        assert_eq!(back.get(Column::Status), Some(&Value::Status(Status::Up)));
+        assert_eq!(
+            back.get(Column::Type),
+            Some(&Value::ProxyType(ProxyType::Server))
+        );
+        assert_eq!(
+            back.get(Column::Addr).map(|a| a.to_string()),
+            Some("[::1]:80".into())
+        );
+    }
+
+    #[test]
+    fn columns_carry_their_combine() {
+        let table = t(H);
+        let combines: Vec<Option<Combine>> = table.columns().map(|(_, _, c)| c).collect();
+        assert_eq!(combines[2], Some(Combine::Sum));
+        assert_eq!(combines[3], Some(Combine::MustAgree));
+        assert_eq!(combines[8], None);
+    }
+}
