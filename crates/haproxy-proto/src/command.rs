@@ -1,1 +1,1111 @@
-//! (in progress)
+//! The command builder: every line this workspace sends to HAProxy, with
+//! every argument validated and escaped so that it reaches HAProxy as
+//! exactly one literal word.
+//!
+//! # How HAProxy 2.6 reads a command line
+//!
+//! The CLI (`src/cli.c`, `cli_parse_request`) splits a line into words on
+//! spaces and TABs, reads a backslash as "take the next character
+//! literally", splits commands on an unescaped `;`, and takes at most 64
+//! words per command. A line ends at LF. Tried against haproxy 2.6.12 (the
+//! tests crate proves each row end to end, byte for byte):
+//!
+//! | character in an argument | how it is carried |
+//! |---|---|
+//! | space, TAB | escaped: `\ `, `\<TAB>` |
+//! | `;` | escaped: `\;` — never starts a second command |
+//! | `\` | escaped: `\\` |
+//! | `"`, `'`, `#`, `$` | escaped (`\"` …): HAProxy treats none of them specially today, escaping keeps it so |
+//! | LF, CR, NUL, any other control character | **refused** ([`ArgErrorKind::ControlCharacter`]): a line cannot hold them |
+//! | an empty string | **refused** where a value is required ([`ArgErrorKind::Empty`]) |
+//!
+//! Proxy and server names are checked against HAProxy's own rule for
+//! identifiers (letters, digits, `-`, `_`, `.`, `:`), so a name that no
+//! configuration could declare is refused before it is sent.
+//!
+//! # Payloads (`<<`)
+//!
+//! `add map … <<` / `add acl … <<` take their entries on the following
+//! lines, up to an empty line. HAProxy applies **no** escaping there: a
+//! map line is split at its first blank into key and value, leading blanks
+//! of the value are dropped, and the rest of the line (trailing blanks
+//! included) is the value. So a payload entry is refused when its key is
+//! empty or holds a blank, when its value is empty or starts with a blank,
+//! or when either holds a control character — never silently altered.
+//! The error names the entry by its index.
+//!
+//! # Example
+//!
+//! ```
+//! use haproxy_proto::command::{Command, MapRef};
+//!
+//! let c = Command::add_map(MapRef::File("/etc/haproxy/hosts.map"), "a b;c", "be 1").unwrap();
+//! assert_eq!(c.to_wire(), r"add map /etc/haproxy/hosts.map a\ b\;c be\ 1");
+//! assert!(Command::set_weight("be_app", "app1", 300).is_err());
+//! assert!(Command::add_map(MapRef::Id(3), "k", "v\nshutdown frontend fe").is_err());
+//! ```
+
+use crate::error::{ArgError, ArgErrorKind};
+use std::fmt;
+
+/// The most words HAProxy's CLI accepts in one command (`MAX_CLI_ARGS`).
+pub const MAX_WORDS: usize = 64;
+
+/// The largest absolute weight HAProxy accepts.
+pub const MAX_WEIGHT: u32 = 256;
+
+/// One command, ready to send: its line and, for `<<` commands, the
+/// payload lines that follow it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Command {
+    verb: &'static str,
+    line: String,
+    payload: Option<String>,
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+/// Which state `set server … state` forces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerState {
+    /// Back in rotation.
+    Ready,
+    /// No new sessions; existing ones finish.
+    Drain,
+    /// Maintenance: out of rotation, checks stopped.
+    Maint,
+}
+
+impl ServerState {
+    /// The word HAProxy expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerState::Ready => "ready",
+            ServerState::Drain => "drain",
+            ServerState::Maint => "maint",
+        }
+    }
+}
+
+/// The health (or agent) state `set server … health|agent` forces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Health {
+    /// `up`.
+    Up,
+    /// `stopping` (health only).
+    Stopping,
+    /// `down`.
+    Down,
+}
+
+impl Health {
+    /// The word HAProxy expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Up => "up",
+            Health::Stopping => "stopping",
+            Health::Down => "down",
+        }
+    }
+}
+
+/// A map or ACL, as HAProxy's commands address it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MapRef<'a> {
+    /// The numeric id `show map` / `show acl` lists (sent as `#<id>`).
+    Id(u64),
+    /// The file the map or ACL was loaded from.
+    File(&'a str),
+}
+
+/// One entry of a map or ACL, for `set map` / `del map` / `del acl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryRef<'a> {
+    /// Every entry with this key (map) or pattern (ACL).
+    Key(&'a str),
+    /// The entry HAProxy lists as `0x…` (sent as `#0x…`).
+    Id(&'a str),
+}
+
+/// Builds one line word by word, validating as it goes.
+struct Line {
+    verb: &'static str,
+    line: String,
+    words: usize,
+}
+
+impl Line {
+    fn new(verb: &'static str) -> Line {
+        Line {
+            verb,
+            line: verb.to_owned(),
+            words: verb.split(' ').count(),
+        }
+    }
+
+    fn err(&self, argument: &'static str, value: &str, kind: ArgErrorKind) -> ArgError {
+        ArgError {
+            command: self.verb,
+            argument,
+            value: value.to_owned(),
+            kind,
+        }
+    }
+
+    /// A fixed keyword of the command (trusted, never user input).
+    fn keyword(mut self, word: &'static str) -> Line {
+        self.line.push(' ');
+        self.line.push_str(word);
+        self.words += 1;
+        self
+    }
+
+    /// A number: digits only, nothing to escape.
+    fn number(mut self, n: impl fmt::Display) -> Line {
+        use fmt::Write;
+        self.line.push(' ');
+        // Writing to a String cannot fail.
+        let _ = write!(self.line, "{n}");
+        self.words += 1;
+        self
+    }
+
+    /// Any value, escaped so that it is one literal word.
+    fn value(mut self, argument: &'static str, value: &str) -> Result<Line, ArgError> {
+        check_text(value).map_err(|kind| self.err(argument, value, kind))?;
+        self.line.push(' ');
+        escape_into(&mut self.line, value);
+        self.words += 1;
+        Ok(self)
+    }
+
+    /// A proxy name (frontend, backend, listen).
+    fn proxy(mut self, argument: &'static str, name: &str) -> Result<Line, ArgError> {
+        check_name(name).map_err(|kind| self.err(argument, name, kind))?;
+        self.line.push(' ');
+        self.line.push_str(name);
+        self.words += 1;
+        Ok(self)
+    }
+
+    /// `<backend>/<server>`.
+    fn server(mut self, backend: &str, server: &str) -> Result<Line, ArgError> {
+        check_name(backend).map_err(|kind| self.err("backend", backend, kind))?;
+        check_name(server).map_err(|kind| self.err("server", server, kind))?;
+        self.line.push(' ');
+        self.line.push_str(backend);
+        self.line.push('/');
+        self.line.push_str(server);
+        self.words += 1;
+        Ok(self)
+    }
+
+    /// A map or ACL reference.
+    fn map(self, argument: &'static str, map: MapRef<'_>) -> Result<Line, ArgError> {
+        match map {
+            MapRef::Id(id) => {
+                let mut l = self;
+                l.line.push_str(" #");
+                l.line.push_str(&id.to_string());
+                l.words += 1;
+                Ok(l)
+            }
+            MapRef::File(file) => {
+                if file.starts_with('#') {
+                    return Err(self.err(
+                        argument,
+                        file,
+                        ArgErrorKind::Invalid {
+                            expected: "a file name (a leading '#' would make it an id)",
+                        },
+                    ));
+                }
+                self.value(argument, file)
+            }
+        }
+    }
+
+    /// An entry reference: a key, or `#0x…`.
+    fn entry(self, entry: EntryRef<'_>) -> Result<Line, ArgError> {
+        match entry {
+            EntryRef::Id(id) => {
+                if !is_entry_id(id) {
+                    return Err(self.err(
+                        "entry",
+                        id,
+                        ArgErrorKind::Invalid {
+                            expected:
+                                "an entry id as listed by HAProxy (0x followed by hex digits)",
+                        },
+                    ));
+                }
+                let mut l = self;
+                l.line.push_str(" #");
+                l.line.push_str(id);
+                l.words += 1;
+                Ok(l)
+            }
+            EntryRef::Key(key) => {
+                if key.starts_with('#') {
+                    return Err(self.err(
+                        "key",
+                        key,
+                        ArgErrorKind::Invalid {
+                            expected: "a key not starting with '#' (HAProxy would read an entry id); address the entry by its 0x… id instead",
+                        },
+                    ));
+                }
+                self.value("key", key)
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Command, ArgError> {
+        if self.words > MAX_WORDS {
+            let count = self.words;
+            let line = self.line.clone();
+            return Err(self.err("line", &line, ArgErrorKind::TooManyWords { count }));
+        }
+        Ok(Command {
+            verb: self.verb,
+            line: self.line,
+            payload: None,
+        })
+    }
+
+    fn finish_with_payload(self, payload: String) -> Result<Command, ArgError> {
+        let mut c = self.keyword("<<").finish()?;
+        c.payload = Some(payload);
+        Ok(c)
+    }
+}
+
+/// Characters escaped with a backslash inside a word.
+fn needs_escape(c: char) -> bool {
+    matches!(c, ' ' | '\t' | ';' | '\\' | '"' | '\'' | '#' | '$')
+}
+
+fn escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        if needs_escape(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Escapes `value` so that HAProxy's CLI reads it as one literal word.
+/// Does not validate: see [`Command`]'s constructors for that.
+pub fn escape(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 4);
+    escape_into(&mut s, value);
+    s
+}
+
+/// A value the CLI can carry in one word: not empty, no control
+/// character except TAB (which is escaped).
+fn check_text(value: &str) -> Result<(), ArgErrorKind> {
+    if value.is_empty() {
+        return Err(ArgErrorKind::Empty);
+    }
+    check_controls(value)
+}
+
+fn check_controls(value: &str) -> Result<(), ArgErrorKind> {
+    match value
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && c != '\t')
+    {
+        Some((at, ch)) => Err(ArgErrorKind::ControlCharacter { ch, at }),
+        None => Ok(()),
+    }
+}
+
+/// HAProxy's rule for proxy and server names (`invalid_char()`):
+/// letters, digits, `-`, `_`, `.`, `:`.
+fn check_name(name: &str) -> Result<(), ArgErrorKind> {
+    check_text(name)?;
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        Ok(())
+    } else {
+        Err(ArgErrorKind::Invalid {
+            expected: "a proxy or server name (letters, digits, '-', '_', '.', ':')",
+        })
+    }
+}
+
+fn is_entry_id(id: &str) -> bool {
+    match id.strip_prefix("0x").or_else(|| id.strip_prefix("0X")) {
+        Some(hex) => {
+            !hex.is_empty() && hex.len() <= 16 && hex.chars().all(|c| c.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}
+
+/// An address for `set server … addr` / `add server`: an IPv4 or IPv6
+/// address, or a host name.
+fn check_addr(addr: &str) -> Result<(), ArgErrorKind> {
+    check_text(addr)?;
+    if addr.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let hostname = addr.len() <= 253
+        && addr.split('.').all(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if hostname {
+        Ok(())
+    } else {
+        Err(ArgErrorKind::Invalid {
+            expected: "an IPv4 or IPv6 address or a host name",
+        })
+    }
+}
+
+impl Command {
+    /// The command line, without its terminating newline. Payload
+    /// commands end with ` <<`.
+    pub fn to_wire(&self) -> String {
+        self.line.clone()
+    }
+
+    /// The command line, borrowed.
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// The command's name (`set weight`, `add map`, …), for messages.
+    pub fn verb(&self) -> &'static str {
+        self.verb
+    }
+
+    /// The payload of a `<<` command: one line per entry, each ending in
+    /// `\n`, without the empty line that ends a payload on the wire.
+    pub fn payload(&self) -> Option<&str> {
+        self.payload.as_deref()
+    }
+
+    fn fixed(verb: &'static str) -> Command {
+        Command {
+            verb,
+            line: verb.to_owned(),
+            payload: None,
+        }
+    }
+
+    /// A line typed by a user for passthrough (`haproxy-cli raw`). It is
+    /// sent as typed — a `;` in it separates commands because the user
+    /// wrote it — but it must be one line: control characters (LF, CR,
+    /// NUL, …) are refused, as is an empty line.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an empty line or a control character.
+    pub fn raw(line: &str) -> Result<Command, ArgError> {
+        let trimmed = line.trim();
+        let err = |kind| ArgError {
+            command: "raw",
+            argument: "line",
+            value: line.to_owned(),
+            kind,
+        };
+        check_text(trimmed).map_err(err)?;
+        check_controls(line).map_err(err)?;
+        Ok(Command {
+            verb: "raw",
+            line: trimmed.to_owned(),
+            payload: None,
+        })
+    }
+
+    /// `show info`.
+    pub fn show_info() -> Command {
+        Command::fixed("show info")
+    }
+
+    /// `show info typed`.
+    pub fn show_info_typed() -> Command {
+        Command::fixed("show info typed")
+    }
+
+    /// `show stat`.
+    pub fn show_stat() -> Command {
+        Command::fixed("show stat")
+    }
+
+    /// `show stat typed`.
+    pub fn show_stat_typed() -> Command {
+        Command::fixed("show stat typed")
+    }
+
+    /// `show proc` (master CLI).
+    pub fn show_proc() -> Command {
+        Command::fixed("show proc")
+    }
+
+    /// `show maps`… HAProxy spells it `show map` without argument.
+    pub fn show_maps() -> Command {
+        Command::fixed("show map")
+    }
+
+    /// `show acl` without argument: the list of ACLs.
+    pub fn show_acls() -> Command {
+        Command::fixed("show acl")
+    }
+
+    /// `clear counters`: the max and rate counters.
+    pub fn clear_counters() -> Command {
+        Command::fixed("clear counters")
+    }
+
+    /// `clear counters all`: every counter.
+    pub fn clear_counters_all() -> Command {
+        Command::fixed("clear counters all")
+    }
+
+    /// `show errors [<proxy id>]`; a negative id means every proxy.
+    ///
+    /// # Errors
+    /// None today; `Result` keeps the signature uniform.
+    pub fn show_errors(proxy_id: Option<i64>) -> Result<Command, ArgError> {
+        let l = Line::new("show errors");
+        match proxy_id {
+            Some(id) if id >= 0 => l.number(id).finish(),
+            _ => l.finish(),
+        }
+    }
+
+    /// `show servers state [<backend>]`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid backend name.
+    pub fn show_servers_state(backend: Option<&str>) -> Result<Command, ArgError> {
+        let l = Line::new("show servers state");
+        match backend {
+            Some(b) => l.proxy("backend", b)?.finish(),
+            None => l.finish(),
+        }
+    }
+
+    /// `enable frontend <name>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid name.
+    pub fn enable_frontend(name: &str) -> Result<Command, ArgError> {
+        Line::new("enable frontend")
+            .proxy("frontend", name)?
+            .finish()
+    }
+
+    /// `disable frontend <name>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid name.
+    pub fn disable_frontend(name: &str) -> Result<Command, ArgError> {
+        Line::new("disable frontend")
+            .proxy("frontend", name)?
+            .finish()
+    }
+
+    /// `shutdown frontend <name>` (irreversible until reload).
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid name.
+    pub fn shutdown_frontend(name: &str) -> Result<Command, ArgError> {
+        Line::new("shutdown frontend")
+            .proxy("frontend", name)?
+            .finish()
+    }
+
+    /// `set maxconn frontend <name> <n>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid name.
+    pub fn set_maxconn_frontend(name: &str, maxconn: u32) -> Result<Command, ArgError> {
+        Line::new("set maxconn frontend")
+            .proxy("frontend", name)?
+            .number(maxconn)
+            .finish()
+    }
+
+    /// `set maxconn global <n>`.
+    ///
+    /// # Errors
+    /// None today; `Result` keeps the signature uniform.
+    pub fn set_maxconn_global(maxconn: u32) -> Result<Command, ArgError> {
+        Line::new("set maxconn global").number(maxconn).finish()
+    }
+
+    /// `set rate-limit connections global <n>`.
+    ///
+    /// # Errors
+    /// None today; `Result` keeps the signature uniform.
+    pub fn set_rate_limit_connections(limit: u32) -> Result<Command, ArgError> {
+        Line::new("set rate-limit connections global")
+            .number(limit)
+            .finish()
+    }
+
+    /// `set rate-limit sessions global <n>`.
+    ///
+    /// # Errors
+    /// None today; `Result` keeps the signature uniform.
+    pub fn set_rate_limit_sessions(limit: u32) -> Result<Command, ArgError> {
+        Line::new("set rate-limit sessions global")
+            .number(limit)
+            .finish()
+    }
+
+    /// `set rate-limit ssl-sessions global <n>`.
+    ///
+    /// # Errors
+    /// None today; `Result` keeps the signature uniform.
+    pub fn set_rate_limit_ssl_sessions(limit: u32) -> Result<Command, ArgError> {
+        Line::new("set rate-limit ssl-sessions global")
+            .number(limit)
+            .finish()
+    }
+
+    /// `get weight <backend>/<server>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn get_weight(backend: &str, server: &str) -> Result<Command, ArgError> {
+        Line::new("get weight").server(backend, server)?.finish()
+    }
+
+    /// `set weight <backend>/<server> <weight>`, 0–256.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names or a weight above 256.
+    pub fn set_weight(backend: &str, server: &str, weight: u32) -> Result<Command, ArgError> {
+        let l = Line::new("set weight").server(backend, server)?;
+        if weight > MAX_WEIGHT {
+            return Err(l.err(
+                "weight",
+                &weight.to_string(),
+                ArgErrorKind::OutOfRange {
+                    value: i64::from(weight),
+                    min: 0,
+                    max: i64::from(MAX_WEIGHT),
+                },
+            ));
+        }
+        l.number(weight).finish()
+    }
+
+    /// `set weight <backend>/<server> <pct>%`: a percentage of the
+    /// configured weight (HAProxy caps the result at 256).
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names or a percentage above 25600.
+    pub fn set_weight_percent(backend: &str, server: &str, pct: u32) -> Result<Command, ArgError> {
+        let l = Line::new("set weight").server(backend, server)?;
+        if pct > 25_600 {
+            return Err(l.err(
+                "weight",
+                &format!("{pct}%"),
+                ArgErrorKind::OutOfRange {
+                    value: i64::from(pct),
+                    min: 0,
+                    max: 25_600,
+                },
+            ));
+        }
+        l.number(format_args!("{pct}%")).finish()
+    }
+
+    /// `set server <backend>/<server> state ready|drain|maint`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn set_server_state(
+        backend: &str,
+        server: &str,
+        state: ServerState,
+    ) -> Result<Command, ArgError> {
+        Line::new("set server")
+            .server(backend, server)?
+            .keyword("state")
+            .keyword(state.as_str())
+            .finish()
+    }
+
+    /// `enable server <backend>/<server>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn enable_server(backend: &str, server: &str) -> Result<Command, ArgError> {
+        Line::new("enable server").server(backend, server)?.finish()
+    }
+
+    /// `disable server <backend>/<server>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn disable_server(backend: &str, server: &str) -> Result<Command, ArgError> {
+        Line::new("disable server")
+            .server(backend, server)?
+            .finish()
+    }
+
+    /// `set server <backend>/<server> addr <addr> [port <port>]`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names or an address that is neither an IP
+    /// address nor a host name.
+    pub fn set_server_addr(
+        backend: &str,
+        server: &str,
+        addr: &str,
+        port: Option<u16>,
+    ) -> Result<Command, ArgError> {
+        let l = Line::new("set server")
+            .server(backend, server)?
+            .keyword("addr");
+        check_addr(addr).map_err(|kind| l.err("addr", addr, kind))?;
+        let l = l.value("addr", addr)?;
+        match port {
+            Some(p) => l.keyword("port").number(p).finish(),
+            None => l.finish(),
+        }
+    }
+
+    /// `shutdown sessions server <backend>/<server>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn shutdown_sessions_server(backend: &str, server: &str) -> Result<Command, ArgError> {
+        Line::new("shutdown sessions server")
+            .server(backend, server)?
+            .finish()
+    }
+
+    /// `set server <backend>/<server> health up|stopping|down`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn set_server_health(
+        backend: &str,
+        server: &str,
+        health: Health,
+    ) -> Result<Command, ArgError> {
+        Line::new("set server")
+            .server(backend, server)?
+            .keyword("health")
+            .keyword(health.as_str())
+            .finish()
+    }
+
+    /// `set server <backend>/<server> agent up|down` (`stopping` is not an
+    /// agent state and is refused).
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names or [`Health::Stopping`].
+    pub fn set_server_agent(
+        backend: &str,
+        server: &str,
+        health: Health,
+    ) -> Result<Command, ArgError> {
+        let l = Line::new("set server").server(backend, server)?;
+        if health == Health::Stopping {
+            return Err(l.err(
+                "agent",
+                "stopping",
+                ArgErrorKind::Invalid {
+                    expected: "up or down (HAProxy has no agent 'stopping' state)",
+                },
+            ));
+        }
+        l.keyword("agent").keyword(health.as_str()).finish()
+    }
+
+    /// `add server <backend>/<name> <address> [options…]` (dynamic
+    /// servers, 2.4+). Each option is one escaped word.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names, an empty or control-character
+    /// address or option, or more than 64 words.
+    pub fn add_server(
+        backend: &str,
+        name: &str,
+        address: &str,
+        options: &[&str],
+    ) -> Result<Command, ArgError> {
+        let mut l = Line::new("add server")
+            .server(backend, name)?
+            .value("address", address)?;
+        for o in options {
+            l = l.value("option", o)?;
+        }
+        l.finish()
+    }
+
+    /// `del server <backend>/<name>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn del_server(backend: &str, name: &str) -> Result<Command, ArgError> {
+        Line::new("del server").server(backend, name)?.finish()
+    }
+
+    /// `show map <map>`: the entries of one map.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn show_map(map: MapRef<'_>) -> Result<Command, ArgError> {
+        Line::new("show map").map("map", map)?.finish()
+    }
+
+    /// `show acl <acl>`: the entries of one ACL.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn show_acl(acl: MapRef<'_>) -> Result<Command, ArgError> {
+        Line::new("show acl").map("acl", acl)?.finish()
+    }
+
+    /// `get map <map> <key>`: look a sample up as traffic would.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference or key.
+    pub fn get_map(map: MapRef<'_>, key: &str) -> Result<Command, ArgError> {
+        Line::new("get map")
+            .map("map", map)?
+            .value("key", key)?
+            .finish()
+    }
+
+    /// `get acl <acl> <value>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference or value.
+    pub fn get_acl(acl: MapRef<'_>, value: &str) -> Result<Command, ArgError> {
+        Line::new("get acl")
+            .map("acl", acl)?
+            .value("value", value)?
+            .finish()
+    }
+
+    /// `add map <map> <key> <value>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference, key or value.
+    pub fn add_map(map: MapRef<'_>, key: &str, value: &str) -> Result<Command, ArgError> {
+        Line::new("add map")
+            .map("map", map)?
+            .value("key", key)?
+            .value("value", value)?
+            .finish()
+    }
+
+    /// `set map <map> <key>|#<id> <value>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference, entry or value.
+    pub fn set_map(map: MapRef<'_>, entry: EntryRef<'_>, value: &str) -> Result<Command, ArgError> {
+        Line::new("set map")
+            .map("map", map)?
+            .entry(entry)?
+            .value("value", value)?
+            .finish()
+    }
+
+    /// `add acl <acl> <pattern>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference or pattern.
+    pub fn add_acl(acl: MapRef<'_>, pattern: &str) -> Result<Command, ArgError> {
+        Line::new("add acl")
+            .map("acl", acl)?
+            .value("pattern", pattern)?
+            .finish()
+    }
+
+    /// `del map <map> <key>|#<id>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference or entry.
+    pub fn del_map(map: MapRef<'_>, entry: EntryRef<'_>) -> Result<Command, ArgError> {
+        Line::new("del map").map("map", map)?.entry(entry)?.finish()
+    }
+
+    /// `del acl <acl> <pattern>|#<id>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference or entry.
+    pub fn del_acl(acl: MapRef<'_>, entry: EntryRef<'_>) -> Result<Command, ArgError> {
+        Line::new("del acl").map("acl", acl)?.entry(entry)?.finish()
+    }
+
+    /// `clear map <map>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn clear_map(map: MapRef<'_>) -> Result<Command, ArgError> {
+        Line::new("clear map").map("map", map)?.finish()
+    }
+
+    /// `clear acl <acl>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn clear_acl(acl: MapRef<'_>) -> Result<Command, ArgError> {
+        Line::new("clear acl").map("acl", acl)?.finish()
+    }
+
+    /// `prepare map <map>`: opens a new version to fill (2.4+); HAProxy
+    /// answers `New version created: <ver>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn prepare_map(map: MapRef<'_>) -> Result<Command, ArgError> {
+        Line::new("prepare map").map("map", map)?.finish()
+    }
+
+    /// `commit map @<ver> <map>`: atomically replaces the map's entries
+    /// with that version's.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn commit_map(map: MapRef<'_>, version: u64) -> Result<Command, ArgError> {
+        Line::new("commit map")
+            .number(format_args!("@{version}"))
+            .map("map", map)?
+            .finish()
+    }
+
+    /// `prepare acl <acl>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn prepare_acl(acl: MapRef<'_>) -> Result<Command, ArgError> {
+        Line::new("prepare acl").map("acl", acl)?.finish()
+    }
+
+    /// `commit acl @<ver> <acl>`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference.
+    pub fn commit_acl(acl: MapRef<'_>, version: u64) -> Result<Command, ArgError> {
+        Line::new("commit acl")
+            .number(format_args!("@{version}"))
+            .map("acl", acl)?
+            .finish()
+    }
+
+    /// `add map [@<ver>] <map> <<` with one `key value` line per entry.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference, or an entry that a payload
+    /// line cannot carry (see the module docs); the error's value names
+    /// the entry's index.
+    pub fn add_map_bulk(
+        map: MapRef<'_>,
+        version: Option<u64>,
+        entries: &[(&str, &str)],
+    ) -> Result<Command, ArgError> {
+        let mut l = Line::new("add map");
+        if let Some(v) = version {
+            l = l.number(format_args!("@{v}"));
+        }
+        let l = l.map("map", map)?;
+        let mut payload = String::with_capacity(entries.len() * 32);
+        for (i, (key, value)) in entries.iter().enumerate() {
+            let bad = |argument, kind| ArgError {
+                command: "add map",
+                argument,
+                value: format!("entry {i}: {key:?} {value:?}"),
+                kind,
+            };
+            check_payload_word(key, true).map_err(|k| bad("key", k))?;
+            check_payload_word(value, false).map_err(|k| bad("value", k))?;
+            payload.push_str(key);
+            payload.push(' ');
+            payload.push_str(value);
+            payload.push('\n');
+        }
+        l.finish_with_payload(payload)
+    }
+
+    /// `add acl [@<ver>] <acl> <<` with one pattern per line.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an invalid reference, or a pattern that a payload
+    /// line cannot carry (empty, leading blank, control character).
+    pub fn add_acl_bulk(
+        acl: MapRef<'_>,
+        version: Option<u64>,
+        patterns: &[&str],
+    ) -> Result<Command, ArgError> {
+        let mut l = Line::new("add acl");
+        if let Some(v) = version {
+            l = l.number(format_args!("@{v}"));
+        }
+        let l = l.map("acl", acl)?;
+        let mut payload = String::with_capacity(patterns.len() * 16);
+        for (i, p) in patterns.iter().enumerate() {
+            check_payload_word(p, false).map_err(|kind| ArgError {
+                command: "add acl",
+                argument: "pattern",
+                value: format!("entry {i}: {p:?}"),
+                kind,
+            })?;
+            payload.push_str(p);
+            payload.push('\n');
+        }
+        l.finish_with_payload(payload)
+    }
+}
+
+/// A word of a payload line: not empty, no control character (TAB is
+/// allowed inside a value), not starting with a blank (HAProxy would drop
+/// it), and for a key no blank at all (HAProxy splits there).
+fn check_payload_word(s: &str, key: bool) -> Result<(), ArgErrorKind> {
+    if s.is_empty() {
+        return Err(ArgErrorKind::Payload {
+            reason: "entry is empty (HAProxy would reject or mis-split the line)",
+        });
+    }
+    check_controls(s)?;
+    if s.starts_with([' ', '\t']) {
+        return Err(ArgErrorKind::Payload {
+            reason: "entry starts with a blank, which HAProxy drops from payload lines",
+        });
+    }
+    if key && s.contains([' ', '\t']) {
+        return Err(ArgErrorKind::Payload {
+            reason: "key holds a blank; in a payload HAProxy splits key and value there (use the one-by-one form, which escapes it)",
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_every_separator() {
+        let c = Command::add_map(MapRef::File("/m.map"), "a b\tc", r#"x;y\z"'#$"#).expect("valid");
+        assert_eq!(
+            c.to_wire(),
+            "add map /m.map a\\ b\\\tc x\\;y\\\\z\\\"\\'\\#\\$"
+        );
+        assert_eq!(c.to_string(), c.to_wire());
+        assert_eq!(c.verb(), "add map");
+    }
+
+    #[test]
+    fn refuses_control_characters_with_their_position() {
+        for (v, ch, at) in [
+            ("a\nb", '\n', 1),
+            ("\rx", '\r', 0),
+            ("ab\0", '\0', 2),
+            ("x\u{1b}", '\u{1b}', 1),
+        ] {
+            let e = Command::add_map(MapRef::Id(1), "k", v).expect_err("refused");
+            assert_eq!(e.kind, ArgErrorKind::ControlCharacter { ch, at }, "{v:?}");
+            assert_eq!(e.argument, "value");
+            assert_eq!(e.command, "add map");
+        }
+        assert!(Command::raw("show info\nshutdown frontend f").is_err());
+        assert!(Command::raw("   ").is_err());
+        assert_eq!(
+            Command::raw(" show info; show stat ")
+                .expect("raw")
+                .to_wire(),
+            "show info; show stat"
+        );
+    }
+
+    #[test]
+    fn names_follow_haproxys_identifier_rule() {
+        assert!(Command::set_weight("be_app", "app-1.x:2", 10).is_ok());
+        for bad in ["a b", "a;b", "a/b", "", "é"] {
+            assert!(Command::enable_server("be", bad).is_err(), "{bad:?}");
+            assert!(Command::enable_frontend(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn weights() {
+        assert_eq!(
+            Command::set_weight("b", "s", 256).expect("ok").to_wire(),
+            "set weight b/s 256"
+        );
+        assert_eq!(
+            Command::set_weight("b", "s", 257).expect_err("range").kind,
+            ArgErrorKind::OutOfRange {
+                value: 257,
+                min: 0,
+                max: 256
+            }
+        );
+        assert_eq!(
+            Command::set_weight_percent("b", "s", 50)
+                .expect("ok")
+                .to_wire(),
+            "set weight b/s 50%"
+        );
+    }
+
+    #[test]
+    fn map_and_entry_references() {
+        assert_eq!(
+            Command::del_map(MapRef::Id(3), EntryRef::Id("0x55d0"))
+                .expect("ok")
+                .to_wire(),
+            "del map #3 #0x55d0"
+        );
+        assert!(Command::del_map(MapRef::Id(3), EntryRef::Id("0xzz")).is_err());
+        assert!(Command::del_map(MapRef::Id(3), EntryRef::Key("#k")).is_err());
+        assert!(Command::show_map(MapRef::File("#3")).is_err());
+        assert_eq!(
+            Command::commit_map(MapRef::File("/m"), 4)
+                .expect("ok")
+                .to_wire(),
+            "commit map @4 /m"
+        );
+    }
+
+    #[test]
+    fn server_commands() {
+        let c = Command::set_server_addr("b", "s", "::1", Some(80)).expect("ok");
+        assert_eq!(c.to_wire(), "set server b/s addr ::1 port 80");
+        assert!(Command::set_server_addr("b", "s", "1.2.3.4 port 1", None).is_err());
+        assert!(Command::set_server_addr("b", "s", "a;b", None).is_err());
+        assert_eq!(
+            Command::set_server_state("b", "s", ServerState::Drain)
+                .expect("ok")
+                .to_wire(),
+            "set server b/s state drain"
+        );
+        assert!(Command::set_server_agent("b", "s", Health::Stopping).is_err());
+    }
+
+    #[test]
+    fn bulk_payload_and_word_limit() {
+        let c = Command::add_map_bulk(MapRef::Id(2), Some(7), &[("a", "x y "), ("b", "1")])
+            .expect("ok");
+        assert_eq!(c.to_wire(), "add map @7 #2 <<");
+        assert_eq!(c.payload(), Some("a x y \nb 1\n"));
+        let e = Command::add_map_bulk(MapRef::Id(2), None, &[("a", "1"), ("b c", "2")])
+            .expect_err("blank key");
+        assert!(e.value.starts_with("entry 1"), "{e}");
+        assert!(Command::add_map_bulk(MapRef::Id(2), None, &[("a", " lead")]).is_err());
+        assert!(Command::add_map_bulk(MapRef::Id(2), None, &[("a", "")]).is_err());
+        let opts = vec!["x"; 70];
+        let e = Command::add_server("b", "s", "1.2.3.4", &opts).expect_err("too many");
+        assert!(matches!(e.kind, ArgErrorKind::TooManyWords { count } if count > 64));
+    }
+}

@@ -1,4 +1,18 @@
 //! Classifying command replies as success or HAProxy's own error.
+//!
+//! HAProxy's CLI has no status code: a command answers with text, and an
+//! error is text too. [`classify`] judges the **whole** reply: it fails
+//! when any line of it begins with one of HAProxy's known error messages
+//! ([`ERRORS`]), so a multi-line reply whose second line is an error is a
+//! failure, not a success. Data replies are never mistaken for errors:
+//! `show stat` rows, `show info` lines (`Name: value`), map entries
+//! (`0x… key value`) and lookups (`type=…`) cannot begin with one of these
+//! messages.
+//!
+//! Some replies are informational: the command did what was asked, and
+//! HAProxy says something about it (`IP changed from …`, `All sockets are
+//! already disabled.`). Those are successes carrying a [`Reply::notice`]
+//! ([`NOTICES`]).
 
 /// HAProxy answered a command with an error; `message` is its text verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -6,4 +20,232 @@
 pub struct CommandFailed {
     /// HAProxy's reply, verbatim (the whole reply, not only its first line).
     pub message: String,
+}
+
+/// A reply judged a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// The whole reply, as received.
+    pub text: &'a str,
+    /// An informational line HAProxy added (e.g. `IP changed from …`),
+    /// without its trailing newline.
+    pub notice: Option<&'a str>,
+}
+
+impl Reply<'_> {
+    /// True when HAProxy said nothing at all (most writes on success).
+    pub fn is_empty(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+}
+
+/// The beginnings of HAProxy's error messages (2.0–3.x), with the source
+/// file each comes from. A reply line that starts with one of these is an
+/// error. Kept in one place; extended when a version adds one.
+pub const ERRORS: &[(&str, &str)] = &[
+    // src/cli.c
+    ("Unknown command", "cli.c"),
+    ("Permission denied", "cli.c"),
+    ("Missing argument", "cli.c"),
+    ("Missing argument(s)", "cli.c"),
+    ("Can't ", "cli.c"),
+    ("Internal error", "cli.c"),
+    ("Out of memory", "cli.c"),
+    ("Not enough memory", "cli.c"),
+    ("Command too long", "cli.c"),
+    ("Too many words", "cli.c"),
+    ("Expects an integer value", "cli.c"),
+    ("Value out of range", "cli.c"),
+    ("Value too large", "cli.c"),
+    ("Required argument", "cli.c"),
+    ("Require ", "proxy.c/server.c"),
+    ("Invalid ", "cli.c/proxy.c/server.c"),
+    ("Unknown ", "map.c/stats.c"),
+    ("Unable to ", "cli.c/server.c"),
+    ("Failed to ", "proxy.c/server.c/map.c"),
+    ("'set ", "cli.c/server.c/proxy.c: usage errors"),
+    ("'add ", "map.c/server.c: usage errors"),
+    ("'del ", "map.c/server.c: usage errors"),
+    ("'get ", "map.c: usage errors"),
+    ("'show ", "cli.c/stats.c: usage errors"),
+    ("'clear ", "map.c: usage errors"),
+    ("'commit ", "map.c: usage errors"),
+    ("'prepare ", "map.c: usage errors"),
+    ("'enable ", "proxy.c/server.c: usage errors"),
+    ("'disable ", "proxy.c/server.c: usage errors"),
+    ("'shutdown ", "proxy.c/stream.c: usage errors"),
+    // src/proxy.c
+    ("No such frontend", "proxy.c"),
+    ("No such backend", "proxy.c"),
+    ("No such proxy", "proxy.c"),
+    ("No such server", "server.c"),
+    ("No such table", "stick_table.c"),
+    ("No such ", "proxy.c/server.c"),
+    ("A frontend name is expected", "proxy.c"),
+    ("A backend name is expected", "proxy.c"),
+    ("Frontend was previously shut down", "proxy.c"),
+    ("Frontend was already shut down", "proxy.c"),
+    ("Frontend is already disabled", "proxy.c"),
+    ("Frontend is already enabled", "proxy.c"),
+    ("Frontend is disabled", "proxy.c"),
+    ("Backend is disabled", "proxy.c"),
+    ("Backend is using a static LB algorithm", "server.c"),
+    ("Backend must be", "proxy.c"),
+    ("Can't find backend", "server.c"),
+    ("Can't find ", "map.c/server.c"),
+    (
+        "'set maxconn frontend' only applies to frontends",
+        "proxy.c",
+    ),
+    // src/server.c
+    (
+        "Absolute weight can only be between 0 and 256 inclusive",
+        "server.c",
+    ),
+    ("Relative weight must be positive", "server.c"),
+    ("Relative weight can only be set", "server.c"),
+    ("Empty weight", "server.c"),
+    ("agent checks are not enabled on this server", "server.c"),
+    ("health checks are not enabled on this server", "server.c"),
+    ("checks are not enabled on this server", "server.c"),
+    ("Server is not in maintenance mode", "server.c"),
+    ("Server still has connections", "server.c"),
+    ("Server still has", "server.c"),
+    ("Server is still tracked", "server.c"),
+    ("Server is still in use", "server.c"),
+    ("Server deletion is not allowed", "server.c"),
+    ("Server not found", "server.c"),
+    ("Already exists a server with the same name", "server.c"),
+    ("Backend not found", "server.c"),
+    ("Error: ", "server.c: add server"),
+    ("Error ", "server.c"),
+    ("Server cannot ", "server.c"),
+    ("Cannot ", "server.c/resolvers.c"),
+    ("Not a ", "server.c"),
+    ("set server ", "server.c: usage"),
+    // src/map.c, src/pattern.c
+    ("Unknown map identifier", "map.c"),
+    ("Unknown ACL identifier", "map.c"),
+    ("Malformed identifier", "map.c"),
+    ("Key not found", "map.c"),
+    ("Missing key", "map.c"),
+    ("Missing value", "map.c"),
+    ("Missing ACL identifier", "map.c"),
+    ("Missing map identifier", "map.c"),
+    ("Missing ", "map.c"),
+    ("Unknown version", "map.c"),
+    ("Invalid version", "map.c"),
+    ("Too many ", "map.c"),
+    ("This ACL is shared with a map", "map.c"),
+    ("Unable to allocate", "map.c"),
+    ("Unable to commit", "map.c"),
+    ("Commit failed", "map.c"),
+    ("Cannot commit", "map.c"),
+    ("Failed to add", "map.c"),
+    ("Failed to set", "map.c"),
+    ("Failed to delete", "map.c"),
+    ("Failed to allocate", "map.c"),
+    ("Operation not permitted", "cli.c"),
+    // master CLI
+    ("Can't find the target CLI", "mworker.c"),
+    ("Not a valid", "mworker.c"),
+];
+
+/// Informational replies: the command succeeded and HAProxy said so, or
+/// said the state was already as asked.
+pub const NOTICES: &[(&str, &str)] = &[
+    ("IP changed from", "server.c"),
+    ("no need to change the addr", "server.c"),
+    ("port changed from", "server.c"),
+    ("All sockets are already disabled", "proxy.c"),
+    ("All sockets are already enabled", "proxy.c"),
+    ("New version created:", "map.c"),
+    ("Done.", "cli.c"),
+    ("New server registered.", "server.c"),
+    ("Server deleted.", "server.c"),
+];
+
+/// The error message `line` begins with, if any.
+fn error_prefix(line: &str) -> Option<&'static str> {
+    // Notices are checked first: some begin like an error would.
+    if NOTICES.iter().any(|(n, _)| line.starts_with(n)) {
+        return None;
+    }
+    ERRORS
+        .iter()
+        .find(|(e, _)| line.starts_with(e))
+        .map(|(e, _)| *e)
+}
+
+/// Judges a whole reply: success (with any notice), or HAProxy's error
+/// text verbatim.
+///
+/// # Errors
+/// [`CommandFailed`] carrying the whole reply when any line of it is one
+/// of HAProxy's error messages.
+pub fn classify(reply: &str) -> Result<Reply<'_>, CommandFailed> {
+    let mut notice = None;
+    for raw in reply.lines() {
+        let line = raw.trim_end_matches('\r');
+        if line.is_empty() {
+            continue;
+        }
+        if error_prefix(line).is_some() {
+            return Err(CommandFailed {
+                message: reply.to_owned(),
+            });
+        }
+        if notice.is_none() && NOTICES.iter().any(|(n, _)| line.starts_with(n)) {
+            notice = Some(line);
+        }
+    }
+    Ok(Reply {
+        text: reply,
+        notice,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_anywhere_in_the_reply_fail_it() {
+        for r in [
+            "No such server.\n\n",
+            "Unknown map identifier. Please use #<id> or <file>.\n",
+            "\nKey not found.\n",
+            "Permission denied\n\n",
+            "Absolute weight can only be between 0 and 256 inclusive.\n",
+            "Unknown command, but maybe one of the following ones is a better match:\n  help\n",
+            "IP changed from '1.2.3.4' to '5.6.7.8'\nNo such server.\n",
+            "Require 'backend/server'.\n",
+            "agent checks are not enabled on this server.\n",
+        ] {
+            let e = classify(r).expect_err(r);
+            assert_eq!(e.message, r, "verbatim");
+        }
+    }
+
+    #[test]
+    fn data_and_notices_succeed() {
+        for r in [
+            "",
+            "\n",
+            "# pxname,svname,qcur\nfe,FRONTEND,0\n\n",
+            "Name: HAProxy\nVersion: 2.6.12\nDescription: No such server.\n\n",
+            "0x55d0 No such server. v\n\n",
+            "type=str, case=sensitive, found=no\n\n",
+            "256 (initial 10)\n\n",
+        ] {
+            let ok = classify(r).expect(r);
+            assert_eq!(ok.notice, None, "{r:?}");
+        }
+        let ok = classify("IP changed from '127.0.0.1' to '1.2.3.4', port changed from '9' to '80' by 'stats socket command'\n\n")
+            .expect("notice");
+        assert!(ok.notice.is_some_and(|n| n.starts_with("IP changed")));
+        assert!(!ok.is_empty());
+        assert!(classify("All sockets are already disabled.\n").is_ok());
+        assert!(classify("New version created: 3\n").is_ok());
+    }
 }
