@@ -1,0 +1,224 @@
+//! The transport's errors: typed by phase, each naming its endpoint.
+
+use crate::endpoint::Endpoint;
+use std::fmt;
+use std::time::Duration;
+
+/// The phase of a command in which something went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Opening the connection.
+    Connect,
+    /// Sending the command.
+    Write,
+    /// Reading the reply.
+    Read,
+    /// Waiting for a free connection slot to the socket.
+    Queue,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect",
+            Phase::Write => "write",
+            Phase::Read => "read",
+            Phase::Queue => "queue",
+        })
+    }
+}
+
+/// Every error of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An endpoint string could not be read.
+    #[error("invalid endpoint {input:?}: {reason}")]
+    InvalidEndpoint {
+        /// The string given.
+        input: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// A command line that cannot be sent as one line (it holds CR, LF or
+    /// NUL, or is empty).
+    #[error("{endpoint}: refusing to send command {line:?}: {reason}")]
+    InvalidCommand {
+        /// Where it was to be sent.
+        endpoint: Endpoint,
+        /// The line.
+        line: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The socket file does not exist.
+    #[error("{endpoint}: no such socket")]
+    NoSuchSocket {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// The path exists but is not a socket.
+    #[error("{endpoint}: not a socket")]
+    NotASocket {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// The operating system refused access to the socket.
+    #[error(
+        "{endpoint}: permission denied by the operating system (check the socket's owner and mode)"
+    )]
+    PermissionDenied {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// Nothing listens there (a stale socket file, or a closed port).
+    #[error("{endpoint}: connection refused (no HAProxy listening; stale socket file?)")]
+    ConnectRefused {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// Any other failure to connect.
+    #[error("{endpoint}: connect failed: {source}")]
+    Connect {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A phase took longer than its timeout.
+    #[error("{endpoint}: {phase} timed out after {after:?}")]
+    Timeout {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// Which phase.
+        phase: Phase,
+        /// The timeout that fired.
+        after: Duration,
+    },
+    /// Sending failed.
+    #[error("{endpoint}: write failed: {source}")]
+    Write {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Reading failed.
+    #[error("{endpoint}: read failed: {source}")]
+    Read {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The connection closed before the reply was complete: what was
+    /// received is not presented as a reply.
+    #[error("{endpoint}: connection closed mid-reply after {received} bytes (reply cut short)")]
+    ClosedMidReply {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// Bytes received before the close.
+        received: usize,
+    },
+    /// The reply is not UTF-8.
+    #[error("{endpoint}: reply is not UTF-8 (first bad byte at offset {at})")]
+    InvalidUtf8 {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// Offset of the first invalid byte.
+        at: usize,
+    },
+    /// The endpoint answered, but not as HAProxy's CLI does.
+    #[error("{endpoint}: not a HAProxy stats socket (answered {found:?})")]
+    NotHAProxy {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The start of what it answered.
+        found: String,
+    },
+    /// HAProxy answered `Permission denied`: the socket's `level` is
+    /// below what the command needs.
+    #[error("{endpoint}: HAProxy refused `{command}`: {message} (the socket's level is too low for this command; use an admin-level socket)")]
+    LevelTooLow {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The command.
+        command: String,
+        /// HAProxy's text.
+        message: String,
+    },
+    /// The master CLI has no process for the selector.
+    #[error("{endpoint}: {message}")]
+    NoSuchProcess {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The master's text.
+        message: String,
+    },
+    /// One payload line is longer than the CLI buffer can take.
+    #[error("{endpoint}: payload line {line} is {len} bytes; the CLI buffer limit is {limit}")]
+    PayloadTooLarge {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// 0-based line index.
+        line: usize,
+        /// Its length.
+        len: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// Every attempt failed; the last error is kept.
+    #[error("{endpoint}: gave up after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        last: Box<Error>,
+    },
+}
+
+impl Error {
+    /// The endpoint the error is about (`None` for an endpoint string that
+    /// could not be read).
+    pub fn endpoint(&self) -> Option<&Endpoint> {
+        match self {
+            Error::InvalidEndpoint { .. } => None,
+            Error::InvalidCommand { endpoint, .. }
+            | Error::NoSuchSocket { endpoint }
+            | Error::NotASocket { endpoint }
+            | Error::PermissionDenied { endpoint }
+            | Error::ConnectRefused { endpoint }
+            | Error::Connect { endpoint, .. }
+            | Error::Timeout { endpoint, .. }
+            | Error::Write { endpoint, .. }
+            | Error::Read { endpoint, .. }
+            | Error::ClosedMidReply { endpoint, .. }
+            | Error::InvalidUtf8 { endpoint, .. }
+            | Error::NotHAProxy { endpoint, .. }
+            | Error::LevelTooLow { endpoint, .. }
+            | Error::NoSuchProcess { endpoint, .. }
+            | Error::PayloadTooLarge { endpoint, .. }
+            | Error::RetriesExhausted { endpoint, .. } => Some(endpoint),
+        }
+    }
+
+    /// True for failures that happened before HAProxy could have read the
+    /// command — the only ones a retry may repeat.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::NoSuchSocket { .. }
+                | Error::ConnectRefused { .. }
+                | Error::Connect { .. }
+                | Error::Timeout {
+                    phase: Phase::Connect | Phase::Queue,
+                    ..
+                }
+        )
+    }
+}
+
+/// This crate's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
