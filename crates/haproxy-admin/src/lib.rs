@@ -1,2 +1,89 @@
-//! Operate every HAProxy process of a host through the Runtime API.
+//! Operate every HAProxy process of a host (or a fleet) through the Runtime
+//! API: discovery, the multi-process model, aggregation, and frontends,
+//! backends and servers as objects.
+//!
+//! This crate sits between the CLI and the two lower layers: it sends
+//! command lines built by `haproxy-proto`'s builder over
+//! `haproxy-transport`, and reads the replies with `haproxy-proto`'s
+//! parsers. It is where several processes become one view.
+//!
+//! # Main types
+//!
+//! - [`HAProxy`]: the process set, built [`from_socket`](HAProxy::from_socket),
+//!   [`from_dir`](HAProxy::from_dir) (live sockets only, probed concurrently,
+//!   the rest [skipped](HAProxy::skipped) with a reason),
+//!   [`from_dir_matching`](HAProxy::from_dir_matching),
+//!   [`from_endpoints`](HAProxy::from_endpoints) or
+//!   [`from_master`](HAProxy::from_master) (the workers of a master CLI), or
+//!   through a [`Builder`] for timeouts, retry policy and probe timeout. A
+//!   process reached by several sockets is counted once ([`ProcessId`]:
+//!   PID, node and start time; the extra sockets are kept as
+//!   [alternates](Process::alternates)).
+//! - [`Snapshot`]: one `show info` and one `show stat` per process, fetched
+//!   concurrently and parsed in the fetch threads. [`Frontend`], [`Backend`]
+//!   and [`Server`] are views over it: reads never go back to HAProxy and
+//!   are consistent with each other. A process that failed is listed in
+//!   [`Snapshot::failures`] with its error; the others' data is kept.
+//! - [`Combined`]: a field across processes, combined as the field table
+//!   of `haproxy-proto` says ([`haproxy_proto::Combine`]: sum, average,
+//!   max, min, must-agree, first). A must-agree field that differs is a
+//!   [`Combined::Disagreement`] holding every process's value; asking for a
+//!   single value of it gives [`Error::InconsistentData`]. Listings never
+//!   fail because one object disagrees.
+//! - [`StatObject`]: every `show stat` column of an object under HAProxy's
+//!   name, combined, owned and serialisable.
+//! - Writes go to every process that has the object, concurrently, each
+//!   reply judged whole ([`Error::CommandFailed`] keeps HAProxy's text);
+//!   [`Batch`] sends many over one session per process; maps and ACLs
+//!   ([`MapRef`], [`EntryRef`]) including atomic replacement
+//!   ([`HAProxy::replace_map`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use haproxy_admin::{HAProxy, State, Weight};
+//!
+//! # fn main() -> haproxy_admin::Result<()> {
+//! let hap = HAProxy::from_dir("/run/haproxy")?;
+//! for skipped in hap.skipped() {
+//!     eprintln!("skipped {skipped}");
+//! }
+//! let snap = hap.snapshot()?;
+//! println!("{} processes, version {}", snap.process_ids().len(), snap.version()?);
+//! for server in snap.servers(Some("be_app")) {
+//!     match server.weight() {
+//!         Ok(w) => println!("{}/{}: weight {w:?}", server.backend(), server.name()),
+//!         Err(e) => println!("{}/{}: {e}", server.backend(), server.name()),
+//!     }
+//! }
+//! let app1 = snap.backend("be_app")?.server("app1")?;
+//! app1.set_weight(Weight::Absolute(50))?;
+//! app1.set_state(State::Drain)?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod aggregate;
+mod batch;
+mod cmd;
+mod conn;
+mod error;
+mod haproxy;
+mod maps;
+mod objects;
+mod process;
+mod snapshot;
+mod table;
+mod value;
+
+pub use aggregate::{combine, Combined, Merge};
+pub use batch::{Batch, Enable};
+pub use error::{Error, ProcessFailure, Result, Skipped};
+pub use haproxy::{Builder, HAProxy, PerProcess};
+pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
+pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};
+pub use process::{Process, ProcessId};
+pub use snapshot::Snapshot;
+pub use value::Value;
+
+pub use haproxy_transport::{Endpoint, Retry, RetryPolicy, Timeouts};

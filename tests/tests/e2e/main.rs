@@ -1,4 +1,6 @@
 //! The end-to-end suite: one test binary, every test against a real haproxy
 //! started by the harness in `haproxy_e2e`.
 
+mod admin;
 mod harness;
+mod transport;

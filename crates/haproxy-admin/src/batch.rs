@@ -1,0 +1,149 @@
+//! Bulk changes: many commands sent to every process over one session per
+//! process (not one connection per command), processes in parallel.
+
+use crate::cmd;
+use crate::haproxy::{HAProxy, PerProcess};
+use crate::objects::{Health, State, Weight};
+use crate::Result;
+
+/// Commands queued for every process; [`Batch::run`] sends them in order
+/// over one session per process. Arguments are checked as they are queued.
+///
+/// ```no_run
+/// # fn main() -> haproxy_admin::Result<()> {
+/// use haproxy_admin::{HAProxy, State, Weight};
+/// let hap = HAProxy::from_dir("/run/haproxy")?;
+/// let mut batch = hap.batch();
+/// for server in ["app1", "app2", "app3"] {
+///     batch.set_weight("be_app", server, Weight::Absolute(0))?;
+///     batch.set_state("be_app", server, State::Drain)?;
+/// }
+/// let report = batch.run()?;
+/// assert!(report.iter().all(|(_, replies)| replies.len() == 6));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Batch<'h> {
+    hap: &'h HAProxy,
+    lines: Vec<String>,
+}
+
+impl<'h> Batch<'h> {
+    pub(crate) fn new(hap: &'h HAProxy) -> Batch<'h> {
+        Batch {
+            hap,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Number of queued commands.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Queues `set weight <backend>/<server>`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Proto`] for an argument the builder refuses.
+    pub fn set_weight(&mut self, backend: &str, server: &str, weight: Weight) -> Result<&mut Self> {
+        self.lines.push(cmd::set_weight(backend, server, weight)?);
+        Ok(self)
+    }
+
+    /// Queues `set server <backend>/<server> state …`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn set_state(&mut self, backend: &str, server: &str, state: State) -> Result<&mut Self> {
+        self.lines.push(cmd::set_state(backend, server, state)?);
+        Ok(self)
+    }
+
+    /// Queues `set server <backend>/<server> health …`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn set_health(&mut self, backend: &str, server: &str, health: Health) -> Result<&mut Self> {
+        self.lines.push(cmd::set_health(backend, server, health)?);
+        Ok(self)
+    }
+
+    /// Queues `enable server` / `disable server`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn enable_server(
+        &mut self,
+        backend: &str,
+        server: &str,
+        enable: Enable,
+    ) -> Result<&mut Self> {
+        self.lines.push(match enable {
+            Enable::Enable => cmd::enable_server(backend, server)?,
+            Enable::Disable => cmd::disable_server(backend, server)?,
+        });
+        Ok(self)
+    }
+
+    /// Sends every queued command to every process, in order, over one
+    /// session per process, stopping a process's sequence at its first
+    /// failure. Each process's replies, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::CommandFailed`] with HAProxy's text (naming the
+    /// endpoint and the command), or [`crate::Error::Partial`] when only
+    /// some processes failed — the commands before the failure stand.
+    pub fn run(self) -> Result<PerProcess<Vec<String>>> {
+        let settings = &self.hap.shared.settings;
+        let lines = &self.lines;
+        let results: Vec<Result<Vec<String>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .hap
+                .processes()
+                .iter()
+                .map(|p| {
+                    s.spawn(move || {
+                        let mut conn = settings.session(p.endpoint())?;
+                        lines
+                            .iter()
+                            .map(|l| conn.command(l))
+                            .collect::<Result<Vec<String>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(self.hap.processes())
+                .map(|(h, p)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(crate::Error::NotHaproxy {
+                            endpoint: p.endpoint().to_string(),
+                            reason: "batch thread panicked",
+                        })
+                    })
+                })
+                .collect()
+        });
+        let what = format!("batch of {} commands", lines.len());
+        self.hap.collect_for_batch(&what, results)
+    }
+}
+
+/// Enable or disable, for [`Batch::enable_server`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enable {
+    /// `enable server`.
+    Enable,
+    /// `disable server`.
+    Disable,
+}

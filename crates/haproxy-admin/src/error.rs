@@ -1,0 +1,218 @@
+//! The crate's one error type. Every error names the process or endpoint
+//! it concerns, and HAProxy's own text is kept verbatim.
+
+use crate::process::ProcessId;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Every error of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error of the pure layer without a process to name: a command
+    /// argument the builder refused.
+    #[error(transparent)]
+    Proto(Box<haproxy_proto::Error>),
+    /// Talking to an endpoint failed (the transport error names the
+    /// endpoint and the phase).
+    #[error(transparent)]
+    Transport(#[from] haproxy_transport::Error),
+    /// A reply from `endpoint` could not be parsed.
+    #[error("{endpoint}: reply to `{command}` could not be read: {source}")]
+    Parse {
+        /// The endpoint that sent the reply.
+        endpoint: String,
+        /// The command sent.
+        command: String,
+        /// Where and why parsing failed.
+        source: Box<haproxy_proto::ParseError>,
+    },
+    /// HAProxy at `endpoint` refused `command`; `message` is its reply,
+    /// verbatim.
+    #[error("{endpoint}: `{command}` failed: {}", .message.trim_end())]
+    CommandFailed {
+        /// The endpoint that answered.
+        endpoint: String,
+        /// The command sent.
+        command: String,
+        /// HAProxy's reply, verbatim.
+        message: String,
+    },
+    /// A single value was asked for but the processes disagree on it.
+    #[error("processes disagree on {what}: {}", DisplayValues(.values))]
+    InconsistentData {
+        /// What was asked for (e.g. `weight of be_app/app1`).
+        what: String,
+        /// Every process's value, `None` where it has none.
+        values: Vec<(ProcessId, Option<String>)>,
+    },
+    /// A field holds a value of another kind than asked for (text where a
+    /// number was expected).
+    #[error("{what}: expected a number, found {value:?}")]
+    UnexpectedValue {
+        /// The field asked for.
+        what: String,
+        /// What it holds.
+        value: String,
+    },
+    /// No object of this kind and name exists in any process.
+    #[error("no {kind} named `{name}`")]
+    NotFound {
+        /// What was looked for (`frontend`, `backend`, `server`, `map`…).
+        kind: &'static str,
+        /// The name looked for.
+        name: String,
+    },
+    /// The field or metric is not reported by the HAProxy versions in use.
+    #[error("no field `{name}` in {kind} (not reported by this HAProxy version)")]
+    NoSuchField {
+        /// What was asked (`show info`, `server`, …).
+        kind: &'static str,
+        /// The field name.
+        name: String,
+    },
+    /// No live HAProxy socket was found in the directory.
+    #[error("no live HAProxy socket in {}{}", .dir.display(), DisplaySkipped(.skipped))]
+    NoLiveSocket {
+        /// The directory scanned.
+        dir: PathBuf,
+        /// Every socket file tried, and why it was skipped.
+        skipped: Vec<Skipped>,
+    },
+    /// The directory could not be read.
+    #[error("cannot read socket directory {}: {source}", .dir.display())]
+    ReadDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file-name pattern is not a valid glob.
+    #[error("invalid socket pattern `{pattern}`: {message}")]
+    Pattern {
+        /// The pattern given.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An endpoint answered `show info` but is not HAProxy, or gave no
+    /// `Pid` to identify the process.
+    #[error("{endpoint}: not a HAProxy process ({reason})")]
+    NotHaproxy {
+        /// The endpoint.
+        endpoint: String,
+        /// What was missing.
+        reason: &'static str,
+    },
+    /// No endpoint was given.
+    #[error("no endpoint given")]
+    NoEndpoints,
+    /// Several processes were asked; some failed (the others succeeded
+    /// and their changes stand).
+    #[error("`{command}` failed on {} of {} processes: {}", .failures.len(), .failures.len() + .succeeded.len(), DisplayFailures(.failures))]
+    Partial {
+        /// The command.
+        command: String,
+        /// The processes where it succeeded.
+        succeeded: Vec<ProcessId>,
+        /// The processes where it failed, and why.
+        failures: Vec<ProcessFailure>,
+    },
+}
+
+impl From<haproxy_proto::Error> for Error {
+    fn from(e: haproxy_proto::Error) -> Error {
+        Error::Proto(Box::new(e))
+    }
+}
+
+impl From<haproxy_proto::ArgError> for Error {
+    fn from(e: haproxy_proto::ArgError) -> Error {
+        Error::Proto(Box::new(e.into()))
+    }
+}
+
+/// One process that failed, and why.
+#[derive(Debug)]
+pub struct ProcessFailure {
+    /// The process.
+    pub process: ProcessId,
+    /// The endpoint used.
+    pub endpoint: String,
+    /// What went wrong.
+    pub error: Box<Error>,
+}
+
+impl fmt::Display for ProcessFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.process, self.endpoint, self.error)
+    }
+}
+
+/// A socket file discovery did not use, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// The socket file.
+    pub path: PathBuf,
+    /// Why it was skipped, in words (the transport's error, or what the
+    /// reply lacked).
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+struct DisplayValues<'a>(&'a [(ProcessId, Option<String>)]);
+
+impl fmt::Display for DisplayValues<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (p, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match v {
+                Some(v) => write!(f, "{p}: {v:?}")?,
+                None => write!(f, "{p}: (none)")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+struct DisplaySkipped<'a>(&'a [Skipped]);
+
+impl fmt::Display for DisplaySkipped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str(" (no socket files)");
+        }
+        f.write_str(" (skipped: ")?;
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{s}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+struct DisplayFailures<'a>(&'a [ProcessFailure]);
+
+impl fmt::Display for DisplayFailures<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// This crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

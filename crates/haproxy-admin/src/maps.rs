@@ -1,0 +1,558 @@
+//! Maps and ACLs, and the process-wide writes of the set (`set maxconn
+//! global`, rate limits, `clear counters`, `show errors`, `show servers
+//! state`, dynamic servers).
+//!
+//! Reads return every process's answer ([`PerProcess`]): processes that
+//! are not forks of one parent do not share entry ids (`0x…`), and a map
+//! changed on one process only is data to see, not to hide.
+
+use crate::cmd;
+use crate::conn::Settings;
+use crate::haproxy::{collect, fan_out, HAProxy, PerProcess};
+use crate::process::Process;
+use crate::{Error, Result};
+use haproxy_proto::map::{parse_acl_entries, parse_lookup, parse_map_entries, parse_map_list};
+use haproxy_transport::Endpoint;
+use serde::Serialize;
+use std::fmt;
+
+/// A map or ACL, by HAProxy's numeric id (`#<id>`) or by file name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapRef {
+    /// `#<id>` as listed by `show map` / `show acl`.
+    Id(i64),
+    /// The file the map or ACL was loaded from (as HAProxy names it).
+    File(String),
+}
+
+impl MapRef {
+    /// `#12` or `12` is an id; anything else a file name.
+    pub fn parse(s: &str) -> MapRef {
+        let digits = s.strip_prefix('#').unwrap_or(s);
+        match digits.parse::<i64>() {
+            Ok(id) => MapRef::Id(id),
+            Err(_) => MapRef::File(s.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for MapRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapRef::Id(id) => write!(f, "#{id}"),
+            MapRef::File(file) => f.write_str(file),
+        }
+    }
+}
+
+/// One entry of a map or ACL, by key (all entries with that key) or by
+/// HAProxy's entry id (`0x…`, as `show map <map>` lists it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryRef<'a> {
+    /// Every entry whose key (pattern) is this.
+    Key(&'a str),
+    /// The entry with this id (`0x55d0c4a3b2c0`).
+    Id(&'a str),
+}
+
+impl<'a> EntryRef<'a> {
+    /// `0x…` is an entry id; anything else a key.
+    pub fn parse(s: &'a str) -> EntryRef<'a> {
+        if s.starts_with("0x") {
+            EntryRef::Id(s)
+        } else {
+            EntryRef::Key(s)
+        }
+    }
+}
+
+/// One map or ACL of `show map` / `show acl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MapInfo {
+    /// The id (`#<id>`).
+    pub id: i64,
+    /// The file, `None` for an anonymous list.
+    pub file: Option<String>,
+    /// HAProxy's description.
+    pub description: String,
+    /// Current version (2.4+).
+    pub curr_ver: Option<u64>,
+    /// Next version (2.4+).
+    pub next_ver: Option<u64>,
+    /// Number of entries (2.4+).
+    pub entry_cnt: Option<u64>,
+}
+
+/// One entry of a map or ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// HAProxy's entry id (`0x…`), valid in this process only.
+    pub id: String,
+    /// The key (map) or pattern (ACL).
+    pub key: String,
+    /// The value (maps only).
+    pub value: Option<String>,
+}
+
+/// One line of `get map` / `get acl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lookup {
+    /// The match method (`str`, `ip`, `beg`, …).
+    pub match_type: String,
+    /// Whether the value matched.
+    pub found: bool,
+    /// The matched key or pattern.
+    pub key: Option<String>,
+    /// The value (maps).
+    pub value: Option<String>,
+}
+
+/// A reply kept as text, parsed on demand with `haproxy-proto` (`show
+/// errors`, `show servers state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Text(pub String);
+
+impl Text {
+    /// `show errors`, parsed.
+    ///
+    /// # Errors
+    ///
+    /// A positioned parse error if the text is not `show errors` output.
+    pub fn errors(
+        &self,
+    ) -> Result<haproxy_proto::show_errors::ErrorsReport<'_>, haproxy_proto::ParseError> {
+        haproxy_proto::show_errors::parse_errors(&self.0)
+    }
+
+    /// `show servers state`, parsed.
+    ///
+    /// # Errors
+    ///
+    /// A positioned parse error if the text is not `show servers state`
+    /// output.
+    pub fn servers_state(
+        &self,
+    ) -> Result<haproxy_proto::servers_state::ServersState<'_>, haproxy_proto::ParseError> {
+        haproxy_proto::servers_state::parse_servers_state(&self.0)
+    }
+}
+
+/// Which of the two list families a command addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    Map,
+    Acl,
+}
+
+impl HAProxy {
+    fn all(&self) -> Vec<&Process> {
+        self.shared.processes.iter().collect()
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Sends `line` to every process, judges and parses each reply.
+    fn read<T: Send>(
+        &self,
+        line: &str,
+        parse: impl Fn(&str) -> Result<T, haproxy_proto::ParseError> + Sync,
+    ) -> Result<PerProcess<T>> {
+        fan_out(self.settings(), &self.all(), line, |s, e: &Endpoint| {
+            let reply = s.command(e, line)?;
+            parse(&reply).map_err(|source| Error::Parse {
+                endpoint: e.to_string(),
+                command: line.to_owned(),
+                source: Box::new(source),
+            })
+        })
+    }
+
+    fn lists(&self, kind: ListKind) -> Result<PerProcess<Vec<MapInfo>>> {
+        self.read(&cmd::show_lists(kind), |r| {
+            Ok(parse_map_list(r)?
+                .into_iter()
+                .map(|m| MapInfo {
+                    id: m.id,
+                    file: m.file.map(str::to_owned),
+                    description: m.description.to_owned(),
+                    curr_ver: m.curr_ver,
+                    next_ver: m.next_ver,
+                    entry_cnt: m.entry_cnt,
+                })
+                .collect())
+        })
+    }
+
+    fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+        self.read(&cmd::show_entries(kind, list)?, move |r| {
+            let parsed = match kind {
+                ListKind::Map => parse_map_entries(r)?,
+                ListKind::Acl => parse_acl_entries(r)?,
+            };
+            Ok(parsed
+                .into_iter()
+                .map(|e| Entry {
+                    id: e.id.to_owned(),
+                    key: e.key.to_owned(),
+                    value: e.value.map(str::to_owned),
+                })
+                .collect())
+        })
+    }
+
+    fn lookup(
+        &self,
+        kind: ListKind,
+        list: &MapRef,
+        value: &str,
+    ) -> Result<PerProcess<Vec<Lookup>>> {
+        self.read(&cmd::get(kind, list, value)?, |r| {
+            Ok(parse_lookup(r)?
+                .into_iter()
+                .map(|l| Lookup {
+                    match_type: l.match_type.to_owned(),
+                    found: l.found,
+                    key: l.key.map(str::to_owned),
+                    value: l.value.map(str::to_owned),
+                })
+                .collect())
+        })
+    }
+
+    /// `show map`: every map of every process.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandFailed`] / [`Error::Parse`] naming the process, or
+    /// [`Error::Partial`].
+    pub fn maps(&self) -> Result<PerProcess<Vec<MapInfo>>> {
+        self.lists(ListKind::Map)
+    }
+
+    /// `show map <map>`: the entries, per process.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandFailed`] with HAProxy's text for an unknown map.
+    pub fn map_entries(&self, map: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+        self.entries(ListKind::Map, map)
+    }
+
+    /// `get map <map> <value>`: what the map gives for `value`, per process
+    /// (one line per expression using the map).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandFailed`] with HAProxy's text (an unknown map is an
+    /// error, never a result).
+    pub fn get_map(&self, map: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+        self.lookup(ListKind::Map, map, value)
+    }
+
+    /// `add map <map> <key> <value>` on every process.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandFailed`] with HAProxy's text, or [`Error::Partial`].
+    pub fn add_map(&self, map: &MapRef, key: &str, value: &str) -> Result<()> {
+        self.run(&cmd::add_map(map, key, value)?).map(drop)
+    }
+
+    /// `set map <map> <key|#id> <value>` on every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn set_map(&self, map: &MapRef, entry: EntryRef<'_>, value: &str) -> Result<()> {
+        self.run(&cmd::set_map(map, entry, value)?).map(drop)
+    }
+
+    /// `del map <map> <key|#id>` on every process. Entry ids are per
+    /// process: deleting by id succeeds only where the id exists.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn del_map(&self, map: &MapRef, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&cmd::del(ListKind::Map, map, entry)?).map(drop)
+    }
+
+    /// `clear map <map>` on every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn clear_map(&self, map: &MapRef) -> Result<()> {
+        self.run(&cmd::clear(ListKind::Map, map)?).map(drop)
+    }
+
+    /// `show acl`: every ACL of every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::maps`].
+    pub fn acls(&self) -> Result<PerProcess<Vec<MapInfo>>> {
+        self.lists(ListKind::Acl)
+    }
+
+    /// `show acl <acl>`: the patterns, per process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::map_entries`].
+    pub fn acl_entries(&self, acl: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+        self.entries(ListKind::Acl, acl)
+    }
+
+    /// `get acl <acl> <value>`: whether `value` matches, per process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::get_map`].
+    pub fn get_acl(&self, acl: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+        self.lookup(ListKind::Acl, acl, value)
+    }
+
+    /// `add acl <acl> <pattern>` on every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn add_acl(&self, acl: &MapRef, pattern: &str) -> Result<()> {
+        self.run(&cmd::add_acl(acl, pattern)?).map(drop)
+    }
+
+    /// `del acl <acl> <pattern|#id>` on every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn del_acl(&self, acl: &MapRef, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&cmd::del(ListKind::Acl, acl, entry)?).map(drop)
+    }
+
+    /// `clear acl <acl>` on every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn clear_acl(&self, acl: &MapRef) -> Result<()> {
+        self.run(&cmd::clear(ListKind::Acl, acl)?).map(drop)
+    }
+
+    /// Adds many entries at once (`add map <map> <<` with a payload), one
+    /// session per process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn add_map_entries(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
+        let (line, payload) = cmd::add_map_payload(map, None, entries)?;
+        fan_out(self.settings(), &self.all(), &line, |s, e| {
+            s.session(e)?.command_with_payload(&line, &payload)
+        })
+        .map(drop)
+    }
+
+    /// Replaces a map's whole content atomically on every process (HAProxy
+    /// 2.4+): `prepare map`, `add map @<ver>` with the entries as payload,
+    /// `commit map @<ver>` — lookups see the old content until the commit.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandFailed`] with HAProxy's text (e.g. before 2.4), or
+    /// [`Error::Partial`].
+    pub fn replace_map(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
+        let prepare = cmd::prepare_map(map)?;
+        fan_out(self.settings(), &self.all(), &prepare, |s, e| {
+            let mut conn = s.session(e)?;
+            let reply = conn.command(&prepare)?;
+            let version = parse_new_version(&reply).ok_or_else(|| Error::CommandFailed {
+                endpoint: e.to_string(),
+                command: prepare.clone(),
+                message: reply.clone(),
+            })?;
+            if !entries.is_empty() {
+                let (line, payload) = cmd::add_map_payload(map, Some(version), entries)?;
+                conn.command_with_payload(&line, &payload)?;
+            }
+            conn.command(&cmd::commit_map(map, version)?)
+        })
+        .map(drop)
+    }
+
+    /// `set maxconn global` on every process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn set_maxconn(&self, maxconn: u32) -> Result<()> {
+        self.run(&cmd::set_maxconn_global(maxconn)?).map(drop)
+    }
+
+    /// `set rate-limit connections global`.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn set_rate_limit_conn(&self, limit: u32) -> Result<()> {
+        self.run(&cmd::set_rate_limit(cmd::RateLimit::Connections, limit)?)
+            .map(drop)
+    }
+
+    /// `set rate-limit sessions global`.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn set_rate_limit_sess(&self, limit: u32) -> Result<()> {
+        self.run(&cmd::set_rate_limit(cmd::RateLimit::Sessions, limit)?)
+            .map(drop)
+    }
+
+    /// `set rate-limit ssl-sessions global`.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn set_rate_limit_ssl_sess(&self, limit: u32) -> Result<()> {
+        self.run(&cmd::set_rate_limit(cmd::RateLimit::SslSessions, limit)?)
+            .map(drop)
+    }
+
+    /// `clear counters`: the maxima and rates.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn clear_counters(&self) -> Result<()> {
+        self.run(&cmd::clear_counters(false)?).map(drop)
+    }
+
+    /// `clear counters all`: every counter, as after a restart.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn clear_all_counters(&self) -> Result<()> {
+        self.run(&cmd::clear_counters(true)?).map(drop)
+    }
+
+    /// `show errors [<proxy id>]` per process (parse with
+    /// [`Text::errors`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::maps`].
+    pub fn errors(&self, proxy_id: Option<i64>) -> Result<PerProcess<Text>> {
+        Ok(self
+            .run(&cmd::show_errors(proxy_id)?)?
+            .into_iter()
+            .map(|(p, t)| (p, Text(t)))
+            .collect())
+    }
+
+    /// `show servers state [<backend>]` per process (parse with
+    /// [`Text::servers_state`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::maps`].
+    pub fn servers_state(&self, backend: Option<&str>) -> Result<PerProcess<Text>> {
+        Ok(self
+            .run(&cmd::show_servers_state(backend)?)?
+            .into_iter()
+            .map(|(p, t)| (p, Text(t)))
+            .collect())
+    }
+
+    /// `add server <backend>/<name> <address> [<options>…]` (dynamic
+    /// servers, HAProxy 2.4+) on every process. The server starts in
+    /// maintenance, as HAProxy adds it.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn add_server(
+        &self,
+        backend: &str,
+        name: &str,
+        address: &str,
+        options: &[&str],
+    ) -> Result<()> {
+        self.run(&cmd::add_server(backend, name, address, options)?)
+            .map(drop)
+    }
+
+    /// `del server <backend>/<name>` on every process (the server must be
+    /// in maintenance without sessions).
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub fn del_server(&self, backend: &str, name: &str) -> Result<()> {
+        self.run(&cmd::del_server(backend, name)?).map(drop)
+    }
+
+    /// A [`crate::Batch`] of commands for every process, sent over one
+    /// session per process.
+    pub fn batch(&self) -> crate::Batch<'_> {
+        crate::Batch::new(self)
+    }
+
+    pub(crate) fn collect_for_batch<T>(
+        &self,
+        what: &str,
+        results: Vec<Result<T>>,
+    ) -> Result<PerProcess<T>> {
+        collect(&self.all(), what, results)
+    }
+}
+
+/// The version of `prepare map`'s `New version created: <n>`.
+fn parse_new_version(reply: &str) -> Option<u64> {
+    reply
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("New version created:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_refs_and_entry_refs_parse() {
+        let cases = [
+            ("3", MapRef::Id(3)),
+            ("#3", MapRef::Id(3)),
+            ("-1", MapRef::Id(-1)),
+            (
+                "/etc/haproxy/hosts.map",
+                MapRef::File("/etc/haproxy/hosts.map".into()),
+            ),
+        ];
+        for (s, want) in cases {
+            assert_eq!(MapRef::parse(s), want, "{s}");
+        }
+        assert_eq!(MapRef::Id(3).to_string(), "#3");
+        assert_eq!(EntryRef::parse("0x55d0"), EntryRef::Id("0x55d0"));
+        assert_eq!(EntryRef::parse("example.com"), EntryRef::Key("example.com"));
+    }
+
+    #[test]
+    fn prepare_map_version_is_read() {
+        let cases = [
+            ("New version created: 1\n\n", Some(1)),
+            ("Unknown map identifier.\n", None),
+            ("", None),
+        ];
+        for (reply, want) in cases {
+            assert_eq!(parse_new_version(reply), want, "{reply:?}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Process identity: which HAProxy process an endpoint reaches.
+//!
+//! Two sockets of one process (an admin and an operator socket, a UNIX and
+//! a TCP socket, a master-CLI selector and the worker's own socket) reach
+//! the same process; counting it twice doubles every sum. A process is
+//! identified by its `show info`: `Pid`, `node` (PIDs clash across hosts)
+//! and its start time (`Start_time_sec` from 2.5, otherwise now minus
+//! `Uptime_sec`, compared with a tolerance).
+
+use haproxy_proto::info::Info;
+use haproxy_transport::Endpoint;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Start times computed from `Uptime_sec` may differ by this much between
+/// two reads of one process.
+const START_TOLERANCE_SECS: u64 = 2;
+
+/// Who a process is: its PID, node name and start time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProcessId {
+    /// The system PID (`Pid`).
+    pub pid: u32,
+    /// The node name (`node`), where HAProxy printed one.
+    pub node: Option<String>,
+    /// When the process started, in seconds since the Unix epoch
+    /// (`Start_time_sec`, or now minus `Uptime_sec`).
+    pub started: Option<u64>,
+}
+
+impl ProcessId {
+    /// A process id from its parts.
+    pub fn new(pid: u32, node: Option<String>, started: Option<u64>) -> ProcessId {
+        ProcessId { pid, node, started }
+    }
+
+    /// The identity `show info` states, or `None` when it has no usable
+    /// `Pid`.
+    pub fn from_info(info: &Info<'_>) -> Option<ProcessId> {
+        let pid = u32::try_from(info.pid().ok()??).ok()?;
+        let node = info.node().filter(|n| !n.is_empty()).map(str::to_owned);
+        let started = match info.start_time_sec() {
+            Ok(Some(s)) => Some(s),
+            _ => match info.uptime_sec() {
+                Ok(Some(up)) => now_secs().map(|now| now.saturating_sub(up)),
+                _ => None,
+            },
+        };
+        Some(ProcessId { pid, node, started })
+    }
+
+    /// Whether `self` and `other` name the same process: same PID and
+    /// node, start times equal within a small tolerance (or unknown).
+    pub fn same_process(&self, other: &ProcessId) -> bool {
+        self.pid == other.pid
+            && self.node == other.node
+            && match (self.started, other.started) {
+                (Some(a), Some(b)) => a.abs_diff(b) <= START_TOLERANCE_SECS,
+                _ => true,
+            }
+    }
+}
+
+fn now_secs() -> Option<u64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {}", self.pid)?;
+        if let Some(node) = &self.node {
+            write!(f, " on {node}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One HAProxy process of the set: who it is, the endpoint used to talk
+/// to it, and other endpoints found to reach the same process.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub(crate) id: ProcessId,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) alternates: Vec<Endpoint>,
+    pub(crate) version: Option<String>,
+    pub(crate) old: bool,
+}
+
+impl Process {
+    /// Who the process is.
+    pub fn id(&self) -> &ProcessId {
+        &self.id
+    }
+
+    /// The endpoint commands are sent to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Other endpoints that reach the same process (kept, not used twice).
+    pub fn alternates(&self) -> &[Endpoint] {
+        &self.alternates
+    }
+
+    /// The HAProxy version the process reported (`Version`).
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// Whether the process is an old worker still draining after a reload
+    /// (master-worker mode only).
+    pub fn is_old(&self) -> bool {
+        self.old
+    }
+}
+
+/// Adds `candidate` to `set` unless a process of `set` is the same process,
+/// in which case its endpoint becomes an alternate of that process.
+pub(crate) fn add_unique(set: &mut Vec<Process>, candidate: Process) {
+    match set.iter_mut().find(|p| p.id.same_process(&candidate.id)) {
+        Some(existing) => {
+            existing.alternates.push(candidate.endpoint);
+            existing.alternates.extend(candidate.alternates);
+        }
+        None => set.push(candidate),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_comes_from_show_info() {
+        let cases: &[(&str, Option<ProcessId>)] = &[
+            (
+                "Name: HAProxy\nPid: 42\nnode: lb1\nStart_time_sec: 1000\nUptime_sec: 5\n",
+                Some(ProcessId::new(42, Some("lb1".into()), Some(1000))),
+            ),
+            (
+                "Name: HAProxy\nPid: 7\nnode: \nStart_time_sec: 9\n",
+                Some(ProcessId::new(7, None, Some(9))),
+            ),
+            ("Name: HAProxy\nnode: lb1\n", None),
+            ("Name: HAProxy\nPid: x\n", None),
+        ];
+        for (text, want) in cases {
+            let info = haproxy_proto::info::parse_info(text).expect("valid show info");
+            assert_eq!(&ProcessId::from_info(&info), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn same_process_needs_pid_node_and_close_start() {
+        let a = ProcessId::new(1, Some("n".into()), Some(100));
+        let cases = [
+            (ProcessId::new(1, Some("n".into()), Some(100)), true),
+            (ProcessId::new(1, Some("n".into()), Some(102)), true),
+            (ProcessId::new(1, Some("n".into()), Some(103)), false),
+            (ProcessId::new(1, Some("m".into()), Some(100)), false),
+            (ProcessId::new(2, Some("n".into()), Some(100)), false),
+            (ProcessId::new(1, Some("n".into()), None), true),
+        ];
+        for (b, want) in cases {
+            assert_eq!(a.same_process(&b), want, "{b:?}");
+        }
+    }
+}

@@ -1,0 +1,787 @@
+//! One concurrent read of every process: `show info` and `show stat`,
+//! parsed in each fetch thread, grouped by object across processes.
+
+use crate::aggregate::{combine_indexed, Combined};
+use crate::error::ProcessFailure;
+use crate::haproxy::{PerProcess, Shared};
+use crate::objects::{Backend, Frontend, ObjectKind, Server, StatObject};
+use crate::process::{Process, ProcessId};
+use crate::table::{column_traits, Cell, ColumnKind, ProcTable};
+use crate::value::Value;
+use crate::{Error, Result};
+use haproxy_proto::info::{info_combine, parse_info, InfoOwned};
+use haproxy_proto::Combine;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Listings of at least this many objects are combined on several threads.
+const PARALLEL_MIN_OBJECTS: usize = 2048;
+
+/// What one process answered.
+#[derive(Debug)]
+pub(crate) struct ProcSnap {
+    /// Index into the shared process list.
+    pub(crate) process: usize,
+    pub(crate) info: InfoOwned,
+    pub(crate) table: ProcTable,
+    /// For every snapshot column, this process's column index.
+    pub(crate) col_map: Vec<Option<usize>>,
+}
+
+/// One object (frontend, backend, server, listener) and the rows that
+/// describe it in each process that has it.
+#[derive(Debug)]
+pub(crate) struct ObjectEntry {
+    pub(crate) kind: ObjectKind,
+    pub(crate) proxy: Box<str>,
+    pub(crate) name: Box<str>,
+    /// `(index into Snapshot::procs, row)`, in process order.
+    pub(crate) rows: Vec<(usize, usize)>,
+}
+
+/// The state of every process at one moment: all reads of a snapshot are
+/// consistent with each other, and none goes back to HAProxy. Refresh
+/// with [`Snapshot::refresh`] (or take a new one).
+#[derive(Debug)]
+pub struct Snapshot {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) procs: Vec<ProcSnap>,
+    failures: Vec<ProcessFailure>,
+    pub(crate) columns: Arc<[Box<str>]>,
+    pub(crate) traits: Vec<(Combine, ColumnKind)>,
+    pub(crate) objects: Vec<ObjectEntry>,
+}
+
+struct Fetched {
+    info: InfoOwned,
+    table: ProcTable,
+}
+
+fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
+    let parse_err = |command: &str, source| Error::Parse {
+        endpoint: p.endpoint.to_string(),
+        command: command.to_owned(),
+        source: Box::new(source),
+    };
+    let info_text = shared.settings.command(&p.endpoint, "show info")?;
+    let info = parse_info(&info_text)
+        .map_err(|e| parse_err("show info", e))?
+        .into_owned();
+    let stat_text = shared.settings.command(&p.endpoint, "show stat")?;
+    let table = ProcTable::parse(stat_text).map_err(|e| parse_err("show stat", e))?;
+    Ok(Fetched { info, table })
+}
+
+impl Snapshot {
+    pub(crate) fn fetch(shared: Arc<Shared>) -> Result<Snapshot> {
+        let results: Vec<Result<Fetched>> = std::thread::scope(|s| {
+            let handles: Vec<_> = shared
+                .processes
+                .iter()
+                .map(|p| {
+                    let shared = &*shared;
+                    s.spawn(move || fetch_one(shared, p))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(&shared.processes)
+                .map(|(h, p)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::NotHaproxy {
+                            endpoint: p.endpoint.to_string(),
+                            reason: "fetch thread panicked",
+                        })
+                    })
+                })
+                .collect()
+        });
+        let mut procs = Vec::new();
+        let mut failures = Vec::new();
+        for (i, (r, p)) in results.into_iter().zip(&shared.processes).enumerate() {
+            match r {
+                Ok(f) => procs.push(ProcSnap {
+                    process: i,
+                    info: f.info,
+                    table: f.table,
+                    col_map: Vec::new(),
+                }),
+                Err(e) => failures.push(ProcessFailure {
+                    process: p.id.clone(),
+                    endpoint: p.endpoint.to_string(),
+                    error: Box::new(e),
+                }),
+            }
+        }
+        if procs.is_empty() && !failures.is_empty() {
+            return Err(Error::Partial {
+                command: "show info; show stat".to_owned(),
+                succeeded: Vec::new(),
+                failures,
+            });
+        }
+        Ok(Snapshot::assemble(shared, procs, failures))
+    }
+
+    fn assemble(
+        shared: Arc<Shared>,
+        mut procs: Vec<ProcSnap>,
+        failures: Vec<ProcessFailure>,
+    ) -> Snapshot {
+        // The union of every process's columns, in first-seen order.
+        let mut columns: Vec<Box<str>> = Vec::new();
+        let mut by_name: HashMap<Box<str>, usize> = HashMap::new();
+        for p in &procs {
+            for c in p.table.columns() {
+                if !by_name.contains_key(c) {
+                    by_name.insert(c.clone(), columns.len());
+                    columns.push(c.clone());
+                }
+            }
+        }
+        for p in &mut procs {
+            let mut map = vec![None; columns.len()];
+            for (local, c) in p.table.columns().iter().enumerate() {
+                if let Some(&global) = by_name.get(c) {
+                    map[global] = Some(local);
+                }
+            }
+            p.col_map = map;
+        }
+        let traits = columns.iter().map(|c| column_traits(c)).collect();
+        let objects = group(&procs);
+        Snapshot {
+            shared,
+            procs,
+            failures,
+            columns: columns.into(),
+            traits,
+            objects,
+        }
+    }
+
+    /// Takes a new snapshot of the same process set.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::HAProxy::snapshot`].
+    pub fn refresh(&self) -> Result<Snapshot> {
+        Snapshot::fetch(Arc::clone(&self.shared))
+    }
+
+    /// The processes that answered, in process order.
+    pub fn processes(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.procs.iter().map(|p| &self.shared.processes[p.process])
+    }
+
+    /// The processes that failed, and exactly why.
+    pub fn failures(&self) -> &[ProcessFailure] {
+        &self.failures
+    }
+
+    /// The `show stat` column names of this snapshot (the union over
+    /// processes, in HAProxy's order).
+    pub fn columns(&self) -> &[Box<str>] {
+        &self.columns
+    }
+
+    pub(crate) fn process_id(&self, proc_index: usize) -> ProcessId {
+        self.procs.get(proc_index).map_or_else(
+            || ProcessId::new(0, None, None),
+            |p| self.shared.processes[p.process].id.clone(),
+        )
+    }
+
+    // ---- show info ----------------------------------------------------
+
+    /// Every process's `show info`.
+    pub fn info(&self) -> PerProcess<&InfoOwned> {
+        self.procs
+            .iter()
+            .map(|p| (self.shared.processes[p.process].id.clone(), &p.info))
+            .collect()
+    }
+
+    /// A `show info` field combined across processes as the info field
+    /// table says (`Maxconn` summed, `Idle_pct` averaged, `Uptime_sec` the
+    /// smallest, `Version` must agree…); `None` if no process reports it.
+    pub fn info_field(&self, name: &str) -> Option<Combined<Value>> {
+        let values: Vec<Option<Value>> = self
+            .procs
+            .iter()
+            .map(|p| p.info.get(name).and_then(Value::parse))
+            .collect();
+        combine_indexed(info_combine(name), &values, |i| self.process_id(i))
+    }
+
+    /// The combined value of `show info` metric `name` (any field HAProxy
+    /// prints).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`] when no process reports it (a field this
+    /// HAProxy version does not have); [`Error::InconsistentData`] when a
+    /// must-agree field differs.
+    pub fn metric(&self, name: &str) -> Result<Value> {
+        match self.info_field(name) {
+            Some(c) => c.into_value(name),
+            None => Err(Error::NoSuchField {
+                kind: "show info",
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    fn metric_u64(&self, name: &str) -> Result<u64> {
+        let v = self.metric(name)?;
+        v.as_u64().ok_or_else(|| Error::UnexpectedValue {
+            what: name.to_owned(),
+            value: v.to_string(),
+        })
+    }
+
+    fn metric_text(&self, name: &str) -> Result<String> {
+        match self.info_field(name) {
+            Some(c) => Ok(c.into_value(name)?.to_string()),
+            None => Err(Error::NoSuchField {
+                kind: "show info",
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// `Maxconn`, summed over processes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn maxconn(&self) -> Result<u64> {
+        self.metric_u64("Maxconn")
+    }
+
+    /// `ConnRateLimit`, summed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn rate_limit_conn(&self) -> Result<u64> {
+        self.metric_u64("ConnRateLimit")
+    }
+
+    /// `SessRateLimit`, summed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn rate_limit_sess(&self) -> Result<u64> {
+        self.metric_u64("SessRateLimit")
+    }
+
+    /// `SslRateLimit`, summed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn rate_limit_ssl_sess(&self) -> Result<u64> {
+        self.metric_u64("SslRateLimit")
+    }
+
+    /// `CumReq`: requests processed by every process (frontends and
+    /// backends: a client request passes twice).
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn total_requests(&self) -> Result<u64> {
+        self.metric_u64("CumReq")
+    }
+
+    /// The sum of every frontend's `req_tot`.
+    pub fn requests(&self) -> u64 {
+        self.frontends().iter().filter_map(|f| f.requests()).sum()
+    }
+
+    /// The PIDs of the processes that answered.
+    pub fn process_ids(&self) -> Vec<u32> {
+        self.processes().map(|p| p.id.pid).collect()
+    }
+
+    /// The uptime of the youngest process (`Uptime_sec`, smallest).
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn uptime(&self) -> Result<Duration> {
+        Ok(Duration::from_secs(self.metric_u64("Uptime_sec")?))
+    }
+
+    /// `Uptime_sec` of the youngest process.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn uptime_sec(&self) -> Result<u64> {
+        self.metric_u64("Uptime_sec")
+    }
+
+    /// `Version`; must agree.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InconsistentData`] when processes run different versions.
+    pub fn version(&self) -> Result<String> {
+        self.metric_text("Version")
+    }
+
+    /// `Release_date`; must agree.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::version`].
+    pub fn release_date(&self) -> Result<String> {
+        self.metric_text("Release_date")
+    }
+
+    /// `node`; must agree.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::version`].
+    pub fn node_name(&self) -> Result<String> {
+        self.metric_text("node")
+    }
+
+    /// `description`; must agree. `None` when none is configured.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InconsistentData`] when processes differ.
+    pub fn description(&self) -> Result<Option<String>> {
+        match self.info_field("description") {
+            Some(c) => Ok(Some(c.into_value("description")?.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    // ---- show stat objects --------------------------------------------
+
+    fn views<'s, T>(&'s self, kind: ObjectKind, make: impl Fn(&'s Snapshot, usize) -> T) -> Vec<T> {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.kind == kind)
+            .map(|(i, _)| make(self, i))
+            .collect()
+    }
+
+    /// Every frontend.
+    pub fn frontends(&self) -> Vec<Frontend<'_>> {
+        self.views(ObjectKind::Frontend, Frontend::new)
+    }
+
+    /// The frontend `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if no process has it.
+    pub fn frontend(&self, name: &str) -> Result<Frontend<'_>> {
+        self.find(ObjectKind::Frontend, name, None)
+            .map(|i| Frontend::new(self, i))
+            .ok_or_else(|| Error::NotFound {
+                kind: "frontend",
+                name: name.to_owned(),
+            })
+    }
+
+    /// Every backend.
+    pub fn backends(&self) -> Vec<Backend<'_>> {
+        self.views(ObjectKind::Backend, Backend::new)
+    }
+
+    /// The backend `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if no process has it.
+    pub fn backend(&self, name: &str) -> Result<Backend<'_>> {
+        self.find(ObjectKind::Backend, name, None)
+            .map(|i| Backend::new(self, i))
+            .ok_or_else(|| Error::NotFound {
+                kind: "backend",
+                name: name.to_owned(),
+            })
+    }
+
+    /// Every server, or those of `backend`.
+    pub fn servers(&self, backend: Option<&str>) -> Vec<Server<'_>> {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                o.kind == ObjectKind::Server && backend.map_or(true, |b| &*o.proxy == b)
+            })
+            .map(|(i, _)| Server::new(self, i))
+            .collect()
+    }
+
+    /// The servers named `name` (one per backend that has such a server),
+    /// or only the one of `backend`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if none exists.
+    pub fn server(&self, name: &str, backend: Option<&str>) -> Result<Vec<Server<'_>>> {
+        let found: Vec<Server<'_>> = self
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                o.kind == ObjectKind::Server
+                    && &*o.name == name
+                    && backend.map_or(true, |b| &*o.proxy == b)
+            })
+            .map(|(i, _)| Server::new(self, i))
+            .collect();
+        if found.is_empty() {
+            let name = match backend {
+                Some(b) => format!("{b}/{name}"),
+                None => name.to_owned(),
+            };
+            return Err(Error::NotFound {
+                kind: "server",
+                name,
+            });
+        }
+        Ok(found)
+    }
+
+    fn find(&self, kind: ObjectKind, name: &str, proxy: Option<&str>) -> Option<usize> {
+        self.objects.iter().position(|o| {
+            o.kind == kind
+                && match kind {
+                    ObjectKind::Server | ObjectKind::Listener => {
+                        &*o.name == name && proxy.map_or(true, |p| &*o.proxy == p)
+                    }
+                    _ => &*o.proxy == name,
+                }
+        })
+    }
+
+    /// Every object of `kind` with all its columns combined: the owned,
+    /// serialisable form the CLI prints.
+    pub fn stat_objects(&self, kind: ObjectKind) -> Vec<StatObject> {
+        let wanted: Vec<usize> = (0..self.objects.len())
+            .filter(|&i| self.objects[i].kind == kind)
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        if threads < 2 || wanted.len() < PARALLEL_MIN_OBJECTS {
+            let mut scratch = Vec::new();
+            return wanted
+                .iter()
+                .map(|&i| self.stat_object(i, &mut scratch))
+                .collect();
+        }
+        // Large listings: combine in parallel, chunks in order.
+        let chunk = wanted.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = wanted
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut scratch = Vec::new();
+                        part.iter()
+                            .map(|&i| self.stat_object(i, &mut scratch))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(wanted.len());
+            for (h, part) in handles.into_iter().zip(wanted.chunks(chunk)) {
+                match h.join() {
+                    Ok(objects) => out.extend(objects),
+                    // A panic in a worker cannot come from our code (no
+                    // panicking paths); recompute that part here.
+                    Err(_) => {
+                        let mut scratch = Vec::new();
+                        out.extend(part.iter().map(|&i| self.stat_object(i, &mut scratch)));
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    // ---- per-object field access ---------------------------------------
+
+    pub(crate) fn object(&self, obj: usize) -> &ObjectEntry {
+        &self.objects[obj]
+    }
+
+    /// The cell of column `col` (snapshot index) for every process that
+    /// has the object, with that process's table, in process order.
+    fn cells(
+        &self,
+        obj: usize,
+        col: usize,
+    ) -> impl Iterator<Item = (usize, &ProcTable, Cell)> + '_ {
+        self.objects[obj].rows.iter().map(move |&(pi, row)| {
+            let p = &self.procs[pi];
+            let cell = p
+                .col_map
+                .get(col)
+                .copied()
+                .flatten()
+                .map_or(Cell::Empty, |c| p.table.cell(row, c));
+            (pi, &p.table, cell)
+        })
+    }
+
+    pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| &**c == name)
+    }
+
+    /// Column `col` of object `obj`, combined as the field table says.
+    pub(crate) fn combined(
+        &self,
+        obj: usize,
+        col: usize,
+        scratch: &mut Vec<Option<Value>>,
+    ) -> Option<Combined<Value>> {
+        let (how, kind) = self
+            .traits
+            .get(col)
+            .copied()
+            .unwrap_or((Combine::MustAgree, ColumnKind::Guess));
+        // Fast path: every process holds the same field (always true with
+        // one process), and combining equal values gives that value: read
+        // it once.
+        let mut cells = self.cells(obj, col);
+        let (_, t0, c0) = cells.next()?;
+        let same = cells.all(|(_, t, c)| t0.same(c0, t, c));
+        if (same && !matches!(how, Combine::Sum)) || self.objects[obj].rows.len() == 1 {
+            return t0.value(c0, kind).map(Combined::Value);
+        }
+        scratch.clear();
+        scratch.extend(self.cells(obj, col).map(|(_, t, c)| t.value(c, kind)));
+        let rows = &self.objects[obj].rows;
+        combine_indexed(how, scratch, |i| self.process_id(rows[i].0))
+    }
+
+    /// Column `col` of object `obj` for each process.
+    pub(crate) fn per_process(&self, obj: usize, col: usize) -> PerProcess<Option<Value>> {
+        let kind = self.traits.get(col).map_or(ColumnKind::Guess, |t| t.1);
+        self.cells(obj, col)
+            .map(|(pi, t, c)| (self.process_id(pi), t.value(c, kind)))
+            .collect()
+    }
+
+    pub(crate) fn stat_object(&self, obj: usize, scratch: &mut Vec<Option<Value>>) -> StatObject {
+        let entry = &self.objects[obj];
+        let values = (0..self.columns.len()).map(|c| self.combined(obj, c, scratch));
+        StatObject::new(
+            entry.kind,
+            &entry.proxy,
+            &entry.name,
+            Arc::clone(&self.columns),
+            values,
+        )
+    }
+
+    pub(crate) fn stat_for_process(&self, obj: usize, pos: usize) -> Option<StatObject> {
+        let entry = &self.objects[obj];
+        let &(pi, row) = entry.rows.get(pos)?;
+        let p = &self.procs[pi];
+        let values = (0..self.columns.len()).map(|c| {
+            let kind = self.traits[c].1;
+            p.col_map[c]
+                .and_then(|lc| p.table.value(p.table.cell(row, lc), kind))
+                .map(Combined::Value)
+        });
+        Some(StatObject::new(
+            entry.kind,
+            &entry.proxy,
+            &entry.name,
+            Arc::clone(&self.columns),
+            values,
+        ))
+    }
+
+    /// The processes (as in the shared list) that have object `obj`.
+    pub(crate) fn object_processes(&self, obj: usize) -> Vec<&Process> {
+        self.objects[obj]
+            .rows
+            .iter()
+            .map(|&(pi, _)| &self.shared.processes[self.procs[pi].process])
+            .collect()
+    }
+}
+
+/// Groups every process's records by (kind, proxy, name), in first-seen
+/// order, with a map over borrowed keys.
+fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
+    let mut index: HashMap<(ObjectKind, &str, &str), usize> = HashMap::new();
+    let mut objects: Vec<ObjectEntry> = Vec::new();
+    for (pi, p) in procs.iter().enumerate() {
+        let t = &p.table;
+        let (Some(px), Some(sv)) = (t.column_index("pxname"), t.column_index("svname")) else {
+            continue;
+        };
+        let ty = t.column_index("type");
+        for row in 0..t.rows() {
+            let proxy = t.field(row, px);
+            let name = t.field(row, sv);
+            let code = ty.and_then(|c| match t.cell(row, c) {
+                Cell::Int(n) => Some(n),
+                _ => None,
+            });
+            let kind = ObjectKind::of(code, name);
+            let slot = *index.entry((kind, proxy, name)).or_insert_with(|| {
+                objects.push(ObjectEntry {
+                    kind,
+                    proxy: proxy.into(),
+                    name: name.into(),
+                    rows: Vec::new(),
+                });
+                objects.len() - 1
+            });
+            objects[slot].rows.push((pi, row));
+        }
+    }
+    objects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::Settings;
+
+    const HEADER: &str = "# pxname,svname,qmax,scur,stot,status,weight,ttime,type,addr,\n";
+
+    /// A snapshot of processes answering `stats` (one `show stat` each),
+    /// without sockets.
+    fn snapshot(stats: &[&str]) -> Snapshot {
+        let processes = (0..stats.len())
+            .map(|i| Process {
+                id: ProcessId::new(100 + i as u32, None, Some(1)),
+                endpoint: format!("/tmp/p{i}.sock").parse().expect("endpoint"),
+                alternates: Vec::new(),
+                version: None,
+                old: false,
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            processes,
+            settings: Settings::default(),
+        });
+        let procs = stats
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ProcSnap {
+                process: i,
+                info: parse_info(&format!(
+                    "Name: HAProxy\nPid: {}\nMaxconn: 100\nIdle_pct: {}\nVersion: 2.6\n",
+                    100 + i,
+                    50 + 10 * i
+                ))
+                .expect("info")
+                .into_owned(),
+                table: ProcTable::parse(format!("{HEADER}{s}\n")).expect("stat"),
+                col_map: Vec::new(),
+            })
+            .collect();
+        Snapshot::assemble(shared, procs, Vec::new())
+    }
+
+    fn value(snap: &Snapshot, obj: usize, col: &str) -> Option<Combined<Value>> {
+        snap.combined(
+            obj,
+            snap.column_index(col).expect("column"),
+            &mut Vec::new(),
+        )
+    }
+
+    #[test]
+    fn objects_group_and_combine_across_processes() {
+        let a = "fe,FRONTEND,,3,10,OPEN,,,0,,\nbe,s1,2,1,5,UP,10,4,2,10.0.0.1:80,\nbe,BACKEND,2,1,5,UP,10,4,1,,";
+        let b = "fe,FRONTEND,,4,20,OPEN,,,0,,\nbe,s1,7,0,6,UP,10,8,2,10.0.0.1:80,\nbe,BACKEND,7,0,6,UP,10,8,1,,";
+        let snap = snapshot(&[a, b]);
+        assert_eq!(snap.frontends().len(), 1);
+        assert_eq!(snap.backends().len(), 1);
+        assert_eq!(snap.servers(None).len(), 1);
+        let s1 = snap
+            .objects
+            .iter()
+            .position(|o| o.kind == ObjectKind::Server)
+            .expect("s1");
+        let u = |n| Some(Combined::Value(Value::Unsigned(n)));
+        let cases: &[(&str, Option<Combined<Value>>)] = &[
+            ("qmax", u(7)),
+            ("scur", u(1)),
+            ("stot", u(11)),
+            ("weight", u(10)),
+            ("ttime", u(6)),
+            ("status", Some(Combined::Value(Value::Text("UP".into())))),
+            (
+                "addr",
+                Some(Combined::Value(Value::Text("10.0.0.1:80".into()))),
+            ),
+        ];
+        for (col, want) in cases {
+            assert_eq!(&value(&snap, s1, col), want, "{col}");
+        }
+        assert_eq!(snap.maxconn().expect("sum"), 200);
+        assert_eq!(snap.metric("Idle_pct").expect("avg"), Value::Unsigned(55));
+        assert_eq!(snap.version().expect("agrees"), "2.6");
+        assert!(matches!(
+            snap.metric("Nope"),
+            Err(Error::NoSuchField { .. })
+        ));
+        assert_eq!(snap.frontend("fe").expect("fe").requests(), None);
+        assert_eq!(
+            snap.frontend("fe")
+                .expect("fe")
+                .metric("stot")
+                .expect("stot"),
+            Some(Value::Unsigned(30))
+        );
+    }
+
+    #[test]
+    fn a_disagreement_is_data_and_the_listing_survives() {
+        let a = "be,s1,0,0,1,UP,10,0,2,,";
+        let b = "be,s1,0,0,1,MAINT,3,0,2,,\nbe,s2,0,0,1,UP,1,0,2,,";
+        let snap = snapshot(&[a, b]);
+        let servers = snap.servers(Some("be"));
+        assert_eq!(servers.len(), 2);
+        let s1 = &snap.server("s1", Some("be")).expect("s1")[0];
+        match s1.field("weight") {
+            Some(Combined::Disagreement { values }) => {
+                let got: Vec<(u32, Option<Value>)> =
+                    values.into_iter().map(|(p, v)| (p.pid, v)).collect();
+                assert_eq!(
+                    got,
+                    [
+                        (100, Some(Value::Unsigned(10))),
+                        (101, Some(Value::Unsigned(3)))
+                    ]
+                );
+            }
+            other => panic!("expected a disagreement, got {other:?}"),
+        }
+        assert!(matches!(s1.weight(), Err(Error::InconsistentData { .. })));
+        assert!(matches!(s1.status(), Err(Error::InconsistentData { .. })));
+        // s2 exists in one process only: its values are that process's.
+        let s2 = &snap.server("s2", None).expect("s2")[0];
+        assert_eq!(s2.weight().expect("one process"), Some(1));
+        assert_eq!(s2.processes().len(), 1);
+        let objects = snap.stat_objects(ObjectKind::Server);
+        assert_eq!(objects.len(), 2);
+        let disagreeing: Vec<&str> = objects[0].disagreements().map(|(c, _)| c).collect();
+        assert_eq!(disagreeing, ["status", "weight"]);
+        let json = serde_json::to_value(&objects[1]).expect("serialises");
+        assert_eq!(json["weight"], 1);
+        assert_eq!(json["addr"], serde_json::Value::Null);
+        assert_eq!(json["svname"], "s2");
+    }
+}
