@@ -48,6 +48,9 @@ pub(crate) fn demo() -> Result {
             let stat = i.raw("show stat");
             stat.lines()
                 .any(|l| l.starts_with("be_app,app2,") && l.contains(",DOWN,"))
+                && stat
+                    .lines()
+                    .any(|l| l.starts_with("be_app,app4,") && l.contains(",L7OK,"))
         })
     });
     let map = fleet.map_file().to_string_lossy().into_owned();
@@ -67,14 +70,8 @@ pub(crate) fn demo() -> Result {
         vec!["map", "show", map.as_str()],
         vec!["map", "get", map.as_str(), "demo.example"],
         vec!["raw", "show servers state be_static"],
-        vec![
-            "server",
-            "list",
-            "--backend",
-            "be_static",
-            "--format",
-            "prometheus",
-        ],
+        vec!["backend", "list", "--format", "csv"],
+        vec!["metric", "CurrConns", "--format", "prometheus"],
     ];
     for args in steps {
         show(&cli, &g, &args)?;
@@ -82,10 +79,10 @@ pub(crate) fn demo() -> Result {
     println!("# A command HAProxy refuses: the error names the socket and quotes HAProxy.");
     let out = Command::new(&cli)
         .args(g)
-        .args(["server", "set-weight", "be_static/nosuch", "5"])
+        .args(["map", "del", map.as_str(), "no.such.key"])
         .output()
         .map_err(|e| format!("run haproxy-cli: {e}"))?;
-    println!("$ haproxy-cli server set-weight be_static/nosuch 5");
+    println!("$ haproxy-cli map del {map} no.such.key");
     print!("{}", String::from_utf8_lossy(&out.stderr));
     println!("(exit code {})\n", out.status.code().unwrap_or(-1));
     drop(fleet);

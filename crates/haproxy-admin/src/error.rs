@@ -143,9 +143,22 @@ pub struct ProcessFailure {
     pub error: Box<Error>,
 }
 
+impl ProcessFailure {
+    /// Why it failed, without the command (which the caller names once):
+    /// HAProxy's own text for a refused command, the error otherwise.
+    fn reason(&self) -> String {
+        match &*self.error {
+            Error::CommandFailed { message, .. } => {
+                format!("HAProxy said: {}", message.trim_end())
+            }
+            e => e.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ProcessFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.process, self.endpoint, self.error)
+        write!(f, "{} ({}): {}", self.process, self.endpoint, self.reason())
     }
 }
 
@@ -204,6 +217,21 @@ struct DisplayFailures<'a>(&'a [ProcessFailure]);
 
 impl fmt::Display for DisplayFailures<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The same reason everywhere (HAProxy's "Key not found." from every
+        // process) is said once, with the list of processes.
+        if let Some(first) = self.0.first() {
+            let reason = first.reason();
+            if self.0.len() > 1 && self.0.iter().all(|p| p.reason() == reason) {
+                write!(f, "{reason} (")?;
+                for (i, p) in self.0.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{} via {}", p.process, p.endpoint)?;
+                }
+                return f.write_str(")");
+            }
+        }
         for (i, p) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;

@@ -378,7 +378,13 @@ impl HAProxy {
     ///
     /// [`Error::Partial`] (or the single process's error) if a process
     /// could not be reached; replies of the others are lost with it.
+    /// [`Error::Proto`] for an empty line or one holding a control
+    /// character (it could start a second command).
     pub fn command(&self, line: &str) -> Result<PerProcess<String>> {
+        // A typed line is sent as typed (`;` included: the user wrote it),
+        // but it must stay one line.
+        let line = haproxy_proto::command::Command::raw(line)?.to_wire();
+        let line = line.as_str();
         let all: Vec<&Process> = self.shared.processes.iter().collect();
         fan_out(&self.shared.settings, &all, line, |s, e| s.raw(e, line))
     }

@@ -86,4 +86,6 @@ pub use process::{Process, ProcessId};
 pub use snapshot::Snapshot;
 pub use value::Value;
 
+/// The transport's error (what a socket did), as `haproxy-admin` wraps it.
+pub use haproxy_transport::Error as TransportError;
 pub use haproxy_transport::{Endpoint, Retry, RetryPolicy, Timeouts};

@@ -114,6 +114,12 @@ pub struct Lookup {
 #[serde(transparent)]
 pub struct Text(pub String);
 
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Text {
     /// `show errors`, parsed.
     ///

@@ -214,13 +214,22 @@ impl ProcTable {
     }
 }
 
+/// The prefixes of the per-module columns HAProxy 2.x prints after the
+/// `-` column: every one is a counter or a current count of its
+/// process, so they add up across processes.
+const MODULE_PREFIXES: &[&str] = &["h1_", "h2_", "h3_", "ssl_", "quic_", "qpack_", "rslv_"];
+
 /// How a column combines and whether it holds numbers, from the field
-/// table in `haproxy-proto`. A column the table does not know must agree
-/// and is read as a number when it looks like one.
+/// table in `haproxy-proto`. Module columns (`h1_*`, `h2_*`, `ssl_*`, …)
+/// are summed; any other column the table does not know must agree and
+/// is read as a number when it looks like one.
 pub(crate) fn column_traits(name: &str) -> (Combine, ColumnKind) {
     match Column::from_name(name) {
         Some(c) if c.kind().is_numeric() => (c.combine(), ColumnKind::Number),
         Some(c) => (c.combine(), ColumnKind::Text),
+        None if MODULE_PREFIXES.iter().any(|p| name.starts_with(p)) => {
+            (Combine::Sum, ColumnKind::Guess)
+        }
         None => (Combine::MustAgree, ColumnKind::Guess),
     }
 }

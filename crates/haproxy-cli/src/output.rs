@@ -1,0 +1,858 @@
+//! Printing, in every format: `table` for people, `json` and `csv` for
+//! scripts, `prometheus` for scrapers.
+//!
+//! Rules shared by every format:
+//! - a value combined across processes is printed as one value; a
+//!   must-agree column on which processes disagree is printed as every
+//!   process's value (`{UP|DOWN}` in a table or CSV cell, an object
+//!   `{"disagreement": [{"process": …, "value": …}]}` in JSON, one sample
+//!   per process in Prometheus), never as one picked value;
+//! - JSON numbers are numbers and empty fields `null`;
+//! - map and ACL listings must agree across processes (entry ids aside,
+//!   which are per process): if they do not, the command fails and says
+//!   which processes differ rather than printing one of them.
+
+use crate::args::Format;
+use crate::Failure;
+use haproxy_admin::{
+    Combined, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess, ProcessId, Snapshot,
+    StatObject, Value,
+};
+use haproxy_proto::{HeaderColumn, ValueKind};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::io::Write;
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+fn json_err(e: serde_json::Error) -> Failure {
+    Failure::Io(format!("writing JSON: {e}"))
+}
+
+fn not_for(format: Format, what: &str) -> Failure {
+    let name = match format {
+        Format::Table => "table",
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Prometheus => "prometheus",
+    };
+    Failure::Usage(format!(
+        "--format {name} does not apply to {what}; use table, json or csv"
+    ))
+}
+
+// ---- cells --------------------------------------------------------------
+
+/// A combined value as one table or CSV cell.
+fn cell(v: Option<&Combined<Value>>) -> String {
+    match v {
+        None => String::new(),
+        Some(Combined::Value(v)) => v.to_string(),
+        Some(Combined::Disagreement { values }) => {
+            let parts: Vec<String> = values
+                .iter()
+                .map(|(_, v)| v.as_ref().map_or_else(String::new, Value::to_string))
+                .collect();
+            format!("{{{}}}", parts.join("|"))
+        }
+    }
+}
+
+/// RFC 4180 quoting, as HAProxy's own CSV does it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn csv_row<'a>(out: &mut impl Write, fields: impl IntoIterator<Item = &'a str>) -> Result {
+    let mut first = true;
+    for f in fields {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        out.write_all(csv_field(f).as_bytes())?;
+    }
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Left-aligned columns, two spaces apart.
+fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line =
+        |out: &mut dyn Write, cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
+            let mut s = String::new();
+            for (i, c) in cells.enumerate() {
+                if i > 0 {
+                    s.push_str("  ");
+                }
+                s.push_str(c);
+                let pad = widths[i].saturating_sub(c.chars().count());
+                s.push_str(&" ".repeat(pad));
+            }
+            writeln!(out, "{}", s.trim_end())
+        };
+    line(out, &mut header.iter().copied())?;
+    for r in rows {
+        line(out, &mut r.iter().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+// ---- show info ----------------------------------------------------------
+
+/// Every `show info` field name, in the first process's order, then any
+/// that only other processes print.
+fn info_names(snap: &Snapshot) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (_, info) in snap.info() {
+        for (n, _) in &info.fields {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    names
+}
+
+/// `info`: every `show info` field, combined across processes.
+pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
+    let fields: Vec<(String, Option<Combined<Value>>)> = info_names(snap)
+        .into_iter()
+        .map(|n| {
+            let v = snap.info_field(&n);
+            (n, v)
+        })
+        .collect();
+    match format {
+        Format::Table => {
+            let w = fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+            for (n, v) in &fields {
+                writeln!(out, "{n:<w$}  {}", cell(v.as_ref()))?;
+            }
+        }
+        Format::Json => {
+            struct Fields<'a>(&'a [(String, Option<Combined<Value>>)]);
+            impl Serialize for Fields<'_> {
+                fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                    let mut m = s.serialize_map(Some(self.0.len()))?;
+                    for (n, v) in self.0 {
+                        m.serialize_entry(n, v)?;
+                    }
+                    m.end()
+                }
+            }
+            serde_json::to_writer_pretty(&mut *out, &Fields(&fields)).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            csv_row(out, ["field", "value"])?;
+            for (n, v) in &fields {
+                csv_row(out, [n.as_str(), cell(v.as_ref()).as_str()])?;
+            }
+        }
+        Format::Prometheus => {
+            let mut labels = Vec::new();
+            for key in ["Name", "Version", "Release_date", "node"] {
+                if let Some(Some(Combined::Value(v))) =
+                    fields.iter().find(|(n, _)| n == key).map(|(_, v)| v)
+                {
+                    labels.push(format!(
+                        "{}=\"{}\"",
+                        snake(key),
+                        escape_label(&v.to_string())
+                    ));
+                }
+            }
+            writeln!(
+                out,
+                "# HELP haproxy_info Identity of the HAProxy processes."
+            )?;
+            writeln!(out, "# TYPE haproxy_info gauge")?;
+            writeln!(out, "haproxy_info{{{}}} 1", labels.join(","))?;
+            for (n, v) in &fields {
+                let name = format!("haproxy_process_{}", snake(n));
+                match v {
+                    Some(Combined::Value(v)) => {
+                        if let Some(x) = number(v) {
+                            writeln!(out, "# TYPE {name} gauge")?;
+                            writeln!(out, "{name} {x}")?;
+                        }
+                    }
+                    Some(Combined::Disagreement { values }) => {
+                        let samples: Vec<(&ProcessId, String)> = values
+                            .iter()
+                            .filter_map(|(p, v)| v.as_ref().and_then(number).map(|x| (p, x)))
+                            .collect();
+                        if !samples.is_empty() {
+                            writeln!(out, "# TYPE {name} gauge")?;
+                            for (p, x) in samples {
+                                writeln!(out, "{name}{{pid=\"{}\"}} {x}", p.pid)?;
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `metric NAME`: the bare value by default.
+pub(crate) fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value) -> Result {
+    match format {
+        Format::Table => writeln!(out, "{v}")?,
+        Format::Json => {
+            serde_json::to_writer(&mut *out, v).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            csv_row(out, ["metric", "value"])?;
+            csv_row(out, [name, v.to_string().as_str()])?;
+        }
+        Format::Prometheus => match number(v) {
+            Some(x) => {
+                let m = format!("haproxy_process_{}", snake(name));
+                writeln!(out, "# TYPE {m} gauge")?;
+                writeln!(out, "{m} {x}")?;
+            }
+            None => return Err(not_for(format, &format!("the text metric {name}"))),
+        },
+    }
+    Ok(())
+}
+
+// ---- stat objects ---------------------------------------------------------
+
+/// The columns a table shows per kind; every format but `table` shows
+/// all of them.
+fn table_columns(kind: ObjectKind) -> &'static [&'static str] {
+    match kind {
+        ObjectKind::Frontend => &[
+            "status", "scur", "slim", "stot", "rate", "req_rate", "ereq", "dreq", "bin", "bout",
+        ],
+        ObjectKind::Backend => &[
+            "status", "act", "bck", "scur", "stot", "rate", "qcur", "econ", "eresp", "bin", "bout",
+        ],
+        ObjectKind::Server | ObjectKind::Listener => &[
+            "status",
+            "weight",
+            "addr",
+            "check_status",
+            "scur",
+            "stot",
+            "rate",
+            "qcur",
+            "econ",
+            "lastchg",
+        ],
+    }
+}
+
+fn is_server(kind: ObjectKind) -> bool {
+    matches!(kind, ObjectKind::Server | ObjectKind::Listener)
+}
+
+/// `name` (and `backend` for servers) then every column, in header order.
+struct JsonObject<'a>(&'a StatObject);
+
+impl Serialize for JsonObject<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let o = self.0;
+        let mut m = s.serialize_map(None)?;
+        if is_server(o.kind()) {
+            m.serialize_entry("name", o.name())?;
+            m.serialize_entry("backend", o.proxy())?;
+        } else {
+            m.serialize_entry("name", o.proxy())?;
+        }
+        for (c, v) in o.iter() {
+            m.serialize_entry(c, &v)?;
+        }
+        m.end()
+    }
+}
+
+struct JsonObjects<'a>(&'a [StatObject]);
+
+impl Serialize for JsonObjects<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for o in self.0 {
+            seq.serialize_element(&JsonObject(o))?;
+        }
+        seq.end()
+    }
+}
+
+fn display_name(o: &StatObject) -> &str {
+    if is_server(o.kind()) {
+        o.name()
+    } else {
+        o.proxy()
+    }
+}
+
+/// `frontend list`, `backend list`, `server list`.
+pub(crate) fn objects(
+    out: &mut impl Write,
+    format: Format,
+    kind: ObjectKind,
+    list: &[StatObject],
+) -> Result {
+    match format {
+        Format::Table => {
+            let cols = table_columns(kind);
+            let mut header: Vec<&str> = Vec::new();
+            if is_server(kind) {
+                header.push("backend");
+            }
+            header.push("name");
+            header.extend_from_slice(cols);
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|o| {
+                    let mut r = Vec::with_capacity(header.len());
+                    if is_server(kind) {
+                        r.push(o.proxy().to_owned());
+                    }
+                    r.push(display_name(o).to_owned());
+                    r.extend(cols.iter().map(|c| cell(o.get(c))));
+                    r
+                })
+                .collect();
+            table(out, &header, &rows)?;
+        }
+        Format::Json => {
+            serde_json::to_writer(&mut *out, &JsonObjects(list)).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let Some(first) = list.first() else {
+                return Ok(());
+            };
+            let mut header: Vec<&str> = vec!["name"];
+            if is_server(kind) {
+                header.push("backend");
+            }
+            header.extend(first.iter().map(|(c, _)| c));
+            csv_row(out, header)?;
+            for o in list {
+                let mut r: Vec<String> = vec![display_name(o).to_owned()];
+                if is_server(kind) {
+                    r.push(o.proxy().to_owned());
+                }
+                r.extend(o.iter().map(|(_, v)| cell(v)));
+                csv_row(out, r.iter().map(String::as_str))?;
+            }
+        }
+        Format::Prometheus => prometheus(out, kind, list)?,
+    }
+    Ok(())
+}
+
+/// `frontend show`, `backend show`, `server show`: one object, every
+/// column.
+pub(crate) fn object(
+    out: &mut impl Write,
+    format: Format,
+    kind: ObjectKind,
+    o: &StatObject,
+) -> Result {
+    match format {
+        Format::Table => {
+            let w = o.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+            for (c, v) in o.iter() {
+                writeln!(out, "{c:<w$}  {}", cell(v))?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &JsonObject(o)).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv | Format::Prometheus => objects(out, format, kind, std::slice::from_ref(o))?,
+    }
+    Ok(())
+}
+
+/// Prometheus exposition of stat objects: one metric family per numeric
+/// column (`haproxy_server_scur`), `proxy` and `server` labels; status as
+/// `haproxy_<kind>_status{…,state="UP"} 1`.
+fn prometheus(out: &mut impl Write, kind: ObjectKind, list: &[StatObject]) -> Result {
+    let Some(first) = list.first() else {
+        return Ok(());
+    };
+    let prefix = match kind {
+        ObjectKind::Frontend => "haproxy_frontend",
+        ObjectKind::Backend => "haproxy_backend",
+        ObjectKind::Server => "haproxy_server",
+        ObjectKind::Listener => "haproxy_listener",
+    };
+    let labels = |o: &StatObject| {
+        if is_server(kind) {
+            format!(
+                "proxy=\"{}\",server=\"{}\"",
+                escape_label(o.proxy()),
+                escape_label(o.name())
+            )
+        } else {
+            format!("proxy=\"{}\"", escape_label(o.proxy()))
+        }
+    };
+    let columns: Vec<&str> = first.iter().map(|(c, _)| c).collect();
+    for c in columns {
+        let info = HeaderColumn::from_name(c).info();
+        if c == "status" {
+            writeln!(
+                out,
+                "# HELP {prefix}_status Current status, as a state label."
+            )?;
+            writeln!(out, "# TYPE {prefix}_status gauge")?;
+            for o in list {
+                match o.get(c) {
+                    Some(Combined::Value(v)) => {
+                        writeln!(
+                            out,
+                            "{prefix}_status{{{},state=\"{}\"}} 1",
+                            labels(o),
+                            escape_label(&v.to_string())
+                        )?;
+                    }
+                    Some(Combined::Disagreement { values }) => {
+                        for (p, v) in values {
+                            if let Some(v) = v {
+                                writeln!(
+                                    out,
+                                    "{prefix}_status{{{},pid=\"{}\",state=\"{}\"}} 1",
+                                    labels(o),
+                                    p.pid,
+                                    escape_label(&v.to_string())
+                                )?;
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+            continue;
+        }
+        let numeric = match info.map(|i| i.kind) {
+            Some(
+                ValueKind::Name
+                | ValueKind::Text
+                | ValueKind::Status
+                | ValueKind::CheckStatus
+                | ValueKind::ProxyType
+                | ValueKind::Mode
+                | ValueKind::Addr
+                | ValueKind::Id,
+            ) => false,
+            _ => c != "pxname" && c != "svname",
+        };
+        if !numeric {
+            continue;
+        }
+        let samples: Vec<String> = list
+            .iter()
+            .flat_map(|o| match o.get(c) {
+                Some(Combined::Value(v)) => number(v)
+                    .map(|x| vec![format!("{prefix}_{}{{{}}} {x}", snake(c), labels(o))])
+                    .unwrap_or_default(),
+                Some(Combined::Disagreement { values }) => values
+                    .iter()
+                    .filter_map(|(p, v)| {
+                        let x = number(v.as_ref()?)?;
+                        Some(format!(
+                            "{prefix}_{}{{{},pid=\"{}\"}} {x}",
+                            snake(c),
+                            labels(o),
+                            p.pid
+                        ))
+                    })
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect();
+        if samples.is_empty() {
+            continue;
+        }
+        let name = format!("{prefix}_{}", snake(c));
+        if let Some(i) = info {
+            writeln!(out, "# HELP {name} {}", i.description.replace('\n', " "))?;
+        }
+        let ty = match info.map(|i| i.kind) {
+            Some(ValueKind::Counter) => "counter",
+            _ => "gauge",
+        };
+        writeln!(out, "# TYPE {name} {ty}")?;
+        for s in samples {
+            writeln!(out, "{s}")?;
+        }
+    }
+    Ok(())
+}
+
+fn number(v: &Value) -> Option<String> {
+    match v {
+        Value::Unsigned(n) => Some(n.to_string()),
+        Value::Signed(n) => Some(n.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Text(_) => None,
+    }
+}
+
+/// A Prometheus metric name part: lower case, `[a-z0-9_]`.
+fn snake(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+// ---- dump -----------------------------------------------------------------
+
+/// `dump`: every frontend, backend and server, every column, every
+/// process, uncombined.
+pub(crate) fn dump(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
+    let mut rows: Vec<(ProcessId, StatObject)> = Vec::new();
+    for f in snap.frontends() {
+        rows.extend(f.stats_per_process());
+    }
+    for b in snap.backends() {
+        rows.extend(b.stats_per_process());
+    }
+    for s in snap.servers(None) {
+        rows.extend(s.stats_per_process());
+    }
+    match format {
+        Format::Table => {
+            for (p, o) in &rows {
+                let fields: Vec<String> = o
+                    .iter()
+                    .filter_map(|(c, v)| v.map(|v| format!("{c}={}", cell(Some(v)))))
+                    .collect();
+                writeln!(
+                    out,
+                    "{} {}/{} [{p}] {}",
+                    kind_name(o.kind()),
+                    o.proxy(),
+                    o.name(),
+                    fields.join(" ")
+                )?;
+            }
+        }
+        Format::Json => {
+            struct Rows<'a>(&'a [(ProcessId, StatObject)]);
+            impl Serialize for Rows<'_> {
+                fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                    #[derive(Serialize)]
+                    struct Row<'a> {
+                        kind: &'static str,
+                        process: &'a ProcessId,
+                        fields: &'a StatObject,
+                    }
+                    let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                    for (p, o) in self.0 {
+                        seq.serialize_element(&Row {
+                            kind: kind_name(o.kind()),
+                            process: p,
+                            fields: o,
+                        })?;
+                    }
+                    seq.end()
+                }
+            }
+            serde_json::to_writer(&mut *out, &Rows(&rows)).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let Some((_, first)) = rows.first() else {
+                return Ok(());
+            };
+            let mut header = vec!["kind", "pid"];
+            header.extend(first.iter().map(|(c, _)| c));
+            csv_row(out, header)?;
+            for (p, o) in &rows {
+                let mut r = vec![kind_name(o.kind()).to_owned(), p.pid.to_string()];
+                r.extend(o.iter().map(|(_, v)| cell(v)));
+                csv_row(out, r.iter().map(String::as_str))?;
+            }
+        }
+        Format::Prometheus => {
+            return Err(not_for(
+                format,
+                "dump (use `server list --format prometheus`)",
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn kind_name(k: ObjectKind) -> &'static str {
+    match k {
+        ObjectKind::Frontend => "frontend",
+        ObjectKind::Backend => "backend",
+        ObjectKind::Server => "server",
+        ObjectKind::Listener => "listener",
+    }
+}
+
+// ---- per-process text -------------------------------------------------------
+
+/// `raw`, `errors`: each process's reply, verbatim.
+pub(crate) fn per_process_text<T: AsRef<str>>(
+    out: &mut impl Write,
+    format: Format,
+    replies: &PerProcess<T>,
+) -> Result {
+    match format {
+        Format::Table => {
+            let many = replies.len() > 1;
+            for (p, text) in replies {
+                if many {
+                    writeln!(out, "==> {p} <==")?;
+                }
+                let t = text.as_ref().trim_end_matches('\n');
+                if !t.is_empty() {
+                    writeln!(out, "{t}")?;
+                }
+            }
+        }
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Reply<'a> {
+                process: &'a ProcessId,
+                output: &'a str,
+            }
+            let v: Vec<Reply<'_>> = replies
+                .iter()
+                .map(|(p, t)| Reply {
+                    process: p,
+                    output: t.as_ref(),
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &v).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            csv_row(out, ["pid", "output"])?;
+            for (p, t) in replies {
+                csv_row(out, [p.pid.to_string().as_str(), t.as_ref()])?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "text replies")),
+    }
+    Ok(())
+}
+
+// ---- maps and ACLs -------------------------------------------------------------
+
+/// The one value every process agrees on, or an error naming each
+/// process's version. `same` says what must agree.
+fn agreed<'a, T, K: PartialEq + std::fmt::Debug>(
+    what: &str,
+    per: &'a PerProcess<T>,
+    same: impl Fn(&T) -> K,
+) -> Result<Option<&'a T>> {
+    let Some((_, first)) = per.first() else {
+        return Ok(None);
+    };
+    let k = same(first);
+    if per.iter().all(|(_, t)| same(t) == k) {
+        return Ok(Some(first));
+    }
+    Err(Failure::Admin(Error::InconsistentData {
+        what: what.to_owned(),
+        values: per
+            .iter()
+            .map(|(p, t)| (p.clone(), Some(format!("{:?}", same(t)))))
+            .collect(),
+    }))
+}
+
+/// `map list`, `acl list`.
+pub(crate) fn lists(
+    out: &mut impl Write,
+    format: Format,
+    per: &PerProcess<Vec<MapInfo>>,
+) -> Result {
+    let list = agreed("the map/ACL list", per, |l| {
+        l.iter()
+            .map(|m| (m.id, m.file.clone(), m.entry_cnt))
+            .collect::<Vec<_>>()
+    })?;
+    let list = list.map(Vec::as_slice).unwrap_or_default();
+    match format {
+        Format::Table => {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.id.to_string(),
+                        m.file.clone().unwrap_or_default(),
+                        m.entry_cnt.map_or_else(String::new, |n| n.to_string()),
+                        m.description.clone(),
+                    ]
+                })
+                .collect();
+            table(out, &["id", "file", "entries", "description"], &rows)?;
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            csv_row(out, ["id", "file", "entries", "description"])?;
+            for m in list {
+                let id = m.id.to_string();
+                let n = m.entry_cnt.map_or_else(String::new, |n| n.to_string());
+                csv_row(
+                    out,
+                    [
+                        id.as_str(),
+                        m.file.as_deref().unwrap_or(""),
+                        n.as_str(),
+                        m.description.as_str(),
+                    ],
+                )?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "map and ACL listings")),
+    }
+    Ok(())
+}
+
+/// `map show`, `acl show`: `[{"id", "key", "value"}]` (ids are those of
+/// the first process; entry ids are per process).
+pub(crate) fn entries(
+    out: &mut impl Write,
+    format: Format,
+    per: &PerProcess<Vec<Entry>>,
+) -> Result {
+    let list = agreed("the entries", per, |l| {
+        l.iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect::<Vec<_>>()
+    })?;
+    let list = list.map(Vec::as_slice).unwrap_or_default();
+    match format {
+        Format::Table => {
+            for e in list {
+                match &e.value {
+                    Some(v) => writeln!(out, "{} {} {v}", e.id, e.key)?,
+                    None => writeln!(out, "{} {}", e.id, e.key)?,
+                }
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            csv_row(out, ["id", "key", "value"])?;
+            for e in list {
+                csv_row(
+                    out,
+                    [
+                        e.id.as_str(),
+                        e.key.as_str(),
+                        e.value.as_deref().unwrap_or(""),
+                    ],
+                )?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "map and ACL entries")),
+    }
+    Ok(())
+}
+
+/// `map get`, `acl get`.
+pub(crate) fn lookups(
+    out: &mut impl Write,
+    format: Format,
+    per: &PerProcess<Vec<Lookup>>,
+) -> Result {
+    let list = agreed("the lookup", per, |l| l.clone())?;
+    let list = list.map(Vec::as_slice).unwrap_or_default();
+    match format {
+        Format::Table => {
+            for l in list {
+                let mut s = format!(
+                    "type={} found={}",
+                    l.match_type,
+                    if l.found { "yes" } else { "no" }
+                );
+                if let Some(k) = &l.key {
+                    s.push_str(&format!(" key={k:?}"));
+                }
+                if let Some(v) = &l.value {
+                    s.push_str(&format!(" value={v:?}"));
+                }
+                writeln!(out, "{s}")?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            csv_row(out, ["type", "found", "key", "value"])?;
+            for l in list {
+                let found = if l.found { "yes" } else { "no" };
+                csv_row(
+                    out,
+                    [
+                        l.match_type.as_str(),
+                        found,
+                        l.key.as_deref().unwrap_or(""),
+                        l.value.as_deref().unwrap_or(""),
+                    ],
+                )?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "lookups")),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_and_quoting() {
+        assert_eq!(cell(None), "");
+        assert_eq!(cell(Some(&Combined::Value(Value::Unsigned(3)))), "3");
+        let p = |pid| ProcessId::new(pid, None, None);
+        let d = Combined::Disagreement {
+            values: vec![(p(1), Some(Value::Text("UP".into()))), (p(2), None)],
+        };
+        assert_eq!(cell(Some(&d)), "{UP|}");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(snake("Uptime_sec"), "uptime_sec");
+        assert_eq!(escape_label("a\"b\\"), "a\\\"b\\\\");
+    }
+}
