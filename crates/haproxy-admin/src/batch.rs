@@ -95,14 +95,17 @@ impl<'h> Batch<'h> {
     }
 
     /// Sends every queued command to every process, in order, over one
-    /// session per process, stopping a process's sequence at its first
-    /// failure. Each process's replies, in order.
+    /// session per process, pipelined (many commands in flight, no round
+    /// trip per command). Each process's replies, in order.
+    ///
+    /// A batch is not a transaction: every command is sent to every
+    /// process even when an earlier one failed, and what succeeded stands.
     ///
     /// # Errors
     ///
-    /// [`crate::Error::CommandFailed`] with HAProxy's text (naming the
-    /// endpoint and the command), or [`crate::Error::Partial`] when only
-    /// some processes failed — the commands before the failure stand.
+    /// [`crate::Error::CommandFailed`] with HAProxy's text for the first
+    /// command that failed (naming the endpoint and the command), or
+    /// [`crate::Error::Partial`] when only some processes failed.
     pub fn run(self) -> Result<PerProcess<Vec<String>>> {
         let settings = &self.hap.shared.settings;
         let lines = &self.lines;
@@ -114,10 +117,7 @@ impl<'h> Batch<'h> {
                 .map(|p| {
                     s.spawn(move || {
                         let mut conn = settings.session(p.endpoint())?;
-                        lines
-                            .iter()
-                            .map(|l| conn.command(l))
-                            .collect::<Result<Vec<String>>>()
+                        conn.pipeline(lines)
                     })
                 })
                 .collect();

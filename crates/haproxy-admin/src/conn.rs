@@ -92,6 +92,28 @@ impl Conn {
         judge(&self.endpoint, line, reply)
     }
 
+    /// Sends every line pipelined and judges each reply; the first
+    /// failure (in command order) is the error, after every command was
+    /// sent.
+    pub(crate) fn pipeline(&mut self, lines: &[String]) -> Result<Vec<String>> {
+        let replies = self.session.pipeline(lines)?;
+        lines
+            .iter()
+            .zip(replies)
+            .map(|(line, reply)| {
+                if reply.trim() == "Permission denied" {
+                    return Err(haproxy_transport::Error::LevelTooLow {
+                        endpoint: self.endpoint.clone(),
+                        command: line.clone(),
+                        message: reply.trim().to_owned(),
+                    }
+                    .into());
+                }
+                judge(&self.endpoint, line, reply)
+            })
+            .collect()
+    }
+
     /// Sends `line` followed by `payload` and judges the reply.
     pub(crate) fn command_with_payload(&mut self, line: &str, payload: &str) -> Result<String> {
         let reply = self.session.command_with_payload(line, payload)?;

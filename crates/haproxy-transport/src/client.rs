@@ -131,6 +131,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
 /// a payload into one buffer of `tune.bufsize` (16384 bytes by default).
 pub const DEFAULT_PAYLOAD_LIMIT: usize = 16_000;
 
+/// Most commands [`Session::pipeline`] has in flight at once.
+pub const PIPELINE_WINDOW: usize = 64;
+
 /// A handle on one endpoint: sends one-shot commands and opens sessions.
 /// Cheap to clone; holds no connection.
 #[derive(Debug, Clone)]
@@ -384,6 +387,93 @@ impl Session {
         Ok(out)
     }
 
+    /// Sends many commands with pipelining: up to [`PIPELINE_WINDOW`]
+    /// commands (and 8 KiB) are written at once, then their replies are
+    /// read and framed one prompt at a time. Much faster than
+    /// [`Session::command`] in a loop (no round trip per command); meant
+    /// for commands with short replies (writes). Every command is sent,
+    /// whatever an earlier one answered: judge the replies.
+    ///
+    /// # Errors
+    /// As [`Session::command`] for the connection; [`Error::Framing`] when
+    /// the replies do not split into exactly one per command (the session
+    /// is then closed). A reply of `Permission denied` is returned as
+    /// text here, not as [`Error::LevelTooLow`], so that every reply can be
+    /// matched to its command.
+    pub fn pipeline<S: AsRef<str>>(&mut self, lines: &[S]) -> Result<Vec<String>> {
+        for l in lines {
+            check_line(self.endpoint(), l.as_ref())?;
+        }
+        let mut replies = Vec::with_capacity(lines.len());
+        let mut start = 0;
+        while start < lines.len() {
+            let mut msg = String::new();
+            let mut end = start;
+            while end < lines.len() && end - start < PIPELINE_WINDOW && msg.len() < 8 * 1024 {
+                msg.push_str(&self.prefix);
+                msg.push_str(lines[end].as_ref());
+                msg.push('\n');
+                end += 1;
+            }
+            match self.pipeline_window(msg.as_bytes(), end - start) {
+                Ok(batch) => replies.extend(batch),
+                Err(e) => {
+                    self.conn = None;
+                    return Err(e);
+                }
+            }
+            start = end;
+        }
+        Ok(replies)
+    }
+
+    fn pipeline_window(&mut self, msg: &[u8], count: usize) -> Result<Vec<String>> {
+        self.ensure_open()?;
+        let master = self.is_master();
+        let endpoint = self.client.endpoint.clone();
+        let timeouts = self.client.timeouts;
+        let Some((conn, _)) = self.conn.as_mut() else {
+            return Err(Error::ClosedMidReply {
+                endpoint,
+                received: 0,
+            });
+        };
+        conn.write_all_to(&endpoint, msg, timeouts.write)?;
+        let mut pending: Vec<u8> = Vec::with_capacity(4096);
+        let mut out = Vec::with_capacity(count);
+        let mut from = 0;
+        while out.len() < count {
+            match find_prompt(&pending[from..], master) {
+                Some((end, plen)) => {
+                    let reply = pending[from..from + end].to_vec();
+                    out.push(into_text(&endpoint, reply)?);
+                    from += end + plen;
+                }
+                None => {
+                    if conn.read_some(&endpoint, &mut pending, timeouts.read)? == 0 {
+                        if let Some(e) = master_refusal(&endpoint, &pending[from..]) {
+                            return Err(e);
+                        }
+                        return Err(Error::ClosedMidReply {
+                            endpoint,
+                            received: pending.len(),
+                        });
+                    }
+                }
+            }
+        }
+        if from != pending.len() {
+            return Err(Error::Framing {
+                endpoint,
+                detail: format!(
+                    "{} bytes after the reply to the last of {count} pipelined commands",
+                    pending.len() - from
+                ),
+            });
+        }
+        Ok(out)
+    }
+
     fn is_master(&self) -> bool {
         self.client.endpoint.target().is_some()
     }
@@ -480,6 +570,29 @@ fn prompt_len(buf: &[u8], master: bool) -> Option<usize> {
         return Some(last.len());
     }
     None
+}
+
+/// The first prompt in `buf`: `(end of the reply, length of the prompt)`.
+/// A worker's prompt is `> ` at the start of a line; the master's a line
+/// of the form `master…> `.
+fn find_prompt(buf: &[u8], master: bool) -> Option<(usize, usize)> {
+    let mut line_start = 0;
+    loop {
+        let rest = &buf[line_start..];
+        if master {
+            if rest.starts_with(b"master") {
+                if let Some(i) = rest.iter().take(48).position(|&b| b == b'>') {
+                    if rest.get(i + 1) == Some(&b' ') && !rest[..i].contains(&b'\n') {
+                        return Some((line_start, i + 2));
+                    }
+                }
+            }
+        } else if rest.starts_with(b"> ") {
+            return Some((line_start, 2));
+        }
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        line_start += nl + 1;
+    }
 }
 
 /// The master CLI closes the connection with this text when a selector
@@ -879,6 +992,18 @@ mod tests {
         assert_eq!(prompt_len(b"master> ", true), Some(8));
         assert_eq!(prompt_len(b"x\n\nmaster> ", true), Some(8));
         assert_eq!(prompt_len(b"x\nmaster> ", false), None);
+    }
+
+    #[test]
+    fn pipelined_replies_split_on_prompts() {
+        let buf = b"\n> 5 (initial 10)\n\n> No such server.\n> ";
+        assert_eq!(find_prompt(buf, false), Some((1, 2)));
+        assert_eq!(find_prompt(&buf[3..], false), Some((16, 2)));
+        assert_eq!(find_prompt(b"> ", false), Some((0, 2)));
+        assert_eq!(find_prompt(b"a -> b\n", false), None);
+        assert_eq!(find_prompt(b"x\nmaster> ", true), Some((2, 8)));
+        assert_eq!(find_prompt(b"master> ", true), Some((0, 8)));
+        assert_eq!(find_prompt(b"x\n> ", true), None);
     }
 
     #[test]

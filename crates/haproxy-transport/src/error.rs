@@ -155,6 +155,14 @@ pub enum Error {
         /// The master's text.
         message: String,
     },
+    /// Pipelined replies did not split into one per command.
+    #[error("{endpoint}: replies out of step with the commands: {detail}")]
+    Framing {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// What was found.
+        detail: String,
+    },
     /// One payload line is longer than the CLI buffer can take.
     #[error("{endpoint}: payload line {line} is {len} bytes; the CLI buffer limit is {limit}")]
     PayloadTooLarge {
@@ -200,6 +208,7 @@ impl Error {
             | Error::LevelTooLow { endpoint, .. }
             | Error::NoSuchProcess { endpoint, .. }
             | Error::PayloadTooLarge { endpoint, .. }
+            | Error::Framing { endpoint, .. }
             | Error::RetriesExhausted { endpoint, .. } => Some(endpoint),
         }
     }

@@ -34,6 +34,7 @@ mod error;
 
 pub use client::{
     Client, Retry, RetryPolicy, Session, Timeouts, DEFAULT_MAX_CONNECTIONS, DEFAULT_PAYLOAD_LIMIT,
+    PIPELINE_WINDOW,
 };
 pub use endpoint::{Endpoint, Family, Target};
 pub use error::{Error, Phase, Result};
