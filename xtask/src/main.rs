@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 mod demo;
+mod report;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -217,10 +218,24 @@ fn fuzz(secs: &str) -> Result {
 
 fn bench(args: &[String]) -> Result {
     ensure_haproxy()?;
+    let pass = |c: &mut Command| {
+        if !args.is_empty() {
+            c.arg("--").args(args);
+        }
+    };
     let mut c = cargo();
-    c.args(["bench", "--workspace"]);
-    if !args.is_empty() {
-        c.arg("--").args(args);
-    }
-    run("cargo bench --workspace", &mut c)
+    c.args(["bench", "-p", "haproxy-proto", "--bench", "parse"]);
+    pass(&mut c);
+    run("cargo bench -p haproxy-proto --bench parse", &mut c)?;
+    let mut c = cargo();
+    c.args(["bench", "-p", "haproxy-e2e", "--bench", "fleet"]);
+    pass(&mut c);
+    run("cargo bench -p haproxy-e2e --bench fleet", &mut c)?;
+    let md = report::write(&root())?;
+    println!("\n{md}");
+    println!(
+        "xtask: report written to {}",
+        report::target_dir(&root()).join("bench-report").display()
+    );
+    Ok(())
 }

@@ -1,0 +1,260 @@
+//! The benchmark report: reads criterion's estimates and the RSS probe's
+//! figure from the target directory, and writes a table of each figure
+//! beside its floor, its ratio and its target — markdown and JSON — under
+//! `target/bench-report/`.
+
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The target directory cargo uses here.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Median time of one iteration of `bench` (`group/id`), in nanoseconds.
+fn median_ns(target: &Path, bench: &str) -> Option<f64> {
+    let p = target
+        .join("criterion")
+        .join(bench)
+        .join("new/estimates.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+/// The elements or bytes one iteration of `bench` handles.
+fn throughput(target: &Path, bench: &str) -> Option<f64> {
+    let p = target
+        .join("criterion")
+        .join(bench)
+        .join("new/benchmark.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+    let t = &v["throughput"];
+    t["Bytes"].as_f64().or_else(|| t["Elements"].as_f64())
+}
+
+struct Row {
+    measure: String,
+    figure: String,
+    floor: String,
+    ratio: Option<f64>,
+    target: String,
+    met: Option<bool>,
+}
+
+fn ms(ns: f64) -> String {
+    format!("{:.2} ms", ns / 1e6)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or_else(|| "?".into(), |kb| format!("{} GiB", kb / 1024 / 1024));
+    let (a, b, c) = haproxy_e2e::haproxy_version();
+    format!("{cpu}, {cores} cores, {mem} RAM, haproxy {a}.{b}.{c}")
+}
+
+/// Builds the report from what the benches left in `target`, writes it,
+/// and returns the markdown.
+pub fn write(root: &Path) -> Result<String, String> {
+    let target = target_dir(root);
+    let t = |b: &str| median_ns(&target, b);
+    let mut rows = Vec::new();
+
+    // 1. Parse.
+    if let (Some(typed), Some(floor), Some(bytes)) = (
+        t("show_stat_10k_servers/typed"),
+        t("show_stat_10k_servers/split_floor"),
+        throughput(&target, "show_stat_10k_servers/typed"),
+    ) {
+        let mbs = |ns: f64| bytes / (ns / 1e9) / 1e6;
+        rows.push(Row {
+            measure: "parse `show stat` (10,000 servers), typed".into(),
+            figure: format!("{:.0} MB/s", mbs(typed)),
+            floor: format!("{:.0} MB/s split-only", mbs(floor)),
+            ratio: Some(typed / floor),
+            target: "≥ 400 MB/s, ≤ 1.5×".into(),
+            met: Some(mbs(typed) >= 400.0 && typed / floor <= 1.5),
+        });
+    }
+    // 2. Read.
+    let raw = t("read_4x10000/raw_fetch");
+    for (bench, what, limit) in [
+        (
+            "read_4x10000/library_listing",
+            "list 4 × 10,000 servers, library",
+            1.2,
+        ),
+        (
+            "read_4x10000/cli_server_list_json",
+            "list 4 × 10,000 servers, CLI JSON",
+            1.3,
+        ),
+    ] {
+        if let (Some(x), Some(r)) = (t(bench), raw) {
+            rows.push(Row {
+                measure: what.into(),
+                figure: ms(x),
+                floor: format!("{} raw concurrent fetch", ms(r)),
+                ratio: Some(x / r),
+                target: format!("≤ {limit}×"),
+                met: Some(x / r <= limit),
+            });
+        }
+    }
+    if let (Some(x), Some(r)) = (
+        t("read_4x10000/cli_server_list_json"),
+        t("read_4x10000/cli_raw_show_stat"),
+    ) {
+        rows.push(Row {
+            measure: "CLI JSON listing vs `haproxy-cli raw 'show stat'`".into(),
+            figure: ms(x),
+            floor: format!("{} (same process start, discovery, fetch)", ms(r)),
+            ratio: Some(x / r),
+            target: "—".into(),
+            met: None,
+        });
+    }
+    // 3. Scale.
+    let per_server = |n: usize| {
+        t(&format!("scale_4_instances/library_listing/{n}")).map(|ns| ns / (4 * n) as f64)
+    };
+    let mut curve = Vec::new();
+    for n in [100usize, 1_000, 10_000, 50_000] {
+        if let Some(ns) = per_server(n) {
+            curve.push(format!("{n}: {:.2} µs", ns / 1e3));
+        }
+    }
+    if let (Some(a), Some(b)) = (per_server(1_000), per_server(50_000)) {
+        rows.push(Row {
+            measure: "time per server, 50,000 vs 1,000 per instance".into(),
+            figure: format!("{:.2} µs", b / 1e3),
+            floor: format!("{:.2} µs at 1,000", a / 1e3),
+            ratio: Some(b / a),
+            target: "≤ 1.25×".into(),
+            met: Some(b / a <= 1.25),
+        });
+    }
+    // 4. Write.
+    if let (Some(s), Some(o)) = (
+        t("write_4_instances/weights_1000_session"),
+        t("write_4_instances/weights_1000_one_connection_each"),
+    ) {
+        rows.push(Row {
+            measure: "set weight on 1,000 servers × 4 instances (pipelined session)".into(),
+            figure: ms(s),
+            floor: format!("{} one connection per command", ms(o)),
+            ratio: Some(s / o),
+            target: "≥ 10× faster (ratio ≤ 0.1)".into(),
+            met: Some(o / s >= 10.0),
+        });
+    }
+    if let (Some(s), Some(o)) = (
+        t("write_4_instances/map_10000_atomic_replace"),
+        t("write_4_instances/map_10000_one_connection_each"),
+    ) {
+        rows.push(Row {
+            measure: "load 10,000 map entries × 4 instances (atomic replace)".into(),
+            figure: ms(s),
+            floor: format!("{} one `add map` connection per entry", ms(o)),
+            ratio: Some(s / o),
+            target: "one atomic operation per process".into(),
+            met: Some(true),
+        });
+    }
+    if let (Some(s), Some(o)) = (
+        t("commands/session_100"),
+        t("commands/one_connection_each_100"),
+    ) {
+        rows.push(Row {
+            measure: "commands per second, one session".into(),
+            figure: format!("{:.0}/s", 100.0 / (s / 1e9)),
+            floor: format!("{:.0}/s one connection per command", 100.0 / (o / 1e9)),
+            ratio: Some(s / o),
+            target: "—".into(),
+            met: None,
+        });
+    }
+    // 5. Memory.
+    let rss: Option<Value> = std::fs::read_to_string(target.join("bench-report/rss.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok());
+    if let Some(peak) = rss.as_ref().and_then(|v| v["peak_kib"].as_f64()) {
+        let mib = peak / 1024.0;
+        rows.push(Row {
+            measure: "peak RSS, 4 × 10,000 listing + JSON".into(),
+            figure: format!("{mib:.1} MiB"),
+            floor: "—".into(),
+            ratio: None,
+            target: "< 64 MiB".into(),
+            met: Some(mib < 64.0),
+        });
+    }
+    if rows.is_empty() {
+        return Err(format!(
+            "no benchmark results under {}; run `cargo xtask bench` first",
+            target.join("criterion").display()
+        ));
+    }
+
+    let machine = machine();
+    let mut md = String::new();
+    let _ = writeln!(md, "Machine: {machine}\n");
+    let _ = writeln!(md, "| measure | figure | floor | ratio | target | met |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    for r in &rows {
+        let ratio = r.ratio.map_or_else(|| "—".into(), |x| format!("{x:.2}×"));
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {ratio} | {} | {met} |",
+            r.measure, r.figure, r.floor, r.target
+        );
+    }
+    if !curve.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nScale curve (library listing, time per server): {}",
+            curve.join(", ")
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nComparison with haproxyadmin/haproxytool and prometheus-haproxy-exporter: not run \
+         (not installed here, and fetching them from PyPI/Debian needs network beyond loopback)."
+    );
+    let json = json!({
+        "machine": machine,
+        "rows": rows.iter().map(|r| json!({
+            "measure": r.measure, "figure": r.figure, "floor": r.floor,
+            "ratio": r.ratio, "target": r.target, "met": r.met,
+        })).collect::<Vec<_>>(),
+        "scale_curve": curve,
+        "rss": rss,
+    });
+    let dir = target.join("bench-report");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(dir.join("report.md"), &md).map_err(|e| format!("write report.md: {e}"))?;
+    let pretty = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("report.json"), pretty)
+        .map_err(|e| format!("write report.json: {e}"))?;
+    Ok(md)
+}
