@@ -524,7 +524,7 @@ impl Snapshot {
         &self,
         obj: usize,
         col: usize,
-    ) -> impl Iterator<Item = (usize, &ProcTable, Cell)> + '_ {
+    ) -> impl Iterator<Item = (usize, &ProcTable, Cell<'_>)> + '_ {
         self.objects[obj].rows.iter().map(move |&(pi, row)| {
             let p = &self.procs[pi];
             let cell = p
@@ -553,18 +553,31 @@ impl Snapshot {
             .get(col)
             .copied()
             .unwrap_or((Combine::MustAgree, ColumnKind::Guess));
+        // Read each process's field once.
+        let rows = &self.objects[obj].rows;
+        let mut small = [Cell::Empty; 16];
+        let mut big = Vec::new();
+        let cells: &[Cell<'_>] = if rows.len() <= small.len() {
+            for (slot, (_, _, c)) in small.iter_mut().zip(self.cells(obj, col)) {
+                *slot = c;
+            }
+            &small[..rows.len()]
+        } else {
+            big.extend(self.cells(obj, col).map(|(_, _, c)| c));
+            &big
+        };
+        let (&c0, rest) = cells.split_first()?;
         // Fast path: every process holds the same field (always true with
         // one process), and combining equal values gives that value: read
         // it once.
-        let mut cells = self.cells(obj, col);
-        let (_, t0, c0) = cells.next()?;
-        let same = cells.all(|(_, t, c)| t0.same(c0, t, c));
-        if (same && !matches!(how, Combine::Sum)) || self.objects[obj].rows.len() == 1 {
-            return t0.value(c0, kind).map(Combined::Value);
+        if rest.is_empty() || (!matches!(how, Combine::Sum) && rest.iter().all(|c| *c == c0)) {
+            return value_of(c0, kind).map(Combined::Value);
+        }
+        if let Some(v) = fold_unsigned(how, cells.iter().copied()) {
+            return v.map(|n| Combined::Value(Value::Unsigned(n)));
         }
         scratch.clear();
-        scratch.extend(self.cells(obj, col).map(|(_, t, c)| t.value(c, kind)));
-        let rows = &self.objects[obj].rows;
+        scratch.extend(cells.iter().map(|&c| value_of(c, kind)));
         combine_indexed(how, scratch, |i| self.process_id(rows[i].0))
     }
 
@@ -617,6 +630,46 @@ impl Snapshot {
     }
 }
 
+/// A field as a [`Value`], read as `kind` says.
+fn value_of(cell: Cell<'_>, kind: ColumnKind) -> Option<Value> {
+    match cell {
+        Cell::Empty => None,
+        Cell::Int(n) => Some(match u64::try_from(n) {
+            Ok(u) => Value::Unsigned(u),
+            Err(_) => Value::Signed(n),
+        }),
+        Cell::UInt(n) => Some(Value::Unsigned(n)),
+        Cell::Text(t) => kind.read(t),
+    }
+}
+
+/// Sum, max or min of fields that are all non-negative integers or
+/// empty, without building values: `Some(None)` when every field is
+/// empty, `None` when the fast path does not apply (other combines, text,
+/// negatives, overflow) and the general path must decide.
+fn fold_unsigned<'a>(how: Combine, cells: impl Iterator<Item = Cell<'a>>) -> Option<Option<u64>> {
+    let step: fn(u64, u64) -> Option<u64> = match how {
+        Combine::Sum => u64::checked_add,
+        Combine::Max => |a, b| Some(a.max(b)),
+        Combine::Min => |a, b| Some(a.min(b)),
+        _ => return None,
+    };
+    let mut acc: Option<u64> = None;
+    for c in cells {
+        let n = match c {
+            Cell::Empty => continue,
+            Cell::Int(n) => u64::try_from(n).ok()?,
+            Cell::UInt(n) => n,
+            Cell::Text(_) => return None,
+        };
+        acc = Some(match acc {
+            None => n,
+            Some(a) => step(a, n)?,
+        });
+    }
+    Some(acc)
+}
+
 /// Groups every process's records by (kind, proxy, name), in first-seen
 /// order, with a map over borrowed keys.
 fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
@@ -654,6 +707,45 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsigned_fast_path_matches_the_general_rules() {
+        use haproxy_proto::Field;
+        let cells = [Field::Int(3), Field::Empty, Field::Int(4)];
+        assert_eq!(
+            fold_unsigned(Combine::Sum, cells.into_iter()),
+            Some(Some(7))
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Max, cells.into_iter()),
+            Some(Some(4))
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Min, cells.into_iter()),
+            Some(Some(3))
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Sum, [Field::Empty; 2].into_iter()),
+            Some(None)
+        );
+        // Anything else goes the general way.
+        assert_eq!(fold_unsigned(Combine::Average, cells.into_iter()), None);
+        assert_eq!(
+            fold_unsigned(Combine::Sum, [Field::Int(-1)].into_iter()),
+            None
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Sum, [Field::Text("x")].into_iter()),
+            None
+        );
+        assert_eq!(
+            fold_unsigned(
+                Combine::Sum,
+                [Field::UInt(u64::MAX), Field::Int(1)].into_iter()
+            ),
+            None
+        );
+    }
     use crate::conn::Settings;
 
     const HEADER: &str = "# pxname,svname,qmax,scur,stot,status,weight,ttime,type,addr,\n";

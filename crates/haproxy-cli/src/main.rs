@@ -95,7 +95,8 @@ fn run(cli: &Cli) -> Result {
         _ => {}
     }
     let hap = connect(cli)?;
-    let out = &mut std::io::stdout().lock();
+    // Stdout is line-buffered; a listing is written in large blocks.
+    let out = &mut std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let format = cli.format;
     match &cli.command {
         Command::Info => output::info(out, format, &hap.snapshot()?)?,

@@ -227,6 +227,152 @@ enum Slot {
     Owned(u32),
 }
 
+/// A [`Slot`] in 8 bytes (a large fleet's tables hold millions of
+/// fields): the low 2 bits say what the rest is.
+///
+/// - `00`: empty;
+/// - `01`: an integer in the upper 62 bits (sign-extended);
+/// - `10`: a span of the input: start in the upper 32 bits, length in
+///   bits 2–31;
+/// - `11`: an index (upper 62 bits) into the overflow table, for the rest
+///   (huge integers, long spans, unescaped text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed(u64);
+
+const PACKED_INT_MIN: i64 = -(1 << 61);
+const PACKED_INT_MAX: i64 = (1 << 61) - 1;
+const PACKED_LEN_MAX: u32 = (1 << 30) - 1;
+
+impl Packed {
+    fn pack(slot: Slot, overflow: &mut Vec<Slot>) -> Packed {
+        match slot {
+            Slot::Empty => Packed(0),
+            // `as` reinterprets the range-checked value's bits.
+            Slot::Int(n) if (PACKED_INT_MIN..=PACKED_INT_MAX).contains(&n) => {
+                Packed(((n << 2) as u64) | 0b01)
+            }
+            Slot::Span(s, e) if e >= s && e - s <= PACKED_LEN_MAX => {
+                Packed((u64::from(s) << 32) | (u64::from(e - s) << 2) | 0b10)
+            }
+            other => {
+                overflow.push(other);
+                Packed((((overflow.len() - 1) as u64) << 2) | 0b11)
+            }
+        }
+    }
+
+    fn unpack(self, overflow: &[Slot]) -> Slot {
+        match self.0 & 0b11 {
+            0b00 => Slot::Empty,
+            // Arithmetic shift of the reinterpreted bits restores the sign.
+            0b01 => Slot::Int((self.0 as i64) >> 2),
+            0b10 => {
+                let start = (self.0 >> 32) as u32;
+                let len = ((self.0 >> 2) as u32) & PACKED_LEN_MAX;
+                Slot::Span(start, start.saturating_add(len))
+            }
+            _ => usize::try_from(self.0 >> 2)
+                .ok()
+                .and_then(|i| overflow.get(i).copied())
+                .unwrap_or(Slot::Empty),
+        }
+    }
+}
+
+/// A field of an [`OwnedStatTable`]: what the parser read, untyped beyond
+/// number or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// An empty field.
+    Empty,
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// A larger non-negative integer.
+    UInt(u64),
+    /// Text (unquoted and unescaped).
+    Text(&'a str),
+}
+
+/// A parsed `show stat` reply that owns its text: the reply and, per
+/// field, 8 bytes (a span of the text or a number). For holding many
+/// processes' tables at once without a copy per field; [`StatTable`] is
+/// the borrowing, typed view.
+#[derive(Debug)]
+pub struct OwnedStatTable {
+    input: String,
+    header: Vec<Box<str>>,
+    slots: Vec<Packed>,
+    overflow: Vec<Slot>,
+    unescaped: Vec<String>,
+    records: usize,
+}
+
+impl OwnedStatTable {
+    /// Parses `input` as [`parse_stat`] does and keeps it.
+    ///
+    /// # Errors
+    /// As [`parse_stat`].
+    pub fn parse(input: String) -> Result<OwnedStatTable, ParseError> {
+        let (header, slots, overflow, unescaped, records) = {
+            let t = parse_stat(&input)?;
+            let header: Vec<Box<str>> = t.header.iter().map(|h| Box::from(h.name())).collect();
+            (header, t.slots, t.overflow, t.unescaped, t.records)
+        };
+        Ok(OwnedStatTable {
+            input,
+            header,
+            slots,
+            overflow,
+            unescaped,
+            records,
+        })
+    }
+
+    /// The reply's text.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The header's column names, in order.
+    pub fn columns(&self) -> &[Box<str>] {
+        &self.header
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Field `col` of record `row`; [`Field::Empty`] when out of range.
+    pub fn field(&self, row: usize, col: usize) -> Field<'_> {
+        let n = self.header.len();
+        if col >= n || row >= self.records {
+            return Field::Empty;
+        }
+        let Some(p) = self.slots.get(row * n + col) else {
+            return Field::Empty;
+        };
+        match p.unpack(&self.overflow) {
+            Slot::Empty => Field::Empty,
+            Slot::Int(v) => Field::Int(v),
+            Slot::UInt(v) => Field::UInt(v),
+            Slot::Span(s, e) => self
+                .input
+                .get(s as usize..e as usize)
+                .map_or(Field::Empty, Field::Text),
+            Slot::Owned(i) => self
+                .unescaped
+                .get(i as usize)
+                .map_or(Field::Empty, |t| Field::Text(t)),
+        }
+    }
+}
+
 /// How the parser reads one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Read {
@@ -251,8 +397,11 @@ pub struct StatTable<'a> {
     reads: Vec<Read>,
     /// Where each standard column is in `header`, by `Column::index()`.
     index: [u16; COLUMN_COUNT],
-    /// `header.len()` slots per record, records one after the other.
-    slots: Vec<Slot>,
+    /// `header.len()` slots per record, records one after the other,
+    /// 8 bytes each (see [`Packed`]).
+    slots: Vec<Packed>,
+    /// Slots that do not fit in 8 bytes.
+    overflow: Vec<Slot>,
     unescaped: Vec<String>,
     records: usize,
 }
@@ -265,6 +414,7 @@ impl<'a> StatTable<'a> {
             reads: Vec::new(),
             index: [NO_INDEX; COLUMN_COUNT],
             slots: Vec::new(),
+            overflow: Vec::new(),
             unescaped: Vec::new(),
             records: 0,
         }
@@ -358,7 +508,14 @@ impl<'a> StatTable<'a> {
         if col >= n {
             return None;
         }
-        self.slots.get(row * n + col).copied()
+        self.slots
+            .get(row * n + col)
+            .map(|p| p.unpack(&self.overflow))
+    }
+
+    fn push_slot(&mut self, slot: Slot) {
+        let packed = Packed::pack(slot, &mut self.overflow);
+        self.slots.push(packed);
     }
 
     fn slot_text(&self, slot: Slot) -> Option<&str> {
@@ -914,7 +1071,7 @@ impl<'a> Parser<'a> {
                 }
                 (_, s) => s,
             };
-            self.table.slots.push(slot);
+            self.table.push_slot(slot);
             end = match bytes.get(term) {
                 Some(b',') => End::Comma,
                 Some(_) => End::Line,
@@ -1163,6 +1320,48 @@ fn text_fast(bytes: &[u8], p: usize) -> Option<(Slot, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_slots_round_trip() {
+        let mut overflow = Vec::new();
+        for slot in [
+            Slot::Empty,
+            Slot::Int(0),
+            Slot::Int(-1),
+            Slot::Int(PACKED_INT_MAX),
+            Slot::Int(PACKED_INT_MIN),
+            Slot::Int(i64::MIN),
+            Slot::Int(i64::MAX),
+            Slot::UInt(u64::MAX),
+            Slot::Span(7, 10),
+            Slot::Span(u32::MAX, u32::MAX),
+            Slot::Span(0, u32::MAX),
+            Slot::Owned(3),
+        ] {
+            let p = Packed::pack(slot, &mut overflow);
+            assert_eq!(p.unpack(&overflow), slot, "{slot:?}");
+        }
+        assert_eq!(overflow.len(), 5, "only what does not fit overflows");
+    }
+
+    #[test]
+    fn owned_table_reads_numbers_text_and_quoted_fields() {
+        let raw = "# pxname,svname,scur,status,type,addr,\nbe,\"s,1\",3,UP,2,[::1]:80,\nbe,BACKEND,,DOWN,1,,\n\n";
+        let t = OwnedStatTable::parse(raw.to_owned()).expect("parses");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.columns().len(), 6);
+        assert_eq!(t.field(0, 0), Field::Text("be"));
+        assert_eq!(t.field(0, 1), Field::Text("s,1"));
+        assert_eq!(t.field(0, 2), Field::Int(3));
+        assert_eq!(t.field(0, 3), Field::Text("UP"));
+        assert_eq!(t.field(0, 4), Field::Int(2));
+        assert_eq!(t.field(0, 5), Field::Text("[::1]:80"));
+        assert_eq!(t.field(1, 2), Field::Empty);
+        assert_eq!(t.field(1, 9), Field::Empty);
+        assert_eq!(t.field(5, 0), Field::Empty);
+        assert!(!t.is_empty());
+        assert!(t.input().starts_with("# pxname"));
+    }
 
     const H: &str = "# pxname,svname,qcur,status,type,check_status,addr,-,h2_x,\n";
 
