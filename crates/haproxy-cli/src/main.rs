@@ -3,7 +3,8 @@
 //! subcommand is one function here; [`output`] prints in every format.
 //!
 //! Exit codes: 0 on success, 1 when an operation failed (one line on
-//! stderr naming the socket and quoting HAProxy), 2 on a usage error.
+//! stderr naming the socket and quoting HAProxy), 2 on a usage error
+//! (including an argument the command builder refuses).
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
@@ -60,6 +61,11 @@ fn main() -> ExitCode {
                 eprintln!("haproxy-cli: {msg}");
             }
             ExitCode::FAILURE
+        }
+        // An argument the command builder refused is a usage error.
+        Err(Failure::Admin(e @ Error::Proto(_))) => {
+            eprintln!("haproxy-cli: {}", one_line(&e.to_string()));
+            ExitCode::from(2)
         }
         Err(Failure::Admin(e)) => {
             eprintln!("haproxy-cli: {}", one_line(&e.to_string()));

@@ -373,7 +373,8 @@ pub(crate) fn object(
         Format::Table => {
             let w = o.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
             for (c, v) in o.iter() {
-                writeln!(out, "{c:<w$}  {}", cell(v))?;
+                let line = format!("{c:<w$}  {}", cell(v));
+                writeln!(out, "{}", line.trim_end())?;
             }
         }
         Format::Json => {
