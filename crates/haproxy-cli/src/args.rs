@@ -361,8 +361,10 @@ pub enum AclCmd {
     Add {
         /// Id or file.
         acl: String,
-        /// The pattern.
-        pattern: String,
+        /// The pattern. (Not named `pattern` inside: that id belongs to
+        /// the global `--pattern`, and clap would share the value.)
+        #[arg(value_name = "PATTERN")]
+        entry: String,
     },
     /// Delete the pattern KEY (or the entry `0x…`).
     Del {

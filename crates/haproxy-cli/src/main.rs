@@ -401,7 +401,7 @@ fn acl(out: &mut impl Write, format: Format, hap: &HAProxy, c: &AclCmd) -> Resul
         AclCmd::Get { acl, value } => {
             output::lookups(out, format, &hap.get_acl(&MapRef::parse(acl), value)?)?
         }
-        AclCmd::Add { acl, pattern } => hap.add_acl(&MapRef::parse(acl), pattern)?,
+        AclCmd::Add { acl, entry } => hap.add_acl(&MapRef::parse(acl), entry)?,
         AclCmd::Del { acl, key } => hap.del_acl(&MapRef::parse(acl), EntryRef::parse(key))?,
         AclCmd::Clear { acl } => hap.clear_acl(&MapRef::parse(acl))?,
     }
@@ -460,5 +460,34 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn positionals_do_not_leak_into_global_options() {
+        // Every subcommand argument id must differ from the globals' ids,
+        // or clap hands the positional's value to the global option.
+        let globals: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .map(|a| a.get_id().to_string())
+            .collect();
+        fn walk(cmd: &clap::Command, globals: &[String], path: &str) {
+            for a in cmd.get_arguments() {
+                if !a.is_global_set() {
+                    let id = a.get_id().to_string();
+                    assert!(
+                        !globals.contains(&id),
+                        "{path}: `{id}` shadows a global option"
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, globals, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), &globals, "haproxy-cli");
+        let cli = Cli::try_parse_from(["haproxy-cli", "acl", "add", "blocked.acl", "10.0.0.1"])
+            .expect("parses");
+        assert_eq!(cli.pattern, None);
     }
 }

@@ -2,5 +2,6 @@
 //! started by the harness in `haproxy_e2e`.
 
 mod admin;
+mod cli;
 mod harness;
 mod transport;
