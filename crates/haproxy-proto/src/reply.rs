@@ -165,8 +165,22 @@ pub const NOTICES: &[(&str, &str)] = &[
     ("Server deleted.", "server.c"),
 ];
 
+/// Errors that quote the refused value first (`'x' is not a valid IPv4
+/// or IPv6 address.`, pattern.c): the line starts with a quote and holds
+/// one of these.
+pub const QUOTED_ERRORS: &[(&str, &str)] = &[
+    ("' is not a valid ", "pattern.c"),
+    ("' is not a known ", "cli.c"),
+    ("' is not supported", "cli.c"),
+];
+
 /// The error message `line` begins with, if any.
 fn error_prefix(line: &str) -> Option<&'static str> {
+    if line.starts_with('\'') {
+        if let Some((e, _)) = QUOTED_ERRORS.iter().find(|(e, _)| line.contains(e)) {
+            return Some(e);
+        }
+    }
     // Notices are checked first: some begin like an error would.
     if NOTICES.iter().any(|(n, _)| line.starts_with(n)) {
         return None;
@@ -221,6 +235,7 @@ mod tests {
             "IP changed from '1.2.3.4' to '5.6.7.8'\nNo such server.\n",
             "Require 'backend/server'.\n",
             "agent checks are not enabled on this server.\n",
+            "'x;clear map x' is not a valid IPv4 or IPv6 address.\n",
         ] {
             let e = classify(r).expect_err(r);
             assert_eq!(e.message, r, "verbatim");

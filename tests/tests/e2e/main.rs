@@ -3,5 +3,6 @@
 
 mod admin;
 mod cli;
+mod commands;
 mod harness;
 mod transport;
