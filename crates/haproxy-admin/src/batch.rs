@@ -128,7 +128,7 @@ impl<'h> Batch<'h> {
                     h.join().unwrap_or_else(|_| {
                         Err(crate::Error::NotHaproxy {
                             endpoint: p.endpoint().to_string(),
-                            reason: "batch thread panicked",
+                            reason: "batch thread panicked".to_owned(),
                         })
                     })
                 })

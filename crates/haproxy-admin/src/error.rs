@@ -101,8 +101,8 @@ pub enum Error {
     NotHaproxy {
         /// The endpoint.
         endpoint: String,
-        /// What was missing.
-        reason: &'static str,
+        /// What was missing, and the start of what it answered.
+        reason: String,
     },
     /// No endpoint was given.
     #[error("no endpoint given")]

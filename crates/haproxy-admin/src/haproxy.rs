@@ -256,7 +256,7 @@ fn probe_all(settings: &Settings, endpoints: &[Endpoint], quick: bool) -> Vec<Re
                 out.push(h.join().unwrap_or_else(|_| {
                     Err(Error::NotHaproxy {
                         endpoint: e.to_string(),
-                        reason: "probe thread panicked",
+                        reason: "probe thread panicked".to_owned(),
                     })
                 }));
             }
@@ -271,9 +271,13 @@ fn identify(settings: &Settings, endpoint: &Endpoint, quick: bool) -> Result<Pro
     } else {
         settings.raw(endpoint, "show info")?
     };
-    let not_haproxy = |reason| Error::NotHaproxy {
-        endpoint: endpoint.to_string(),
-        reason,
+    let not_haproxy = |what: &str| {
+        // The start of what came back, so the user can tell what listens.
+        let start: String = reply.chars().take(60).collect();
+        Error::NotHaproxy {
+            endpoint: endpoint.to_string(),
+            reason: format!("{what}; it answered {start:?}"),
+        }
     };
     let info = parse_info(&reply).map_err(|_| not_haproxy("`show info` reply is not HAProxy's"))?;
     if info.name() != Some("HAProxy") {
@@ -431,7 +435,7 @@ pub(crate) fn fan_out<T: Send>(
                 h.join().unwrap_or_else(|_| {
                     Err(Error::NotHaproxy {
                         endpoint: p.endpoint.to_string(),
-                        reason: "worker thread panicked",
+                        reason: "worker thread panicked".to_owned(),
                     })
                 })
             })

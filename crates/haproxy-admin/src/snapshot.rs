@@ -91,7 +91,7 @@ impl Snapshot {
                     h.join().unwrap_or_else(|_| {
                         Err(Error::NotHaproxy {
                             endpoint: p.endpoint.to_string(),
-                            reason: "fetch thread panicked",
+                            reason: "fetch thread panicked".to_owned(),
                         })
                     })
                 })

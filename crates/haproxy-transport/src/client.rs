@@ -319,12 +319,39 @@ impl Client {
         if let Some(e) = master_refusal(&self.endpoint, &bytes) {
             return Err(e);
         }
-        if bytes.is_empty() || bytes.last() != Some(&b'\n') {
-            // HAProxy ends every reply with a newline; a silent close or a
-            // reply without one was cut short.
+        let complete = match bytes.as_slice() {
+            [] => false,
+            // A dump (`show …`, `get …`) ends with an empty line, errors
+            // included; a dump cut at a line boundary lacks it.
+            b"\n" => true,
+            [.., b'\n', b'\n'] => true,
+            // HAProxy ends every reply with a newline; a few 2.6 messages
+            // (`del server` refusals) lack the empty line.
+            [.., b'\n'] => !last_is_dump(line),
+            _ => false,
+        };
+        if !complete {
+            // Bytes that are not text at all say more than "cut short".
+            let received = bytes.len();
+            if std::str::from_utf8(&bytes).is_err() {
+                into_text(&self.endpoint, bytes)?;
+                return Err(Error::ClosedMidReply {
+                    endpoint: self.endpoint.clone(),
+                    received,
+                });
+            }
+            // HAProxy's CLI never ends lines with CR LF; network protocols
+            // (HTTP, SMTP, SSH banners) do.
+            if bytes.ends_with(b"\r\n") {
+                return Err(Error::NotHAProxy {
+                    endpoint: self.endpoint.clone(),
+                    found: String::from_utf8_lossy(&bytes[..received.min(60)]).into_owned(),
+                });
+            }
+            // A silent close or a reply without its end was cut short.
             return Err(Error::ClosedMidReply {
                 endpoint: self.endpoint.clone(),
-                received: bytes.len(),
+                received,
             });
         }
         let text = into_text(&self.endpoint, bytes)?;
@@ -975,6 +1002,29 @@ impl Drop for Permit {
     }
 }
 
+/// Whether the last command of `line` (commands split on unescaped `;`)
+/// is a dump, whose reply HAProxy always ends with an empty line.
+fn last_is_dump(line: &str) -> bool {
+    let mut last = 0;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ';' => last = i + 1,
+            _ => {}
+        }
+    }
+    let verb = line[last..].split_whitespace().next().unwrap_or("");
+    // A master-CLI route (`@1 show stat`) is followed by the command.
+    let verb = if verb.starts_with('@') {
+        line[last..].split_whitespace().nth(1).unwrap_or("")
+    } else {
+        verb
+    };
+    matches!(verb, "show" | "get")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1054,5 +1104,17 @@ mod tests {
         ));
         drop(a);
         assert!(Permit::acquire(&e, 2, Duration::from_millis(10)).is_ok());
+    }
+
+    #[test]
+    fn the_last_command_decides() {
+        assert!(last_is_dump("show stat"));
+        assert!(last_is_dump("  get map #1 k"));
+        assert!(last_is_dump("set weight b/s 1; show info"));
+        assert!(last_is_dump("@1 show stat"));
+        assert!(!last_is_dump("show info; del server b/s"));
+        assert!(!last_is_dump(r"show info; add map m a\;show b"));
+        assert!(!last_is_dump("set weight b/s 1"));
+        assert!(!last_is_dump(""));
     }
 }

@@ -165,6 +165,40 @@ fn garbage_is_not_haproxy() {
         .command("show info")
         .expect_err("binary");
     assert!(matches!(err, Error::InvalidUtf8 { at: 2, .. }), "{err:?}");
+    // A network service's CRLF reply to any command: not HAProxy, with
+    // what it said.
+    let (_p3, ep3) = serve(|mut s| {
+        let _ = read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+    let err = quick(ep3, Duration::from_secs(2))
+        .command("show stat")
+        .expect_err("http");
+    assert!(
+        matches!(&err, Error::NotHAProxy { found, .. } if found.starts_with("HTTP/1.1 400")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_dump_cut_at_a_line_boundary_is_cut_short() {
+    // Every line complete, the closing empty line missing.
+    let (_p, ep) = serve(|mut s| {
+        let _ = read_request(&mut s);
+        let _ = s.write_all(b"# pxname,svname\nfe,FRONTEND\n");
+    });
+    let err = quick(ep.clone(), Duration::from_secs(2))
+        .command("show stat")
+        .expect_err("cut short");
+    assert!(
+        matches!(err, Error::ClosedMidReply { received: 28, .. }),
+        "{err:?}"
+    );
+    // A command whose 2.6 refusal lacks the empty line is not flagged.
+    let reply = quick(ep, Duration::from_secs(2))
+        .command("del server b/s")
+        .expect("complete");
+    assert_eq!(reply, "# pxname,svname\nfe,FRONTEND\n");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Builds `haproxy-cli` once per run (same profile and target dir as this
 /// test binary) and returns its path.
-fn cli() -> &'static Path {
+pub(crate) fn cli() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

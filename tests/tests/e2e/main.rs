@@ -5,4 +5,5 @@ mod admin;
 mod cli;
 mod commands;
 mod harness;
+mod reliability;
 mod transport;
