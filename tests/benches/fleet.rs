@@ -262,17 +262,23 @@ fn vm_hwm_kib() -> u64 {
 }
 
 /// In the child: list every server with every field, serialise it as the
-/// CLI does, and print the peak RSS.
+/// CLI does (streamed), and print the peak RSS.
 fn rss_probe(dir: &str) {
     let before = vm_hwm_kib();
     let hap = HAProxy::from_dir(dir).expect("discovery");
     let snap = hap.snapshot().expect("snapshot");
-    let list = snap.stat_objects(ObjectKind::Server);
+    let after_snapshot = vm_hwm_kib();
+    // As `haproxy-cli server list --format json` does: combined and
+    // written object by object.
     let mut sink = std::io::sink();
-    serde_json::to_writer(&mut sink, &list).expect("serialise");
+    let mut servers = 0;
+    snap.for_each_stat_object(ObjectKind::Server, |o| {
+        servers += 1;
+        serde_json::to_writer(&mut sink, &o)
+    })
+    .expect("serialise");
     println!(
-        "{{\"servers\":{},\"start_kib\":{before},\"peak_kib\":{}}}",
-        list.len(),
+        "{{\"servers\":{servers},\"start_kib\":{before},\"after_snapshot_kib\":{after_snapshot},\"peak_kib\":{}}}",
         vm_hwm_kib()
     );
 }

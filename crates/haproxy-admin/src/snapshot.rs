@@ -469,47 +469,94 @@ impl Snapshot {
     }
 
     /// Every object of `kind` with all its columns combined: the owned,
-    /// serialisable form the CLI prints.
+    /// serialisable form the CLI prints. Large listings are combined on
+    /// every core; see [`Snapshot::for_each_stat_object`] to stream them
+    /// instead of holding them all.
     pub fn stat_objects(&self, kind: ObjectKind) -> Vec<StatObject> {
+        let mut out = Vec::new();
+        // All at once: one parallel round.
+        let done: std::result::Result<(), std::convert::Infallible> =
+            self.combine_in_rounds(kind, usize::MAX, |o| {
+                out.push(o);
+                Ok(())
+            });
+        match done {
+            Ok(()) => out,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Hands every object of `kind`, combined as in
+    /// [`Snapshot::stat_objects`], to `f` in order, holding only a bounded
+    /// batch at a time (combined on every core): for printing very large
+    /// listings in constant memory. Stops at `f`'s first error.
+    ///
+    /// # Errors
+    ///
+    /// The first error `f` returns.
+    pub fn for_each_stat_object<E>(
+        &self,
+        kind: ObjectKind,
+        f: impl FnMut(StatObject) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.combine_in_rounds(kind, 512, f)
+    }
+
+    /// Combines the objects of `kind` in rounds of at most `batch` objects
+    /// per core and hands them to `f` in order.
+    fn combine_in_rounds<E>(
+        &self,
+        kind: ObjectKind,
+        batch: usize,
+        mut f: impl FnMut(StatObject) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let wanted: Vec<usize> = (0..self.objects.len())
             .filter(|&i| self.objects[i].kind == kind)
             .collect();
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         if threads < 2 || wanted.len() < PARALLEL_MIN_OBJECTS {
             let mut scratch = Vec::new();
-            return wanted
-                .iter()
-                .map(|&i| self.stat_object(i, &mut scratch))
-                .collect();
-        }
-        // Large listings: combine in parallel, chunks in order.
-        let chunk = wanted.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = wanted
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        let mut scratch = Vec::new();
-                        part.iter()
-                            .map(|&i| self.stat_object(i, &mut scratch))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(wanted.len());
-            for (h, part) in handles.into_iter().zip(wanted.chunks(chunk)) {
-                match h.join() {
-                    Ok(objects) => out.extend(objects),
-                    // A panic in a worker cannot come from our code (no
-                    // panicking paths); recompute that part here.
-                    Err(_) => {
-                        let mut scratch = Vec::new();
-                        out.extend(part.iter().map(|&i| self.stat_object(i, &mut scratch)));
-                    }
-                }
+            for &i in &wanted {
+                f(self.stat_object(i, &mut scratch))?;
             }
-            out
-        })
+            return Ok(());
+        }
+        // Large listings: rounds of `batch` objects per thread, combined in
+        // parallel, handed on in order.
+        for round in wanted.chunks(batch.saturating_mul(threads)) {
+            let chunk = round.len().div_ceil(threads);
+            let parts: Vec<Vec<StatObject>> = std::thread::scope(|s| {
+                let handles: Vec<_> = round
+                    .chunks(chunk)
+                    .map(|part| {
+                        s.spawn(move || {
+                            let mut scratch = Vec::new();
+                            part.iter()
+                                .map(|&i| self.stat_object(i, &mut scratch))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .zip(round.chunks(chunk))
+                    .map(|(h, part)| {
+                        h.join().unwrap_or_else(|_| {
+                            // A panic in a worker cannot come from our code
+                            // (no panicking paths); recompute that part here.
+                            let mut scratch = Vec::new();
+                            part.iter()
+                                .map(|&i| self.stat_object(i, &mut scratch))
+                                .collect()
+                        })
+                    })
+                    .collect()
+            });
+            for o in parts.into_iter().flatten() {
+                f(o)?;
+            }
+        }
+        Ok(())
     }
 
     // ---- per-object field access ---------------------------------------

@@ -200,12 +200,9 @@ fn complete_snapshot(hap: &HAProxy) -> Result<Snapshot> {
 fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd) -> Result {
     let snap = complete_snapshot(hap)?;
     match c {
-        FrontendCmd::List => output::objects(
-            out,
-            format,
-            ObjectKind::Frontend,
-            &snap.stat_objects(ObjectKind::Frontend),
-        )?,
+        FrontendCmd::List => {
+            output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
+        }
         FrontendCmd::Show { name } => {
             let obj = one(&snap, ObjectKind::Frontend, name, "FRONTEND")?;
             output::object(out, format, ObjectKind::Frontend, &obj)?;
@@ -221,12 +218,9 @@ fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd
 fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) -> Result {
     let snap = complete_snapshot(hap)?;
     match c {
-        BackendCmd::List => output::objects(
-            out,
-            format,
-            ObjectKind::Backend,
-            &snap.stat_objects(ObjectKind::Backend),
-        )?,
+        BackendCmd::List => {
+            output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
+        }
         BackendCmd::Show { name } => {
             let obj = one(&snap, ObjectKind::Backend, name, "BACKEND")?;
             output::object(out, format, ObjectKind::Backend, &obj)?;
@@ -282,15 +276,9 @@ fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) ->
             for b in backends {
                 snap.backend(b)?;
             }
-            let all = snap.stat_objects(ObjectKind::Server);
-            let list: Vec<_> = if backends.is_empty() {
-                all
-            } else {
-                all.into_iter()
-                    .filter(|o| backends.iter().any(|b| b == o.proxy()))
-                    .collect()
-            };
-            output::objects(out, format, ObjectKind::Server, &list)?;
+            output::stream_objects(out, format, ObjectKind::Server, &snap, |o| {
+                backends.is_empty() || backends.iter().any(|b| b == o.proxy())
+            })?;
         }
         ServerCmd::Show { server } => {
             let (b, s) = split_server(server)?;

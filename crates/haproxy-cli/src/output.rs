@@ -341,22 +341,84 @@ pub(crate) fn objects(
             let Some(first) = list.first() else {
                 return Ok(());
             };
-            let mut header: Vec<&str> = vec!["name"];
-            if is_server(kind) {
-                header.push("backend");
-            }
-            header.extend(first.iter().map(|(c, _)| c));
-            csv_row(out, header)?;
+            csv_header(out, kind, first)?;
             for o in list {
-                let mut r: Vec<String> = vec![display_name(o).to_owned()];
-                if is_server(kind) {
-                    r.push(o.proxy().to_owned());
-                }
-                r.extend(o.iter().map(|(_, v)| cell(v)));
-                csv_row(out, r.iter().map(String::as_str))?;
+                csv_object(out, kind, o)?;
             }
         }
         Format::Prometheus => prometheus(out, kind, list)?,
+    }
+    Ok(())
+}
+
+/// The CSV header of a listing whose first object is `first`.
+fn csv_header(out: &mut impl Write, kind: ObjectKind, first: &StatObject) -> Result {
+    let mut header: Vec<&str> = vec!["name"];
+    if is_server(kind) {
+        header.push("backend");
+    }
+    header.extend(first.iter().map(|(c, _)| c));
+    csv_row(out, header)
+}
+
+/// One object as a CSV row.
+fn csv_object(out: &mut impl Write, kind: ObjectKind, o: &StatObject) -> Result {
+    let mut r: Vec<String> = vec![display_name(o).to_owned()];
+    if is_server(kind) {
+        r.push(o.proxy().to_owned());
+    }
+    r.extend(o.iter().map(|(_, v)| cell(v)));
+    csv_row(out, r.iter().map(String::as_str))
+}
+
+/// A listing straight from the snapshot, the objects `keep` accepts. JSON
+/// and CSV are streamed object by object, so memory stays flat however
+/// many servers there are; a table (column widths) and Prometheus
+/// (grouped by metric) need every object first.
+pub(crate) fn stream_objects(
+    out: &mut impl Write,
+    format: Format,
+    kind: ObjectKind,
+    snap: &Snapshot,
+    keep: impl Fn(&StatObject) -> bool,
+) -> Result {
+    match format {
+        Format::Json => {
+            out.write_all(b"[")?;
+            let mut first = true;
+            snap.for_each_stat_object(kind, |o| -> Result {
+                if !keep(&o) {
+                    return Ok(());
+                }
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                serde_json::to_writer(&mut *out, &JsonObject(&o)).map_err(json_err)
+            })?;
+            out.write_all(b"]\n")?;
+        }
+        Format::Csv => {
+            let mut first = true;
+            snap.for_each_stat_object(kind, |o| -> Result {
+                if !keep(&o) {
+                    return Ok(());
+                }
+                if first {
+                    csv_header(out, kind, &o)?;
+                    first = false;
+                }
+                csv_object(out, kind, &o)
+            })?;
+        }
+        Format::Table | Format::Prometheus => {
+            let list: Vec<StatObject> = snap
+                .stat_objects(kind)
+                .into_iter()
+                .filter(|o| keep(o))
+                .collect();
+            objects(out, format, kind, &list)?;
+        }
     }
     Ok(())
 }

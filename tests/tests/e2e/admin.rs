@@ -857,3 +857,39 @@ fn master_worker_workers_are_the_processes() {
     assert_eq!(snap.process_ids().len(), 2);
     drop(held);
 }
+
+#[test]
+fn streamed_listing_matches_the_collected_one() {
+    // Enough servers for the parallel rounds (over 2,048), two processes.
+    let f = Fleet::start(Options {
+        instances: 2,
+        topology: Topology::large(25, 120, 10),
+        ..Options::default()
+    });
+    let hap = from_fleet(&f);
+    let snap = hap.snapshot().expect("snapshot");
+    let collected = snap.stat_objects(ObjectKind::Server);
+    assert_eq!(collected.len(), 25 * 120);
+    let mut streamed = Vec::new();
+    snap.for_each_stat_object(ObjectKind::Server, |o| {
+        streamed.push(serde_json::to_string(&o)?);
+        Ok::<(), serde_json::Error>(())
+    })
+    .expect("streamed");
+    assert_eq!(streamed.len(), collected.len());
+    for (s, c) in streamed.iter().zip(&collected) {
+        assert_eq!(*s, serde_json::to_string(c).expect("json"));
+    }
+    // `f`'s error stops the stream at once.
+    let mut seen = 0;
+    let r = snap.for_each_stat_object(ObjectKind::Server, |_| {
+        seen += 1;
+        if seen == 1500 {
+            Err("enough")
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(r, Err("enough"));
+    assert_eq!(seen, 1500);
+}
