@@ -15,7 +15,12 @@
 //!   10,000-entry map atomically vs one `add map` connection per entry;
 //! - peak RSS of the 4 × 10,000 listing (library listing plus JSON
 //!   serialisation), measured in a child process and written to
-//!   `target/bench-report/rss.json`.
+//!   `target/bench-report/rss.json`;
+//! - `compare`: where haproxytool / haproxyadmin (PyPI) are installed, the
+//!   same read and write work through them and through us, timed once or
+//!   a few times by wall clock (they take seconds to minutes, too long for
+//!   criterion's sampling), written to `target/bench-report/compare.json`;
+//!   skipped with a note when they are absent.
 //!
 //! Run through `cargo xtask bench`, which also writes the report. Alone:
 //! `cargo bench -p haproxy-e2e --bench fleet [-- <filter>]`.
@@ -27,7 +32,7 @@ use haproxy_transport::{Client, Endpoint};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const INSTANCES: usize = 4;
 
@@ -302,6 +307,208 @@ fn rss() {
     std::fs::write(dir.join("rss.json"), json).expect("write rss.json");
 }
 
+/// Whether `program` is on PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// The median wall time of `runs` runs of `cmd` (stdout discarded), in
+/// milliseconds; the failure's stderr if a run fails.
+fn wall_ms(runs: usize, mut cmd: impl FnMut() -> Command) -> Result<f64, String> {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let out = cmd()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let took = started.elapsed().as_secs_f64() * 1e3;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        times.push(took);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// haproxyadmin 0.2.4 through Python: building the objects of every
+/// server, then status and weight of `sample` servers (each a command per
+/// process per property, as haproxyadmin works).
+const HAPROXYADMIN_SCRIPT: &str = r#"
+import json, sys, time
+from haproxyadmin import haproxy
+d, sample = sys.argv[1], int(sys.argv[2])
+t0 = time.perf_counter()
+hap = haproxy.HAProxy(socket_dir=d)
+servers = hap.servers()
+t1 = time.perf_counter()
+for s in servers[:sample]:
+    s.status, s.weight
+t2 = time.perf_counter()
+print(json.dumps({"servers": len(servers), "list_ms": (t1 - t0) * 1e3,
+                  "per_server_status_weight_ms": (t2 - t1) * 1e3 / sample}))
+"#;
+
+fn compare(cli: &Path) {
+    let out = target_dir().join("bench-report").join("compare.json");
+    std::fs::create_dir_all(out.parent().expect("report dir")).expect("report dir");
+    let haproxytool = on_path("haproxytool");
+    let haproxyadmin = Command::new("python3")
+        .args(["-c", "import haproxyadmin"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !haproxytool && !haproxyadmin {
+        let note = "haproxytool and haproxyadmin are not installed \
+                    (`pip install haproxytool` installs both); comparison skipped";
+        println!("compare: {note}");
+        std::fs::write(&out, serde_json::json!({ "skipped": note }).to_string())
+            .expect("write compare.json");
+        return;
+    }
+    let f = fleet(10_000, 100);
+    let dir = f.socket_dir();
+    let dir_s = dir.to_string_lossy().into_owned();
+    let mut rows = Vec::new();
+    let mut row =
+        |work: &str, ours: &str, ours_ms: f64, theirs: &str, theirs_ms: Result<f64, String>| {
+            let r = match theirs_ms {
+                Ok(t) => serde_json::json!({
+                    "work": work, "ours": ours, "ours_ms": ours_ms,
+                    "theirs": theirs, "theirs_ms": t, "speedup": t / ours_ms,
+                }),
+                Err(e) => serde_json::json!({
+                    "work": work, "ours": ours, "ours_ms": ours_ms,
+                    "theirs": theirs, "error": e,
+                }),
+            };
+            println!("compare: {r}");
+            rows.push(r);
+        };
+    let ours_list = wall_ms(3, || {
+        let mut c = Command::new(cli);
+        c.args(["--socket-dir", &dir_s, "server", "list", "--format", "json"]);
+        c
+    })
+    .expect("haproxy-cli server list");
+    // Ten backends of 100 servers: the 1,000 servers of the write test.
+    let backends: Vec<String> = (0..10).map(|b| format!("--backend=be_{b}")).collect();
+    if haproxytool {
+        let theirs = wall_ms(1, || {
+            let mut c = Command::new("haproxytool");
+            c.args(["server", "-D", &dir_s, "-l"]);
+            c
+        });
+        row(
+            "list every server, 4 × 10,000",
+            "haproxy-cli server list --format json (every column, combined)",
+            ours_list,
+            "haproxytool server -l (names only)",
+            theirs,
+        );
+        let ours_w = wall_ms(3, || {
+            let mut c = Command::new(cli);
+            c.args([
+                "--socket-dir",
+                &dir_s,
+                "server",
+                "set-weight",
+                "be_0/s0",
+                "7",
+            ]);
+            c
+        })
+        .expect("haproxy-cli set-weight");
+        let theirs_w = wall_ms(1, || {
+            let mut c = Command::new("haproxytool");
+            c.args(["server", "-D", &dir_s, "-w", "7", "--backend=be_0", "s0"]);
+            c
+        });
+        row(
+            "set one server's weight, 4 instances of 10,000 servers",
+            "haproxy-cli server set-weight be_0/s0 7",
+            ours_w,
+            "haproxytool server -w 7 --backend=be_0 s0",
+            theirs_w,
+        );
+        let hap = HAProxy::from_dir(&dir).expect("discovery");
+        let started = Instant::now();
+        let mut batch = hap.batch();
+        for b in 0..10 {
+            for s in 0..100 {
+                batch
+                    .set_weight(&format!("be_{b}"), &format!("s{s}"), Weight::Absolute(9))
+                    .expect("queue");
+            }
+        }
+        batch.run().expect("batch");
+        let ours_bulk = started.elapsed().as_secs_f64() * 1e3;
+        let theirs_bulk = wall_ms(1, || {
+            let mut c = Command::new("haproxytool");
+            c.args(["server", "-D", &dir_s, "-w", "9"]).args(&backends);
+            c
+        });
+        row(
+            "set weight on 1,000 servers × 4 instances",
+            "haproxy-admin Batch (one pipelined session per process)",
+            ours_bulk,
+            "haproxytool server -w 9 --backend=be_0 … --backend=be_9",
+            theirs_bulk,
+        );
+    }
+    if haproxyadmin {
+        let started = Instant::now();
+        let hap = HAProxy::from_dir(&dir).expect("discovery");
+        let snap = hap.snapshot().expect("snapshot");
+        let servers = snap.servers(None);
+        let mut n = 0;
+        for s in &servers {
+            if s.status().is_ok() && s.weight().is_ok() {
+                n += 1;
+            }
+        }
+        assert_eq!(n, servers.len());
+        let ours_all = started.elapsed().as_secs_f64() * 1e3;
+        let py = Command::new("python3")
+            .args(["-c", HAPROXYADMIN_SCRIPT, &dir_s, "200"])
+            .output()
+            .expect("python3");
+        let theirs: Result<serde_json::Value, String> = if py.status.success() {
+            serde_json::from_slice(&py.stdout).map_err(|e| e.to_string())
+        } else {
+            Err(String::from_utf8_lossy(&py.stderr).trim().to_owned())
+        };
+        match theirs {
+            Ok(v) => {
+                let list = v["list_ms"].as_f64().unwrap_or(f64::NAN);
+                let per = v["per_server_status_weight_ms"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN);
+                row(
+                    "status and weight of every server, 4 × 10,000 (library)",
+                    "haproxy-admin: discovery, snapshot, status() and weight() of all 10,000",
+                    ours_all,
+                    "haproxyadmin 0.2.4: HAProxy(socket_dir).servers(), then .status and .weight — \
+                     timed on 200 servers and extrapolated to 10,000",
+                    Ok(list + per * 10_000.0),
+                );
+            }
+            Err(e) => row(
+                "status and weight of every server, 4 × 10,000 (library)",
+                "haproxy-admin",
+                ours_all,
+                "haproxyadmin 0.2.4",
+                Err(e),
+            ),
+        }
+    }
+    std::fs::write(&out, serde_json::json!({ "rows": rows }).to_string())
+        .expect("write compare.json");
+}
+
 fn main() {
     if let Some(dir) = std::env::var_os("HX_RSS_PROBE") {
         rss_probe(&dir.to_string_lossy());
@@ -331,6 +538,9 @@ fn main() {
     }
     if wants("rss") {
         rss();
+    }
+    if wants("compare") {
+        compare(&cli_binary());
     }
     c.final_summary();
 }

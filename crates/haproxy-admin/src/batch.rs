@@ -94,6 +94,76 @@ impl<'h> Batch<'h> {
         Ok(self)
     }
 
+    /// Queues `set server <backend>/<server> addr <addr> [port <port>]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn set_address(
+        &mut self,
+        backend: &str,
+        server: &str,
+        addr: &str,
+        port: Option<u16>,
+    ) -> Result<&mut Self> {
+        self.lines.push(cmd::set_addr(backend, server, addr, port)?);
+        Ok(self)
+    }
+
+    /// Queues `set server <backend>/<server> agent …`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn set_agent(&mut self, backend: &str, server: &str, health: Health) -> Result<&mut Self> {
+        self.lines.push(cmd::set_agent(backend, server, health)?);
+        Ok(self)
+    }
+
+    /// Queues `shutdown sessions server <backend>/<server>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn shutdown_sessions(&mut self, backend: &str, server: &str) -> Result<&mut Self> {
+        self.lines.push(cmd::shutdown_sessions(backend, server)?);
+        Ok(self)
+    }
+
+    /// Queues `enable frontend` / `disable frontend`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn enable_frontend(&mut self, name: &str, enable: Enable) -> Result<&mut Self> {
+        self.lines.push(match enable {
+            Enable::Enable => cmd::enable_frontend(name)?,
+            Enable::Disable => cmd::disable_frontend(name)?,
+        });
+        Ok(self)
+    }
+
+    /// Queues `shutdown frontend` (final: a stopped frontend cannot be
+    /// enabled again without a reload).
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn shutdown_frontend(&mut self, name: &str) -> Result<&mut Self> {
+        self.lines.push(cmd::shutdown_frontend(name)?);
+        Ok(self)
+    }
+
+    /// Queues `set maxconn frontend`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn set_maxconn_frontend(&mut self, name: &str, maxconn: u32) -> Result<&mut Self> {
+        self.lines.push(cmd::set_maxconn_frontend(name, maxconn)?);
+        Ok(self)
+    }
+
     /// Sends every queued command to every process, in order, over one
     /// session per process, pipelined (many commands in flight, no round
     /// trip per command). Each process's replies, in order.

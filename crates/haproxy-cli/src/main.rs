@@ -8,8 +8,8 @@
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
-    EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Retry, RetryPolicy, Snapshot, State,
-    Timeouts, Weight,
+    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Retry, RetryPolicy,
+    Snapshot, State, Timeouts, Weight,
 };
 use std::io::Write;
 use std::process::ExitCode;
@@ -197,20 +197,41 @@ fn complete_snapshot(hap: &HAProxy) -> Result<Snapshot> {
     Ok(snap)
 }
 
+/// Sends the commands `queue` adds to every process, pipelined over one
+/// session each. Writes do not read the stats first: changing one server
+/// should not cost a stats dump of the whole fleet, and HAProxy itself
+/// says when the object does not exist ("No such server.").
+fn write_all<'h>(
+    hap: &'h HAProxy,
+    queue: impl for<'b> FnOnce(&'b mut Batch<'h>) -> haproxy_admin::Result<&'b mut Batch<'h>>,
+) -> Result {
+    let mut batch = hap.batch();
+    queue(&mut batch)?;
+    batch.run()?;
+    Ok(())
+}
+
 fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd) -> Result {
-    let snap = complete_snapshot(hap)?;
     match c {
         FrontendCmd::List => {
+            let snap = complete_snapshot(hap)?;
             output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
         }
         FrontendCmd::Show { name } => {
+            let snap = complete_snapshot(hap)?;
             let obj = one(&snap, ObjectKind::Frontend, name, "FRONTEND")?;
             output::object(out, format, ObjectKind::Frontend, &obj)?;
         }
-        FrontendCmd::Enable { name } => snap.frontend(name)?.enable()?,
-        FrontendCmd::Disable { name } => snap.frontend(name)?.disable()?,
-        FrontendCmd::Shutdown { name } => snap.frontend(name)?.shutdown()?,
-        FrontendCmd::SetMaxconn { name, maxconn } => snap.frontend(name)?.set_maxconn(*maxconn)?,
+        FrontendCmd::Enable { name } => {
+            write_all(hap, |b| b.enable_frontend(name, Enable::Enable))?
+        }
+        FrontendCmd::Disable { name } => {
+            write_all(hap, |b| b.enable_frontend(name, Enable::Disable))?
+        }
+        FrontendCmd::Shutdown { name } => write_all(hap, |b| b.shutdown_frontend(name))?,
+        FrontendCmd::SetMaxconn { name, maxconn } => {
+            write_all(hap, |b| b.set_maxconn_frontend(name, *maxconn))?
+        }
     }
     Ok(())
 }
@@ -266,13 +287,9 @@ fn split_server(s: &str) -> Result<(&str, &str)> {
 }
 
 fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
-    let snap = complete_snapshot(hap)?;
-    let target = |s: &str| -> Result<haproxy_admin::Server<'_>> {
-        let (b, srv) = split_server(s)?;
-        Ok(snap.backend(b)?.server(srv)?)
-    };
     match c {
         ServerCmd::List { backends } => {
+            let snap = complete_snapshot(hap)?;
             for b in backends {
                 snap.backend(b)?;
             }
@@ -281,25 +298,50 @@ fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) ->
             })?;
         }
         ServerCmd::Show { server } => {
+            let snap = complete_snapshot(hap)?;
             let (b, s) = split_server(server)?;
             let obj = one(&snap, ObjectKind::Server, b, s)?;
             output::object(out, format, ObjectKind::Server, &obj)?;
         }
-        ServerCmd::Enable { server } => target(server)?.enable()?,
-        ServerCmd::Disable { server } => target(server)?.disable()?,
-        ServerCmd::Ready { server } => target(server)?.set_state(State::Ready)?,
-        ServerCmd::Drain { server } => target(server)?.set_state(State::Drain)?,
-        ServerCmd::Maint { server } => target(server)?.set_state(State::Maint)?,
+        ServerCmd::Enable { server } => {
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.enable_server(b, s, Enable::Enable))?;
+        }
+        ServerCmd::Disable { server } => {
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.enable_server(b, s, Enable::Disable))?;
+        }
+        ServerCmd::Ready { server } => server_state(hap, server, State::Ready)?,
+        ServerCmd::Drain { server } => server_state(hap, server, State::Drain)?,
+        ServerCmd::Maint { server } => server_state(hap, server, State::Maint)?,
         ServerCmd::SetWeight { server, weight } => {
             let w = parse_weight(weight)?;
-            target(server)?.set_weight(w)?;
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.set_weight(b, s, w))?;
         }
-        ServerCmd::SetAddr { server, addr, port } => target(server)?.set_address(addr, *port)?,
-        ServerCmd::SetHealth { server, state } => target(server)?.set_health(health(*state))?,
-        ServerCmd::SetAgent { server, state } => target(server)?.set_agent(health(*state))?,
-        ServerCmd::ShutdownSessions { server } => target(server)?.shutdown_sessions()?,
+        ServerCmd::SetAddr { server, addr, port } => {
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.set_address(b, s, addr, *port))?;
+        }
+        ServerCmd::SetHealth { server, state } => {
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.set_health(b, s, health(*state)))?;
+        }
+        ServerCmd::SetAgent { server, state } => {
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.set_agent(b, s, health(*state)))?;
+        }
+        ServerCmd::ShutdownSessions { server } => {
+            let (b, s) = split_server(server)?;
+            write_all(hap, |q| q.shutdown_sessions(b, s))?;
+        }
     }
     Ok(())
+}
+
+fn server_state(hap: &HAProxy, server: &str, state: State) -> Result {
+    let (b, s) = split_server(server)?;
+    write_all(hap, |q| q.set_state(b, s, state))
 }
 
 fn health(h: HealthArg) -> Health {
