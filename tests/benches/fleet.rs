@@ -361,9 +361,11 @@ fn compare(cli: &Path) {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !haproxytool && !haproxyadmin {
-        let note = "haproxytool and haproxyadmin are not installed \
-                    (`pip install haproxytool` installs both); comparison skipped";
+    let exporter = on_path("prometheus-haproxy-exporter");
+    if !haproxytool && !haproxyadmin && !exporter {
+        let note = "haproxytool, haproxyadmin and prometheus-haproxy-exporter are not \
+                    installed (`pip install haproxytool` installs the first two, \
+                    `apt-get install prometheus-haproxy-exporter` the third); comparison skipped";
         println!("compare: {note}");
         std::fs::write(&out, serde_json::json!({ "skipped": note }).to_string())
             .expect("write compare.json");
@@ -503,6 +505,91 @@ fn compare(cli: &Path) {
                 "haproxyadmin 0.2.4",
                 Err(e),
             ),
+        }
+    }
+    if exporter {
+        // One exporter per instance (it reads one socket), scraped
+        // concurrently, as Prometheus would.
+        let mut children = Vec::new();
+        let mut ports = Vec::new();
+        for i in f.instances() {
+            let port = haproxy_e2e::free_port();
+            let child = Command::new("prometheus-haproxy-exporter")
+                .arg(format!("--haproxy.scrape-uri=unix:{}", i.socket.display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start prometheus-haproxy-exporter");
+            children.push(child);
+            ports.push(port);
+        }
+        let scrape = |port: u16| -> Result<usize, String> {
+            use std::io::{Read, Write};
+            let mut s =
+                std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+            s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                .map_err(|e| e.to_string())?;
+            let mut body = Vec::new();
+            s.read_to_end(&mut body).map_err(|e| e.to_string())?;
+            if body.starts_with(b"HTTP/1.0 200") || body.starts_with(b"HTTP/1.1 200") {
+                Ok(body.len())
+            } else {
+                Err(String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ports.iter().any(|p| scrape(*p).is_err()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let scrape_all = || -> Result<f64, String> {
+            let started = Instant::now();
+            let results: Vec<Result<usize, String>> = std::thread::scope(|sc| {
+                let hs: Vec<_> = ports.iter().map(|p| sc.spawn(move || scrape(*p))).collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err("scrape thread".into())))
+                    .collect()
+            });
+            let took = started.elapsed().as_secs_f64() * 1e3;
+            results.into_iter().collect::<Result<Vec<_>, _>>()?;
+            Ok(took)
+        };
+        let mut times = Vec::new();
+        let mut failed = None;
+        for _ in 0..3 {
+            match scrape_all() {
+                Ok(t) => times.push(t),
+                Err(e) => failed = Some(e),
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let theirs = match failed {
+            Some(e) => Err(e),
+            None => Ok(times[times.len() / 2]),
+        };
+        let ours = wall_ms(3, || {
+            let mut c = Command::new(cli);
+            c.args([
+                "--socket-dir",
+                &dir_s,
+                "server",
+                "list",
+                "--format",
+                "prometheus",
+            ]);
+            c
+        })
+        .expect("haproxy-cli prometheus");
+        row(
+            "Prometheus exposition of every server, 4 × 10,000",
+            "haproxy-cli server list --format prometheus (every numeric column, combined)",
+            ours,
+            "prometheus-haproxy-exporter, one per instance, 4 scrapes in parallel (its default server metrics, per instance)",
+            theirs,
+        );
+        for mut c in children {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
     std::fs::write(&out, serde_json::json!({ "rows": rows }).to_string())

@@ -236,11 +236,54 @@ pub fn write(root: &Path) -> Result<String, String> {
             curve.join(", ")
         );
     }
-    let _ = writeln!(
-        md,
-        "\nComparison with haproxyadmin/haproxytool and prometheus-haproxy-exporter: not run \
-         (not installed here, and fetching them from PyPI/Debian needs network beyond loopback)."
-    );
+    // 6. Comparison with other tools, where installed.
+    let compare: Option<Value> = std::fs::read_to_string(target.join("bench-report/compare.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok());
+    match compare.as_ref() {
+        Some(c) if c["rows"].is_array() => {
+            let _ = writeln!(md, "\nComparison (same fleet, wall clock):\n");
+            let _ = writeln!(
+                md,
+                "| work | ours | time | theirs | time | ours faster by |"
+            );
+            let _ = writeln!(md, "|---|---|---|---|---|---|");
+            for r in c["rows"].as_array().into_iter().flatten() {
+                let theirs = match (r["theirs_ms"].as_f64(), r["error"].as_str()) {
+                    (Some(t), _) => ms(t * 1e6),
+                    (None, Some(e)) => format!("failed: {e}"),
+                    _ => "—".into(),
+                };
+                let speedup = r["speedup"]
+                    .as_f64()
+                    .map_or_else(|| "—".into(), |x| format!("{x:.1}×"));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {theirs} | {speedup} |",
+                    r["work"].as_str().unwrap_or(""),
+                    r["ours"].as_str().unwrap_or(""),
+                    r["ours_ms"]
+                        .as_f64()
+                        .map_or_else(|| "—".into(), |t| ms(t * 1e6)),
+                    r["theirs"].as_str().unwrap_or(""),
+                );
+            }
+        }
+        Some(c) => {
+            let _ = writeln!(
+                md,
+                "\nComparison with haproxyadmin, haproxytool, prometheus-haproxy-exporter: {}",
+                c["skipped"].as_str().unwrap_or("not run")
+            );
+        }
+        None => {
+            let _ = writeln!(
+                md,
+                "\nComparison with haproxyadmin, haproxytool, prometheus-haproxy-exporter: not run (no compare.json)."
+            );
+        }
+    }
+
     let json = json!({
         "machine": machine,
         "rows": rows.iter().map(|r| json!({
@@ -249,6 +292,7 @@ pub fn write(root: &Path) -> Result<String, String> {
         })).collect::<Vec<_>>(),
         "scale_curve": curve,
         "rss": rss,
+        "compare": compare,
     });
     let dir = target.join("bench-report");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
