@@ -477,7 +477,11 @@ fn sockets_the_user_may_not_use_are_named_errors() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false);
     let out = if is_root {
-        // `nobody` needs to reach the socket's directory and the binary.
+        // `nobody` needs to reach the socket's directory and the binary
+        // (a copy beside the sockets: the build directory may be closed
+        // to other users).
+        let bin = f.dir().join("haproxy-cli-as-nobody");
+        std::fs::copy(cli, &bin).expect("copy the binary");
         let mut d = i.socket.parent();
         while let Some(p) = d {
             let _ = std::process::Command::new("chmod")
@@ -486,9 +490,13 @@ fn sockets_the_user_may_not_use_are_named_errors() {
                 .status();
             d = p.parent();
         }
+        let _ = std::process::Command::new("chmod")
+            .arg("o+rx")
+            .arg(&bin)
+            .status();
         std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(cli)
+            .arg(&bin)
             .args(["--socket", &socket, "info"])
             .output()
             .expect("setpriv")
