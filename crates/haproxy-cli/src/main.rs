@@ -219,7 +219,7 @@ fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd
         }
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
-            let obj = one(&snap, ObjectKind::Frontend, name, "FRONTEND")?;
+            let obj = snap.frontend(name)?.stats();
             output::object(out, format, ObjectKind::Frontend, &obj)?;
         }
         FrontendCmd::Enable { name } => {
@@ -243,37 +243,11 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
             output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
         }
         BackendCmd::Show { name } => {
-            let obj = one(&snap, ObjectKind::Backend, name, "BACKEND")?;
+            let obj = snap.backend(name)?.stats();
             output::object(out, format, ObjectKind::Backend, &obj)?;
         }
     }
     Ok(())
-}
-
-/// The one object of `kind` in proxy `proxy` named `name`.
-fn one(
-    snap: &Snapshot,
-    kind: ObjectKind,
-    proxy: &str,
-    name: &str,
-) -> Result<haproxy_admin::StatObject> {
-    snap.stat_objects(kind)
-        .into_iter()
-        .find(|o| o.proxy() == proxy && o.name() == name)
-        .ok_or_else(|| {
-            Failure::Admin(Error::NotFound {
-                kind: match kind {
-                    ObjectKind::Frontend => "frontend",
-                    ObjectKind::Backend => "backend",
-                    _ => "server",
-                },
-                name: if kind == ObjectKind::Server {
-                    format!("{proxy}/{name}")
-                } else {
-                    proxy.to_owned()
-                },
-            })
-        })
 }
 
 /// Splits `BACKEND/SERVER`.
@@ -300,7 +274,7 @@ fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) ->
         ServerCmd::Show { server } => {
             let snap = complete_snapshot(hap)?;
             let (b, s) = split_server(server)?;
-            let obj = one(&snap, ObjectKind::Server, b, s)?;
+            let obj = snap.backend(b)?.server(s)?.stats();
             output::object(out, format, ObjectKind::Server, &obj)?;
         }
         ServerCmd::Enable { server } => {
