@@ -455,16 +455,7 @@ impl Session {
     }
 
     fn pipeline_window(&mut self, msg: &[u8], count: usize) -> Result<Vec<String>> {
-        self.ensure_open()?;
-        let master = self.is_master();
-        let endpoint = self.client.endpoint.clone();
-        let timeouts = self.client.timeouts;
-        let Some((conn, _)) = self.conn.as_mut() else {
-            return Err(Error::ClosedMidReply {
-                endpoint,
-                received: 0,
-            });
-        };
+        let (conn, endpoint, timeouts, master) = self.ready()?;
         conn.write_all_to(&endpoint, msg, timeouts.write)?;
         let mut pending: Vec<u8> = Vec::with_capacity(4096);
         let mut out = Vec::with_capacity(count);
@@ -501,6 +492,22 @@ impl Session {
         Ok(out)
     }
 
+    /// The open connection (opened if need be) and what a round trip on
+    /// it needs: the endpoint, the timeouts, whether it is a master CLI.
+    fn ready(&mut self) -> Result<(&mut Conn, Endpoint, Timeouts, bool)> {
+        self.ensure_open()?;
+        let master = self.is_master();
+        let endpoint = self.client.endpoint.clone();
+        let timeouts = self.client.timeouts;
+        match self.conn.as_mut() {
+            Some((conn, _)) => Ok((conn, endpoint, timeouts, master)),
+            None => Err(Error::ClosedMidReply {
+                endpoint,
+                received: 0,
+            }),
+        }
+    }
+
     fn is_master(&self) -> bool {
         self.client.endpoint.target().is_some()
     }
@@ -523,16 +530,7 @@ impl Session {
     }
 
     fn exchange(&mut self, msg: &[u8], payload: bool) -> Result<String> {
-        self.ensure_open()?;
-        let master = self.is_master();
-        let endpoint = self.client.endpoint.clone();
-        let timeouts = self.client.timeouts;
-        let Some((conn, _)) = self.conn.as_mut() else {
-            return Err(Error::ClosedMidReply {
-                endpoint,
-                received: 0,
-            });
-        };
+        let (conn, endpoint, timeouts, master) = self.ready()?;
         let result = conn
             .write_all_to(&endpoint, msg, timeouts.write)
             .and_then(|()| read_to_prompt(conn, &endpoint, timeouts.read, master));
