@@ -35,7 +35,8 @@ pub const INSTALL_HINT: &str = "haproxy is not installed: install it with \
 `apt-get install haproxy` (Debian/Ubuntu), or run `cargo xtask test`, which \
 installs it when run as root";
 
-/// The `haproxy` binary: `$HAPROXY`, else the first `haproxy` on `PATH`,
+/// The `haproxy` binary: `$HAPROXY_BIN` (what `cargo xtask test --haproxy
+/// VERSION` sets), else `$HAPROXY`, else the first `haproxy` on `PATH`,
 /// else `/usr/sbin/haproxy` or `/usr/local/sbin/haproxy`.
 ///
 /// # Panics
@@ -48,8 +49,10 @@ pub fn haproxy_path() -> PathBuf {
 
 /// The `haproxy` binary if one is installed (see [`haproxy_path`]).
 pub fn find_haproxy() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("HAPROXY") {
-        return Some(PathBuf::from(p));
+    for var in ["HAPROXY_BIN", "HAPROXY"] {
+        if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -58,23 +61,65 @@ pub fn find_haproxy() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The installed HAProxy's version as `(major, minor, patch)`, from
-/// `haproxy -v`.
+/// The version of the HAProxy the tests run ([`haproxy_path`]) as
+/// `(major, minor, patch)`, from `haproxy -v` (asked once per process).
 ///
 /// # Panics
 ///
 /// When haproxy is missing or prints no version.
 pub fn haproxy_version() -> (u32, u32, u32) {
-    let out = Command::new(haproxy_path())
+    version_triple(&haproxy_version_string())
+}
+
+/// Whether the HAProxy the tests run is at least `major.minor`: what a
+/// test that depends on a version's behaviour asks.
+///
+/// # Panics
+///
+/// As [`haproxy_version`].
+pub fn haproxy_at_least(major: u32, minor: u32) -> bool {
+    let (a, b, _) = haproxy_version();
+    (a, b) >= (major, minor)
+}
+
+/// The full version the HAProxy the tests run prints after `version` in
+/// `haproxy -v`, e.g. `3.0.11-1+deb13u4`.
+///
+/// # Panics
+///
+/// As [`haproxy_version`].
+pub fn haproxy_version_string() -> String {
+    static CACHE: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+    let bin = haproxy_path();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, v)) = cache.iter().find(|(p, _)| *p == bin) {
+        return v.clone();
+    }
+    let v = binary_version_string(&bin);
+    cache.push((bin, v.clone()));
+    v
+}
+
+/// What `<binary> -v` prints after `version`.
+///
+/// # Panics
+///
+/// When the binary does not run or prints no version.
+pub fn binary_version_string(binary: &Path) -> String {
+    let out = Command::new(binary)
         .arg("-v")
         .output()
-        .expect("run haproxy -v");
+        .unwrap_or_else(|e| panic!("run {} -v: {e}", binary.display()));
     let text = String::from_utf8_lossy(&out.stdout);
-    let v = text
-        .split_whitespace()
+    text.split_whitespace()
         .skip_while(|w| *w != "version")
         .nth(1)
-        .unwrap_or_else(|| panic!("no version in `haproxy -v`: {text}"));
+        .unwrap_or_else(|| panic!("no version in `{} -v`: {text}", binary.display()))
+        .to_owned()
+}
+
+/// `(major, minor, patch)` of a version string such as `3.0.11-1+deb13u4`.
+pub fn version_triple(v: &str) -> (u32, u32, u32) {
     let mut parts = v
         .split(|c: char| !c.is_ascii_digit())
         .map(|p| p.parse::<u32>().unwrap_or(0));
@@ -83,6 +128,36 @@ pub fn haproxy_version() -> (u32, u32, u32) {
         parts.next().unwrap_or(0),
         parts.next().unwrap_or(0),
     )
+}
+
+/// Every HAProxy binary of the version matrix, oldest first, with its full
+/// version: `$HAPROXY_MATRIX` (paths, `:`-separated, as `cargo xtask test
+/// --haproxy all` sets it), else the lines of `target/haproxy/READY`
+/// (`<version> <path>`, written by `cargo xtask haproxy`). Empty when
+/// neither exists.
+pub fn haproxy_matrix() -> Vec<(String, PathBuf)> {
+    let mut bins: Vec<PathBuf> = match std::env::var_os("HAPROXY_MATRIX") {
+        Some(v) if !v.is_empty() => std::env::split_paths(&v).collect(),
+        _ => {
+            let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+                || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+                PathBuf::from,
+            );
+            std::fs::read_to_string(target.join("haproxy").join("READY"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.split_once(' ').map(|(_, p)| PathBuf::from(p.trim())))
+                .collect()
+        }
+    };
+    bins.retain(|b| b.is_file());
+    let mut out: Vec<(String, PathBuf)> = bins
+        .into_iter()
+        .map(|b| (binary_version_string(&b), b))
+        .collect();
+    out.sort_by_key(|(v, _)| version_triple(v));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
 }
 
 /// A stats socket's level.
@@ -130,6 +205,14 @@ impl Topology {
     /// `app2` DOWN (its check fails), `app3` MAINT (`disabled`), `app4`
     /// backup, `app5` tracking `app1`, `app6` without check; `be_static`
     /// with `s1` (weight 10) and `s2` (weight 20); `be_tcp` with `t1`.
+    ///
+    /// Checks run every 100 ms, so a test must not set the state of `app1`
+    /// or `app4` and then read it: the next check may already have changed
+    /// it. `app2` is checked once at start (it goes DOWN) and then only
+    /// every hour (`downinter 1h`): a health a test sets on it with `set
+    /// server … health` stays until the test sets another. Only the checks
+    /// reach `health`; nothing reaches `fe_http`, `fe_tcp` and the servers
+    /// of `be_static` and `be_tcp` but what a test sends.
     pub fn standard() -> Topology {
         Topology::Standard
     }
@@ -188,6 +271,7 @@ pub struct Instance {
     /// Its configuration file.
     pub config: PathBuf,
     child: Option<Child>,
+    binary: PathBuf,
 }
 
 impl Instance {
@@ -200,6 +284,17 @@ impl Instance {
     pub fn raw(&self, command: &str) -> String {
         raw_unix(&self.socket, command)
             .unwrap_or_else(|e| panic!("{}: `{command}`: {e}", self.socket.display()))
+    }
+
+    /// The `haproxy` binary this instance runs.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The version this instance runs, as `haproxy -v` prints it (e.g.
+    /// `3.0.11-1+deb13u4`).
+    pub fn version(&self) -> String {
+        binary_version_string(&self.binary)
     }
 }
 
@@ -311,7 +406,7 @@ fn config(
                  backend be_app\n    balance roundrobin\n    option httpchk GET /\n    \
                  default-server inter 100ms fastinter 100ms downinter 100ms rise 1 fall 1\n    \
                  server app1 127.0.0.1:{health} check\n    \
-                 server app2 127.0.0.1:{closed} check\n    \
+                 server app2 127.0.0.1:{closed} check downinter 1h\n    \
                  server app3 127.0.0.1:{health} check disabled\n    \
                  server app4 127.0.0.1:{health} check backup\n    \
                  server app5 127.0.0.1:{health} track be_app/app1\n    \
@@ -366,11 +461,11 @@ fn write_lists(topology: &Topology, dir: &Path) {
         .expect("write blocked.acl");
 }
 
-/// Starts `haproxy` in the foreground on `cfg`, logging to `log`.
-fn spawn(cfg: &Path, log: &Path, extra: &[&str]) -> Child {
+/// Starts `binary` in the foreground on `cfg`, logging to `log`.
+fn spawn(binary: &Path, cfg: &Path, log: &Path, extra: &[&str]) -> Child {
     let out = std::fs::File::create(log).expect("create haproxy log");
     let err = out.try_clone().expect("clone log handle");
-    Command::new(haproxy_path())
+    Command::new(binary)
         .args(extra)
         .arg("-db")
         .arg("-f")
@@ -379,7 +474,7 @@ fn spawn(cfg: &Path, log: &Path, extra: &[&str]) -> Child {
         .stdout(out)
         .stderr(err)
         .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}; {INSTALL_HINT}", haproxy_path().display()))
+        .unwrap_or_else(|e| panic!("start {}: {e}; {INSTALL_HINT}", binary.display()))
 }
 
 /// Waits until `socket` answers `show info`, or panics with the log.
@@ -453,7 +548,23 @@ impl Fleet {
     /// When haproxy is missing (with [`INSTALL_HINT`]) or an instance
     /// does not start (with its log).
     pub fn start(options: Options) -> Fleet {
-        haproxy_path();
+        Fleet::start_mixed(options, &[haproxy_path()])
+    }
+
+    /// Starts a fleet whose instance `n` runs `binaries[n % len]`: a fleet
+    /// mid-upgrade, several HAProxy versions sharing the same proxies and
+    /// socket directory. With no binaries, as [`Fleet::start`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Fleet::start`].
+    pub fn start_mixed(options: Options, binaries: &[PathBuf]) -> Fleet {
+        let default = [haproxy_path()];
+        let binaries = if binaries.is_empty() {
+            &default[..]
+        } else {
+            binaries
+        };
         let dir = fresh_dir();
         write_lists(&options.topology, &dir);
         let ports = Ports {
@@ -486,7 +597,8 @@ impl Fleet {
             )
             .expect("write config");
             let log = dir.join(format!("instance-{n}.log"));
-            let mut child = spawn(&cfg_path, &log, &[]);
+            let binary = binaries[n % binaries.len()].clone();
+            let mut child = spawn(&binary, &cfg_path, &log, &[]);
             let pid = child.id();
             // Registered before waiting, so a failed start is still killed.
             fleet.instances.push(Instance {
@@ -498,6 +610,7 @@ impl Fleet {
                 tcp_port: ports.tcp,
                 config: cfg_path,
                 child: None,
+                binary,
             });
             wait_socket(&socket, &mut child, &log);
             if let Some(i) = fleet.instances.last_mut() {
@@ -629,7 +742,7 @@ impl MasterWorker {
         .expect("write config");
         let log = dir.join("master.log");
         let master_arg = format!("{},level,admin", master_socket.display());
-        let mut master = spawn(&cfg, &log, &["-W", "-S", &master_arg]);
+        let mut master = spawn(&haproxy_path(), &cfg, &log, &["-W", "-S", &master_arg]);
         wait_socket(&worker_socket, &mut master, &log);
         let mw = MasterWorker {
             dir,

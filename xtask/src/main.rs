@@ -18,19 +18,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 mod demo;
+mod haproxy;
 mod report;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <demo|test|ci|bench|fuzz [SECS]>";
+const USAGE: &str = "usage: cargo xtask <demo|test [--haproxy all|VERSION,…]|ci|bench|fuzz [SECS]|haproxy [VERSION…|all]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("test") => test().map(|_| ()),
+        Some("test") => test_cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo::demo(),
+        Some("haproxy") => haproxy::cmd(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("30")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -106,13 +108,127 @@ pub(crate) fn ensure_haproxy() -> Result {
     Ok(())
 }
 
-/// Runs the whole test suite; returns (passed, failed) summed over every
-/// test binary.
+/// `cargo xtask test [--haproxy all|VERSION[,VERSION…]]`.
+fn test_cmd(args: &[String]) -> Result {
+    let mut versions: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix("--haproxy=") {
+            versions.push(v.to_owned());
+        } else if a == "--haproxy" {
+            versions.push(
+                it.next()
+                    .ok_or("--haproxy needs a value: all, or versions such as 3.0,3.4")?
+                    .clone(),
+            );
+        } else {
+            return Err(format!("test: unknown argument {a:?}; {USAGE}"));
+        }
+    }
+    if versions.is_empty() {
+        test().map(|_| ())
+    } else {
+        matrix(&versions).map(|_| ())
+    }
+}
+
+/// Runs the whole test suite against the system's HAProxy; returns
+/// (passed, failed) summed over every test binary.
 fn test() -> Result<(u64, u64)> {
     ensure_haproxy()?;
-    eprintln!("xtask: cargo test --workspace");
-    let mut child = cargo()
-        .args(["test", "--workspace", "--color", "never"])
+    let (passed, failed) = cargo_test(
+        "cargo test --workspace",
+        cargo().args(["test", "--workspace", "--color", "never"]),
+    )?;
+    println!("tests: {passed} passed, {failed} failed");
+    if passed == 0 {
+        return Err("cargo test ran no test".into());
+    }
+    Ok((passed, failed))
+}
+
+/// The version matrix: every test once, with the first version; the e2e
+/// suite again with each other version (`HAPROXY_BIN`); then the
+/// mixed-fleet tests with every version at once (`HAPROXY_MATRIX`). Every
+/// run is made even when one fails; the summary names each.
+fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
+    let versions = haproxy::ensure(selectors)?;
+    let mut summary: Vec<(String, Result<(u64, u64)>)> = Vec::new();
+    for (n, v) in versions.iter().enumerate() {
+        let mut c = cargo();
+        c.env("HAPROXY_BIN", &v.binary);
+        let what = if n == 0 {
+            c.args(["test", "--workspace", "--color", "never"]);
+            format!("cargo test --workspace, HAProxy {}", v.full)
+        } else {
+            c.args([
+                "test",
+                "-p",
+                "haproxy-e2e",
+                "--test",
+                "e2e",
+                "--color",
+                "never",
+            ]);
+            format!("e2e suite, HAProxy {}", v.full)
+        };
+        let r = cargo_test(&format!("{what} ({})", v.binary.display()), &mut c);
+        summary.push((what, r));
+    }
+    if versions.len() > 1 {
+        let paths = std::env::join_paths(versions.iter().map(|v| &v.binary))
+            .map_err(|e| format!("HAPROXY_MATRIX: {e}"))?;
+        let names: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
+        let what = format!("mixed-fleet e2e tests, HAProxy {}", names.join(" + "));
+        let mut c = cargo();
+        c.env("HAPROXY_MATRIX", paths)
+            .env("HAPROXY_BIN", &versions[0].binary)
+            .args([
+                "test",
+                "-p",
+                "haproxy-e2e",
+                "--test",
+                "e2e",
+                "--color",
+                "never",
+                "--",
+                "--ignored",
+                "mixed_fleet",
+            ]);
+        let r = cargo_test(&what, &mut c);
+        summary.push((what, r));
+    }
+    let (mut passed, mut failed) = (0, 0);
+    let mut errors = Vec::new();
+    println!("\nversion matrix:");
+    for (what, r) in &summary {
+        match r {
+            Ok((p, f)) => {
+                passed += p;
+                failed += f;
+                println!("  ok    {what}: {p} passed");
+            }
+            Err(e) => {
+                println!("  FAIL  {what}: {e}");
+                errors.push(what.clone());
+            }
+        }
+    }
+    println!("tests: {passed} passed, {failed} failed");
+    if !errors.is_empty() {
+        return Err(format!("tests failed: {}", errors.join("; ")));
+    }
+    if passed == 0 {
+        return Err("cargo test ran no test".into());
+    }
+    Ok((passed, failed))
+}
+
+/// Runs `cmd` (a `cargo test`), echoing its output; returns (passed,
+/// failed) summed over every test binary, or an error naming the failure.
+fn cargo_test(what: &str, cmd: &mut Command) -> Result<(u64, u64)> {
+    eprintln!("xtask: {what}");
+    let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cargo test: cannot start: {e}"))?;
@@ -130,12 +246,8 @@ fn test() -> Result<(u64, u64)> {
         }
     }
     let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
-    println!("tests: {passed} passed, {failed} failed");
     if !status.success() || failed > 0 {
-        return Err(format!("cargo test failed ({status})"));
-    }
-    if passed == 0 {
-        return Err("cargo test ran no test".into());
+        return Err(format!("{failed} failed, {passed} passed ({status})"));
     }
     Ok((passed, failed))
 }
@@ -191,7 +303,7 @@ fn ci() -> Result {
     if root().join("fuzz").join("Cargo.toml").exists() {
         fuzz("5")?;
     }
-    let (passed, failed) = test()?;
+    let (passed, failed) = matrix(&["all".to_owned()])?;
     println!("xtask ci: fmt, clippy, docs, benches, fuzz and tests green");
     println!("ci: {passed} passed, {failed} failed");
     Ok(())

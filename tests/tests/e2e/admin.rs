@@ -347,16 +347,22 @@ fn check_write_parity(instances: usize) {
     );
     s1.shutdown_sessions().expect("shutdown sessions");
 
-    let app1 = snap
+    // app2, not app1: app1's check (every 100 ms) would undo a health set
+    // here before it is read; app2's runs hourly once it is DOWN.
+    wait_checks(&f);
+    let app2 = snap
         .backend("be_app")
         .expect("be")
-        .server("app1")
-        .expect("app1");
-    app1.set_health(Health::Down).expect("health down");
-    each("health down", &|s| {
-        raw_stat(s, "be_app", "app1", "status").starts_with("DOWN")
+        .server("app2")
+        .expect("app2");
+    app2.set_health(Health::Up).expect("health up");
+    each("health up", &|s| {
+        raw_stat(s, "be_app", "app2", "status") == "UP"
     });
-    app1.set_health(Health::Up).expect("health up");
+    app2.set_health(Health::Down).expect("health down");
+    each("health down", &|s| {
+        raw_stat(s, "be_app", "app2", "status") == "DOWN"
+    });
 
     let fe = snap.frontend("fe_http").expect("fe");
     fe.set_maxconn(1234).expect("set maxconn frontend");
