@@ -54,6 +54,7 @@ impl Timeouts {
 
 /// How many times to try again after a failure to reach HAProxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Retry {
     /// One attempt only.
     Never,

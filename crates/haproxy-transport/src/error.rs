@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// The phase of a command in which something went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Phase {
     /// Opening the connection.
     Connect,
