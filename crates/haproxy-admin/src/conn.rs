@@ -3,6 +3,7 @@
 //! for many commands, and reply classification.
 
 use crate::{Error, Result};
+use haproxy_proto::command::Command;
 use haproxy_transport::{Client, Endpoint, Retry, RetryPolicy, Session, Timeouts};
 use std::time::Duration;
 
@@ -51,10 +52,23 @@ impl Settings {
     }
 
     /// Sends `line` and judges the whole reply: HAProxy's error text
-    /// becomes [`Error::CommandFailed`], verbatim.
+    /// becomes [`Error::CommandFailed`], verbatim. For fixed dumps whose
+    /// parser reads the reply next (`show info`, `show stat`); a command
+    /// built by the builder goes through [`Settings::send`].
     pub(crate) fn command(&self, endpoint: &Endpoint, line: &str) -> Result<String> {
         let reply = self.raw(endpoint, line)?;
-        judge(endpoint, line, reply)
+        judge_text(endpoint, line, reply)
+    }
+
+    /// Sends a built command and judges the reply by recognition: success
+    /// only when it is what the command's success looks like.
+    pub(crate) fn send(&self, endpoint: &Endpoint, command: &Command) -> Result<String> {
+        let client = self.client(endpoint);
+        let reply = match command.payload() {
+            Some(p) => client.command_with_payload(command.line(), p)?,
+            None => client.command(command.line())?,
+        };
+        judge(endpoint, command, reply)
     }
 
     /// Opens a session (many commands over one connection).
@@ -66,9 +80,23 @@ impl Settings {
     }
 }
 
+/// Judges a reply to a built command by recognition
+/// ([`Command::judge`]): anything but the command's success is
+/// [`Error::CommandFailed`] with HAProxy's text.
+pub(crate) fn judge(endpoint: &Endpoint, command: &Command, reply: String) -> Result<String> {
+    match command.judge(&reply) {
+        Ok(_) => Ok(reply),
+        Err(failed) => Err(Error::CommandFailed {
+            endpoint: endpoint.to_string(),
+            command: command.line().to_owned(),
+            message: failed.message,
+        }),
+    }
+}
+
 /// Judges a whole reply with `haproxy-proto`'s table of HAProxy's error
-/// messages.
-pub(crate) fn judge(endpoint: &Endpoint, line: &str, reply: String) -> Result<String> {
+/// messages (text whose success shape is not declared).
+pub(crate) fn judge_text(endpoint: &Endpoint, line: &str, reply: String) -> Result<String> {
     match haproxy_proto::reply::classify(&reply) {
         Ok(_) => Ok(reply),
         Err(failed) => Err(Error::CommandFailed {
@@ -86,37 +114,36 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Sends `line` over the session and judges the reply.
-    pub(crate) fn command(&mut self, line: &str) -> Result<String> {
-        let reply = self.session.command(line)?;
-        judge(&self.endpoint, line, reply)
+    /// Sends a built command (with its payload, if any) over the session
+    /// and judges the reply by recognition.
+    pub(crate) fn send(&mut self, command: &Command) -> Result<String> {
+        let reply = match command.payload() {
+            Some(p) => self.session.command_with_payload(command.line(), p)?,
+            None => self.session.command(command.line())?,
+        };
+        judge(&self.endpoint, command, reply)
     }
 
-    /// Sends every line pipelined and judges each reply; the first
+    /// Sends every command pipelined and judges each reply; the first
     /// failure (in command order) is the error, after every command was
     /// sent.
-    pub(crate) fn pipeline(&mut self, lines: &[String]) -> Result<Vec<String>> {
-        let replies = self.session.pipeline(lines)?;
-        lines
+    pub(crate) fn pipeline(&mut self, commands: &[Command]) -> Result<Vec<String>> {
+        let lines: Vec<&str> = commands.iter().map(Command::line).collect();
+        let replies = self.session.pipeline(&lines)?;
+        commands
             .iter()
             .zip(replies)
-            .map(|(line, reply)| {
+            .map(|(command, reply)| {
                 if reply.trim() == "Permission denied" {
                     return Err(haproxy_transport::Error::LevelTooLow {
                         endpoint: self.endpoint.clone(),
-                        command: line.clone(),
+                        command: command.line().to_owned(),
                         message: reply.trim().to_owned(),
                     }
                     .into());
                 }
-                judge(&self.endpoint, line, reply)
+                judge(&self.endpoint, command, reply)
             })
             .collect()
-    }
-
-    /// Sends `line` followed by `payload` and judges the reply.
-    pub(crate) fn command_with_payload(&mut self, line: &str, payload: &str) -> Result<String> {
-        let reply = self.session.command_with_payload(line, payload)?;
-        judge(&self.endpoint, line, reply)
     }
 }

@@ -7,3 +7,4 @@ mod commands;
 mod harness;
 mod reliability;
 mod transport;
+mod verdicts;
