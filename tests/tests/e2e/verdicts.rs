@@ -26,13 +26,9 @@ fn state(i: &Instance, map: &str, acl: &str) -> String {
         let status = f[17];
         // Checks move servers between UP and DOWN by themselves; only the
         // administrative part is ours to compare.
-        let status = if status.contains("MAINT") || status.contains("DRAIN") {
-            status
-        } else if f[1] == "FRONTEND" {
-            status
-        } else {
-            "-"
-        };
+        let administrative =
+            status.contains("MAINT") || status.contains("DRAIN") || f[1] == "FRONTEND";
+        let status = if administrative { status } else { "-" };
         let weight = if f[1] == "BACKEND" { "" } else { f[18] };
         out.push(format!(
             "{} {} {status} {weight} maxconn={}",
