@@ -95,6 +95,12 @@ pub struct Entry {
     pub key: String,
     /// The value (maps only).
     pub value: Option<String>,
+    /// HAProxy printed this map entry's key and value unescaped with a
+    /// blank in them, and no reading of the line could be confirmed with
+    /// `get map`: `key` then holds the whole line after the id (key and
+    /// value as printed) and `value` is `None`. Never split by guess.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
 }
 
 /// One line of `get map` / `get acl`.
@@ -201,20 +207,40 @@ impl HAProxy {
     }
 
     fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
-        self.read(&cmd::show_entries(kind, list)?, move |r| {
-            let parsed = match kind {
-                ListKind::Map => parse_map_entries(r)?,
-                ListKind::Acl => parse_acl_entries(r)?,
-            };
-            Ok(parsed
-                .into_iter()
-                .map(|e| Entry {
-                    id: e.id.to_owned(),
-                    key: e.key.to_owned(),
-                    value: e.value.map(str::to_owned),
-                })
-                .collect())
-        })
+        let show = cmd::show_entries(kind, list)?;
+        fan_out(
+            self.settings(),
+            &self.all(),
+            show.line(),
+            |s, e: &Endpoint| {
+                let mut conn = s.session(e)?;
+                let reply = conn.send(&show)?;
+                let parse_error = |source| Error::Parse {
+                    endpoint: e.to_string(),
+                    command: show.line().to_owned(),
+                    source: Box::new(source),
+                };
+                let parsed = match kind {
+                    ListKind::Map => parse_map_entries(&reply),
+                    ListKind::Acl => parse_acl_entries(&reply),
+                }
+                .map_err(parse_error)?;
+                let mut out = Vec::with_capacity(parsed.len());
+                for entry in parsed {
+                    out.push(if entry.is_ambiguous() {
+                        resolve(&mut conn, list, &entry)?
+                    } else {
+                        Entry {
+                            id: entry.id.to_owned(),
+                            key: entry.key.to_owned(),
+                            value: entry.value.map(str::to_owned),
+                            ambiguous: false,
+                        }
+                    });
+                }
+                Ok(out)
+            },
+        )
     }
 
     fn lookup(
@@ -583,6 +609,48 @@ impl HAProxy {
     ) -> Result<PerProcess<T>> {
         collect(&self.all(), what, results)
     }
+}
+
+/// A `show map` line whose key or value holds a blank reads in several
+/// ways: each reading is looked up with `get map <key>`, and the one whose
+/// lookup finds exactly that key with exactly that value is the entry.
+/// When none or more than one reading is confirmed (a match method other
+/// than exact strings, or two entries that print alike), the entry is
+/// reported as ambiguous, never split by guess.
+fn resolve(
+    conn: &mut crate::conn::Conn,
+    list: &MapRef,
+    entry: &haproxy_proto::MapEntry<'_>,
+) -> Result<Entry> {
+    let mut confirmed = Vec::new();
+    for (key, value) in entry.splits() {
+        let get = cmd::get(ListKind::Map, list, key)?;
+        let Ok(reply) = conn.send(&get) else {
+            continue;
+        };
+        let found = parse_lookup(&reply).map(|lookups| {
+            lookups
+                .iter()
+                .any(|l| l.found && l.key == Some(key) && l.value == Some(value))
+        });
+        if found.unwrap_or(false) {
+            confirmed.push((key, value));
+        }
+    }
+    Ok(match confirmed.as_slice() {
+        [(key, value)] => Entry {
+            id: entry.id.to_owned(),
+            key: (*key).to_owned(),
+            value: Some((*value).to_owned()),
+            ambiguous: false,
+        },
+        _ => Entry {
+            id: entry.id.to_owned(),
+            key: entry.text.to_owned(),
+            value: None,
+            ambiguous: true,
+        },
+    })
 }
 
 /// The version of `prepare map`'s `New version created: <n>`.
