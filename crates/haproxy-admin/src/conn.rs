@@ -4,7 +4,9 @@
 
 use crate::{Error, Result};
 use haproxy_proto::command::Command;
-use haproxy_transport::{Client, Endpoint, Retry, RetryPolicy, Session, Timeouts};
+use haproxy_transport::{
+    Client, Endpoint, Limiter, Retry, RetryPolicy, Session, Timeouts, DEFAULT_MAX_CONNECTIONS,
+};
 use std::time::Duration;
 
 /// Connection settings shared by every process of a set.
@@ -13,6 +15,8 @@ pub(crate) struct Settings {
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) probe_timeout: Duration,
+    /// One bound on connections per socket for every client of the set.
+    pub(crate) limiter: Limiter,
 }
 
 impl Default for Settings {
@@ -21,6 +25,7 @@ impl Default for Settings {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             probe_timeout: Duration::from_millis(500),
+            limiter: Limiter::new(DEFAULT_MAX_CONNECTIONS),
         }
     }
 }
@@ -30,6 +35,7 @@ impl Settings {
         Client::new(endpoint.clone())
             .timeouts(self.timeouts)
             .retry(self.retry)
+            .limiter(self.limiter.clone())
     }
 
     /// A client for discovery probes: the probe timeout for every phase,
@@ -39,6 +45,7 @@ impl Settings {
         Client::new(endpoint.clone())
             .timeouts(t)
             .retry(RetryPolicy::new(Retry::Never, Duration::ZERO))
+            .limiter(self.limiter.clone())
     }
 
     /// Sends `line` and returns the whole reply, unjudged.
