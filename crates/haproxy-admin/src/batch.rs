@@ -5,6 +5,7 @@ use crate::cmd;
 use crate::haproxy::{HAProxy, PerProcess};
 use crate::objects::{Health, State, Weight};
 use crate::Result;
+use haproxy_proto::command::Command;
 
 /// Commands queued for every process; [`Batch::run`] sends them in order
 /// over one session per process. Arguments are checked as they are queued.
@@ -25,7 +26,7 @@ use crate::Result;
 #[derive(Debug)]
 pub struct Batch<'h> {
     hap: &'h HAProxy,
-    lines: Vec<String>,
+    lines: Vec<Command>,
 }
 
 impl<'h> Batch<'h> {

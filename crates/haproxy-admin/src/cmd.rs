@@ -7,27 +7,27 @@ use crate::objects::{Health, State, Weight};
 use crate::Result;
 use haproxy_proto::command::Command;
 
-fn wire(c: std::result::Result<Command, haproxy_proto::ArgError>) -> Result<String> {
-    Ok(c.map_err(haproxy_proto::Error::from)?.to_wire())
+fn wire(c: std::result::Result<Command, haproxy_proto::ArgError>) -> Result<Command> {
+    Ok(c.map_err(haproxy_proto::Error::from)?)
 }
 
-pub(crate) fn enable_frontend(name: &str) -> Result<String> {
+pub(crate) fn enable_frontend(name: &str) -> Result<Command> {
     wire(Command::enable_frontend(name))
 }
 
-pub(crate) fn disable_frontend(name: &str) -> Result<String> {
+pub(crate) fn disable_frontend(name: &str) -> Result<Command> {
     wire(Command::disable_frontend(name))
 }
 
-pub(crate) fn shutdown_frontend(name: &str) -> Result<String> {
+pub(crate) fn shutdown_frontend(name: &str) -> Result<Command> {
     wire(Command::shutdown_frontend(name))
 }
 
-pub(crate) fn set_maxconn_frontend(name: &str, maxconn: u32) -> Result<String> {
+pub(crate) fn set_maxconn_frontend(name: &str, maxconn: u32) -> Result<Command> {
     wire(Command::set_maxconn_frontend(name, maxconn))
 }
 
-pub(crate) fn set_maxconn_global(maxconn: u32) -> Result<String> {
+pub(crate) fn set_maxconn_global(maxconn: u32) -> Result<Command> {
     wire(Command::set_maxconn_global(maxconn))
 }
 
@@ -39,7 +39,7 @@ pub(crate) enum RateLimit {
     SslSessions,
 }
 
-pub(crate) fn set_rate_limit(which: RateLimit, limit: u32) -> Result<String> {
+pub(crate) fn set_rate_limit(which: RateLimit, limit: u32) -> Result<Command> {
     wire(match which {
         RateLimit::Connections => Command::set_rate_limit_connections(limit),
         RateLimit::Sessions => Command::set_rate_limit_sessions(limit),
@@ -47,31 +47,30 @@ pub(crate) fn set_rate_limit(which: RateLimit, limit: u32) -> Result<String> {
     })
 }
 
-pub(crate) fn clear_counters(all: bool) -> Result<String> {
+pub(crate) fn clear_counters(all: bool) -> Result<Command> {
     Ok(if all {
         Command::clear_counters_all()
     } else {
         Command::clear_counters()
-    }
-    .to_wire())
+    })
 }
 
-pub(crate) fn show_errors(proxy_id: Option<i64>) -> Result<String> {
+pub(crate) fn show_errors(proxy_id: Option<i64>) -> Result<Command> {
     wire(Command::show_errors(proxy_id))
 }
 
-pub(crate) fn show_servers_state(backend: Option<&str>) -> Result<String> {
+pub(crate) fn show_servers_state(backend: Option<&str>) -> Result<Command> {
     wire(Command::show_servers_state(backend))
 }
 
-pub(crate) fn set_weight(backend: &str, server: &str, weight: Weight) -> Result<String> {
+pub(crate) fn set_weight(backend: &str, server: &str, weight: Weight) -> Result<Command> {
     wire(match weight {
         Weight::Absolute(w) => Command::set_weight(backend, server, u32::from(w)),
         Weight::Percent(p) => Command::set_weight_percent(backend, server, u32::from(p)),
     })
 }
 
-pub(crate) fn set_state(backend: &str, server: &str, state: State) -> Result<String> {
+pub(crate) fn set_state(backend: &str, server: &str, state: State) -> Result<Command> {
     let state = match state {
         State::Ready => haproxy_proto::command::ServerState::Ready,
         State::Drain => haproxy_proto::command::ServerState::Drain,
@@ -80,11 +79,11 @@ pub(crate) fn set_state(backend: &str, server: &str, state: State) -> Result<Str
     wire(Command::set_server_state(backend, server, state))
 }
 
-pub(crate) fn enable_server(backend: &str, server: &str) -> Result<String> {
+pub(crate) fn enable_server(backend: &str, server: &str) -> Result<Command> {
     wire(Command::enable_server(backend, server))
 }
 
-pub(crate) fn disable_server(backend: &str, server: &str) -> Result<String> {
+pub(crate) fn disable_server(backend: &str, server: &str) -> Result<Command> {
     wire(Command::disable_server(backend, server))
 }
 
@@ -93,11 +92,11 @@ pub(crate) fn set_addr(
     server: &str,
     addr: &str,
     port: Option<u16>,
-) -> Result<String> {
+) -> Result<Command> {
     wire(Command::set_server_addr(backend, server, addr, port))
 }
 
-pub(crate) fn shutdown_sessions(backend: &str, server: &str) -> Result<String> {
+pub(crate) fn shutdown_sessions(backend: &str, server: &str) -> Result<Command> {
     wire(Command::shutdown_sessions_server(backend, server))
 }
 
@@ -109,11 +108,11 @@ fn health(h: Health) -> haproxy_proto::command::Health {
     }
 }
 
-pub(crate) fn set_health(backend: &str, server: &str, h: Health) -> Result<String> {
+pub(crate) fn set_health(backend: &str, server: &str, h: Health) -> Result<Command> {
     wire(Command::set_server_health(backend, server, health(h)))
 }
 
-pub(crate) fn set_agent(backend: &str, server: &str, h: Health) -> Result<String> {
+pub(crate) fn set_agent(backend: &str, server: &str, h: Health) -> Result<Command> {
     wire(Command::set_server_agent(backend, server, health(h)))
 }
 
@@ -122,11 +121,11 @@ pub(crate) fn add_server(
     name: &str,
     address: &str,
     options: &[&str],
-) -> Result<String> {
+) -> Result<Command> {
     wire(Command::add_server(backend, name, address, options))
 }
 
-pub(crate) fn del_server(backend: &str, name: &str) -> Result<String> {
+pub(crate) fn del_server(backend: &str, name: &str) -> Result<Command> {
     wire(Command::del_server(backend, name))
 }
 
@@ -157,59 +156,58 @@ fn entry_ref(entry: EntryRef<'_>) -> haproxy_proto::command::EntryRef<'_> {
     }
 }
 
-pub(crate) fn show_lists(kind: ListKind) -> String {
+pub(crate) fn show_lists(kind: ListKind) -> Command {
     match kind {
         ListKind::Map => Command::show_maps(),
         ListKind::Acl => Command::show_acls(),
     }
-    .to_wire()
 }
 
-pub(crate) fn show_entries(kind: ListKind, list: &MapRef) -> Result<String> {
+pub(crate) fn show_entries(kind: ListKind, list: &MapRef) -> Result<Command> {
     wire(match kind {
         ListKind::Map => list_ref(list).and_then(Command::show_map),
         ListKind::Acl => list_ref(list).and_then(Command::show_acl),
     })
 }
 
-pub(crate) fn get(kind: ListKind, list: &MapRef, value: &str) -> Result<String> {
+pub(crate) fn get(kind: ListKind, list: &MapRef, value: &str) -> Result<Command> {
     wire(match kind {
         ListKind::Map => list_ref(list).and_then(|m| Command::get_map(m, value)),
         ListKind::Acl => list_ref(list).and_then(|m| Command::get_acl(m, value)),
     })
 }
 
-pub(crate) fn add_map(map: &MapRef, key: &str, value: &str) -> Result<String> {
+pub(crate) fn add_map(map: &MapRef, key: &str, value: &str) -> Result<Command> {
     wire(list_ref(map).and_then(|m| Command::add_map(m, key, value)))
 }
 
-pub(crate) fn set_map(map: &MapRef, entry: EntryRef<'_>, value: &str) -> Result<String> {
+pub(crate) fn set_map(map: &MapRef, entry: EntryRef<'_>, value: &str) -> Result<Command> {
     wire(list_ref(map).and_then(|m| Command::set_map(m, entry_ref(entry), value)))
 }
 
-pub(crate) fn add_acl(acl: &MapRef, pattern: &str) -> Result<String> {
+pub(crate) fn add_acl(acl: &MapRef, pattern: &str) -> Result<Command> {
     wire(list_ref(acl).and_then(|m| Command::add_acl(m, pattern)))
 }
 
-pub(crate) fn del(kind: ListKind, list: &MapRef, entry: EntryRef<'_>) -> Result<String> {
+pub(crate) fn del(kind: ListKind, list: &MapRef, entry: EntryRef<'_>) -> Result<Command> {
     wire(match kind {
         ListKind::Map => list_ref(list).and_then(|m| Command::del_map(m, entry_ref(entry))),
         ListKind::Acl => list_ref(list).and_then(|m| Command::del_acl(m, entry_ref(entry))),
     })
 }
 
-pub(crate) fn clear(kind: ListKind, list: &MapRef) -> Result<String> {
+pub(crate) fn clear(kind: ListKind, list: &MapRef) -> Result<Command> {
     wire(match kind {
         ListKind::Map => list_ref(list).and_then(Command::clear_map),
         ListKind::Acl => list_ref(list).and_then(Command::clear_acl),
     })
 }
 
-pub(crate) fn prepare_map(map: &MapRef) -> Result<String> {
+pub(crate) fn prepare_map(map: &MapRef) -> Result<Command> {
     wire(list_ref(map).and_then(Command::prepare_map))
 }
 
-pub(crate) fn commit_map(map: &MapRef, version: u64) -> Result<String> {
+pub(crate) fn commit_map(map: &MapRef, version: u64) -> Result<Command> {
     wire(list_ref(map).and_then(|m| Command::commit_map(m, version)))
 }
 
@@ -218,9 +216,6 @@ pub(crate) fn add_map_payload(
     map: &MapRef,
     version: Option<u64>,
     entries: &[(&str, &str)],
-) -> Result<(String, String)> {
-    let c = list_ref(map)
-        .and_then(|m| Command::add_map_bulk(m, version, entries))
-        .map_err(haproxy_proto::Error::from)?;
-    Ok((c.to_wire(), c.payload().unwrap_or_default().to_owned()))
+) -> Result<Command> {
+    wire(list_ref(map).and_then(|m| Command::add_map_bulk(m, version, entries)))
 }

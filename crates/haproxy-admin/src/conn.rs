@@ -3,7 +3,10 @@
 //! for many commands, and reply classification.
 
 use crate::{Error, Result};
-use haproxy_transport::{Client, Endpoint, Retry, RetryPolicy, Session, Timeouts};
+use haproxy_proto::command::Command;
+use haproxy_transport::{
+    Client, Endpoint, Limiter, Retry, RetryPolicy, Session, Timeouts, DEFAULT_MAX_CONNECTIONS,
+};
 use std::time::Duration;
 
 /// Connection settings shared by every process of a set.
@@ -12,6 +15,8 @@ pub(crate) struct Settings {
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) probe_timeout: Duration,
+    /// One bound on connections per socket for every client of the set.
+    pub(crate) limiter: Limiter,
 }
 
 impl Default for Settings {
@@ -20,6 +25,7 @@ impl Default for Settings {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             probe_timeout: Duration::from_millis(500),
+            limiter: Limiter::new(DEFAULT_MAX_CONNECTIONS),
         }
     }
 }
@@ -29,6 +35,7 @@ impl Settings {
         Client::new(endpoint.clone())
             .timeouts(self.timeouts)
             .retry(self.retry)
+            .limiter(self.limiter.clone())
     }
 
     /// A client for discovery probes: the probe timeout for every phase,
@@ -38,6 +45,7 @@ impl Settings {
         Client::new(endpoint.clone())
             .timeouts(t)
             .retry(RetryPolicy::new(Retry::Never, Duration::ZERO))
+            .limiter(self.limiter.clone())
     }
 
     /// Sends `line` and returns the whole reply, unjudged.
@@ -51,10 +59,23 @@ impl Settings {
     }
 
     /// Sends `line` and judges the whole reply: HAProxy's error text
-    /// becomes [`Error::CommandFailed`], verbatim.
+    /// becomes [`Error::CommandFailed`], verbatim. For fixed dumps whose
+    /// parser reads the reply next (`show info`, `show stat`); a command
+    /// built by the builder goes through [`Settings::send`].
     pub(crate) fn command(&self, endpoint: &Endpoint, line: &str) -> Result<String> {
         let reply = self.raw(endpoint, line)?;
-        judge(endpoint, line, reply)
+        judge_text(endpoint, line, reply)
+    }
+
+    /// Sends a built command and judges the reply by recognition: success
+    /// only when it is what the command's success looks like.
+    pub(crate) fn send(&self, endpoint: &Endpoint, command: &Command) -> Result<String> {
+        let client = self.client(endpoint);
+        let reply = match command.payload() {
+            Some(p) => client.command_with_payload(command.line(), p)?,
+            None => client.command(command.line())?,
+        };
+        judge(endpoint, command, reply)
     }
 
     /// Opens a session (many commands over one connection).
@@ -66,9 +87,23 @@ impl Settings {
     }
 }
 
+/// Judges a reply to a built command by recognition
+/// ([`Command::judge`]): anything but the command's success is
+/// [`Error::CommandFailed`] with HAProxy's text.
+pub(crate) fn judge(endpoint: &Endpoint, command: &Command, reply: String) -> Result<String> {
+    match command.judge(&reply) {
+        Ok(_) => Ok(reply),
+        Err(failed) => Err(Error::CommandFailed {
+            endpoint: endpoint.to_string(),
+            command: command.line().to_owned(),
+            message: failed.message,
+        }),
+    }
+}
+
 /// Judges a whole reply with `haproxy-proto`'s table of HAProxy's error
-/// messages.
-pub(crate) fn judge(endpoint: &Endpoint, line: &str, reply: String) -> Result<String> {
+/// messages (text whose success shape is not declared).
+pub(crate) fn judge_text(endpoint: &Endpoint, line: &str, reply: String) -> Result<String> {
     match haproxy_proto::reply::classify(&reply) {
         Ok(_) => Ok(reply),
         Err(failed) => Err(Error::CommandFailed {
@@ -86,37 +121,36 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Sends `line` over the session and judges the reply.
-    pub(crate) fn command(&mut self, line: &str) -> Result<String> {
-        let reply = self.session.command(line)?;
-        judge(&self.endpoint, line, reply)
+    /// Sends a built command (with its payload, if any) over the session
+    /// and judges the reply by recognition.
+    pub(crate) fn send(&mut self, command: &Command) -> Result<String> {
+        let reply = match command.payload() {
+            Some(p) => self.session.command_with_payload(command.line(), p)?,
+            None => self.session.command(command.line())?,
+        };
+        judge(&self.endpoint, command, reply)
     }
 
-    /// Sends every line pipelined and judges each reply; the first
+    /// Sends every command pipelined and judges each reply; the first
     /// failure (in command order) is the error, after every command was
     /// sent.
-    pub(crate) fn pipeline(&mut self, lines: &[String]) -> Result<Vec<String>> {
-        let replies = self.session.pipeline(lines)?;
-        lines
+    pub(crate) fn pipeline(&mut self, commands: &[Command]) -> Result<Vec<String>> {
+        let lines: Vec<&str> = commands.iter().map(Command::line).collect();
+        let replies = self.session.pipeline(&lines)?;
+        commands
             .iter()
             .zip(replies)
-            .map(|(line, reply)| {
+            .map(|(command, reply)| {
                 if reply.trim() == "Permission denied" {
                     return Err(haproxy_transport::Error::LevelTooLow {
                         endpoint: self.endpoint.clone(),
-                        command: line.clone(),
+                        command: command.line().to_owned(),
                         message: reply.trim().to_owned(),
                     }
                     .into());
                 }
-                judge(&self.endpoint, line, reply)
+                judge(&self.endpoint, command, reply)
             })
             .collect()
-    }
-
-    /// Sends `line` followed by `payload` and judges the reply.
-    pub(crate) fn command_with_payload(&mut self, line: &str, payload: &str) -> Result<String> {
-        let reply = self.session.command_with_payload(line, payload)?;
-        judge(&self.endpoint, line, reply)
     }
 }

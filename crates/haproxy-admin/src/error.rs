@@ -107,6 +107,18 @@ pub enum Error {
     /// No endpoint was given.
     #[error("no endpoint given")]
     NoEndpoints,
+    /// After `replace_map` committed its version on every process, some
+    /// process holds another version: someone else replaced the map at
+    /// the same time, and the processes may hold different contents.
+    /// Replace the map again once the other writer is done.
+    #[error("map {map} diverged across processes after the commit (a concurrent replace?): {}; replace it again once the other writer is done", DisplayVersions(.diverged))]
+    MapDiverged {
+        /// The map.
+        map: String,
+        /// Every process whose current version is not the one committed
+        /// there.
+        diverged: Vec<MapVersion>,
+    },
     /// Several processes were asked; some failed (the others succeeded
     /// and their changes stand).
     #[error("`{command}` failed on {} of {} processes: {}", .failures.len(), .failures.len() + .succeeded.len(), DisplayFailures(.failures))]
@@ -129,6 +141,42 @@ impl From<haproxy_proto::Error> for Error {
 impl From<haproxy_proto::ArgError> for Error {
     fn from(e: haproxy_proto::ArgError) -> Error {
         Error::Proto(Box::new(e.into()))
+    }
+}
+
+/// A process whose current map version is not the one committed there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapVersion {
+    /// The process.
+    pub process: ProcessId,
+    /// The endpoint used.
+    pub endpoint: String,
+    /// The version this replace committed there.
+    pub committed: u64,
+    /// The version current there now (`None`: the map is gone, or HAProxy
+    /// lists no version).
+    pub current: Option<u64>,
+}
+
+struct DisplayVersions<'a>(&'a [MapVersion]);
+
+impl fmt::Display for DisplayVersions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(
+                f,
+                "{} committed version {} but holds ",
+                v.endpoint, v.committed
+            )?;
+            match v.current {
+                Some(c) => write!(f, "version {c}")?,
+                None => f.write_str("no version")?,
+            }
+        }
+        Ok(())
     }
 }
 

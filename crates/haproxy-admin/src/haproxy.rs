@@ -7,6 +7,7 @@ use crate::error::{ProcessFailure, Skipped};
 use crate::process::{add_unique, Process, ProcessId};
 use crate::snapshot::Snapshot;
 use crate::{Error, Result};
+use haproxy_proto::command::Command;
 use haproxy_proto::info::parse_info;
 use haproxy_transport::{Endpoint, RetryPolicy, Timeouts};
 use std::fs;
@@ -400,19 +401,22 @@ impl HAProxy {
     ///
     /// [`Error::CommandFailed`] with HAProxy's text (or [`Error::Partial`]
     /// when only some processes failed).
-    pub(crate) fn run(&self, line: &str) -> Result<PerProcess<String>> {
+    pub(crate) fn run(&self, command: &Command) -> Result<PerProcess<String>> {
         let all: Vec<&Process> = self.shared.processes.iter().collect();
-        run_on(&self.shared.settings, &all, line)
+        run_on(&self.shared.settings, &all, command)
     }
 }
 
-/// Sends `line` to `processes` concurrently and judges every reply.
+/// Sends `command` to `processes` concurrently and judges every reply by
+/// recognition.
 pub(crate) fn run_on(
     settings: &Settings,
     processes: &[&Process],
-    line: &str,
+    command: &Command,
 ) -> Result<PerProcess<String>> {
-    fan_out(settings, processes, line, |s, e| s.command(e, line))
+    fan_out(settings, processes, command.line(), |s, e| {
+        s.send(e, command)
+    })
 }
 
 /// Runs `f` for every process concurrently; all results, or the failures.

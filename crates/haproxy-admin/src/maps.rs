@@ -8,9 +8,11 @@
 
 use crate::cmd;
 use crate::conn::Settings;
+use crate::error::MapVersion;
 use crate::haproxy::{collect, fan_out, HAProxy, PerProcess};
 use crate::process::Process;
 use crate::{Error, Result};
+use haproxy_proto::command::Command;
 use haproxy_proto::map::{parse_acl_entries, parse_lookup, parse_map_entries, parse_map_list};
 use haproxy_transport::Endpoint;
 use serde::Serialize;
@@ -93,6 +95,12 @@ pub struct Entry {
     pub key: String,
     /// The value (maps only).
     pub value: Option<String>,
+    /// HAProxy printed this map entry's key and value unescaped with a
+    /// blank in them, and no reading of the line could be confirmed with
+    /// `get map`: `key` then holds the whole line after the id (key and
+    /// value as printed) and `value` is `None`. Never split by guess.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
 }
 
 /// One line of `get map` / `get acl`.
@@ -161,20 +169,25 @@ impl HAProxy {
         &self.shared.settings
     }
 
-    /// Sends `line` to every process, judges and parses each reply.
+    /// Sends `command` to every process, judges and parses each reply.
     fn read<T: Send>(
         &self,
-        line: &str,
+        command: &Command,
         parse: impl Fn(&str) -> Result<T, haproxy_proto::ParseError> + Sync,
     ) -> Result<PerProcess<T>> {
-        fan_out(self.settings(), &self.all(), line, |s, e: &Endpoint| {
-            let reply = s.command(e, line)?;
-            parse(&reply).map_err(|source| Error::Parse {
-                endpoint: e.to_string(),
-                command: line.to_owned(),
-                source: Box::new(source),
-            })
-        })
+        fan_out(
+            self.settings(),
+            &self.all(),
+            command.line(),
+            |s, e: &Endpoint| {
+                let reply = s.send(e, command)?;
+                parse(&reply).map_err(|source| Error::Parse {
+                    endpoint: e.to_string(),
+                    command: command.line().to_owned(),
+                    source: Box::new(source),
+                })
+            },
+        )
     }
 
     fn lists(&self, kind: ListKind) -> Result<PerProcess<Vec<MapInfo>>> {
@@ -194,20 +207,40 @@ impl HAProxy {
     }
 
     fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
-        self.read(&cmd::show_entries(kind, list)?, move |r| {
-            let parsed = match kind {
-                ListKind::Map => parse_map_entries(r)?,
-                ListKind::Acl => parse_acl_entries(r)?,
-            };
-            Ok(parsed
-                .into_iter()
-                .map(|e| Entry {
-                    id: e.id.to_owned(),
-                    key: e.key.to_owned(),
-                    value: e.value.map(str::to_owned),
-                })
-                .collect())
-        })
+        let show = cmd::show_entries(kind, list)?;
+        fan_out(
+            self.settings(),
+            &self.all(),
+            show.line(),
+            |s, e: &Endpoint| {
+                let mut conn = s.session(e)?;
+                let reply = conn.send(&show)?;
+                let parse_error = |source| Error::Parse {
+                    endpoint: e.to_string(),
+                    command: show.line().to_owned(),
+                    source: Box::new(source),
+                };
+                let parsed = match kind {
+                    ListKind::Map => parse_map_entries(&reply),
+                    ListKind::Acl => parse_acl_entries(&reply),
+                }
+                .map_err(parse_error)?;
+                let mut out = Vec::with_capacity(parsed.len());
+                for entry in parsed {
+                    out.push(if entry.is_ambiguous() {
+                        resolve(&mut conn, list, &entry)?
+                    } else {
+                        Entry {
+                            id: entry.id.to_owned(),
+                            key: entry.key.to_owned(),
+                            value: entry.value.map(str::to_owned),
+                            ambiguous: false,
+                        }
+                    });
+                }
+                Ok(out)
+            },
+        )
     }
 
     fn lookup(
@@ -357,38 +390,97 @@ impl HAProxy {
     ///
     /// As [`HAProxy::add_map`].
     pub fn add_map_entries(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
-        let (line, payload) = cmd::add_map_payload(map, None, entries)?;
-        fan_out(self.settings(), &self.all(), &line, |s, e| {
-            s.session(e)?.command_with_payload(&line, &payload)
+        let add = cmd::add_map_payload(map, None, entries)?;
+        fan_out(self.settings(), &self.all(), add.line(), |s, e| {
+            s.session(e)?.send(&add)
         })
         .map(drop)
     }
 
     /// Replaces a map's whole content atomically on every process (HAProxy
-    /// 2.4+): `prepare map`, `add map @<ver>` with the entries as payload,
-    /// `commit map @<ver>` — lookups see the old content until the commit.
+    /// 2.4+), in three rounds over every process:
+    ///
+    /// 1. `prepare map` and `add map @<ver> <<` with the entries: a new
+    ///    version is filled beside the live one. If this fails on any
+    ///    process, nothing is committed anywhere.
+    /// 2. `commit map @<ver>`: lookups switch to the new content. HAProxy
+    ///    refuses a commit when a later version was committed meanwhile
+    ///    (`Version number out of range.`): that is a failure.
+    /// 3. `show map`: every process must hold, as its current version, the
+    ///    version committed there. A process whose current version is
+    ///    another one was replaced concurrently by someone else
+    ///    ([`Error::MapDiverged`], naming each such process), so the
+    ///    processes may hold different contents.
+    ///
+    /// Two concurrent replaces of one map therefore never both return
+    /// `Ok` unless every process ends with the content of the one that
+    /// committed last everywhere. On [`Error::MapDiverged`], run the replace
+    /// again once the other writer is done (the last complete replace
+    /// wins everywhere), and serialise writers of one map.
     ///
     /// # Errors
     ///
-    /// [`Error::CommandFailed`] with HAProxy's text (e.g. before 2.4), or
-    /// [`Error::Partial`].
+    /// [`Error::CommandFailed`] with HAProxy's text (e.g. before 2.4, or a
+    /// refused commit), [`Error::Partial`] when only some processes
+    /// failed, [`Error::MapDiverged`] when the check after the commit
+    /// finds another version current.
     pub fn replace_map(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
         let prepare = cmd::prepare_map(map)?;
-        fan_out(self.settings(), &self.all(), &prepare, |s, e| {
+        let all = self.all();
+        let versions: PerProcess<u64> = fan_out(self.settings(), &all, prepare.line(), |s, e| {
             let mut conn = s.session(e)?;
-            let reply = conn.command(&prepare)?;
+            let reply = conn.send(&prepare)?;
             let version = parse_new_version(&reply).ok_or_else(|| Error::CommandFailed {
                 endpoint: e.to_string(),
-                command: prepare.clone(),
+                command: prepare.line().to_owned(),
                 message: reply.clone(),
             })?;
             if !entries.is_empty() {
-                let (line, payload) = cmd::add_map_payload(map, Some(version), entries)?;
-                conn.command_with_payload(&line, &payload)?;
+                conn.send(&cmd::add_map_payload(map, Some(version), entries)?)?;
             }
-            conn.command(&cmd::commit_map(map, version)?)
-        })
-        .map(drop)
+            Ok(version)
+        })?;
+        let version_of = |e: &Endpoint| {
+            all.iter()
+                .zip(&versions)
+                .find(|(p, _)| p.endpoint() == e)
+                .map(|(_, (_, v))| *v)
+        };
+        let what = format!("commit map {map}");
+        fan_out(self.settings(), &all, &what, |s, e| {
+            let version = version_of(e).ok_or_else(|| Error::NotHaproxy {
+                endpoint: e.to_string(),
+                reason: "no prepared version for this process".to_owned(),
+            })?;
+            s.send(e, &cmd::commit_map(map, version)?)
+        })?;
+        let lists = self.lists(ListKind::Map)?;
+        let mut diverged = Vec::new();
+        for ((p, (_, committed)), (_, list)) in all.iter().zip(&versions).zip(&lists) {
+            let current = list
+                .iter()
+                .find(|m| match map {
+                    MapRef::Id(id) => m.id == *id,
+                    MapRef::File(f) => m.file.as_deref() == Some(f.as_str()),
+                })
+                .and_then(|m| m.curr_ver);
+            if current != Some(*committed) {
+                diverged.push(MapVersion {
+                    process: p.id.clone(),
+                    endpoint: p.endpoint().to_string(),
+                    committed: *committed,
+                    current,
+                });
+            }
+        }
+        if diverged.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::MapDiverged {
+                map: map.to_string(),
+                diverged,
+            })
+        }
     }
 
     /// `set maxconn global` on every process.
@@ -517,6 +609,48 @@ impl HAProxy {
     ) -> Result<PerProcess<T>> {
         collect(&self.all(), what, results)
     }
+}
+
+/// A `show map` line whose key or value holds a blank reads in several
+/// ways: each reading is looked up with `get map <key>`, and the one whose
+/// lookup finds exactly that key with exactly that value is the entry.
+/// When none or more than one reading is confirmed (a match method other
+/// than exact strings, or two entries that print alike), the entry is
+/// reported as ambiguous, never split by guess.
+fn resolve(
+    conn: &mut crate::conn::Conn,
+    list: &MapRef,
+    entry: &haproxy_proto::MapEntry<'_>,
+) -> Result<Entry> {
+    let mut confirmed = Vec::new();
+    for (key, value) in entry.splits() {
+        let get = cmd::get(ListKind::Map, list, key)?;
+        let Ok(reply) = conn.send(&get) else {
+            continue;
+        };
+        let found = parse_lookup(&reply).map(|lookups| {
+            lookups
+                .iter()
+                .any(|l| l.found && l.key == Some(key) && l.value == Some(value))
+        });
+        if found.unwrap_or(false) {
+            confirmed.push((key, value));
+        }
+    }
+    Ok(match confirmed.as_slice() {
+        [(key, value)] => Entry {
+            id: entry.id.to_owned(),
+            key: (*key).to_owned(),
+            value: Some((*value).to_owned()),
+            ambiguous: false,
+        },
+        _ => Entry {
+            id: entry.id.to_owned(),
+            key: entry.text.to_owned(),
+            value: None,
+            ambiguous: true,
+        },
+    })
 }
 
 /// The version of `prepare map`'s `New version created: <n>`.

@@ -212,10 +212,10 @@ impl<'s> View<'s> {
             .collect()
     }
 
-    /// Sends `line` to every process that has this object.
-    fn run(&self, line: &str) -> Result<()> {
+    /// Sends `command` to every process that has this object.
+    fn run(&self, command: &haproxy_proto::command::Command) -> Result<()> {
         let procs = self.snap.object_processes(self.obj);
-        run_on(&self.snap.shared.settings, &procs, line).map(|_| ())
+        run_on(&self.snap.shared.settings, &procs, command).map(|_| ())
     }
 }
 

@@ -46,6 +46,7 @@
 //! ```
 
 use crate::error::{ArgError, ArgErrorKind};
+use crate::reply::{CommandFailed, Dump, Expect, Reply};
 use std::fmt;
 
 /// The most words HAProxy's CLI accepts in one command (`MAX_CLI_ARGS`).
@@ -61,6 +62,55 @@ pub struct Command {
     verb: &'static str,
     line: String,
     payload: Option<String>,
+    expect: Expect,
+}
+
+/// `set server … addr`: HAProxy always says what it did.
+const ADDR_NOTICES: &[&str] = &["IP changed from", "no need to change the addr"];
+
+/// What success looks like for each verb the builder makes: one table.
+/// `show map` / `show acl` without argument and `set server … addr` are
+/// set by their constructors (their verb is shared).
+fn expect_of(verb: &str) -> Expect {
+    match verb {
+        "show info" => Expect::Dump(Dump::Info),
+        "show info typed" | "show stat typed" => Expect::Dump(Dump::Typed),
+        "show stat" => Expect::Dump(Dump::Stat),
+        "show proc" => Expect::Dump(Dump::Proc),
+        "show map" | "show acl" => Expect::Dump(Dump::Entries),
+        "get map" | "get acl" => Expect::Dump(Dump::Lookup),
+        "get weight" => Expect::Dump(Dump::Weight),
+        "show errors" => Expect::Dump(Dump::Errors),
+        "show servers state" => Expect::Dump(Dump::ServersState),
+        "enable frontend" => Expect::AckOrNotice(&["All sockets are already enabled."]),
+        "disable frontend" => Expect::AckOrNotice(&["All sockets are already disabled."]),
+        "add server" => Expect::Notice(&["New server registered."]),
+        "del server" => Expect::Notice(&["Server deleted."]),
+        "prepare map" | "prepare acl" => Expect::Notice(&["New version created: "]),
+        "clear counters"
+        | "clear counters all"
+        | "shutdown frontend"
+        | "set maxconn frontend"
+        | "set maxconn global"
+        | "set rate-limit connections global"
+        | "set rate-limit sessions global"
+        | "set rate-limit ssl-sessions global"
+        | "set weight"
+        | "set server"
+        | "enable server"
+        | "disable server"
+        | "shutdown sessions server"
+        | "add map"
+        | "set map"
+        | "del map"
+        | "clear map"
+        | "commit map"
+        | "add acl"
+        | "del acl"
+        | "clear acl"
+        | "commit acl" => Expect::Ack,
+        _ => Expect::Unknown,
+    }
 }
 
 impl fmt::Display for Command {
@@ -274,6 +324,7 @@ impl Line {
             verb: self.verb,
             line: self.line,
             payload: None,
+            expect: expect_of(self.verb),
         })
     }
 
@@ -395,11 +446,26 @@ impl Command {
         self.payload.as_deref()
     }
 
+    /// What HAProxy's reply looks like when the command succeeded.
+    pub fn expect(&self) -> Expect {
+        self.expect
+    }
+
+    /// Judges HAProxy's whole reply to this command: success only when it
+    /// is recognised as this command's success ([`Command::expect`]).
+    ///
+    /// # Errors
+    /// [`CommandFailed`] with HAProxy's text verbatim for anything else.
+    pub fn judge<'r>(&self, reply: &'r str) -> Result<Reply<'r>, CommandFailed> {
+        crate::reply::judge(self.expect, reply)
+    }
+
     fn fixed(verb: &'static str) -> Command {
         Command {
             verb,
             line: verb.to_owned(),
             payload: None,
+            expect: expect_of(verb),
         }
     }
 
@@ -424,6 +490,7 @@ impl Command {
             verb: "raw",
             line: trimmed.to_owned(),
             payload: None,
+            expect: Expect::Unknown,
         })
     }
 
@@ -454,12 +521,18 @@ impl Command {
 
     /// `show maps`… HAProxy spells it `show map` without argument.
     pub fn show_maps() -> Command {
-        Command::fixed("show map")
+        Command {
+            expect: Expect::Dump(Dump::Lists),
+            ..Command::fixed("show map")
+        }
     }
 
     /// `show acl` without argument: the list of ACLs.
     pub fn show_acls() -> Command {
-        Command::fixed("show acl")
+        Command {
+            expect: Expect::Dump(Dump::Lists),
+            ..Command::fixed("show acl")
+        }
     }
 
     /// `clear counters`: the max and rate counters.
@@ -674,10 +747,14 @@ impl Command {
             .keyword("addr");
         check_addr(addr).map_err(|kind| l.err("addr", addr, kind))?;
         let l = l.value("addr", addr)?;
-        match port {
+        let c = match port {
             Some(p) => l.keyword("port").number(p).finish(),
             None => l.finish(),
-        }
+        }?;
+        Ok(Command {
+            expect: Expect::Notice(ADDR_NOTICES),
+            ..c
+        })
     }
 
     /// `shutdown sessions server <backend>/<server>`.
@@ -1107,5 +1184,74 @@ mod tests {
         let opts = vec!["x"; 70];
         let e = Command::add_server("b", "s", "1.2.3.4", &opts).expect_err("too many");
         assert!(matches!(e.kind, ArgErrorKind::TooManyWords { count } if count > 64));
+    }
+
+    #[test]
+    fn every_builder_command_declares_its_success() {
+        use crate::reply::{Dump, Expect};
+        let m = MapRef::Id(1);
+        let all: Vec<Command> = vec![
+            Command::show_info(),
+            Command::show_info_typed(),
+            Command::show_stat(),
+            Command::show_stat_typed(),
+            Command::show_proc(),
+            Command::show_maps(),
+            Command::show_acls(),
+            Command::clear_counters(),
+            Command::clear_counters_all(),
+            Command::show_errors(None).expect("ok"),
+            Command::show_servers_state(None).expect("ok"),
+            Command::enable_frontend("f").expect("ok"),
+            Command::disable_frontend("f").expect("ok"),
+            Command::shutdown_frontend("f").expect("ok"),
+            Command::set_maxconn_frontend("f", 1).expect("ok"),
+            Command::set_maxconn_global(1).expect("ok"),
+            Command::set_rate_limit_connections(1).expect("ok"),
+            Command::set_rate_limit_sessions(1).expect("ok"),
+            Command::set_rate_limit_ssl_sessions(1).expect("ok"),
+            Command::get_weight("b", "s").expect("ok"),
+            Command::set_weight("b", "s", 1).expect("ok"),
+            Command::set_weight_percent("b", "s", 1).expect("ok"),
+            Command::set_server_state("b", "s", ServerState::Drain).expect("ok"),
+            Command::enable_server("b", "s").expect("ok"),
+            Command::disable_server("b", "s").expect("ok"),
+            Command::set_server_addr("b", "s", "::1", None).expect("ok"),
+            Command::shutdown_sessions_server("b", "s").expect("ok"),
+            Command::set_server_health("b", "s", Health::Up).expect("ok"),
+            Command::set_server_agent("b", "s", Health::Up).expect("ok"),
+            Command::add_server("b", "s", "1.2.3.4", &[]).expect("ok"),
+            Command::del_server("b", "s").expect("ok"),
+            Command::show_map(m).expect("ok"),
+            Command::show_acl(m).expect("ok"),
+            Command::get_map(m, "k").expect("ok"),
+            Command::get_acl(m, "k").expect("ok"),
+            Command::add_map(m, "k", "v").expect("ok"),
+            Command::set_map(m, EntryRef::Key("k"), "v").expect("ok"),
+            Command::add_acl(m, "k").expect("ok"),
+            Command::del_map(m, EntryRef::Key("k")).expect("ok"),
+            Command::del_acl(m, EntryRef::Key("k")).expect("ok"),
+            Command::clear_map(m).expect("ok"),
+            Command::clear_acl(m).expect("ok"),
+            Command::prepare_map(m).expect("ok"),
+            Command::commit_map(m, 1).expect("ok"),
+            Command::prepare_acl(m).expect("ok"),
+            Command::commit_acl(m, 1).expect("ok"),
+            Command::add_map_bulk(m, Some(1), &[("k", "v")]).expect("ok"),
+            Command::add_acl_bulk(m, None, &["k"]).expect("ok"),
+        ];
+        for c in &all {
+            assert_ne!(c.expect(), Expect::Unknown, "{c}");
+        }
+        assert_eq!(Command::show_maps().expect(), Expect::Dump(Dump::Lists));
+        assert_eq!(
+            Command::show_map(m).expect("ok").expect(),
+            Expect::Dump(Dump::Entries)
+        );
+        assert_eq!(Command::raw("x").expect("ok").expect(), Expect::Unknown);
+        // The examples of issue 15 fail now.
+        let set = Command::set_map(m, EntryRef::Key("nosuch"), "v").expect("ok");
+        assert!(set.judge("entry not found.\n\n").is_err());
+        assert!(set.judge("\n").is_ok());
     }
 }

@@ -27,6 +27,12 @@
 //! - a map entry's key is its first word and its value the rest of the line
 //!   after the separating blanks (`None` if there is none); an ACL entry's
 //!   pattern is the whole rest of the line;
+//! - HAProxy prints a map entry's key and value unescaped, separated by one
+//!   blank: `0x… sp ace val x` may be key `sp ace` and value `val x`, or key
+//!   `sp` and value `ace val x`. Such a line is **ambiguous**
+//!   ([`MapEntry::is_ambiguous`]); [`MapEntry::splits`] lists every reading,
+//!   for the caller to resolve (with `get map`) or report — the first-word
+//!   split in `key`/`value` is only one of them;
 //! - HAProxy's error replies (`Unknown map identifier. …`) are not a listing:
 //!   they are a positioned [`ParseErrorKind::Malformed`] error (classify
 //!   replies with [`crate::reply`] first to get HAProxy's text verbatim);
@@ -65,6 +71,27 @@ pub struct MapEntry<'a> {
     pub key: &'a str,
     /// The value (maps only).
     pub value: Option<&'a str>,
+    /// Everything after the id, as printed (key and value of a map entry).
+    pub text: &'a str,
+}
+
+impl<'a> MapEntry<'a> {
+    /// Every way of reading a map entry's [`MapEntry::text`] as a key and
+    /// a non-empty value, split at one blank (space or TAB), first word
+    /// first.
+    pub fn splits(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let text = self.text;
+        text.char_indices()
+            .filter(|&(_, c)| c == ' ' || c == '\t')
+            .map(move |(i, _)| (&text[..i], &text[i + 1..]))
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+    }
+
+    /// Whether this map entry's line reads in more than one way (its key
+    /// or value holds a blank): `key`/`value` are then only a guess.
+    pub fn is_ambiguous(&self) -> bool {
+        self.value.is_some() && self.splits().nth(1).is_some()
+    }
 }
 
 /// Whether a lookup result is from a map (`found=`) or an ACL (`match=`).
@@ -249,7 +276,12 @@ fn parse_entries(input: &str, with_value: bool) -> Result<Vec<MapEntry<'_>>, Par
         } else {
             (rest, None)
         };
-        out.push(MapEntry { id, key, value });
+        out.push(MapEntry {
+            id,
+            key,
+            value,
+            text: rest,
+        });
     }
     Ok(out)
 }
@@ -466,24 +498,41 @@ mod tests {
                 MapEntry {
                     id: "0x1a",
                     key: "k",
-                    value: Some("v w")
+                    value: Some("v w"),
+                    text: "k v w",
                 },
                 MapEntry {
                     id: "0x2b",
                     key: "k2",
-                    value: None
+                    value: None,
+                    text: "k2",
                 },
             ]
         );
+        assert!(m[0].is_ambiguous());
+        assert_eq!(
+            m[0].splits().collect::<Vec<_>>(),
+            [("k", "v w"), ("k v", "w")]
+        );
+        assert!(!m[1].is_ambiguous());
+        let plain = parse_map_entries(
+            "0x1 k v
+0x2 k v 
+",
+        )
+        .expect("map");
+        assert!(plain.iter().all(|e| !e.is_ambiguous()), "{plain:?}");
         let a = parse_acl_entries(" 0xff 10.0.0.0/8\n\t0xfe a b\n").expect("acl");
         assert_eq!(
             a[1],
             MapEntry {
                 id: "0xfe",
                 key: "a b",
-                value: None
+                value: None,
+                text: "a b",
             }
         );
+        assert!(!a[1].is_ambiguous(), "an ACL pattern is the whole line");
         for bad in ["0x k", "12 k", "0xzz k", "0x12", "Unknown ACL identifier."] {
             let e = parse_acl_entries(bad).expect_err(bad);
             assert_eq!(e.position.line, 1, "{bad}");

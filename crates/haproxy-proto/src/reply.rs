@@ -1,7 +1,21 @@
-//! Classifying command replies as success or HAProxy's own error.
+//! Judging command replies: success by recognition, and HAProxy's own
+//! error messages for good reports.
 //!
 //! HAProxy's CLI has no status code: a command answers with text, and an
-//! error is text too. [`classify`] judges the **whole** reply: it fails
+//! error is text too. The verdict is [`judge`]: every command the builder
+//! makes declares what its success looks like ([`Expect`]: an empty
+//! acknowledgement, a known notice, a dump of a given shape), and a reply
+//! that is not recognised as that success is a failure
+//! ([`CommandFailed`], HAProxy's text verbatim) — whether or not its
+//! wording is in the table of known errors. HAProxy words refusals in many
+//! ways (`entry not found.`, `cannot change health on a tracking
+//! server.`, `Version number out of range.`, `Proxy is disabled.`); none
+//! of them is mistaken for success, including those no table lists yet.
+//!
+//! [`classify`] is the older, weaker judgement, kept for text typed by a
+//! user (`raw`), whose success cannot be known in advance: it fails
+//! when any line begins with one of HAProxy's known error messages
+//! ([`ERRORS`]). It judges the **whole** reply: it fails
 //! when any line of it begins with one of HAProxy's known error messages
 //! ([`ERRORS`]), so a multi-line reply whose second line is an error is a
 //! failure, not a success. Data replies are never mistaken for errors:
@@ -20,6 +34,151 @@
 pub struct CommandFailed {
     /// HAProxy's reply, verbatim (the whole reply, not only its first line).
     pub message: String,
+}
+
+/// What a command's reply looks like when HAProxy did what was asked.
+/// Anything else is a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Expect {
+    /// Nothing but blank lines (`set weight`, `add map`, `commit map`, …).
+    Ack,
+    /// Nothing, or one line beginning with one of these notices: the
+    /// command was done, or the state already was as asked (`enable
+    /// frontend`: `All sockets are already enabled.`).
+    AckOrNotice(&'static [&'static str]),
+    /// One line beginning with one of these notices (`add server`: `New
+    /// server registered.`; `set server … addr`: `IP changed from …`).
+    Notice(&'static [&'static str]),
+    /// A dump of this shape.
+    Dump(Dump),
+    /// Text typed by a user: its success cannot be known in advance, so
+    /// only [`classify`]'s known errors fail it.
+    Unknown,
+}
+
+/// The shape of a dump, recognised by its first line (the caller's parser
+/// then reads the whole of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dump {
+    /// `show info`: `Name: HAProxy` first.
+    Info,
+    /// `show info typed` / `show stat typed`: `<tag>.<n>.…:` lines.
+    Typed,
+    /// `show stat`: the `# pxname,svname,…` header.
+    Stat,
+    /// `show proc` (master CLI): the `#<PID>` header.
+    Proc,
+    /// `show map` / `show acl` without argument: `# id (file) description`.
+    Lists,
+    /// `show map <m>` / `show acl <m>`: `0x…` entry lines, possibly none.
+    Entries,
+    /// `get map` / `get acl`: `type=…` lines.
+    Lookup,
+    /// `get weight`: `<n> (initial <n>)`.
+    Weight,
+    /// `show servers state`: a format version number, then `# be_id …`.
+    ServersState,
+    /// `show errors`: `Total events captured on …`.
+    Errors,
+}
+
+impl Dump {
+    /// Whether `first` (the reply's first non-blank line, `None` for an
+    /// empty reply) begins a dump of this shape.
+    fn recognises(self, first: Option<&str>) -> bool {
+        let Some(l) = first else {
+            // Only a list of entries may be empty.
+            return self == Dump::Entries;
+        };
+        match self {
+            Dump::Info => l.starts_with("Name: "),
+            Dump::Typed => typed_line(l),
+            Dump::Stat => l.starts_with("# pxname,"),
+            Dump::Proc => l.starts_with("#<PID>"),
+            Dump::Lists => l.starts_with("# id "),
+            Dump::Entries => entry_line(l),
+            Dump::Lookup => l.starts_with("type="),
+            Dump::Weight => weight_line(l),
+            Dump::ServersState => !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()),
+            Dump::Errors => l.starts_with("Total events captured on "),
+        }
+    }
+}
+
+/// `F.2.0.0.pxname.1:KNO:str:fe` / `0.Name.1:POS:str:HAProxy`.
+fn typed_line(l: &str) -> bool {
+    let Some((head, _)) = l.split_once(':') else {
+        return false;
+    };
+    head.contains('.')
+        && head
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// `0x55d0… key …`.
+fn entry_line(l: &str) -> bool {
+    let id = l.split(' ').next().unwrap_or("");
+    id.len() > 2 && id.starts_with("0x") && id[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `12 (initial 10)`.
+fn weight_line(l: &str) -> bool {
+    let mut w = l.split(' ');
+    let num =
+        |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    num(w.next())
+        && w.next() == Some("(initial")
+        && num(w.next().and_then(|s| s.strip_suffix(')')))
+        && w.next().is_none()
+}
+
+/// Judges a whole reply against what success looks like for its command.
+///
+/// A known error message anywhere fails it (HAProxy's words, verbatim);
+/// so does any reply that is not the expected success: an
+/// acknowledgement that says something, a notice that is not one of the
+/// command's, a dump whose first line is not of its shape.
+///
+/// # Errors
+/// [`CommandFailed`] carrying the whole reply.
+pub fn judge(expect: Expect, reply: &str) -> Result<Reply<'_>, CommandFailed> {
+    let classified = classify(reply)?;
+    let failed = || CommandFailed {
+        message: reply.to_owned(),
+    };
+    let mut lines = reply
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty());
+    let first = lines.next();
+    let ok = match expect {
+        Expect::Unknown => true,
+        Expect::Ack => first.is_none(),
+        Expect::AckOrNotice(notices) => {
+            first.map_or(true, |l| notices.iter().any(|n| l.starts_with(n)))
+                && lines.next().is_none()
+        }
+        Expect::Notice(notices) => {
+            first.is_some_and(|l| notices.iter().any(|n| l.starts_with(n)))
+                && lines.next().is_none()
+        }
+        Expect::Dump(dump) => dump.recognises(first),
+    };
+    if !ok {
+        return Err(failed());
+    }
+    let notice = match expect {
+        Expect::AckOrNotice(_) | Expect::Notice(_) => first,
+        _ => classified.notice,
+    };
+    Ok(Reply {
+        text: reply,
+        notice,
+    })
 }
 
 /// A reply judged a success.
@@ -146,6 +305,25 @@ pub const ERRORS: &[(&str, &str)] = &[
     ("Failed to delete", "map.c"),
     ("Failed to allocate", "map.c"),
     ("Operation not permitted", "cli.c"),
+    ("entry not found", "map.c: set map, unknown key"),
+    (
+        "key or pattern not found",
+        "map.c: set map, unknown entry id",
+    ),
+    (
+        "Version number out of range",
+        "map.c: commit of a version not above the current one",
+    ),
+    (
+        "Version number in the future",
+        "map.c: add @ver before prepare",
+    ),
+    ("cannot change health on a tracking server", "server.c"),
+    (
+        "Proxy is disabled",
+        "proxy.c/server.c: an old (stopping) worker",
+    ),
+    ("Already exists a server", "server.c: add server"),
     // master CLI
     ("Can't find the target CLI", "mworker.c"),
     ("Not a valid", "mworker.c"),
@@ -262,5 +440,64 @@ mod tests {
         assert!(!ok.is_empty());
         assert!(classify("All sockets are already disabled.\n").is_ok());
         assert!(classify("New version created: 3\n").is_ok());
+    }
+
+    #[test]
+    fn success_is_recognised_not_assumed() {
+        const FE_ON: Expect = Expect::AckOrNotice(&["All sockets are already enabled."]);
+        const ADDR: Expect = Expect::Notice(&["IP changed from", "no need to change the addr"]);
+        const ADDED: Expect = Expect::Notice(&["New server registered."]);
+        // (expect, reply, success?) — replies as HAProxy 2.6–3.4 sends them.
+        let cases: &[(Expect, &str, bool)] = &[
+            (Expect::Ack, "\n", true),
+            (Expect::Ack, "", true),
+            (Expect::Ack, "entry not found.\n\n", false),
+            (Expect::Ack, "key or pattern not found.\n\n", false),
+            (Expect::Ack, "cannot change health on a tracking server.\n\n", false),
+            (Expect::Ack, "Proxy is disabled.\n", false),
+            (Expect::Ack, "Version number out of range.\n\n", false),
+            (Expect::Ack, "A wording no table lists yet.\n", false),
+            (Expect::Ack, "IP changed from '1' to '2'\n", false),
+            (FE_ON, "\n", true),
+            (FE_ON, "All sockets are already enabled.\n\n", true),
+            (FE_ON, "Frontend was previously shut down, cannot enable.\n\n", false),
+            (ADDR, "IP changed from '127.0.0.1' to '127.0.0.2' by 'stats socket command'\n\n", true),
+            (ADDR, "no need to change the addr, port changed from '1' to '80' by 'stats socket command'\n\n", true),
+            (ADDR, "\n", false),
+            (ADDR, "No such server.\n\n", false),
+            (ADDED, "New server registered.\n\n", true),
+            (ADDED, "Already exists a server with the same name in backend.\n\n", false),
+            (Expect::Dump(Dump::Weight), "1 (initial 1)\n\n", true),
+            (Expect::Dump(Dump::Weight), "No such server.\n\n", false),
+            (Expect::Dump(Dump::Weight), "something else\n\n", false),
+            (Expect::Dump(Dump::Entries), "\n", true),
+            (Expect::Dump(Dump::Entries), "0x55d0 k v\n\n", true),
+            (Expect::Dump(Dump::Entries), "Unknown map identifier. Please use #<id> or <file>.\n\n", false),
+            (Expect::Dump(Dump::Lookup), "type=str, case=sensitive, found=no\n\n", true),
+            (Expect::Dump(Dump::ServersState), "1\n# be_id be_name\n\n", true),
+            (Expect::Dump(Dump::ServersState), "Can't find backend.\n\n", false),
+            (Expect::Dump(Dump::Stat), "# pxname,svname,\nfe,FRONTEND,\n\n", true),
+            (Expect::Dump(Dump::Stat), "Unknown command: 'show', but maybe…\n", false),
+            (Expect::Dump(Dump::Info), "Name: HAProxy\nVersion: 2.6\n\n", true),
+            (Expect::Dump(Dump::Info), "\n", false),
+            (Expect::Dump(Dump::Typed), "0.Name.1:POS:str:HAProxy\n", true),
+            (Expect::Dump(Dump::Typed), "F.2.0.0.pxname.1:KNO:str:fe\n", true),
+            (Expect::Dump(Dump::Lists), "# id (file) description\n\n", true),
+            (Expect::Dump(Dump::Errors), "Total events captured on [x] : 0\n\n", true),
+            (Expect::Dump(Dump::Proc), "#<PID>          <type>\n", true),
+            (Expect::Unknown, "whatever\n", true),
+            (Expect::Unknown, "No such server.\n", false),
+        ];
+        for (expect, reply, ok) in cases {
+            match judge(*expect, reply) {
+                Ok(_) => assert!(ok, "{expect:?} {reply:?} judged a success"),
+                Err(e) => {
+                    assert!(!ok, "{expect:?} {reply:?} judged a failure");
+                    assert_eq!(e.message, *reply, "verbatim");
+                }
+            }
+        }
+        let r = judge(ADDR, "IP changed from 'a' to 'b'\n\n").expect("notice");
+        assert_eq!(r.notice, Some("IP changed from 'a' to 'b'"));
     }
 }

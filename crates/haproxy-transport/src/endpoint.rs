@@ -21,6 +21,7 @@ use std::str::FromStr;
 
 /// The address family a TCP endpoint was given with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Family {
     /// `host:port`: whatever the name resolves to.
     Any,
@@ -32,6 +33,7 @@ pub enum Family {
 
 /// Which process a master-CLI endpoint talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Target {
     /// The master process itself (`@master`).
     Master,
@@ -88,9 +90,54 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// A UNIX socket endpoint.
+    /// A UNIX socket endpoint. The path is taken as it is — any bytes,
+    /// `@` and `:` included — never parsed: prefer this to
+    /// `path.parse()` for a path found on disk.
     pub fn unix(path: impl Into<PathBuf>) -> Endpoint {
         Endpoint::Unix(path.into())
+    }
+
+    /// A TCP endpoint, `host` resolved to any family (`host:port`).
+    pub fn tcp(host: impl Into<String>, port: u16) -> Endpoint {
+        Endpoint::Tcp {
+            host: host.into(),
+            port,
+            family: Family::Any,
+        }
+    }
+
+    /// A TCP endpoint over IPv4 only (`ipv4@addr:port`).
+    pub fn tcp_v4(addr: std::net::Ipv4Addr, port: u16) -> Endpoint {
+        Endpoint::Tcp {
+            host: addr.to_string(),
+            port,
+            family: Family::V4,
+        }
+    }
+
+    /// A TCP endpoint over IPv6 only (`ipv6@[addr]:port`).
+    pub fn tcp_v6(addr: std::net::Ipv6Addr, port: u16) -> Endpoint {
+        Endpoint::Tcp {
+            host: addr.to_string(),
+            port,
+            family: Family::V6,
+        }
+    }
+
+    /// A process behind the master CLI whose UNIX socket is `path`
+    /// (`haproxy -W -S path`): `Target::Master` for the master itself,
+    /// `Target::Relative(1)` for the first worker, `Target::Pid(p)` for a
+    /// process by PID. The path is taken as it is, never parsed.
+    pub fn master(path: impl Into<PathBuf>, target: Target) -> Endpoint {
+        Endpoint::via_master(Endpoint::unix(path), target)
+    }
+
+    /// The UNIX socket path, if this endpoint (or its master socket) is one.
+    pub fn unix_path(&self) -> Option<&std::path::Path> {
+        match self.connect_target() {
+            Endpoint::Unix(p) => Some(p),
+            _ => None,
+        }
     }
 
     /// The endpoint the connection is made to (the master socket for a
@@ -363,6 +410,30 @@ mod tests {
                 other => panic!("{s:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn constructors_take_paths_as_they_are() {
+        use std::os::unix::ffi::OsStrExt;
+        // A file named like a master selector, and one that is not UTF-8.
+        let at = Endpoint::unix("/run/x@1");
+        assert_eq!(at, Endpoint::Unix(PathBuf::from("/run/x@1")));
+        assert_eq!(at.target(), None);
+        let raw = std::ffi::OsStr::from_bytes(b"/run/h\xff.sock");
+        let bytes = Endpoint::unix(raw);
+        assert_eq!(bytes.unix_path().map(|p| p.as_os_str()), Some(raw));
+        let m = Endpoint::master("/run/m@2.sock", Target::Pid(42));
+        assert_eq!(m.target(), Some(Target::Pid(42)));
+        assert_eq!(m.unix_path(), Some(std::path::Path::new("/run/m@2.sock")));
+        assert_eq!(
+            Endpoint::tcp_v4(std::net::Ipv4Addr::LOCALHOST, 9999).to_string(),
+            "ipv4@127.0.0.1:9999"
+        );
+        assert_eq!(
+            Endpoint::tcp_v6(std::net::Ipv6Addr::LOCALHOST, 9999).to_string(),
+            "ipv6@[::1]:9999"
+        );
+        assert_eq!(Endpoint::tcp("lb1", 80).to_string(), "lb1:80");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// The phase of a command in which something went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Phase {
     /// Opening the connection.
     Connect,
@@ -85,7 +86,8 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A phase took longer than its timeout.
+    /// The command's deadline (or the tighter bound of its connect or
+    /// queue step) passed; `phase` is where the command was then.
     #[error("{endpoint}: {phase} timed out after {after:?}")]
     Timeout {
         /// The endpoint.
@@ -175,6 +177,17 @@ pub enum Error {
         /// The limit in force.
         limit: usize,
     },
+    /// The reply grew past the limit for its kind of command
+    /// ([`crate::ReplyLimits`]); it was abandoned, not kept.
+    #[error("{endpoint}: the reply to `{command}` passed {limit} bytes (the limit for this kind of command; see ReplyLimits) and was abandoned")]
+    ReplyTooLarge {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// The command.
+        command: String,
+        /// The limit in force, in bytes.
+        limit: usize,
+    },
     /// Every attempt failed; the last error is kept.
     #[error("{endpoint}: gave up after {attempts} attempts: {last}")]
     RetriesExhausted {
@@ -209,6 +222,7 @@ impl Error {
             | Error::NoSuchProcess { endpoint, .. }
             | Error::PayloadTooLarge { endpoint, .. }
             | Error::Framing { endpoint, .. }
+            | Error::ReplyTooLarge { endpoint, .. }
             | Error::RetriesExhausted { endpoint, .. } => Some(endpoint),
         }
     }
@@ -226,6 +240,30 @@ impl Error {
                     ..
                 }
         )
+    }
+}
+
+impl Error {
+    /// The transport's error for a framing failure at `endpoint`.
+    pub(crate) fn from_frame(
+        endpoint: &Endpoint,
+        command: &str,
+        e: crate::codec::FrameError,
+    ) -> Error {
+        use crate::codec::FrameError as F;
+        let endpoint = endpoint.clone();
+        match e {
+            F::TooLarge { limit } => Error::ReplyTooLarge {
+                endpoint,
+                command: command.to_owned(),
+                limit,
+            },
+            F::CutShort { received } => Error::ClosedMidReply { endpoint, received },
+            F::NotHAProxy { found } => Error::NotHAProxy { endpoint, found },
+            F::InvalidUtf8 { at } => Error::InvalidUtf8 { endpoint, at },
+            F::NoSuchProcess { message } => Error::NoSuchProcess { endpoint, message },
+            // FrameError is non-exhaustive for other crates, not this one.
+        }
     }
 }
 

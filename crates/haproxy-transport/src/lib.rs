@@ -5,6 +5,18 @@
 //! beyond what framing needs: the prompt, HAProxy's `Permission denied`,
 //! and the master CLI's refusal of an unknown process.
 //!
+//! Files by job: [`policy`](Timeouts) (timeouts, retries, reply limits),
+//! [`Limiter`] (connections per socket, owned by the client, shared by
+//! its clones), `socket` (connect without a helper thread, I/O bounded
+//! by the command's deadline), [`codec`] (the framing, pure and public),
+//! [`Session`] and [`Client`].
+//!
+//! Every wait has a deadline: [`Timeouts::command`] bounds one whole
+//! command — queue, connect, write and the full reply — so a peer that
+//! trickles a byte at a time ends at the deadline like a silent one.
+//! Every reply has a size bound ([`ReplyLimits`]):
+//! [`Error::ReplyTooLarge`] past it.
+//!
 //! ```no_run
 //! use haproxy_transport::{Client, Endpoint, Retry, RetryPolicy, Timeouts};
 //! use std::time::Duration;
@@ -29,12 +41,20 @@
 #![deny(missing_docs)]
 
 mod client;
+pub mod codec;
 mod endpoint;
 mod error;
+mod limiter;
+mod policy;
+mod session;
+mod socket;
 
-pub use client::{
-    Client, Retry, RetryPolicy, Session, Timeouts, DEFAULT_MAX_CONNECTIONS, DEFAULT_PAYLOAD_LIMIT,
-    PIPELINE_WINDOW,
-};
+pub use client::Client;
 pub use endpoint::{Endpoint, Family, Target};
 pub use error::{Error, Phase, Result};
+pub use limiter::Limiter;
+pub use policy::{
+    ReplyLimits, Retry, RetryPolicy, Timeouts, DEFAULT_MAX_CONNECTIONS, DEFAULT_PAYLOAD_LIMIT,
+    PIPELINE_WINDOW,
+};
+pub use session::Session;

@@ -43,12 +43,10 @@ fn read_request(s: &mut UnixStream) -> Vec<u8> {
     buf
 }
 
-fn quick(ep: Endpoint, read: Duration) -> Client {
+/// A client whose whole command has `command`; no retry.
+fn quick(ep: Endpoint, command: Duration) -> Client {
     Client::new(ep)
-        .timeouts(Timeouts {
-            read,
-            ..Timeouts::uniform(Duration::from_secs(2))
-        })
+        .timeouts(Timeouts::uniform(Duration::from_secs(2)).with_command(command))
         .retry(RetryPolicy::never())
 }
 

@@ -5,5 +5,7 @@ mod admin;
 mod cli;
 mod commands;
 mod harness;
+mod map_safety;
 mod reliability;
 mod transport;
+mod verdicts;

@@ -15,13 +15,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn timeouts(read: Duration) -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(1),
-        write: Duration::from_secs(1),
-        read,
-        queue: Duration::from_secs(5),
-    }
+/// `command` for the whole command; 1 s to connect, 5 s in queue.
+fn timeouts(command: Duration) -> Timeouts {
+    Timeouts::new(command)
+        .with_connect(Duration::from_secs(1))
+        .with_queue(Duration::from_secs(5))
 }
 
 /// What one call did, for the account kept by the concurrent tests.
