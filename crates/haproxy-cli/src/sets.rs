@@ -296,34 +296,48 @@ pub(crate) fn list(
             }
         }
         Format::Json | Format::Jsonl => {
-            let objs: Vec<serde_json::Value> = list
-                .iter()
-                .map(|o| {
-                    let mut m = serde_json::Map::new();
-                    m.insert("name".into(), display_name(o).into());
-                    if server {
-                        m.insert("backend".into(), o.proxy().into());
-                    }
-                    for c in &cols {
-                        let v = serde_json::to_value(o.get(c)).unwrap_or(serde_json::Value::Null);
-                        m.insert(c.clone(), v);
-                    }
-                    serde_json::Value::Object(m)
-                })
-                .collect();
+            let row = |o| Chosen {
+                o,
+                server,
+                cols: &cols,
+            };
             if format == Format::Jsonl {
-                for o in &objs {
-                    serde_json::to_writer(&mut *out, o).map_err(json_err)?;
+                for o in &list {
+                    serde_json::to_writer(&mut *out, &row(o)).map_err(json_err)?;
                     writeln!(out)?;
                 }
             } else {
-                serde_json::to_writer(&mut *out, &objs).map_err(json_err)?;
+                let all: Vec<Chosen<'_>> = list.iter().map(row).collect();
+                serde_json::to_writer(&mut *out, &all).map_err(json_err)?;
                 writeln!(out)?;
             }
         }
         Format::Prometheus => output::objects(out, format, kind, &list)?,
     }
     Ok(())
+}
+
+/// An object as JSON with the chosen columns: `name`, `backend` (servers),
+/// then the columns in the order asked.
+struct Chosen<'a> {
+    o: &'a StatObject,
+    server: bool,
+    cols: &'a [String],
+}
+
+impl serde::Serialize for Chosen<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("name", display_name(self.o))?;
+        if self.server {
+            m.serialize_entry("backend", self.o.proxy())?;
+        }
+        for c in self.cols {
+            m.serialize_entry(c, &self.o.get(c))?;
+        }
+        m.end()
+    }
 }
 
 fn json_err(e: serde_json::Error) -> Failure {
@@ -379,7 +393,7 @@ impl Action {
             Action::Agent(h) => format!("agent -> forced {}", health_word(h)),
             Action::ShutdownSessions => format!("{} sessions closed", now("scur")),
             Action::Frontend(Enable::Enable) => format!("status {} -> OPEN", now("status")),
-            Action::Frontend(Enable::Disable) => format!("status {} -> STOP", now("status")),
+            Action::Frontend(Enable::Disable) => format!("status {} -> disabled", now("status")),
             Action::ShutdownFrontend => "shut down (until a reload)".to_owned(),
             Action::Maxconn(n) => format!("maxconn {} -> {n}", now("slim")),
         }

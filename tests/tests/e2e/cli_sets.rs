@@ -143,7 +143,12 @@ fn selection_by_glob_status_and_where_on_a_fleet() {
     );
     let rows: Vec<Vec<&str>> = t
         .lines()
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(
         rows,
@@ -535,6 +540,26 @@ fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back
         );
     }
     assert!(o.stderr.contains("difference"), "{o:?}");
+    // The same object is what --disagreeing selects.
+    let d = ok(
+        &f,
+        &["--format", "jsonl", "server", "list", "--disagreeing"],
+    );
+    assert_eq!(jsonl_names(&d), ["be_1/s0"]);
+
+    // A map entry added behind the CLI's back on one instance.
+    let map = f.map_file();
+    let r = odd.raw(&format!("add map {} odd.example be_1", map.display()));
+    assert!(r.trim().is_empty(), "{r}");
+    let o = run(&f, &["check"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("map #") && l.contains(" entries:"))
+        .unwrap_or_else(|| panic!("no map difference: {o:?}"));
+    assert!(line.contains(&format!("pid {}", odd.pid)), "{line}");
+    assert!(line.contains("=1 entries"), "{line}");
     let j = run(&f, &["--format", "json", "check"]);
     assert_eq!(j.code, 1, "{j:?}");
     let v: Json = serde_json::from_str(&j.stdout).expect("JSON");
@@ -595,4 +620,118 @@ fn environment_variables_and_named_targets_select_the_fleet() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("no target [nope]"));
+}
+
+/// Runs `haproxy-cli ARGS` on a pseudo-terminal (util-linux `script`),
+/// typing `answer` on it.
+fn on_terminal(f: &Fleet, args: &str, answer: &str) -> (i32, String) {
+    let line = format!(
+        "{} --socket-dir {} {args}",
+        cli().display(),
+        f.socket_dir().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs a command on a pseudo-terminal: install util-linux");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(answer.as_bytes()).expect("type the answer");
+    }
+    let o = child.wait_with_output().expect("wait script");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_set_write_on_a_terminal_asks_and_does_what_was_answered() {
+    let f = fleet(1, 3);
+    let all = ["be_0/s0", "be_0/s1", "be_0/s2"];
+    let (code, screen) = on_terminal(&f, "server set-weight 'be_0/*' 4", "n\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("change 3 servers? [y/N]"), "{screen}");
+    assert!(screen.contains("nothing changed"), "{screen}");
+    assert!(weights(&f, &all).iter().all(|w| w == "1"));
+    let (code, screen) = on_terminal(&f, "server set-weight 'be_0/*' 4", "y\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("changed 3 servers on 3 processes"),
+        "{screen}"
+    );
+    assert!(weights(&f, &all).iter().all(|w| w == "4"));
+}
+
+#[test]
+fn maint_and_frontend_disable_wait_for_sessions_too() {
+    let f = fleet(1, 1);
+    let slow = SlowBackend::start();
+    for i in f.instances() {
+        i.raw(&format!(
+            "set server be_0/s0 addr 127.0.0.1 port {}",
+            slow.port
+        ));
+    }
+    let clients = hold_sessions(&f, 2);
+    let o = run(
+        &f,
+        &["server", "maint", "be_0/s0", "--wait", "--timeout", "500ms"],
+    );
+    assert_eq!(o.code, 4, "{o:?}");
+    // Two sessions in all: at most 2 per process holds at once.
+    let o = run(
+        &f,
+        &[
+            "frontend",
+            "disable",
+            "fe_http",
+            "--wait",
+            "--until-sessions",
+            "2",
+        ],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = run(
+        &f,
+        &[
+            "frontend",
+            "disable",
+            "fe_http",
+            "--wait",
+            "--timeout",
+            "500ms",
+        ],
+    );
+    assert_eq!(o.code, 4, "{o:?}");
+    assert!(o.stderr.contains("fe_http"), "{o:?}");
+    for i in f.instances() {
+        let st = i.raw("show stat -1 1 -1");
+        assert!(
+            st.contains("fe_http,FRONTEND,") && (st.contains(",PAUSED,") || st.contains(",STOP,")),
+            "{st}"
+        );
+    }
+    slow.close_all();
+    drop(clients);
+    let o = run(
+        &f,
+        &[
+            "frontend",
+            "disable",
+            "fe_http",
+            "--wait",
+            "--timeout",
+            "10s",
+        ],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = run(
+        &f,
+        &["server", "maint", "be_0/s0", "--wait", "--timeout", "10s"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
 }
