@@ -606,13 +606,18 @@ pub(crate) fn wait_sessions(cli: &Cli, hap: &HAProxy, objects: &[ObjectRef], max
         eprintln!();
     }
     if left.is_empty() {
+        let what = if objects.len() == 1 {
+            objects[0].to_string()
+        } else {
+            format!("{} objects", objects.len())
+        };
+        let sessions = if max == 0 {
+            "no sessions".to_owned()
+        } else {
+            format!("at most {max} sessions")
+        };
         eprintln!(
-            "done: {} at most {max} sessions on every process ({:.1}s)",
-            if objects.len() == 1 {
-                "1 object has"
-            } else {
-                "every object has"
-            },
+            "done: {sessions} left on {what}, on every process ({:.1}s)",
             start.elapsed().as_secs_f64()
         );
         Ok(())
