@@ -228,3 +228,41 @@ impl HAProxy {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_difference_names_the_object_the_field_and_every_process() {
+        let d = Difference {
+            object: "server be/s1".to_owned(),
+            field: "weight".to_owned(),
+            values: vec![
+                (ProcessId::new(10, None, None), Some("1".to_owned())),
+                (
+                    ProcessId::new(11, Some("lb2".to_owned()), None),
+                    Some("3".to_owned()),
+                ),
+                (ProcessId::new(12, None, None), None),
+            ],
+        };
+        assert_eq!(
+            d.to_string(),
+            "server be/s1 weight: pid 10=1, pid 11 on lb2=3, pid 12=(none)"
+        );
+    }
+
+    #[test]
+    fn map_contents_ignore_entry_ids_and_order() {
+        let e = |id: &str, k: &str, v: &str| Entry {
+            id: id.to_owned(),
+            key: k.to_owned(),
+            value: Some(v.to_owned()),
+        };
+        let a = [e("0x1", "a", "1"), e("0x2", "b", "2")];
+        let b = [e("0x9", "b", "2"), e("0x8", "a", "1")];
+        assert_eq!(content(&a), content(&b));
+        assert_ne!(content(&a), content(&a[..1]));
+    }
+}

@@ -596,6 +596,32 @@ impl HAProxy {
     /// `progress` is called with what is left after every poll. Returns
     /// what was left at the deadline: empty when the wait succeeded.
     ///
+    /// ```no_run
+    /// # fn main() -> haproxy_admin::Result<()> {
+    /// # let hap = haproxy_admin::HAProxy::from_dir("/run/haproxy")?;
+    /// use haproxy_admin::{ObjectKind, ObjectRef, Selection, State};
+    /// use std::time::Duration;
+    /// let snap = hap.snapshot()?;
+    /// let sel = Selection::new().pattern("be_app/*".parse()?).status("UP");
+    /// let chosen: Vec<ObjectRef> = snap
+    ///     .stat_objects(ObjectKind::Server)
+    ///     .iter()
+    ///     .filter(|o| sel.matches(o))
+    ///     .map(ObjectRef::of)
+    ///     .collect();
+    /// let mut batch = hap.batch();
+    /// for o in &chosen {
+    ///     batch.set_state(&o.proxy, &o.name, State::Drain)?;
+    /// }
+    /// batch.run()?;
+    /// let left = hap.wait_sessions(&chosen, 0, Duration::from_secs(60), Duration::from_millis(250), |_| {})?;
+    /// assert!(left.is_empty(), "still busy: {left:?}");
+    /// for d in hap.differences(&hap.snapshot()?)? {
+    ///     println!("{d}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// A process that cannot be read during the wait (its sessions are
