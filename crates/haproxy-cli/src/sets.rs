@@ -20,6 +20,10 @@ use std::time::Duration;
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 
+/// Objects listed one per line in a write's preview; the rest are
+/// counted.
+const PREVIEW_LINES: usize = 20;
+
 /// The exit code of a `--wait` that reached its deadline.
 pub const EXIT_WAIT_TIMEOUT: u8 = 4;
 
@@ -532,8 +536,15 @@ pub(crate) fn write(
             "will change {} on {procs} processes:",
             noun(kind, objects.len())
         )?;
-        for o in list {
+        for o in list.iter().take(PREVIEW_LINES) {
             writeln!(err, "  {}  {}", ObjectRef::of(o), action.describe(o))?;
+        }
+        if list.len() > PREVIEW_LINES {
+            writeln!(
+                err,
+                "  … and {} more (--dry-run lists every command)",
+                list.len() - PREVIEW_LINES
+            )?;
         }
     }
     let mut batch = hap.batch();
