@@ -42,6 +42,12 @@ impl<'h> Batch<'h> {
         self.lines.len()
     }
 
+    /// The queued command lines, in order, as they will be sent (for a
+    /// dry run).
+    pub fn commands(&self) -> &[String] {
+        &self.lines
+    }
+
     /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()

@@ -95,6 +95,23 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A selection (name pattern, filter or sort key) could not be read.
+    #[error("invalid selection `{input}`: {reason}")]
+    Selection {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A process could not be read while waiting for a state (its
+    /// sessions are unknown, so the wait cannot be called done).
+    #[error("{endpoint}: could not be read while waiting: {reason}")]
+    WaitUnreadable {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
     /// An endpoint answered `show info` but is not HAProxy, or gave no
     /// `Pid` to identify the process.
     #[error("{endpoint}: not a HAProxy process ({reason})")]

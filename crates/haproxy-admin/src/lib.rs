@@ -65,6 +65,7 @@
 
 mod aggregate;
 mod batch;
+mod check;
 mod cmd;
 mod conn;
 mod error;
@@ -72,17 +73,23 @@ mod haproxy;
 mod maps;
 mod objects;
 mod process;
+mod select;
 mod snapshot;
 mod table;
 mod value;
 
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
+pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
 pub use error::{Error, ProcessFailure, Result, Skipped};
 pub use haproxy::{Builder, HAProxy, PerProcess};
 pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
 pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};
 pub use process::{Process, ProcessId};
+pub use select::{
+    display_name, sessions_above, sort_objects, NamePattern, ObjectRef, Op, Predicate, Selection,
+    SessionsLeft, SortKey,
+};
 pub use snapshot::Snapshot;
 pub use value::Value;
 

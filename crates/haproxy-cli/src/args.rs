@@ -15,7 +15,13 @@ pub const DEFAULT_SOCKET_DIR: &str = "/run/haproxy";
 /// averaged, names and states required to agree); where processes disagree
 /// every process's value is shown.
 #[derive(Debug, Parser)]
-#[command(name = "haproxy-cli", version, max_term_width = 100)]
+#[command(
+    name = "haproxy-cli",
+    version,
+    max_term_width = 100,
+    next_help_heading = "Global options",
+    after_help = crate::config::ENV_HELP
+)]
 pub struct Cli {
     /// Use every live HAProxy stats socket in DIR (dead ones are skipped
     /// with a warning).
@@ -29,38 +35,95 @@ pub struct Cli {
     pub socket_dir: PathBuf,
 
     /// Only the socket files in the directory whose names match GLOB.
-    #[arg(long, global = true, value_name = "GLOB")]
+    #[arg(long, global = true, value_name = "GLOB", env = "HAPROXY_CLI_PATTERN")]
     pub pattern: Option<String>,
 
     /// Use this endpoint (repeatable; replaces --socket-dir): a UNIX socket
     /// path, `ipv4@HOST:PORT`, `ipv6@[ADDR]:PORT`, `HOST:PORT`, or a master
     /// socket with a worker selector (`/run/master.sock@1`,
     /// `/run/master.sock@!PID`).
-    #[arg(long = "socket", global = true, value_name = "ENDPOINT")]
+    #[arg(
+        long = "socket",
+        global = true,
+        value_name = "ENDPOINT",
+        env = "HAPROXY_CLI_SOCKET",
+        value_delimiter = ','
+    )]
     pub sockets: Vec<String>,
 
     /// Use every worker of this master CLI socket (`show proc`), old
     /// workers still draining after a reload included.
-    #[arg(long, global = true, value_name = "PATH", conflicts_with = "sockets")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "sockets",
+        env = "HAPROXY_CLI_MASTER"
+    )]
     pub master: Option<PathBuf>,
 
-    /// Seconds to wait to connect, and for each read and write.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 5.0)]
+    /// How long to wait to connect, and for each read and write: seconds,
+    /// or a duration (`500ms`, `5s`, `2m`). With `--wait`, the deadline of
+    /// the whole wait (each read and write then at most 5s).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "5",
+        env = "HAPROXY_CLI_TIMEOUT",
+        value_parser = crate::config::parse_secs
+    )]
     pub timeout: f64,
 
     /// Connection attempts after the first fails (connect errors and
     /// timeouts only; a command HAProxy answered is never retried):
     /// a number, or `forever`.
-    #[arg(long, global = true, value_name = "N|forever", default_value = "0")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N|forever",
+        default_value = "0",
+        env = "HAPROXY_CLI_RETRY"
+    )]
     pub retry: String,
 
-    /// Seconds between connection attempts.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 1.0)]
+    /// Time between connection attempts (seconds, or `500ms`, `2s`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "1",
+        env = "HAPROXY_CLI_RETRY_INTERVAL",
+        value_parser = crate::config::parse_secs
+    )]
     pub retry_interval: f64,
 
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Format::Table,
+        env = "HAPROXY_CLI_FORMAT"
+    )]
     pub format: Format,
+
+    /// Use the sockets of target NAME from the configuration file (see
+    /// below); replaces --socket-dir.
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "HAPROXY_CLI_TARGET",
+        conflicts_with_all = ["sockets", "master"]
+    )]
+    pub target: Option<String>,
+
+    /// The configuration file of named targets (default:
+    /// `$XDG_CONFIG_HOME/haproxy-cli/config`, else
+    /// `~/.config/haproxy-cli/config`; optional).
+    #[arg(long, global = true, value_name = "FILE", env = "HAPROXY_CLI_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// What to do.
     #[command(subcommand)]
@@ -76,6 +139,8 @@ pub enum Format {
     Json,
     /// CSV with a header, every column.
     Csv,
+    /// JSON lines: one object per line (listings).
+    Jsonl,
     /// Prometheus text exposition format.
     Prometheus,
 }
@@ -127,6 +192,11 @@ pub enum Command {
     /// A live view of frontends, backends and servers (rates, sessions,
     /// status), refreshed in the terminal.
     Top(TopArgs),
+    /// Exit 1 listing every difference when the processes disagree on
+    /// what must agree (versions, which objects exist, server states,
+    /// weights and addresses, map and ACL contents); exit 0 when they
+    /// agree.
+    Check,
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -150,32 +220,31 @@ pub struct TopArgs {
 /// `frontend …`
 #[derive(Debug, Subcommand)]
 pub enum FrontendCmd {
-    /// Every frontend.
-    List,
+    /// Every frontend (or those selected).
+    List(ListArgs),
     /// One frontend, every field.
     Show {
         /// The frontend.
         name: String,
     },
     /// Start accepting connections again.
-    Enable {
-        /// The frontend.
-        name: String,
-    },
+    Enable(Target),
     /// Stop accepting connections (the listeners stay bound).
     Disable {
-        /// The frontend.
-        name: String,
+        /// Which frontends.
+        #[command(flatten)]
+        target: Target,
+        /// Then wait until their sessions drop to --until-sessions.
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// Stop the frontend for good (until a reload).
-    Shutdown {
-        /// The frontend.
-        name: String,
-    },
-    /// Set the frontend's maxconn.
+    Shutdown(Target),
+    /// Set the frontends' maxconn.
     SetMaxconn {
-        /// The frontend.
-        name: String,
+        /// Which frontends.
+        #[command(flatten)]
+        target: Target,
         /// The new limit.
         maxconn: u32,
     },
@@ -184,8 +253,8 @@ pub enum FrontendCmd {
 /// `backend …`
 #[derive(Debug, Subcommand)]
 pub enum BackendCmd {
-    /// Every backend.
-    List,
+    /// Every backend (or those selected).
+    List(ListArgs),
     /// One backend, every field.
     Show {
         /// The backend.
@@ -196,11 +265,15 @@ pub enum BackendCmd {
 /// `server …`; SERVER is `BACKEND/SERVER`.
 #[derive(Debug, Subcommand)]
 pub enum ServerCmd {
-    /// Every server (of the given backends only, when --backend is given).
+    /// Every server (of the given backends only, when --backend is given;
+    /// or those selected).
     List {
         /// Only the servers of this backend (repeatable).
         #[arg(long = "backend", value_name = "NAME")]
         backends: Vec<String>,
+        /// Selection and output.
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// One server, every field.
     Show {
@@ -208,35 +281,37 @@ pub enum ServerCmd {
         server: String,
     },
     /// Leave maintenance (`enable server`).
-    Enable {
-        /// BACKEND/SERVER.
-        server: String,
-    },
+    Enable(Target),
     /// Enter maintenance (`disable server`).
-    Disable {
-        /// BACKEND/SERVER.
-        server: String,
-    },
+    Disable(Target),
     /// Normal mode: take traffic (`set server … state ready`).
-    Ready {
-        /// BACKEND/SERVER.
-        server: String,
-    },
-    /// Drain: only persistent connections (`state drain`).
+    Ready(Target),
+    /// Drain: only persistent connections (`state drain`); with --wait,
+    /// until their sessions are gone.
     Drain {
-        /// BACKEND/SERVER.
-        server: String,
+        /// Which servers.
+        #[command(flatten)]
+        target: Target,
+        /// Wait for the sessions to end.
+        #[command(flatten)]
+        wait: WaitArgs,
     },
-    /// Maintenance: no traffic, checks stopped (`state maint`).
+    /// Maintenance: no traffic, checks stopped (`state maint`); with
+    /// --wait, until their sessions are gone.
     Maint {
-        /// BACKEND/SERVER.
-        server: String,
+        /// Which servers.
+        #[command(flatten)]
+        target: Target,
+        /// Wait for the sessions to end.
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// Set the weight: 0–256, or a percentage of the configured weight
     /// (`50%`).
     SetWeight {
-        /// BACKEND/SERVER.
-        server: String,
+        /// Which servers.
+        #[command(flatten)]
+        target: Target,
         /// The weight.
         weight: String,
     },
@@ -251,25 +326,30 @@ pub enum ServerCmd {
     },
     /// Force the health-check state.
     SetHealth {
-        /// BACKEND/SERVER.
-        server: String,
+        /// Which servers.
+        #[command(flatten)]
+        target: Target,
         /// up, stopping or down.
         #[arg(value_enum)]
         state: HealthArg,
     },
     /// Force the agent-check state.
     SetAgent {
-        /// BACKEND/SERVER.
-        server: String,
+        /// Which servers.
+        #[command(flatten)]
+        target: Target,
         /// up or down.
         #[arg(value_enum)]
         state: HealthArg,
     },
-    /// Close every session of the server.
-    ShutdownSessions {
-        /// BACKEND/SERVER.
-        server: String,
-    },
+    /// Close every session of the servers.
+    ShutdownSessions(Target),
+    /// Add a dynamic server on every process (HAProxy 2.4+; the backend
+    /// must use a dynamic-capable balance algorithm).
+    Add(crate::sets::AddArgs),
+    /// Delete a dynamic server on every process: it must be in
+    /// maintenance with no sessions (--drain-first gets it there).
+    Del(crate::sets::DelArgs),
 }
 
 /// A forced check state.
@@ -414,3 +494,5 @@ pub enum RateLimitArg {
     /// SSL sessions per second.
     SslSessions,
 }
+
+pub use crate::sets::{ListArgs, Target, WaitArgs};

@@ -3,8 +3,10 @@
 //! subcommand is one function here; [`output`] prints in every format.
 //!
 //! Exit codes: 0 on success, 1 when an operation failed (one line on
-//! stderr naming the socket and quoting HAProxy), 2 on a usage error
-//! (including an argument the command builder refuses).
+//! stderr naming the socket and quoting HAProxy) or `check` found
+//! differences, 2 on a usage error (including an argument the command
+//! builder refuses, and a write on several objects without `--yes` and
+//! no terminal to confirm on), 4 when a `--wait` reached its deadline.
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
@@ -16,13 +18,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod args;
+mod config;
 mod output;
+mod sets;
 mod top;
 
 use args::{
     AclCmd, BackendCmd, Cli, Command, Format, FrontendCmd, GlobalCmd, HealthArg, MapCmd,
     RateLimitArg, ServerCmd,
 };
+use sets::Action;
 
 /// What a subcommand can fail with: the library's error, or a usage
 /// problem found after parsing (exit 2).
@@ -31,6 +36,10 @@ enum Failure {
     Admin(Error),
     Usage(String),
     Io(String),
+    /// A `--wait` reached its deadline (exit 4).
+    WaitTimeout(String),
+    /// `check` found differences (exit 1; they are on stdout).
+    Checked(String),
 }
 
 impl From<Error> for Failure {
@@ -54,6 +63,14 @@ fn main() -> ExitCode {
         Err(Failure::Usage(msg)) => {
             eprintln!("haproxy-cli: {msg}");
             ExitCode::from(2)
+        }
+        Err(Failure::WaitTimeout(msg)) => {
+            eprintln!("haproxy-cli: {msg}");
+            ExitCode::from(sets::EXIT_WAIT_TIMEOUT)
+        }
+        Err(Failure::Checked(msg)) => {
+            eprintln!("haproxy-cli: {msg}");
+            ExitCode::FAILURE
         }
         Err(Failure::Io(msg)) => {
             // A closed pipe (`| head`) is not worth a message.
@@ -110,9 +127,9 @@ fn run(cli: &Cli) -> Result {
             let snap = hap.snapshot()?;
             output::metric(out, format, name, &snap.metric(name)?)?;
         }
-        Command::Frontend(c) => frontend(out, format, &hap, c)?,
+        Command::Frontend(c) => frontend(out, cli, format, &hap, c)?,
         Command::Backend(c) => backend(out, format, &hap, c)?,
-        Command::Server(c) => server(out, format, &hap, c)?,
+        Command::Server(c) => server(out, cli, format, &hap, c)?,
         Command::Map(c) => map(out, format, &hap, c)?,
         Command::Acl(c) => acl(out, format, &hap, c)?,
         Command::Global(c) => global(&hap, c)?,
@@ -125,6 +142,7 @@ fn run(cli: &Cli) -> Result {
             output::per_process_text(out, format, &hap.command(command)?)?;
         }
         Command::Top(a) => top::run(out, &hap, a)?,
+        Command::Check => sets::check(out, format, &hap)?,
         Command::Completions { .. } | Command::Man => {}
     }
     out.flush()?;
@@ -143,7 +161,7 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
             )))
         }
     };
-    let timeout = secs("timeout", cli.timeout)?;
+    let timeout = secs("timeout", cli.io_timeout_secs())?;
     let interval = if cli.retry_interval == 0.0 {
         Duration::ZERO
     } else {
@@ -160,7 +178,30 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
         .timeouts(Timeouts::uniform(timeout))
         .retry(RetryPolicy::new(retry, interval))
         .probe_timeout(timeout.min(Duration::from_secs(1)));
-    let hap = if let Some(master) = &cli.master {
+    let target = match &cli.target {
+        Some(name) => Some(config::target(cli.config.as_deref(), name)?),
+        None => None,
+    };
+    let hap = if let Some(t) = target {
+        if let Some(master) = &t.master {
+            builder.from_master(master)?
+        } else if let Some(dir) = &t.socket_dir {
+            match &t.pattern {
+                Some(p) => builder.from_dir_matching(dir, p)?,
+                None => builder.from_dir(dir)?,
+            }
+        } else {
+            let endpoints = t
+                .sockets
+                .iter()
+                .map(|s| {
+                    s.parse()
+                        .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            builder.from_endpoints(endpoints)?
+        }
+    } else if let Some(master) = &cli.master {
         builder.from_master(master)?
     } else if !cli.sockets.is_empty() {
         let endpoints = cli
@@ -185,7 +226,7 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
 
 /// A snapshot for listings: a process that failed makes the listing fail
 /// (never a short table presented as complete).
-fn complete_snapshot(hap: &HAProxy) -> Result<Snapshot> {
+pub(crate) fn complete_snapshot(hap: &HAProxy) -> Result<Snapshot> {
     let snap = hap.snapshot()?;
     if let Some(f) = snap.failures().first() {
         return Err(Failure::Io(format!(
@@ -211,26 +252,41 @@ fn write_all<'h>(
     Ok(())
 }
 
-fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd) -> Result {
+fn frontend(
+    out: &mut impl Write,
+    cli: &Cli,
+    format: Format,
+    hap: &HAProxy,
+    c: &FrontendCmd,
+) -> Result {
     match c {
-        FrontendCmd::List => {
+        FrontendCmd::List(l) => {
             let snap = complete_snapshot(hap)?;
-            output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
+            if sets::is_plain(l, format) {
+                output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
+            } else {
+                sets::list(out, format, ObjectKind::Frontend, &snap, l, |_| true)?;
+            }
         }
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
             let obj = snap.frontend(name)?.stats();
             output::object(out, format, ObjectKind::Frontend, &obj)?;
         }
-        FrontendCmd::Enable { name } => {
-            write_all(hap, |b| b.enable_frontend(name, Enable::Enable))?
+        FrontendCmd::Enable(t) => {
+            sets::write(out, cli, hap, Action::Frontend(Enable::Enable), t, None)?
         }
-        FrontendCmd::Disable { name } => {
-            write_all(hap, |b| b.enable_frontend(name, Enable::Disable))?
-        }
-        FrontendCmd::Shutdown { name } => write_all(hap, |b| b.shutdown_frontend(name))?,
-        FrontendCmd::SetMaxconn { name, maxconn } => {
-            write_all(hap, |b| b.set_maxconn_frontend(name, *maxconn))?
+        FrontendCmd::Disable { target, wait } => sets::write(
+            out,
+            cli,
+            hap,
+            Action::Frontend(Enable::Disable),
+            target,
+            Some(wait),
+        )?,
+        FrontendCmd::Shutdown(t) => sets::write(out, cli, hap, Action::ShutdownFrontend, t, None)?,
+        FrontendCmd::SetMaxconn { target, maxconn } => {
+            sets::write(out, cli, hap, Action::Maxconn(*maxconn), target, None)?
         }
     }
     Ok(())
@@ -239,8 +295,12 @@ fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd
 fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) -> Result {
     let snap = complete_snapshot(hap)?;
     match c {
-        BackendCmd::List => {
-            output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
+        BackendCmd::List(l) => {
+            if sets::is_plain(l, format) {
+                output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
+            } else {
+                sets::list(out, format, ObjectKind::Backend, &snap, l, |_| true)?;
+            }
         }
         BackendCmd::Show { name } => {
             let obj = snap.backend(name)?.stats();
@@ -251,7 +311,7 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
 }
 
 /// Splits `BACKEND/SERVER`.
-fn split_server(s: &str) -> Result<(&str, &str)> {
+pub(crate) fn split_server(s: &str) -> Result<(&str, &str)> {
     match s.split_once('/') {
         Some((b, srv)) if !b.is_empty() && !srv.is_empty() && !srv.contains('/') => Ok((b, srv)),
         _ => Err(Failure::Usage(format!(
@@ -260,16 +320,21 @@ fn split_server(s: &str) -> Result<(&str, &str)> {
     }
 }
 
-fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
+fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
     match c {
-        ServerCmd::List { backends } => {
+        ServerCmd::List { backends, list } => {
             let snap = complete_snapshot(hap)?;
             for b in backends {
                 snap.backend(b)?;
             }
-            output::stream_objects(out, format, ObjectKind::Server, &snap, |o| {
+            let keep = |o: &haproxy_admin::StatObject| {
                 backends.is_empty() || backends.iter().any(|b| b == o.proxy())
-            })?;
+            };
+            if sets::is_plain(list, format) {
+                output::stream_objects(out, format, ObjectKind::Server, &snap, keep)?;
+            } else {
+                sets::list(out, format, ObjectKind::Server, &snap, list, keep)?;
+            }
         }
         ServerCmd::Show { server } => {
             let snap = complete_snapshot(hap)?;
@@ -277,45 +342,50 @@ fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) ->
             let obj = snap.backend(b)?.server(s)?.stats();
             output::object(out, format, ObjectKind::Server, &obj)?;
         }
-        ServerCmd::Enable { server } => {
-            let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.enable_server(b, s, Enable::Enable))?;
+        ServerCmd::Enable(t) => {
+            sets::write(out, cli, hap, Action::Server(Enable::Enable), t, None)?
         }
-        ServerCmd::Disable { server } => {
-            let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.enable_server(b, s, Enable::Disable))?;
+        ServerCmd::Disable(t) => {
+            sets::write(out, cli, hap, Action::Server(Enable::Disable), t, None)?
         }
-        ServerCmd::Ready { server } => server_state(hap, server, State::Ready)?,
-        ServerCmd::Drain { server } => server_state(hap, server, State::Drain)?,
-        ServerCmd::Maint { server } => server_state(hap, server, State::Maint)?,
-        ServerCmd::SetWeight { server, weight } => {
+        ServerCmd::Ready(t) => sets::write(out, cli, hap, Action::State(State::Ready), t, None)?,
+        ServerCmd::Drain { target, wait } => sets::write(
+            out,
+            cli,
+            hap,
+            Action::State(State::Drain),
+            target,
+            Some(wait),
+        )?,
+        ServerCmd::Maint { target, wait } => sets::write(
+            out,
+            cli,
+            hap,
+            Action::State(State::Maint),
+            target,
+            Some(wait),
+        )?,
+        ServerCmd::SetWeight { target, weight } => {
             let w = parse_weight(weight)?;
-            let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.set_weight(b, s, w))?;
+            sets::write(out, cli, hap, Action::Weight(w), target, None)?;
         }
         ServerCmd::SetAddr { server, addr, port } => {
             let (b, s) = split_server(server)?;
             write_all(hap, |q| q.set_address(b, s, addr, *port))?;
         }
-        ServerCmd::SetHealth { server, state } => {
-            let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.set_health(b, s, health(*state)))?;
+        ServerCmd::SetHealth { target, state } => {
+            sets::write(out, cli, hap, Action::Health(health(*state)), target, None)?
         }
-        ServerCmd::SetAgent { server, state } => {
-            let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.set_agent(b, s, health(*state)))?;
+        ServerCmd::SetAgent { target, state } => {
+            sets::write(out, cli, hap, Action::Agent(health(*state)), target, None)?
         }
-        ServerCmd::ShutdownSessions { server } => {
-            let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.shutdown_sessions(b, s))?;
+        ServerCmd::ShutdownSessions(t) => {
+            sets::write(out, cli, hap, Action::ShutdownSessions, t, None)?
         }
+        ServerCmd::Add(a) => sets::add(out, hap, a)?,
+        ServerCmd::Del(d) => sets::del(cli, hap, d)?,
     }
     Ok(())
-}
-
-fn server_state(hap: &HAProxy, server: &str, state: State) -> Result {
-    let (b, s) = split_server(server)?;
-    write_all(hap, |q| q.set_state(b, s, state))
 }
 
 fn health(h: HealthArg) -> Health {

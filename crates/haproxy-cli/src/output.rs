@@ -34,6 +34,7 @@ fn not_for(format: Format, what: &str) -> Failure {
         Format::Table => "table",
         Format::Json => "json",
         Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
         Format::Prometheus => "prometheus",
     };
     Failure::Usage(format!(
@@ -44,7 +45,7 @@ fn not_for(format: Format, what: &str) -> Failure {
 // ---- cells --------------------------------------------------------------
 
 /// A combined value as one table or CSV cell.
-fn cell(v: Option<&Combined<Value>>) -> String {
+pub(crate) fn cell(v: Option<&Combined<Value>>) -> String {
     match v {
         None => String::new(),
         Some(Combined::Value(v)) => v.to_string(),
@@ -67,7 +68,10 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv_row<'a>(out: &mut impl Write, fields: impl IntoIterator<Item = &'a str>) -> Result {
+pub(crate) fn csv_row<'a>(
+    out: &mut impl Write,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> Result {
     let mut first = true;
     for f in fields {
         if !first {
@@ -82,6 +86,21 @@ fn csv_row<'a>(out: &mut impl Write, fields: impl IntoIterator<Item = &'a str>) 
 
 /// Left-aligned columns, two spaces apart.
 fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result {
+    table_rows(out, Some(header), rows)
+}
+
+/// [`table`], with the header line left out when `header` is `None`
+/// (`--no-header`; the widths are those of the rows).
+pub(crate) fn table_rows(
+    out: &mut impl Write,
+    header: Option<&[&str]>,
+    rows: &[Vec<String>],
+) -> Result {
+    let shown = header;
+    let header: Vec<&str> = match header {
+        Some(h) => h.to_vec(),
+        None => vec![""; rows.first().map_or(0, Vec::len)],
+    };
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -101,7 +120,9 @@ fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result 
             }
             writeln!(out, "{}", s.trim_end())
         };
-    line(out, &mut header.iter().copied())?;
+    if shown.is_some() {
+        line(out, &mut header.iter().copied())?;
+    }
     for r in rows {
         line(out, &mut r.iter().map(String::as_str))?;
     }
@@ -140,7 +161,7 @@ pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Res
                 writeln!(out, "{n:<w$}  {}", cell(v.as_ref()))?;
             }
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             struct Fields<'a>(&'a [(String, Option<Combined<Value>>)]);
             impl Serialize for Fields<'_> {
                 fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -212,7 +233,7 @@ pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Res
 pub(crate) fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value) -> Result {
     match format {
         Format::Table => writeln!(out, "{v}")?,
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             serde_json::to_writer(&mut *out, v).map_err(json_err)?;
             writeln!(out)?;
         }
@@ -236,7 +257,7 @@ pub(crate) fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value
 
 /// The columns a table shows per kind; every format but `table` shows
 /// all of them.
-fn table_columns(kind: ObjectKind) -> &'static [&'static str] {
+pub(crate) fn table_columns(kind: ObjectKind) -> &'static [&'static str] {
     match kind {
         ObjectKind::Frontend => &[
             "status", "scur", "slim", "stot", "rate", "req_rate", "ereq", "dreq", "bin", "bout",
@@ -333,7 +354,7 @@ pub(crate) fn objects(
                 .collect();
             table(out, &header, &rows)?;
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             serde_json::to_writer(&mut *out, &JsonObjects(list)).map_err(json_err)?;
             writeln!(out)?;
         }
@@ -383,7 +404,7 @@ pub(crate) fn stream_objects(
     keep: impl Fn(&StatObject) -> bool,
 ) -> Result {
     match format {
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             out.write_all(b"[")?;
             let mut first = true;
             snap.for_each_stat_object(kind, |o| -> Result {
@@ -439,7 +460,7 @@ pub(crate) fn object(
                 writeln!(out, "{}", line.trim_end())?;
             }
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             serde_json::to_writer_pretty(&mut *out, &JsonObject(o)).map_err(json_err)?;
             writeln!(out)?;
         }
@@ -625,7 +646,7 @@ pub(crate) fn dump(out: &mut impl Write, format: Format, snap: &Snapshot) -> Res
                 )?;
             }
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             struct Rows<'a>(&'a [(ProcessId, StatObject)]);
             impl Serialize for Rows<'_> {
                 fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -702,7 +723,7 @@ pub(crate) fn per_process_text<T: AsRef<str>>(
                 }
             }
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             #[derive(Serialize)]
             struct Reply<'a> {
                 process: &'a ProcessId,
@@ -781,7 +802,7 @@ pub(crate) fn lists(
                 .collect();
             table(out, &["id", "file", "entries", "description"], &rows)?;
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
             writeln!(out)?;
         }
@@ -828,7 +849,7 @@ pub(crate) fn entries(
                 }
             }
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
             writeln!(out)?;
         }
@@ -875,7 +896,7 @@ pub(crate) fn lookups(
                 writeln!(out, "{s}")?;
             }
         }
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
             writeln!(out)?;
         }

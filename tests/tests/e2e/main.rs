@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod cli_sets;
 mod commands;
 mod harness;
 mod map_safety;

@@ -1,0 +1,792 @@
+//! Acting on sets: the selection flags of listings and writes, sorted and
+//! column-chosen listings, writes on many objects with a preview and a
+//! confirmation (or `--dry-run`), waiting for sessions to end, dynamic
+//! servers, and the fleet consistency `check`.
+//!
+//! The matching, sorting, waiting and comparing are the library's
+//! ([`haproxy_admin::Selection`], [`haproxy_admin::sort_objects`],
+//! [`HAProxy::wait_sessions`], [`HAProxy::differences`]); this module turns
+//! flags into them and prints.
+
+use crate::args::{Cli, Format};
+use crate::{output, Failure};
+use clap::{Args, ValueEnum};
+use haproxy_admin::{
+    display_name, sort_objects, Batch, Enable, HAProxy, Health, NamePattern, ObjectKind, ObjectRef,
+    Predicate, Selection, SessionsLeft, Snapshot, SortKey, StatObject, State, Weight,
+};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// Objects listed one per line in a write's preview; the rest are
+/// counted.
+const PREVIEW_LINES: usize = 20;
+
+/// The exit code of a `--wait` that reached its deadline.
+pub const EXIT_WAIT_TIMEOUT: u8 = 4;
+
+// ---- flags ------------------------------------------------------------------
+
+/// Filters shared by listings and writes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Filters {
+    /// Only objects whose status is one of these (comma-separated or
+    /// repeated: UP, DOWN, MAINT, DRAIN, NOLB, OPEN, "no check"…; `UP`
+    /// also matches `UP 1/3`). On any process, where processes disagree.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Only objects where FIELD OP VALUE holds, on any column (`scur>0`,
+    /// `check_status=L4CON`, `addr~10.0.*`); OP is one of `= != < <= > >=
+    /// ~` (glob). Repeatable: every one must hold.
+    #[arg(long = "where", value_name = "FIELD OP VALUE")]
+    pub wheres: Vec<String>,
+    /// Only objects on which the processes disagree.
+    #[arg(long)]
+    pub disagreeing: bool,
+}
+
+/// Which objects a listing shows, and how.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    /// NAME or BACKEND/SERVER patterns, globs allowed (`be_app/*`,
+    /// `*/web-*`); a backend name alone selects its servers.
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Sort by these columns (`-FIELD`: largest first), e.g.
+    /// `--sort -scur,name`.
+    #[arg(long, value_name = "FIELD[,-FIELD]", allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// Show these columns (after the name), e.g. `--columns
+    /// status,scur,weight`.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// `-o wide`: every column in a table.
+    #[arg(short = 'o', long = "output", value_enum, value_name = "MODE")]
+    pub output: Option<OutputMode>,
+    /// No header line (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+/// Extra table modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// Every column.
+    Wide,
+}
+
+/// The objects a write acts on.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// BACKEND/SERVER (servers) or NAME (frontends); globs allowed
+    /// (`be_app/*`, `*/web-*`), repeatable. A backend name alone selects
+    /// its servers.
+    #[arg(value_name = "PATTERN", required = true)]
+    pub patterns: Vec<String>,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Do not ask before changing several objects.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the commands each process would receive; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--wait` and its bounds.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WaitArgs {
+    /// Then wait until every selected object has at most
+    /// --until-sessions sessions on every process; the global --timeout
+    /// is the deadline (exit 4 when reached).
+    #[arg(long)]
+    pub wait: bool,
+    /// The sessions each object may keep for the wait to end.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "wait")]
+    pub until_sessions: u64,
+}
+
+/// `server add`.
+#[derive(Debug, Clone, Args)]
+pub struct AddArgs {
+    /// BACKEND/SERVER.
+    pub server: String,
+    /// ADDR or ADDR:PORT (`[v6]:port` for IPv6).
+    pub address: String,
+    /// The server's weight.
+    #[arg(long, value_name = "N")]
+    pub weight: Option<u16>,
+    /// Configure a health check (`check`).
+    #[arg(long)]
+    pub check: bool,
+    /// Leave the new server in maintenance (by default it is enabled).
+    #[arg(long)]
+    pub maint: bool,
+    /// Print the commands; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `server del`.
+#[derive(Debug, Clone, Args)]
+pub struct DelArgs {
+    /// BACKEND/SERVER.
+    pub server: String,
+    /// First put it in maintenance, wait (global --timeout) until its
+    /// sessions are gone, then delete.
+    #[arg(long)]
+    pub drain_first: bool,
+}
+
+impl Cli {
+    /// The timeout of each connect, read and write: `--timeout`, or at
+    /// most 5 s when `--timeout` is the deadline of a whole wait.
+    pub(crate) fn io_timeout_secs(&self) -> f64 {
+        use crate::args::{Command, FrontendCmd, ServerCmd};
+        let waits = match &self.command {
+            Command::Server(ServerCmd::Drain { wait, .. } | ServerCmd::Maint { wait, .. }) => {
+                wait.wait
+            }
+            Command::Frontend(FrontendCmd::Disable { wait, .. }) => wait.wait,
+            Command::Server(ServerCmd::Del(d)) => d.drain_first,
+            _ => false,
+        };
+        if waits {
+            self.timeout.min(5.0)
+        } else {
+            self.timeout
+        }
+    }
+}
+
+// ---- selection ------------------------------------------------------------
+
+fn usage(e: haproxy_admin::Error) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+/// The library selection the flags describe.
+pub(crate) fn selection(patterns: &[String], f: &Filters) -> Result<Selection> {
+    let mut sel = Selection::new();
+    for p in patterns {
+        sel = sel.pattern(p.parse::<NamePattern>().map_err(usage)?);
+    }
+    for s in &f.status {
+        sel = sel.status(s);
+    }
+    for w in &f.wheres {
+        sel = sel.predicate(w.parse::<Predicate>().map_err(usage)?);
+    }
+    if f.disagreeing {
+        sel = sel.disagreeing();
+    }
+    Ok(sel)
+}
+
+/// Whether a listing needs more than the plain historical output.
+pub(crate) fn is_plain(l: &ListArgs, format: Format) -> bool {
+    l.patterns.is_empty()
+        && l.filters.status.is_empty()
+        && l.filters.wheres.is_empty()
+        && !l.filters.disagreeing
+        && l.sort.is_none()
+        && l.columns.is_empty()
+        && l.output.is_none()
+        && !l.no_header
+        && format != Format::Jsonl
+}
+
+fn known_column(snap: &Snapshot, c: &str) -> Result {
+    if matches!(c, "name" | "backend" | "proxy") || snap.columns().iter().any(|x| &**x == c) {
+        Ok(())
+    } else {
+        Err(Failure::Admin(haproxy_admin::Error::NoSuchField {
+            kind: "show stat",
+            name: c.to_owned(),
+        }))
+    }
+}
+
+/// The selected objects of `kind`, sorted.
+fn select(
+    snap: &Snapshot,
+    kind: ObjectKind,
+    sel: &Selection,
+    sort: Option<&str>,
+) -> Result<Vec<StatObject>> {
+    sel.check_columns(snap.columns())?;
+    let mut list: Vec<StatObject> = snap
+        .stat_objects(kind)
+        .into_iter()
+        .filter(|o| sel.matches(o))
+        .collect();
+    if let Some(s) = sort {
+        let keys = SortKey::parse_list(s).map_err(usage)?;
+        for k in &keys {
+            known_column(snap, &k.field)?;
+        }
+        sort_objects(&mut list, &keys);
+    }
+    Ok(list)
+}
+
+/// A listing with selection, sort, columns, header choice or JSON lines.
+pub(crate) fn list(
+    out: &mut impl Write,
+    format: Format,
+    kind: ObjectKind,
+    snap: &Snapshot,
+    l: &ListArgs,
+    extra: impl Fn(&StatObject) -> bool,
+) -> Result {
+    let sel = selection(&l.patterns, &l.filters)?;
+    let mut list = select(snap, kind, &sel, l.sort.as_deref())?;
+    list.retain(|o| extra(o));
+    for c in &l.columns {
+        known_column(snap, c)?;
+    }
+    let server = matches!(kind, ObjectKind::Server | ObjectKind::Listener);
+    let cols: Vec<String> = if !l.columns.is_empty() {
+        l.columns
+            .iter()
+            .filter(|c| !matches!(c.as_str(), "name" | "backend" | "proxy"))
+            .cloned()
+            .collect()
+    } else if l.output == Some(OutputMode::Wide) || !matches!(format, Format::Table) {
+        snap.columns()
+            .iter()
+            .filter(|c| !matches!(&***c, "pxname" | "svname"))
+            .map(|c| c.to_string())
+            .collect()
+    } else {
+        output::table_columns(kind)
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect()
+    };
+    let mut header: Vec<&str> = Vec::new();
+    if server {
+        header.push("backend");
+    }
+    header.push("name");
+    header.extend(cols.iter().map(String::as_str));
+    let row = |o: &StatObject| -> Vec<String> {
+        let mut r = Vec::with_capacity(header.len());
+        if server {
+            r.push(o.proxy().to_owned());
+        }
+        r.push(display_name(o).to_owned());
+        r.extend(cols.iter().map(|c| output::cell(o.get(c))));
+        r
+    };
+    match format {
+        Format::Table => {
+            let rows: Vec<Vec<String>> = list.iter().map(row).collect();
+            output::table_rows(out, (!l.no_header).then_some(&header[..]), &rows)?;
+        }
+        Format::Csv => {
+            if !l.no_header {
+                output::csv_row(out, header.iter().copied())?;
+            }
+            for o in &list {
+                let r = row(o);
+                output::csv_row(out, r.iter().map(String::as_str))?;
+            }
+        }
+        Format::Json | Format::Jsonl => {
+            let row = |o| Chosen {
+                o,
+                server,
+                cols: &cols,
+            };
+            if format == Format::Jsonl {
+                for o in &list {
+                    serde_json::to_writer(&mut *out, &row(o)).map_err(json_err)?;
+                    writeln!(out)?;
+                }
+            } else {
+                let all: Vec<Chosen<'_>> = list.iter().map(row).collect();
+                serde_json::to_writer(&mut *out, &all).map_err(json_err)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Prometheus => output::objects(out, format, kind, &list)?,
+    }
+    Ok(())
+}
+
+/// An object as JSON with the chosen columns: `name`, `backend` (servers),
+/// then the columns in the order asked.
+struct Chosen<'a> {
+    o: &'a StatObject,
+    server: bool,
+    cols: &'a [String],
+}
+
+impl serde::Serialize for Chosen<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("name", display_name(self.o))?;
+        if self.server {
+            m.serialize_entry("backend", self.o.proxy())?;
+        }
+        for c in self.cols {
+            m.serialize_entry(c, &self.o.get(c))?;
+        }
+        m.end()
+    }
+}
+
+fn json_err(e: serde_json::Error) -> Failure {
+    Failure::Io(format!("writing JSON: {e}"))
+}
+
+// ---- writes -----------------------------------------------------------------
+
+/// A change to a server or frontend.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Action {
+    /// `enable server` / `disable server`.
+    Server(Enable),
+    /// `set server … state`.
+    State(State),
+    /// `set weight`.
+    Weight(Weight),
+    /// `set server … health`.
+    Health(Health),
+    /// `set server … agent`.
+    Agent(Health),
+    /// `shutdown sessions server`.
+    ShutdownSessions,
+    /// `enable frontend` / `disable frontend`.
+    Frontend(Enable),
+    /// `shutdown frontend`.
+    ShutdownFrontend,
+    /// `set maxconn frontend`.
+    Maxconn(u32),
+}
+
+impl Action {
+    fn kind(self) -> ObjectKind {
+        match self {
+            Action::Frontend(_) | Action::ShutdownFrontend | Action::Maxconn(_) => {
+                ObjectKind::Frontend
+            }
+            _ => ObjectKind::Server,
+        }
+    }
+
+    /// What the preview says will change, from the object's current state.
+    fn describe(self, o: &StatObject) -> String {
+        let now = |c: &str| output::cell(o.get(c));
+        match self {
+            Action::Server(Enable::Enable) => format!("status {} -> enabled", now("status")),
+            Action::Server(Enable::Disable) => format!("status {} -> MAINT", now("status")),
+            Action::State(s) => format!("status {} -> {}", now("status"), state_word(s)),
+            Action::Weight(w) => format!("weight {} -> {}", now("weight"), weight_word(w)),
+            Action::Health(h) => {
+                format!("check {} -> forced {}", now("check_status"), health_word(h))
+            }
+            Action::Agent(h) => format!("agent -> forced {}", health_word(h)),
+            Action::ShutdownSessions => format!("{} sessions closed", now("scur")),
+            Action::Frontend(Enable::Enable) => format!("status {} -> OPEN", now("status")),
+            Action::Frontend(Enable::Disable) => format!("status {} -> disabled", now("status")),
+            Action::ShutdownFrontend => "shut down (until a reload)".to_owned(),
+            Action::Maxconn(n) => format!("maxconn {} -> {n}", now("slim")),
+        }
+    }
+
+    fn queue<'h>(self, b: &mut Batch<'h>, o: &ObjectRef) -> haproxy_admin::Result<()> {
+        let (px, sv) = (o.proxy.as_str(), o.name.as_str());
+        match self {
+            Action::Server(e) => b.enable_server(px, sv, e)?,
+            Action::State(s) => b.set_state(px, sv, s)?,
+            Action::Weight(w) => b.set_weight(px, sv, w)?,
+            Action::Health(h) => b.set_health(px, sv, h)?,
+            Action::Agent(h) => b.set_agent(px, sv, h)?,
+            Action::ShutdownSessions => b.shutdown_sessions(px, sv)?,
+            Action::Frontend(e) => b.enable_frontend(px, e)?,
+            Action::ShutdownFrontend => b.shutdown_frontend(px)?,
+            Action::Maxconn(n) => b.set_maxconn_frontend(px, n)?,
+        };
+        Ok(())
+    }
+}
+
+fn state_word(s: State) -> &'static str {
+    match s {
+        State::Ready => "READY",
+        State::Drain => "DRAIN",
+        State::Maint => "MAINT",
+    }
+}
+
+fn weight_word(w: Weight) -> String {
+    match w {
+        Weight::Absolute(n) => n.to_string(),
+        Weight::Percent(p) => format!("{p}%"),
+    }
+}
+
+fn health_word(h: Health) -> &'static str {
+    match h {
+        Health::Up => "up",
+        Health::Stopping => "stopping",
+        Health::Down => "down",
+    }
+}
+
+/// The objects a write's target names. A single literal name without
+/// filters is taken as is, without reading the stats (HAProxy says when
+/// it does not exist), as a write of one object always was.
+fn resolve(
+    hap: &HAProxy,
+    kind: ObjectKind,
+    t: &Target,
+) -> Result<(Vec<ObjectRef>, Option<Vec<StatObject>>)> {
+    let sel = selection(&t.patterns, &t.filters)?;
+    if let Some((proxy, server)) = sel.single_literal() {
+        let one = match (kind, server) {
+            (ObjectKind::Server, Some(s)) => Some(ObjectRef {
+                kind,
+                proxy: proxy.to_owned(),
+                name: s.to_owned(),
+            }),
+            (ObjectKind::Frontend, None) => Some(ObjectRef {
+                kind,
+                proxy: proxy.to_owned(),
+                name: "FRONTEND".to_owned(),
+            }),
+            _ => None,
+        };
+        if let Some(one) = one {
+            return Ok((vec![one], None));
+        }
+    }
+    if kind == ObjectKind::Frontend && t.patterns.iter().any(|p| p.contains('/')) {
+        return Err(Failure::Usage(format!(
+            "frontend patterns are names, not BACKEND/SERVER: {:?}",
+            t.patterns
+        )));
+    }
+    let snap = crate::complete_snapshot(hap)?;
+    let list = select(&snap, kind, &sel, None)?;
+    if list.is_empty() {
+        return Err(Failure::Admin(haproxy_admin::Error::NotFound {
+            kind: if kind == ObjectKind::Frontend {
+                "frontend"
+            } else {
+                "server"
+            },
+            name: t.patterns.join(" "),
+        }));
+    }
+    Ok((list.iter().map(ObjectRef::of).collect(), Some(list)))
+}
+
+fn noun(kind: ObjectKind, n: usize) -> String {
+    let w = if kind == ObjectKind::Frontend {
+        "frontend"
+    } else {
+        "server"
+    };
+    if n == 1 {
+        format!("1 {w}")
+    } else {
+        format!("{n} {w}s")
+    }
+}
+
+/// Asks on the terminal; `false` unless the answer is yes.
+fn confirm(question: &str) -> Result<bool> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "{question} [y/N] ")?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// Applies `action` to the objects `t` selects on every process, over one
+/// pipelined session per process, with the preview, confirmation and dry
+/// run of a set write; then waits when `wait` asks.
+pub(crate) fn write(
+    out: &mut impl Write,
+    cli: &Cli,
+    hap: &HAProxy,
+    action: Action,
+    t: &Target,
+    wait: Option<&WaitArgs>,
+) -> Result {
+    let kind = action.kind();
+    let (objects, stats) = resolve(hap, kind, t)?;
+    let procs = hap.processes().len();
+    let set = stats.is_some() && objects.len() > 1;
+    if let Some(list) = stats.as_ref().filter(|_| set || t.dry_run) {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "will change {} on {procs} processes:",
+            noun(kind, objects.len())
+        )?;
+        for o in list.iter().take(PREVIEW_LINES) {
+            writeln!(err, "  {}  {}", ObjectRef::of(o), action.describe(o))?;
+        }
+        if list.len() > PREVIEW_LINES {
+            writeln!(
+                err,
+                "  … and {} more (--dry-run lists every command)",
+                list.len() - PREVIEW_LINES
+            )?;
+        }
+    }
+    let mut batch = hap.batch();
+    for o in &objects {
+        action.queue(&mut batch, o)?;
+    }
+    if t.dry_run {
+        for p in hap.processes() {
+            writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
+            for c in batch.commands() {
+                writeln!(out, "{c}")?;
+            }
+        }
+        return Ok(());
+    }
+    if set && !t.yes {
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return Err(Failure::Usage(format!(
+                "refusing to change {} without confirmation: no terminal to ask on; pass --yes",
+                noun(kind, objects.len())
+            )));
+        }
+        if !confirm(&format!("change {}?", noun(kind, objects.len())))? {
+            return Err(Failure::Io("nothing changed (not confirmed)".to_owned()));
+        }
+    }
+    let report = batch.run()?;
+    if set {
+        eprintln!(
+            "changed {} on {} processes",
+            noun(kind, objects.len()),
+            report.len()
+        );
+    }
+    if let Some(w) = wait.filter(|w| w.wait) {
+        wait_sessions(cli, hap, &objects, w.until_sessions)?;
+    }
+    Ok(())
+}
+
+/// Waits until every object has at most `max` sessions on every process:
+/// a progress line redrawn in place on a terminal, a line per change
+/// otherwise; [`Failure::WaitTimeout`] at the deadline (global
+/// `--timeout`).
+pub(crate) fn wait_sessions(cli: &Cli, hap: &HAProxy, objects: &[ObjectRef], max: u64) -> Result {
+    let deadline = Duration::from_secs_f64(cli.timeout);
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let mut last = String::new();
+    let line = |left: &[SessionsLeft]| -> String {
+        let parts: Vec<String> = left
+            .iter()
+            .map(|l| format!("{} {}", l.object, l.total()))
+            .collect();
+        format!("sessions left: {}", parts.join(", "))
+    };
+    let left = hap.wait_sessions(objects, max, deadline, Duration::from_millis(250), |left| {
+        if left.is_empty() {
+            return;
+        }
+        let text = line(left);
+        if tty {
+            eprint!("\r\x1b[K{text}  ({:.0}s)", start.elapsed().as_secs_f64());
+        } else if text != last {
+            eprintln!("{text}");
+        }
+        last = text;
+    })?;
+    if tty && !last.is_empty() {
+        eprintln!();
+    }
+    if left.is_empty() {
+        let what = if objects.len() == 1 {
+            objects[0].to_string()
+        } else {
+            format!("{} objects", objects.len())
+        };
+        let sessions = if max == 0 {
+            "no sessions".to_owned()
+        } else {
+            format!("at most {max} sessions")
+        };
+        eprintln!(
+            "done: {sessions} left on {what}, on every process ({:.1}s)",
+            start.elapsed().as_secs_f64()
+        );
+        Ok(())
+    } else {
+        let detail: Vec<String> = left
+            .iter()
+            .map(|l| {
+                let per: Vec<String> = l
+                    .per_process
+                    .iter()
+                    .map(|(p, n)| format!("pid {}: {n}", p.pid))
+                    .collect();
+                format!("{} ({})", l.object, per.join(", "))
+            })
+            .collect();
+        Err(Failure::WaitTimeout(format!(
+            "timed out after {:?} waiting for at most {max} sessions: {}",
+            deadline,
+            detail.join("; ")
+        )))
+    }
+}
+
+// ---- dynamic servers --------------------------------------------------------
+
+/// `server add`: `add server` on every process, then `enable server`
+/// unless `--maint` (HAProxy adds dynamic servers in maintenance).
+pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
+    let (b, s) = crate::split_server(&a.server)?;
+    let mut opts: Vec<String> = Vec::new();
+    if let Some(w) = a.weight {
+        if w > 256 {
+            return Err(Failure::Usage(format!("--weight must be 0-256, not {w}")));
+        }
+        opts.push("weight".into());
+        opts.push(w.to_string());
+    }
+    if a.check {
+        opts.push("check".into());
+    }
+    let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    if a.dry_run {
+        let mut batch = hap.batch();
+        if !a.maint {
+            batch.enable_server(b, s, Enable::Enable)?;
+        }
+        for p in hap.processes() {
+            writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
+            writeln!(out, "add server {b}/{s} {} {}", a.address, opts.join(" "))?;
+            for c in batch.commands() {
+                writeln!(out, "{c}")?;
+            }
+        }
+        return Ok(());
+    }
+    hap.add_server(b, s, &a.address, &opts)?;
+    let on = present_on(hap, b, s)?;
+    if on.len() != hap.processes().len() {
+        return Err(Failure::Io(format!(
+            "{b}/{s} was added on {} of {} processes only",
+            on.len(),
+            hap.processes().len()
+        )));
+    }
+    if !a.maint {
+        let mut batch = hap.batch();
+        batch.enable_server(b, s, Enable::Enable)?;
+        batch.run()?;
+    }
+    eprintln!(
+        "added {b}/{s} on {} processes{}",
+        hap.processes().len(),
+        if a.maint { " (in maintenance)" } else { "" }
+    );
+    Ok(())
+}
+
+/// `server del`: optionally maintenance, wait for no sessions, then `del
+/// server` on every process.
+pub(crate) fn del(cli: &Cli, hap: &HAProxy, d: &DelArgs) -> Result {
+    let (b, s) = crate::split_server(&d.server)?;
+    if d.drain_first {
+        let mut batch = hap.batch();
+        batch.set_state(b, s, State::Maint)?;
+        batch.run()?;
+        let one = ObjectRef {
+            kind: ObjectKind::Server,
+            proxy: b.to_owned(),
+            name: s.to_owned(),
+        };
+        wait_sessions(cli, hap, &[one], 0)?;
+    }
+    hap.del_server(b, s)?;
+    let left = present_on(hap, b, s)?;
+    if !left.is_empty() {
+        return Err(Failure::Io(format!(
+            "{b}/{s} is still present on {} after `del server` (HAProxy deletes only a \
+             server in maintenance without sessions; see --drain-first)",
+            left.join(", ")
+        )));
+    }
+    eprintln!("deleted {b}/{s} on {} processes", hap.processes().len());
+    Ok(())
+}
+
+/// The processes (`pid N`) on which server `b/s` exists, read back after
+/// a change: what HAProxy did, whatever its reply said.
+fn present_on(hap: &HAProxy, b: &str, s: &str) -> Result<Vec<String>> {
+    let snap = crate::complete_snapshot(hap)?;
+    Ok(match snap.backend(b).and_then(|be| be.server(s)) {
+        Ok(srv) => srv
+            .processes()
+            .iter()
+            .map(|p| format!("pid {}", p.pid))
+            .collect(),
+        Err(_) => Vec::new(),
+    })
+}
+
+// ---- check ------------------------------------------------------------------
+
+/// `check`: every difference between the processes, exit 1 when any.
+pub(crate) fn check(out: &mut impl Write, format: Format, hap: &HAProxy) -> Result {
+    let snap = hap.snapshot()?;
+    let diffs = hap.differences(&snap)?;
+    let procs = snap.info().len() + snap.failures().len();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let v: Vec<serde_json::Value> = diffs
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "object": d.object,
+                        "field": d.field,
+                        "values": d.values.iter().map(|(p, v)| serde_json::json!({"process": p.pid, "value": v})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            serde_json::to_writer(&mut *out, &v).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        _ => {
+            if diffs.is_empty() {
+                writeln!(out, "consistent: {procs} processes agree")?;
+            }
+            for d in &diffs {
+                writeln!(out, "{d}")?;
+            }
+        }
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        out.flush()?;
+        Err(Failure::Checked(format!(
+            "{} difference{} between {procs} processes",
+            diffs.len(),
+            if diffs.len() == 1 { "" } else { "s" }
+        )))
+    }
+}

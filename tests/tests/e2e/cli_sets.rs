@@ -1,0 +1,737 @@
+//! The built `haproxy-cli` acting on sets against a real 3-instance fleet:
+//! selection by glob and `--where`, set writes with preview, refusal
+//! without a terminal, `--dry-run` and `--yes` (read back raw, without our
+//! library), `drain --wait` against sessions the test holds open, dynamic
+//! servers, and `check`.
+//!
+//! The fleets are `Topology::large` (no health checks), so nothing the
+//! tests set is changed behind their back by a check.
+
+use crate::cli::cli;
+use haproxy_e2e::{wait_until, Fleet, Instance, Options, Topology};
+use serde_json::Value as Json;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn command(f: &Fleet, args: &[&str]) -> Command {
+    let mut c = Command::new(cli());
+    c.arg("--socket-dir")
+        .arg(f.socket_dir())
+        .args(args)
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .env_remove("HAPROXY_CLI_SOCKET")
+        .env_remove("HAPROXY_CLI_FORMAT")
+        .env_remove("HAPROXY_CLI_TIMEOUT")
+        .env_remove("HAPROXY_CLI_TARGET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn run(f: &Fleet, args: &[&str]) -> Out {
+    let o = command(f, args).output().expect("run haproxy-cli");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn ok(f: &Fleet, args: &[&str]) -> String {
+    let o = run(f, args);
+    assert_eq!(o.code, 0, "haproxy-cli {args:?}: {o:?}");
+    o.stdout
+}
+
+fn fleet(backends: usize, servers: usize) -> Fleet {
+    Fleet::start(Options {
+        instances: 3,
+        topology: Topology::large(backends, servers, 0),
+        ..Options::default()
+    })
+}
+
+/// `BACKEND/SERVER` of every line of a `--format jsonl` server listing.
+fn jsonl_names(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| {
+            let v: Json = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"));
+            format!(
+                "{}/{}",
+                v["backend"].as_str().expect("backend"),
+                v["name"].as_str().expect("name")
+            )
+        })
+        .collect()
+}
+
+/// The current weight of `be/srv` on `i`, read raw (`get weight`).
+fn weight(i: &Instance, server: &str) -> String {
+    let r = i.raw(&format!("get weight {server}"));
+    r.split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+/// Every server's weight on every instance, raw.
+fn weights(f: &Fleet, servers: &[&str]) -> Vec<String> {
+    f.instances()
+        .iter()
+        .flat_map(|i| servers.iter().map(move |s| weight(i, s)))
+        .collect()
+}
+
+#[test]
+fn selection_by_glob_status_and_where_on_a_fleet() {
+    let f = fleet(2, 3);
+    for i in f.instances() {
+        assert!(i.raw("set weight be_0/s1 5").trim().is_empty());
+        assert!(i.raw("set weight be_1/s1 9").trim().is_empty());
+        assert!(i.raw("disable server be_1/s2").trim().is_empty());
+    }
+    let names = |args: &[&str]| {
+        let mut all = vec!["--format", "jsonl", "server", "list"];
+        all.extend_from_slice(args);
+        jsonl_names(&ok(&f, &all))
+    };
+    assert_eq!(names(&["be_0/*"]), ["be_0/s0", "be_0/s1", "be_0/s2"]);
+    assert_eq!(names(&["*/s2"]), ["be_0/s2", "be_1/s2"]);
+    assert_eq!(
+        names(&["*/s0", "be_1/s1"]),
+        ["be_0/s0", "be_1/s0", "be_1/s1"]
+    );
+    assert_eq!(names(&["--where", "weight>1"]), ["be_0/s1", "be_1/s1"]);
+    assert_eq!(
+        names(&["be_0/*", "--where", "weight>1"]),
+        ["be_0/s1"],
+        "patterns and filters combine"
+    );
+    assert_eq!(names(&["--status", "MAINT"]), ["be_1/s2"]);
+    assert_eq!(
+        names(&["--status", "no check,MAINT", "--where", "name~s[12]"]),
+        ["be_0/s1", "be_0/s2", "be_1/s1", "be_1/s2"]
+    );
+    assert_eq!(names(&["--disagreeing"]), Vec::<String>::new());
+    assert_eq!(
+        names(&["--sort", "-weight,backend", "--where", "weight>0"])[..2],
+        ["be_1/s1", "be_0/s1"]
+    );
+
+    // Columns, no header, table.
+    let t = ok(
+        &f,
+        &[
+            "server",
+            "list",
+            "be_1/*",
+            "--columns",
+            "weight,status",
+            "--no-header",
+            "--sort",
+            "-weight",
+        ],
+    );
+    let rows: Vec<Vec<&str>> = t
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["be_1", "s1", "9", "no check"],
+            vec!["be_1", "s0", "1", "no check"],
+            vec!["be_1", "s2", "1", "MAINT"],
+        ],
+        "{t}"
+    );
+    // JSON lines carry only the chosen columns.
+    let j = ok(
+        &f,
+        &[
+            "--format",
+            "jsonl",
+            "server",
+            "list",
+            "be_0/s1",
+            "--columns",
+            "weight",
+        ],
+    );
+    let v: Json = serde_json::from_str(j.trim()).expect("one JSON line");
+    assert_eq!(v["weight"], 5);
+    assert_eq!(v.as_object().map(serde_json::Map::len), Some(3), "{v}");
+
+    // A bad selection is a usage error naming it; an unknown column too.
+    let o = run(&f, &["server", "list", "--where", "scur"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("scur"), "{o:?}");
+    let o = run(&f, &["server", "list", "--where", "nosuch>1"]);
+    assert_ne!(o.code, 0, "{o:?}");
+    assert!(o.stderr.contains("nosuch"), "{o:?}");
+}
+
+#[test]
+fn set_writes_preview_refuse_dry_run_and_apply_on_every_process() {
+    let f = fleet(2, 3);
+    let all = [
+        "be_0/s0", "be_0/s1", "be_0/s2", "be_1/s0", "be_1/s1", "be_1/s2",
+    ];
+    let before = weights(&f, &all);
+    assert!(before.iter().all(|w| w == "1"), "{before:?}");
+
+    // Several objects, no terminal, no --yes: refused, with the preview.
+    let o = run(&f, &["server", "set-weight", "be_0/*", "7"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(
+        o.stderr.contains("will change 3 servers on 3 processes"),
+        "{o:?}"
+    );
+    assert!(o.stderr.contains("be_0/s1  weight 1 -> 7"), "{o:?}");
+    assert!(o.stderr.contains("--yes"), "{o:?}");
+    assert_eq!(
+        weights(&f, &all),
+        before,
+        "a refused write changed something"
+    );
+
+    // --dry-run: the commands per process, nothing sent.
+    let out = ok(&f, &["server", "set-weight", "be_0/*", "7", "--dry-run"]);
+    for i in f.instances() {
+        assert!(out.contains(&format!("# pid {} (", i.pid)), "{out}");
+    }
+    assert_eq!(out.matches("set weight be_0/s0 7").count(), 3, "{out}");
+    assert_eq!(out.matches("set weight be_0/s2 7").count(), 3, "{out}");
+    assert!(!out.contains("be_1"), "{out}");
+    assert_eq!(weights(&f, &all), before, "--dry-run sent something");
+
+    // --yes: applied to every selected server on every process, and only
+    // to them.
+    let o = run(&f, &["server", "set-weight", "be_0/*", "7", "--yes"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains("changed 3 servers on 3 processes"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        for s in ["be_0/s0", "be_0/s1", "be_0/s2"] {
+            assert_eq!(weight(i, s), "7", "{s} on pid {}", i.pid);
+        }
+        for s in ["be_1/s0", "be_1/s1", "be_1/s2"] {
+            assert_eq!(weight(i, s), "1", "{s} on pid {}", i.pid);
+        }
+    }
+
+    // A state change selected by filter: every server of weight 7 to
+    // maintenance, read back raw.
+    ok(
+        &f,
+        &["server", "maint", "*", "--where", "weight=7", "--yes"],
+    );
+    for i in f.instances() {
+        let state = i.raw("show servers state be_0");
+        // srv_admin_state (field 7) has the forced-maintenance bit.
+        let maint = state
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .filter(|l| l.split_whitespace().nth(6) == Some("1"))
+            .count();
+        assert_eq!(maint, 3, "pid {}: {state}", i.pid);
+    }
+
+    // One literal server: no preview, no question, as before.
+    let o = run(&f, &["server", "set-weight", "be_1/s0", "3"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stderr.is_empty(), "{o:?}");
+    assert!(f.instances().iter().all(|i| weight(i, "be_1/s0") == "3"));
+
+    // Nothing selected is an error, not a silent success.
+    let o = run(&f, &["server", "drain", "be_9/*", "--yes"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("be_9/*"), "{o:?}");
+}
+
+/// A TCP server on loopback that accepts connections and holds them,
+/// never answering, until told to close them.
+struct SlowBackend {
+    port: u16,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SlowBackend {
+    fn start() -> SlowBackend {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind slow backend");
+        l.set_nonblocking(true).expect("nonblocking");
+        let port = l.local_addr().expect("addr").port();
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, s) = (held.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((c, _)) => h.lock().unwrap_or_else(|e| e.into_inner()).push(c),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        SlowBackend {
+            port,
+            held,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Closes every held connection (HAProxy's sessions to it end).
+    fn close_all(&self) {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+impl Drop for SlowBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `scur` of `be_0`'s servers summed over every instance, read raw.
+fn server_sessions(f: &Fleet) -> u64 {
+    f.instances()
+        .iter()
+        .map(|i| {
+            let csv = i.raw("show stat -1 4 -1");
+            let header: Vec<&str> = csv
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("# ")
+                .split(',')
+                .collect();
+            let scur = header.iter().position(|c| *c == "scur").expect("scur");
+            csv.lines()
+                .skip(1)
+                .filter(|l| l.starts_with("be_0,"))
+                .filter_map(|l| l.split(',').nth(scur).and_then(|v| v.parse::<u64>().ok()))
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// Opens `n` HTTP requests through `fe_http` that the slow backend will
+/// hold, and waits until HAProxy counts them as server sessions.
+fn hold_sessions(f: &Fleet, n: u64) -> Vec<TcpStream> {
+    let port = f.instances()[0].http_port;
+    let clients: Vec<TcpStream> = (0..n)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect fe_http");
+            c.write_all(b"GET /slow HTTP/1.1\r\nHost: slow\r\n\r\n")
+                .expect("send request");
+            c
+        })
+        .collect();
+    wait_until(
+        Duration::from_secs(10),
+        "sessions to the slow backend",
+        || server_sessions(f) == n,
+    );
+    clients
+}
+
+fn wait_child(child: &mut Child, within: Duration) -> (i32, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return (status.code().unwrap_or(-1), err);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "haproxy-cli still running after {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn drain_wait_returns_when_sessions_end_and_times_out_with_exit_4() {
+    let f = fleet(1, 2);
+    let slow = SlowBackend::start();
+    for i in f.instances() {
+        for s in ["s0", "s1"] {
+            let r = i.raw(&format!(
+                "set server be_0/{s} addr 127.0.0.1 port {}",
+                slow.port
+            ));
+            assert!(r.contains("changed") || r.trim().is_empty(), "{r}");
+        }
+    }
+
+    // Sessions held open: the wait reaches its deadline, exit 4, naming
+    // what is left.
+    let clients = hold_sessions(&f, 4);
+    let started = Instant::now();
+    let o = run(
+        &f,
+        &[
+            "server",
+            "drain",
+            "be_0/*",
+            "--wait",
+            "--timeout",
+            "2s",
+            "--yes",
+        ],
+    );
+    assert_eq!(o.code, 4, "{o:?}");
+    assert!(o.stderr.contains("timed out"), "{o:?}");
+    assert!(o.stderr.contains("be_0/"), "{o:?}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "{o:?}");
+    for i in f.instances() {
+        let st = i.raw("show stat -1 4 -1");
+        assert!(
+            st.lines()
+                .filter(|l| l.starts_with("be_0,s"))
+                .all(|l| l.contains(",DRAIN,")),
+            "pid {}: {st}",
+            i.pid
+        );
+    }
+    slow.close_all();
+    drop(clients);
+    wait_until(Duration::from_secs(10), "sessions closed", || {
+        server_sessions(&f) == 0
+    });
+    ok(&f, &["server", "ready", "be_0/*", "--yes"]);
+
+    // Sessions held, then closed by the test while the CLI waits: it
+    // returns 0 only after they reached zero.
+    let clients = hold_sessions(&f, 4);
+    let mut child = command(
+        &f,
+        &[
+            "server",
+            "drain",
+            "be_0/*",
+            "--wait",
+            "--timeout",
+            "20s",
+            "--yes",
+        ],
+    )
+    .spawn()
+    .expect("spawn haproxy-cli");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "drain --wait returned while 4 sessions were open"
+    );
+    assert_eq!(server_sessions(&f), 4);
+    let closed = Instant::now();
+    slow.close_all();
+    drop(clients);
+    let (code, err) = wait_child(&mut child, Duration::from_secs(20));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("sessions left: be_0/"),
+        "progress lines: {err}"
+    );
+    assert!(err.contains("done"), "{err}");
+    assert_eq!(server_sessions(&f), 0);
+    assert!(closed.elapsed() < Duration::from_secs(10), "{err}");
+}
+
+#[test]
+fn dynamic_servers_are_added_and_deleted_on_every_process() {
+    let f = fleet(1, 1);
+    let slow = SlowBackend::start();
+    let addr = format!("127.0.0.1:{}", slow.port);
+    let o = run(&f, &["server", "add", "be_0/dyn1", &addr, "--weight", "5"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    for i in f.instances() {
+        assert_eq!(weight(i, "be_0/dyn1"), "5", "pid {}", i.pid);
+        let st = i.raw("show stat -1 4 -1");
+        let line = st
+            .lines()
+            .find(|l| l.starts_with("be_0,dyn1,"))
+            .expect("dyn1");
+        assert!(
+            line.contains(",UP,") || line.contains(",no check,"),
+            "{line}"
+        );
+    }
+    // Not in maintenance: HAProxy refuses the delete, and says so.
+    let o = run(&f, &["server", "del", "be_0/dyn1"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    // --drain-first: maintenance, wait, delete.
+    let o = run(
+        &f,
+        &[
+            "server",
+            "del",
+            "be_0/dyn1",
+            "--drain-first",
+            "--timeout",
+            "10s",
+        ],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    for i in f.instances() {
+        assert!(
+            !i.raw("show stat -1 4 -1").contains("be_0,dyn1,"),
+            "pid {}",
+            i.pid
+        );
+    }
+}
+
+#[test]
+fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back() {
+    let f = fleet(2, 2);
+    let o = run(&f, &["check"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.contains("consistent: 3 processes agree"), "{o:?}");
+
+    let odd = &f.instances()[1];
+    assert!(odd.raw("set weight be_1/s0 3").trim().is_empty());
+    let o = run(&f, &["check"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("server be_1/s0 weight:"))
+        .unwrap_or_else(|| panic!("no weight difference: {o:?}"));
+    let values: Vec<&str> = line
+        .split_once(':')
+        .map_or("", |(_, v)| v)
+        .split(", ")
+        .map(str::trim)
+        .collect();
+    assert_eq!(values.len(), 3, "{line}");
+    for i in f.instances() {
+        let want = if i.pid == odd.pid { "=3" } else { "=1" };
+        let pid = format!("pid {}", i.pid);
+        assert!(
+            values
+                .iter()
+                .any(|v| v.starts_with(&pid) && v.ends_with(want)),
+            "{line}"
+        );
+    }
+    assert!(o.stderr.contains("difference"), "{o:?}");
+    // The same object is what --disagreeing selects.
+    let d = ok(
+        &f,
+        &["--format", "jsonl", "server", "list", "--disagreeing"],
+    );
+    assert_eq!(jsonl_names(&d), ["be_1/s0"]);
+
+    // A map entry added behind the CLI's back on one instance.
+    let map = f.map_file();
+    let r = odd.raw(&format!("add map {} odd.example be_1", map.display()));
+    assert!(r.trim().is_empty(), "{r}");
+    let o = run(&f, &["check"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("map #") && l.contains(" entries:"))
+        .unwrap_or_else(|| panic!("no map difference: {o:?}"));
+    assert!(line.contains(&format!("pid {}", odd.pid)), "{line}");
+    assert!(line.contains("=1 entries"), "{line}");
+    let j = run(&f, &["--format", "json", "check"]);
+    assert_eq!(j.code, 1, "{j:?}");
+    let v: Json = serde_json::from_str(&j.stdout).expect("JSON");
+    assert!(
+        v.as_array().is_some_and(|a| a
+            .iter()
+            .any(|d| d["field"] == "uweight" || d["field"] == "weight")),
+        "{v}"
+    );
+}
+
+#[test]
+fn environment_variables_and_named_targets_select_the_fleet() {
+    let f = fleet(1, 1);
+    let dir = f.socket_dir();
+    // HAPROXY_CLI_SOCKET (comma-separated) and HAPROXY_CLI_FORMAT.
+    let socks: Vec<String> = f
+        .instances()
+        .iter()
+        .map(|i| i.socket.display().to_string())
+        .collect();
+    let o = Command::new(cli())
+        .args(["server", "list", "be_0/s0"])
+        .env("HAPROXY_CLI_SOCKET", socks.join(","))
+        .env("HAPROXY_CLI_FORMAT", "jsonl")
+        .env("HAPROXY_CLI_SOCKET_DIR", "/nonexistent")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        jsonl_names(&String::from_utf8_lossy(&o.stdout)),
+        ["be_0/s0"]
+    );
+    // A named target from a config file.
+    let cfg = f.dir().join("cli.conf");
+    std::fs::write(
+        &cfg,
+        format!(
+            "# test\n[local]\nsocket-dir = {}\n\n[other]\nsocket = /nope.sock\n",
+            dir.display()
+        ),
+    )
+    .expect("write config");
+    let o = Command::new(cli())
+        .args(["--config"])
+        .arg(&cfg)
+        .args(["--target", "local", "check"])
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("3 processes agree"));
+    let o = Command::new(cli())
+        .args(["--config"])
+        .arg(&cfg)
+        .args(["--target", "nope", "check"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no target [nope]"));
+}
+
+/// Runs `haproxy-cli ARGS` on a pseudo-terminal (util-linux `script`),
+/// typing `answer` on it.
+fn on_terminal(f: &Fleet, args: &str, answer: &str) -> (i32, String) {
+    let line = format!(
+        "{} --socket-dir {} {args}",
+        cli().display(),
+        f.socket_dir().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs a command on a pseudo-terminal: install util-linux");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(answer.as_bytes()).expect("type the answer");
+    }
+    let o = child.wait_with_output().expect("wait script");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_set_write_on_a_terminal_asks_and_does_what_was_answered() {
+    let f = fleet(1, 3);
+    let all = ["be_0/s0", "be_0/s1", "be_0/s2"];
+    let (code, screen) = on_terminal(&f, "server set-weight 'be_0/*' 4", "n\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("change 3 servers? [y/N]"), "{screen}");
+    assert!(screen.contains("nothing changed"), "{screen}");
+    assert!(weights(&f, &all).iter().all(|w| w == "1"));
+    let (code, screen) = on_terminal(&f, "server set-weight 'be_0/*' 4", "y\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("changed 3 servers on 3 processes"),
+        "{screen}"
+    );
+    assert!(weights(&f, &all).iter().all(|w| w == "4"));
+}
+
+#[test]
+fn maint_and_frontend_disable_wait_for_sessions_too() {
+    let f = fleet(1, 1);
+    let slow = SlowBackend::start();
+    for i in f.instances() {
+        i.raw(&format!(
+            "set server be_0/s0 addr 127.0.0.1 port {}",
+            slow.port
+        ));
+    }
+    let clients = hold_sessions(&f, 2);
+    let o = run(
+        &f,
+        &["server", "maint", "be_0/s0", "--wait", "--timeout", "1s"],
+    );
+    assert_eq!(o.code, 4, "{o:?}");
+    // Two sessions in all: at most 2 per process holds at once.
+    let o = run(
+        &f,
+        &[
+            "frontend",
+            "disable",
+            "fe_http",
+            "--wait",
+            "--until-sessions",
+            "2",
+        ],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = run(
+        &f,
+        &[
+            "frontend",
+            "disable",
+            "fe_http",
+            "--wait",
+            "--timeout",
+            "500ms",
+        ],
+    );
+    assert_eq!(o.code, 4, "{o:?}");
+    assert!(o.stderr.contains("fe_http"), "{o:?}");
+    for i in f.instances() {
+        let st = i.raw("show stat -1 1 -1");
+        assert!(
+            st.contains("fe_http,FRONTEND,") && (st.contains(",PAUSED,") || st.contains(",STOP,")),
+            "{st}"
+        );
+    }
+    slow.close_all();
+    drop(clients);
+    let o = run(
+        &f,
+        &[
+            "frontend",
+            "disable",
+            "fe_http",
+            "--wait",
+            "--timeout",
+            "10s",
+        ],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = run(
+        &f,
+        &["server", "maint", "be_0/s0", "--wait", "--timeout", "10s"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+}
