@@ -7,4 +7,5 @@ mod cli_sets;
 mod commands;
 mod harness;
 mod reliability;
+mod select;
 mod transport;
