@@ -259,6 +259,32 @@ fn set_writes_preview_refuse_dry_run_and_apply_on_every_process() {
     assert!(o.stderr.is_empty(), "{o:?}");
     assert!(f.instances().iter().all(|i| weight(i, "be_1/s0") == "3"));
 
+    // A server only one process has: the set write reaches it there, the
+    // other processes refuse, and the report names each of them (exit 1).
+    let lone = &f.instances()[2];
+    let r = lone.raw("add server be_1/lone 127.0.0.1:9");
+    assert!(r.contains("New server registered"), "{r}");
+    let o = run(&f, &["server", "set-weight", "be_1/*", "2", "--yes"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("will change 4 servers"), "{o:?}");
+    assert!(o.stderr.contains("failed on 2 of 3 processes"), "{o:?}");
+    for i in &f.instances()[..2] {
+        assert!(o.stderr.contains(&format!("pid {}", i.pid)), "{o:?}");
+    }
+    assert_eq!(weight(lone, "be_1/lone"), "2");
+    // And `check` names the server that exists on one process only.
+    let o = run(&f, &["check"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("server be_1/lone present:"))
+        .unwrap_or_else(|| panic!("{o:?}"));
+    assert!(
+        line.contains(&format!("pid {}", lone.pid)) && line.contains("=false"),
+        "{line}"
+    );
+
     // Nothing selected is an error, not a silent success.
     let o = run(&f, &["server", "drain", "be_9/*", "--yes"]);
     assert_eq!(o.code, 1, "{o:?}");

@@ -8,5 +8,6 @@ mod commands;
 mod harness;
 mod map_safety;
 mod reliability;
+mod select;
 mod transport;
 mod verdicts;
