@@ -98,6 +98,8 @@ fn run(cli: &Cli) -> Result {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             return Ok(());
         }
+        // Usage errors before any socket is opened.
+        Command::Top(a) => top::check(a)?,
         _ => {}
     }
     let hap = connect(cli)?;

@@ -6,4 +6,5 @@ mod cli;
 mod commands;
 mod harness;
 mod reliability;
+mod top;
 mod transport;

@@ -42,9 +42,10 @@ type Result<T = ()> = std::result::Result<T, Failure>;
 /// results and redraws.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Runs the view: interactive on a terminal, else `--iterations` plain
-/// frames (or forever).
-pub(crate) fn run(out: &mut impl Write, hap: &HAProxy, args: &TopArgs) -> Result {
+/// Refuses what `top` cannot do, before any socket is opened: `--format`
+/// (a live view for people has no data format) and an interval that is
+/// not a positive number of seconds.
+pub(crate) fn check(args: &TopArgs) -> Result {
     if format_given() {
         return Err(Failure::Usage(
             "--format does not apply to `top` (a live view for people); for data use \
@@ -52,13 +53,24 @@ pub(crate) fn run(out: &mut impl Write, hap: &HAProxy, args: &TopArgs) -> Result
                 .into(),
         ));
     }
+    interval(args).map(|_| ())
+}
+
+fn interval(args: &TopArgs) -> Result<Duration> {
     if !(args.interval.is_finite() && args.interval > 0.0) {
         return Err(Failure::Usage(format!(
             "--interval must be a positive number of seconds, not {}",
             args.interval
         )));
     }
-    let interval = Duration::from_secs_f64(args.interval);
+    Ok(Duration::from_secs_f64(args.interval))
+}
+
+/// Runs the view: interactive on a terminal, else `--iterations` plain
+/// frames (or forever).
+pub(crate) fn run(out: &mut impl Write, hap: &HAProxy, args: &TopArgs) -> Result {
+    check(args)?;
+    let interval = interval(args)?;
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         interactive(out, hap, args, interval)
     } else {
