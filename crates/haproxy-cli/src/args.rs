@@ -151,7 +151,11 @@ pub struct TopArgs {
 #[derive(Debug, Subcommand)]
 pub enum FrontendCmd {
     /// Every frontend.
-    List,
+    List {
+        /// `--watch`.
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
     /// One frontend, every field.
     Show {
         /// The frontend.
@@ -185,7 +189,11 @@ pub enum FrontendCmd {
 #[derive(Debug, Subcommand)]
 pub enum BackendCmd {
     /// Every backend.
-    List,
+    List {
+        /// `--watch`.
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
     /// One backend, every field.
     Show {
         /// The backend.
@@ -201,6 +209,9 @@ pub enum ServerCmd {
         /// Only the servers of this backend (repeatable).
         #[arg(long = "backend", value_name = "NAME")]
         backends: Vec<String>,
+        /// `--watch`.
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// One server, every field.
     Show {
@@ -413,4 +424,17 @@ pub enum RateLimitArg {
     Sessions,
     /// SSL sessions per second.
     SslSessions,
+}
+
+/// `--watch` for listings.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WatchArgs {
+    /// Refresh every SECS seconds and print each change of status, weight
+    /// or check status (and objects added or removed) with a UTC time
+    /// stamp, until Ctrl-C. On a terminal the listing is redrawn in place
+    /// with the latest changes under it; otherwise the first listing is
+    /// printed, then only the change lines (JSON lines with --format
+    /// json).
+    #[arg(long, value_name = "SECS")]
+    pub watch: Option<f64>,
 }

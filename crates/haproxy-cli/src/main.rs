@@ -18,6 +18,7 @@ use std::time::Duration;
 mod args;
 mod output;
 mod top;
+mod watch;
 
 use args::{
     AclCmd, BackendCmd, Cli, Command, Format, FrontendCmd, GlobalCmd, HealthArg, MapCmd,
@@ -215,7 +216,10 @@ fn write_all<'h>(
 
 fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd) -> Result {
     match c {
-        FrontendCmd::List => {
+        FrontendCmd::List { watch } => {
+            if let Some(secs) = watch.watch {
+                return watch::run(out, format, hap, ObjectKind::Frontend, secs, |_| true);
+            }
             let snap = complete_snapshot(hap)?;
             output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
         }
@@ -239,9 +243,15 @@ fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd
 }
 
 fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) -> Result {
+    if let BackendCmd::List {
+        watch: args::WatchArgs { watch: Some(secs) },
+    } = c
+    {
+        return watch::run(out, format, hap, ObjectKind::Backend, *secs, |_| true);
+    }
     let snap = complete_snapshot(hap)?;
     match c {
-        BackendCmd::List => {
+        BackendCmd::List { .. } => {
             output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
         }
         BackendCmd::Show { name } => {
@@ -264,14 +274,18 @@ fn split_server(s: &str) -> Result<(&str, &str)> {
 
 fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
     match c {
-        ServerCmd::List { backends } => {
+        ServerCmd::List { backends, watch } => {
             let snap = complete_snapshot(hap)?;
             for b in backends {
                 snap.backend(b)?;
             }
-            output::stream_objects(out, format, ObjectKind::Server, &snap, |o| {
+            let keep = |o: &haproxy_admin::StatObject| {
                 backends.is_empty() || backends.iter().any(|b| b == o.proxy())
-            })?;
+            };
+            if let Some(secs) = watch.watch {
+                return watch::run(out, format, hap, ObjectKind::Server, secs, keep);
+            }
+            output::stream_objects(out, format, ObjectKind::Server, &snap, keep)?;
         }
         ServerCmd::Show { server } => {
             let snap = complete_snapshot(hap)?;

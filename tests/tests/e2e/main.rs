@@ -8,3 +8,4 @@ mod harness;
 mod reliability;
 mod top;
 mod transport;
+mod watch;

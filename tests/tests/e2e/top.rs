@@ -35,7 +35,9 @@ impl Tmux {
         assert!(ok, "{TMUX_HINT}");
         let socket = dir.join(format!("tmux-{width}x{height}.sock"));
         let t = Tmux { socket };
-        let script = format!("{command}; echo TOP-EXITED=$?; exec sleep 600");
+        // The shell traps SIGINT so that Ctrl-C (a signal when the program
+        // is not in raw mode) ends only the program, not the shell.
+        let script = format!("trap : INT; {command}; echo TOP-EXITED=$?; exec sleep 600");
         let out = t
             .cmd()
             .args(["new-session", "-d", "-s", "top", "-x"])
@@ -236,6 +238,18 @@ fn top_ctrl_c_restores_the_terminal() {
 }
 
 #[test]
+fn top_restores_the_terminal_on_sigterm() {
+    let f = fleet();
+    let t = Tmux::start(f.dir(), 100, 30, &top_command(&f, ""));
+    t.wait("the servers of the fleet", shows_fleet);
+    haproxy_e2e::signal(t.program_pid(), "TERM");
+    let screen = t.wait("top to exit", |s| s.contains("TOP-EXITED="));
+    assert!(screen.contains("TOP-EXITED=0"), "{screen}");
+    assert_eq!(t.display("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(t.display("#{cursor_flag}"), "1", "cursor shown again");
+}
+
+#[test]
 fn top_drains_a_server_on_every_process_after_confirmation() {
     let f = fleet();
     for i in f.instances() {
@@ -426,4 +440,31 @@ fn top_with_format_is_a_usage_error() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("--format does not apply to `top`"), "{err}");
     }
+}
+
+#[test]
+fn watch_redraws_in_place_on_a_terminal() {
+    let f = fleet();
+    let command = format!(
+        "{} --socket-dir {} server list --backend be_static --watch 0.2",
+        cli().display(),
+        f.socket_dir().display()
+    );
+    let t = Tmux::start(f.dir(), 100, 30, &command);
+    t.wait("the listing", |s| {
+        s.contains("changes:") && s.contains("be_static")
+    });
+    f.instances()[0].raw("set weight be_static/s2 4");
+    let screen = t.wait("the change under the listing", |s| {
+        s.contains("be_static/s2 weight 20 -> {4|20|20}")
+    });
+    // Redrawn in place: one header, one listing, however many refreshes.
+    assert_eq!(
+        screen.matches("every 0.2s: server list").count(),
+        1,
+        "{screen}"
+    );
+    assert_eq!(screen.matches("changes:").count(), 1, "{screen}");
+    t.keys(&["C-c"]);
+    t.wait("the watch to exit", |s| s.contains("TOP-EXITED=0"));
 }
