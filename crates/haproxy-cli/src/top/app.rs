@@ -582,6 +582,54 @@ pub(crate) fn text_table(header: &[&str], rows: &[&Row], width: usize) -> Vec<St
     out
 }
 
+/// A small fleet's data, for the tests of this module and the renderer.
+#[cfg(test)]
+pub(crate) fn sample() -> App {
+    fn row(proxy: &str, name: &str, cells: &[&str]) -> Row {
+        Row {
+            proxy: proxy.into(),
+            name: name.into(),
+            cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+            disagreements: Vec::new(),
+            per_process: Vec::new(),
+        }
+    }
+    let mut a = App::new();
+    let servers = vec![
+        row(
+            "be_app",
+            "app1",
+            &["be_app/app1", "UP", "1", "5", "L7OK", "0", "0", "10"],
+        ),
+        row(
+            "be_app",
+            "app2",
+            &["be_app/app2", "DOWN", "1", "0", "L4CON", "0", "0", "2"],
+        ),
+        row(
+            "be_static",
+            "s1",
+            &["be_static/s1", "UP", "10", "12", "-", "0", "0", "100"],
+        ),
+        row(
+            "be_static",
+            "s2",
+            &["be_static/s2", "MAINT", "20", "0", "-", "0", "0", "7"],
+        ),
+    ];
+    a.set_data(Data {
+        summary: "3 process(es), HAProxy 2.6.12".into(),
+        failures: vec![],
+        tables: [
+            vec![row("fe_http", "FRONTEND", &["fe_http", "OPEN"])],
+            vec![row("be_app", "BACKEND", &["be_app", "UP"])],
+            servers,
+        ],
+        processes: 3,
+    });
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,43 +644,8 @@ mod tests {
         }
     }
 
-    /// Servers as the servers view shows them (name, status, weight,
-    /// scur, check_status, rate, qcur, stot).
     fn app() -> App {
-        let mut a = App::new();
-        let servers = vec![
-            row(
-                "be_app",
-                "app1",
-                &["be_app/app1", "UP", "1", "5", "L7OK", "0", "0", "10"],
-            ),
-            row(
-                "be_app",
-                "app2",
-                &["be_app/app2", "DOWN", "1", "0", "L4CON", "0", "0", "2"],
-            ),
-            row(
-                "be_static",
-                "s1",
-                &["be_static/s1", "UP", "10", "12", "-", "0", "0", "100"],
-            ),
-            row(
-                "be_static",
-                "s2",
-                &["be_static/s2", "MAINT", "20", "0", "-", "0", "0", "7"],
-            ),
-        ];
-        a.set_data(Data {
-            summary: "3 processes".into(),
-            failures: vec![],
-            tables: [
-                vec![row("fe_http", "FRONTEND", &["fe_http", "OPEN"])],
-                vec![row("be_app", "BACKEND", &["be_app", "UP"])],
-                servers,
-            ],
-            processes: 3,
-        });
-        a
+        sample()
     }
 
     fn names(a: &App) -> Vec<String> {

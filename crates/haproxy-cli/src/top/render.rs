@@ -296,3 +296,105 @@ fn popup(f: &mut Frame<'_>, area: Rect, title: &str, text: Vec<Line<'_>>) {
         r,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::top::app::{sample, Key, Row as AppRow};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    /// The screen as lines of text.
+    fn screen(app: &mut App, width: u16, height: u16) -> Vec<String> {
+        let mut term = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+        let mut table = TableState::default();
+        let clock = Clock {
+            fetching_for: None,
+            age: Some(Duration::from_secs(1)),
+        };
+        term.draw(|f| draw(f, app, &mut table, clock))
+            .expect("draw");
+        let buf = term.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sixty_columns_keep_the_header_and_elide_the_name() {
+        let mut app = sample();
+        let long = "be_a_very_long_backend_name/server_with_a_long_name";
+        app.data.tables[2].push(AppRow {
+            proxy: "be_a_very_long_backend_name".into(),
+            name: "server_with_a_long_name".into(),
+            cells: [
+                long,
+                "UP",
+                "100",
+                "123456",
+                "L7OK",
+                "9999",
+                "0",
+                "123456789",
+            ]
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+            disagreements: Vec::new(),
+            per_process: Vec::new(),
+        });
+        let lines = screen(&mut app, 60, 12);
+        assert!(
+            lines[0].starts_with("haproxy-cli top: 3 process(es)"),
+            "{lines:#?}"
+        );
+        assert!(lines[1].ends_with(" Servers"), "{lines:#?}");
+        let head = &lines[2];
+        assert!(
+            head.starts_with(" SERVER") && head.contains("STATUS") && head.contains("WEIGHT"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[3].starts_with(">be_app/app1"),
+            "the selection: {lines:#?}"
+        );
+        let cut = lines
+            .iter()
+            .find(|l| l.contains("be_a_very"))
+            .expect("the long row");
+        assert!(cut.contains('~') && !cut.contains(long), "{cut:?}");
+        assert!(lines.iter().all(|l| l.is_ascii()), "{lines:#?}");
+    }
+
+    #[test]
+    fn the_confirmation_names_the_write_and_the_processes() {
+        let mut app = sample();
+        app.key(Key::Char('d'));
+        let lines = screen(&mut app, 60, 16).join("\n");
+        assert!(lines.contains("+Confirm"), "{lines}");
+        assert!(
+            lines.contains("drain be_app/app1 on every process (3)?"),
+            "{lines}"
+        );
+        app.key(Key::Char('y'));
+        app.written(
+            &crate::top::app::Write {
+                backend: "be_app".into(),
+                server: "app1".into(),
+                action: crate::top::app::Action::State(haproxy_admin::State::Drain),
+            },
+            Err("No such server.".into()),
+        );
+        let lines = screen(&mut app, 60, 16);
+        assert!(
+            lines[15].starts_with("FAILED: drain be_app/app1: No such server."),
+            "{lines:#?}"
+        );
+    }
+}
