@@ -322,6 +322,7 @@ fn top_shows_per_process_values_and_a_failed_write() {
         "{screen}"
     );
     t.keys(&["Escape"]);
+    t.wait("the box closed", |s| !s.contains("Per process"));
     // The weight prompt refuses what HAProxy would.
     t.keys(&["w", "300", "Enter"]);
     t.wait("the weight refused", |s| s.contains("weight must be 0-256"));

@@ -362,6 +362,11 @@ fn event_loop<W: Write>(
             continue;
         }
         let Some(key) = key_of(k) else { continue };
+        // Esc and the next key in one read arrive as Alt+key: top has no
+        // Alt bindings, so it is what was typed, Esc then the key.
+        if k.modifiers.contains(KeyModifiers::ALT) && matches!(key, Key::Char(_)) {
+            app.key(Key::Esc);
+        }
         match app.key(key) {
             Effect::None => {}
             Effect::Quit => return Ok(()),

@@ -38,13 +38,21 @@ const ASCII_BORDER: border::Set = border::Set {
 };
 
 /// The keys, for the footer and the help box.
-const KEYS: &str = "q quit  Tab/f/b/v view  s/S sort  / filter  p per-process  \
-                    e enable  x disable  d drain  w weight  r refresh  ? help";
+/// Help first: on a narrow terminal the rest is clipped.
+const KEYS: &str =
+    "?:help q:quit Tab:view s:sort /:filter d:drain e:enable x:disable w:weight p:procs";
 
 /// Draws the whole screen.
 pub(crate) fn draw(f: &mut Frame<'_>, app: &mut App, table: &mut TableState, clock: Clock) {
     let area = f.area();
-    let failures = app.data.failures.len().min(3) as u16;
+    // The last fetch's error and the processes that failed, in red.
+    let mut fail_lines: Vec<String> = Vec::new();
+    if let Some(e) = &app.fetch_error {
+        fail_lines.push(format!("refresh failed: {e}"));
+    }
+    fail_lines.extend(app.data.failures.iter().map(|l| format!("failed: {l}")));
+    fail_lines.truncate(3);
+    let failures = fail_lines.len() as u16;
     let [top, tabs, fails, body, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -54,27 +62,19 @@ pub(crate) fn draw(f: &mut Frame<'_>, app: &mut App, table: &mut TableState, clo
     ])
     .areas(area);
 
-    // Top line: what, how many processes, how fresh.
+    // Top line: how fresh (first, so a narrow terminal keeps it), then
+    // the summary.
     let fresh = match (clock.fetching_for, clock.age) {
         (Some(t), _) if t >= Duration::from_secs(1) => {
-            format!(" [fetching for {}s]", t.as_secs())
+            format!("[fetching for {}s]", t.as_secs())
         }
-        (_, Some(age)) => format!(" [{}s ago]", age.as_secs()),
-        (_, None) => " [fetching]".to_owned(),
+        (_, Some(age)) => format!("[{}s ago]", age.as_secs()),
+        (_, None) => "[fetching]".to_owned(),
     };
-    let summary = if app.data.summary.is_empty() {
-        "haproxy-cli top".to_owned()
-    } else {
-        format!("haproxy-cli top: {}", app.data.summary)
-    };
-    let mut line = vec![Span::raw(summary), Span::raw(fresh)];
-    if let Some(e) = &app.fetch_error {
-        line.push(Span::styled(
-            format!(" refresh failed: {e}"),
-            Style::default().fg(Color::Red),
-        ));
-    }
-    f.render_widget(Paragraph::new(Line::from(line)), top);
+    f.render_widget(
+        Paragraph::new(format!("haproxy-cli top {fresh} {}", app.data.summary)),
+        top,
+    );
 
     // Views, filter, sort.
     let mut spans = Vec::new();
@@ -101,12 +101,9 @@ pub(crate) fn draw(f: &mut Frame<'_>, app: &mut App, table: &mut TableState, clo
     f.render_widget(Paragraph::new(Line::from(spans)), tabs);
 
     if failures > 0 {
-        let lines: Vec<Line<'_>> = app
-            .data
-            .failures
-            .iter()
-            .take(3)
-            .map(|l| Line::styled(format!("failed: {l}"), Style::default().fg(Color::Red)))
+        let lines: Vec<Line<'_>> = fail_lines
+            .into_iter()
+            .map(|l| Line::styled(l, Style::default().fg(Color::Red)))
             .collect();
         f.render_widget(Paragraph::new(lines), fails);
     }
@@ -351,7 +348,7 @@ mod tests {
         });
         let lines = screen(&mut app, 60, 12);
         assert!(
-            lines[0].starts_with("haproxy-cli top: 3 process(es)"),
+            lines[0].starts_with("haproxy-cli top [1s ago] 3 process(es)"),
             "{lines:#?}"
         );
         assert!(lines[1].ends_with(" Servers"), "{lines:#?}");
