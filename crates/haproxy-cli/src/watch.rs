@@ -152,7 +152,8 @@ fn pause(every: Duration, stop: &AtomicBool) -> bool {
 }
 
 /// The listing and the latest changes, drawn over the previous ones:
-/// cursor home, the new frame, then the rest of the screen cleared.
+/// cursor home, screen cleared, then a frame that fits the terminal (see
+/// [`fit_frame`]), so nothing scrolls and the next frame lands in place.
 #[allow(clippy::too_many_arguments)]
 fn redraw(
     out: &mut impl Write,
@@ -167,23 +168,66 @@ fn redraw(
     let mut listing = Vec::new();
     output::stream_objects(&mut listing, format, kind, snap, keep)?;
     let listing = String::from_utf8_lossy(&listing);
-    let rows = ratatui::crossterm::terminal::size().map_or(24, |(_, r)| usize::from(r));
-    let used = listing.lines().count() + 3;
-    let room = rows.saturating_sub(used).max(3);
-    let mut frame = String::from("\x1b[H\x1b[2J");
-    frame.push_str(&format!(
-        "every {secs}s: {what}, {} (Ctrl-C to stop)\n",
+    let (width, rows) = ratatui::crossterm::terminal::size()
+        .map_or((80, 24), |(w, r)| (usize::from(w), usize::from(r)));
+    let title = format!(
+        "every {secs}s: {what}, {} (Ctrl-C to stop)",
         timestamp(SystemTime::now())
-    ));
-    frame.push_str(&listing);
-    frame.push_str("\nchanges:\n");
-    for l in &changes[changes.len().saturating_sub(room)..] {
-        frame.push_str(l);
-        frame.push('\n');
-    }
+    );
+    let lines = fit_frame(&title, &listing, changes, width, rows);
+    let mut frame = String::from("\x1b[H\x1b[2J");
+    frame.push_str(&lines.join("\n"));
     out.write_all(frame.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// The lines of one frame for a `width`×`rows` terminal: the title, the
+/// listing, a blank line, `changes:` and the latest changes, at most
+/// `rows - 1` lines (the last row stays free so the terminal never
+/// scrolls) each cut to `width` characters (so none wraps). The changes
+/// keep at least 3 rows (or as many as there are); a listing that does
+/// not fit ends with a line saying how many rows are not shown.
+pub(crate) fn fit_frame(
+    title: &str,
+    listing: &str,
+    changes: &[String],
+    width: usize,
+    rows: usize,
+) -> Vec<String> {
+    let budget = rows.saturating_sub(1).max(1);
+    let listing: Vec<&str> = listing.lines().collect();
+    let fixed = 3; // title, blank, "changes:"
+    let change_rows = changes
+        .len()
+        .min(3.max(budget.saturating_sub(listing.len() + fixed)));
+    let listing_rows = listing
+        .len()
+        .min(budget.saturating_sub(fixed + change_rows));
+    let mut out = vec![title.to_owned()];
+    if listing_rows < listing.len() {
+        let shown = listing_rows.saturating_sub(1);
+        out.extend(listing[..shown].iter().map(|l| (*l).to_owned()));
+        out.push(format!(
+            "... {} more rows (the whole listing: without --watch)",
+            listing.len() - shown
+        ));
+    } else {
+        out.extend(listing.iter().map(|l| (*l).to_owned()));
+    }
+    out.push(String::new());
+    out.push("changes:".to_owned());
+    out.extend(changes[changes.len() - change_rows..].iter().cloned());
+    out.truncate(budget);
+    out.into_iter()
+        .map(|l| {
+            if l.chars().count() > width {
+                l.chars().take(width).collect()
+            } else {
+                l
+            }
+        })
+        .collect()
 }
 
 /// The watched fields of every listed object, in listing order.
@@ -376,6 +420,37 @@ mod tests {
             r#"{"change":"weight","new":"5","object":"be/b","old":"10","time":"2026-01-02T03:04:05Z"}"#
         );
         assert_eq!(line(t, &c[3], Format::Table), format!("{t} be/d added"));
+    }
+
+    #[test]
+    fn frames_fit_the_terminal() {
+        let listing: String = (0..30)
+            .map(|i| format!("row {i} {}\n", "x".repeat(90)))
+            .collect();
+        let changes: Vec<String> = (0..10).map(|i| format!("change {i}")).collect();
+        let f = fit_frame("title", &listing, &changes, 60, 24);
+        assert_eq!(f.len(), 23, "the last row stays free: {f:#?}");
+        assert!(f.iter().all(|l| l.chars().count() <= 60), "{f:#?}");
+        assert_eq!(f[0], "title");
+        // title + 16 listing rows + "more" + blank + "changes:" + the
+        // last 3 changes: the listing gives way, the changes keep 3 rows.
+        let more = f
+            .iter()
+            .position(|l| l.starts_with("... "))
+            .expect("a more line");
+        assert_eq!(
+            f[more],
+            "... 14 more rows (the whole listing: without --watch)"
+        );
+        assert_eq!(f[more + 2], "changes:");
+        assert_eq!(&f[more + 3..], ["change 7", "change 8", "change 9"]);
+        // A short listing leaves the room to the changes.
+        let f = fit_frame("title", "a\nb\n", &changes, 60, 24);
+        assert_eq!(f.len(), 15);
+        assert_eq!(f[5], "change 0");
+        // No changes yet.
+        let f = fit_frame("title", "a\nb\n", &[], 60, 24);
+        assert_eq!(f, ["title", "a", "b", "", "changes:"]);
     }
 
     #[test]

@@ -451,7 +451,8 @@ fn watch_redraws_in_place_on_a_terminal() {
         cli().display(),
         f.socket_dir().display()
     );
-    let t = Tmux::start(f.dir(), 100, 30, &command);
+    // 60 columns: the listing is wider, its lines are cut, none wraps.
+    let t = Tmux::start(f.dir(), 60, 14, &command);
     t.wait("the listing", |s| {
         s.contains("changes:") && s.contains("be_static")
     });
@@ -466,6 +467,10 @@ fn watch_redraws_in_place_on_a_terminal() {
         "{screen}"
     );
     assert_eq!(screen.matches("changes:").count(), 1, "{screen}");
+    assert!(
+        screen.lines().all(|l| l.chars().count() <= 60),
+        "a line wrapped:\n{screen}"
+    );
     t.keys(&["C-c"]);
     t.wait("the watch to exit", |s| s.contains("TOP-EXITED=0"));
 }
