@@ -315,6 +315,10 @@ fn event_loop<W: Write>(
     let mut next_fetch = Instant::now();
     let mut fetched_at: Option<Instant> = None;
     let mut frames = 0u64;
+    // Redraw after a key, new data or a resize, and once a second for the
+    // clock; not every tick (a large fleet's table is not free to sort).
+    let mut dirty = true;
+    let mut drawn = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if fetching.is_none() && now >= next_fetch {
@@ -322,7 +326,9 @@ fn event_loop<W: Write>(
             fetching = Some(now);
         }
         loop {
-            match done.try_recv() {
+            let reply = done.try_recv();
+            dirty |= reply.is_ok();
+            match reply {
                 Ok(Done::Fetched(r)) => {
                     fetching = None;
                     next_fetch = Instant::now() + interval;
@@ -344,24 +350,34 @@ fn event_loop<W: Write>(
                 Err(mpsc::TryRecvError::Disconnected) => return Err(worker_gone()),
             }
         }
-        let clock = render::Clock {
-            fetching_for: fetching.map(|t| t.elapsed()),
-            age: fetched_at.map(|t| t.elapsed()),
-        };
-        term.draw(|f| render::draw(f, &mut app, &mut table, clock))?;
+        if dirty || drawn.elapsed() >= Duration::from_secs(1) {
+            let clock = render::Clock {
+                fetching_for: fetching.map(|t| t.elapsed()),
+                age: fetched_at.map(|t| t.elapsed()),
+            };
+            term.draw(|f| render::draw(f, &mut app, &mut table, clock))?;
+            dirty = false;
+            drawn = Instant::now();
+        }
         if args.iterations.is_some_and(|n| frames >= n) {
             return Ok(());
         }
         if !event::poll(TICK)? {
             continue;
         }
-        let Event::Key(k) = event::read()? else {
-            continue;
+        let k = match event::read()? {
+            Event::Key(k) => k,
+            Event::Resize(..) => {
+                dirty = true;
+                continue;
+            }
+            _ => continue,
         };
         if k.kind == KeyEventKind::Release {
             continue;
         }
         let Some(key) = key_of(k) else { continue };
+        dirty = true;
         // Esc and the next key in one read arrive as Alt+key: top has no
         // Alt bindings, so it is what was typed, Esc then the key.
         if k.modifiers.contains(KeyModifiers::ALT) && matches!(key, Key::Char(_)) {
