@@ -124,8 +124,11 @@ pub enum Command {
         /// The Runtime API command, e.g. 'show servers state'.
         command: String,
     },
-    /// A live view of frontends, backends and servers (rates, sessions,
-    /// status), refreshed in the terminal.
+    /// An interactive live view of frontends, backends and servers: views
+    /// (Tab), sort (s), filter (/), per-process values (p), and the
+    /// selected server enabled (e), disabled (x), drained (d) or
+    /// re-weighted (w) on every process after a confirmation; q quits, ?
+    /// lists the keys. On a pipe it prints plain frames instead.
     Top(TopArgs),
     /// Print shell completions.
     Completions {
