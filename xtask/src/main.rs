@@ -108,6 +108,46 @@ pub(crate) fn ensure_haproxy() -> Result {
     Ok(())
 }
 
+/// The e2e tests of `haproxy-cli top` drive it in a real terminal under
+/// tmux: installs tmux when it is missing (as root), else says how.
+pub(crate) fn ensure_tmux() -> Result {
+    let present = || {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if present() {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let install = "apt-get update && apt-get install -y tmux";
+    if !root {
+        return Err(format!(
+            "tmux is not installed and this user is not root; run: sudo sh -c '{install}'"
+        ));
+    }
+    eprintln!("xtask: tmux is missing; installing it: {install}");
+    run(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-qq"]),
+    )?;
+    run(
+        "apt-get install tmux",
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "tmux"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if !present() {
+        return Err("apt-get installed tmux but `tmux -V` does not run".into());
+    }
+    Ok(())
+}
+
 /// `cargo xtask test [--haproxy all|VERSION[,VERSION…]]`.
 fn test_cmd(args: &[String]) -> Result {
     let mut versions: Vec<String> = Vec::new();
@@ -136,6 +176,7 @@ fn test_cmd(args: &[String]) -> Result {
 /// (passed, failed) summed over every test binary.
 fn test() -> Result<(u64, u64)> {
     ensure_haproxy()?;
+    ensure_tmux()?;
     let (passed, failed) = cargo_test(
         "cargo test --workspace",
         cargo().args(["test", "--workspace", "--color", "never"]),
@@ -153,6 +194,7 @@ fn test() -> Result<(u64, u64)> {
 /// run is made even when one fails; the summary names each.
 fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     let versions = haproxy::ensure(selectors)?;
+    ensure_tmux()?;
     let mut summary: Vec<(String, Result<(u64, u64)>)> = Vec::new();
     for (n, v) in versions.iter().enumerate() {
         let mut c = cargo();

@@ -44,7 +44,7 @@ impl<'h> Batch<'h> {
 
     /// The queued command lines, in order, as they will be sent (for a
     /// dry run).
-    pub fn commands(&self) -> &[String] {
+    pub fn commands(&self) -> &[haproxy_proto::command::Command] {
         &self.lines
     }
 

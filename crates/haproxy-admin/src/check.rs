@@ -259,6 +259,7 @@ mod tests {
             id: id.to_owned(),
             key: k.to_owned(),
             value: Some(v.to_owned()),
+            ambiguous: false,
         };
         let a = [e("0x1", "a", "1"), e("0x2", "b", "2")];
         let b = [e("0x9", "b", "2"), e("0x8", "a", "1")];

@@ -189,8 +189,11 @@ pub enum Command {
         /// The Runtime API command, e.g. 'show servers state'.
         command: String,
     },
-    /// A live view of frontends, backends and servers (rates, sessions,
-    /// status), refreshed in the terminal.
+    /// An interactive live view of frontends, backends and servers: views
+    /// (Tab), sort (s), filter (/), per-process values (p), and the
+    /// selected server enabled (e), disabled (x), drained (d) or
+    /// re-weighted (w) on every process after a confirmation; q quits, ?
+    /// lists the keys. On a pipe it prints plain frames instead.
     Top(TopArgs),
     /// Exit 1 listing every difference when the processes disagree on
     /// what must agree (versions, which objects exist, server states,
@@ -496,3 +499,15 @@ pub enum RateLimitArg {
 }
 
 pub use crate::sets::{ListArgs, Target, WaitArgs};
+/// `--watch` for listings.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WatchArgs {
+    /// Refresh every SECS seconds and print each change of status, weight
+    /// or check status (and objects added or removed) with a UTC time
+    /// stamp, until Ctrl-C. On a terminal the listing is redrawn in place
+    /// with the latest changes under it; otherwise the first listing is
+    /// printed, then only the change lines (JSON lines with --format
+    /// json).
+    #[arg(long, value_name = "SECS")]
+    pub watch: Option<f64>,
+}

@@ -22,6 +22,7 @@ mod config;
 mod output;
 mod sets;
 mod top;
+mod watch;
 
 use args::{
     AclCmd, BackendCmd, Cli, Command, Format, FrontendCmd, GlobalCmd, HealthArg, MapCmd,
@@ -115,6 +116,8 @@ fn run(cli: &Cli) -> Result {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             return Ok(());
         }
+        // Usage errors before any socket is opened.
+        Command::Top(a) => top::check(a)?,
         _ => {}
     }
     let hap = connect(cli)?;
@@ -261,6 +264,12 @@ fn frontend(
 ) -> Result {
     match c {
         FrontendCmd::List(l) => {
+            if let Some(secs) = l.watch.watch {
+                let sel = sets::selection(&l.patterns, &l.filters)?;
+                return watch::run(out, format, hap, ObjectKind::Frontend, secs, |o| {
+                    sel.matches(o)
+                });
+            }
             let snap = complete_snapshot(hap)?;
             if sets::is_plain(l, format) {
                 output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
@@ -293,6 +302,12 @@ fn frontend(
 }
 
 fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) -> Result {
+    if let BackendCmd::List(l) = c {
+        if let Some(secs) = l.watch.watch {
+            let sel = sets::selection(&l.patterns, &l.filters)?;
+            return watch::run(out, format, hap, ObjectKind::Backend, secs, |o| sel.matches(o));
+        }
+    }
     let snap = complete_snapshot(hap)?;
     match c {
         BackendCmd::List(l) => {
@@ -323,13 +338,19 @@ pub(crate) fn split_server(s: &str) -> Result<(&str, &str)> {
 fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
     match c {
         ServerCmd::List { backends, list } => {
+            let keep = |o: &haproxy_admin::StatObject| {
+                backends.is_empty() || backends.iter().any(|b| b == o.proxy())
+            };
+            if let Some(secs) = list.watch.watch {
+                let sel = sets::selection(&list.patterns, &list.filters)?;
+                return watch::run(out, format, hap, ObjectKind::Server, secs, |o| {
+                    keep(o) && sel.matches(o)
+                });
+            }
             let snap = complete_snapshot(hap)?;
             for b in backends {
                 snap.backend(b)?;
             }
-            let keep = |o: &haproxy_admin::StatObject| {
-                backends.is_empty() || backends.iter().any(|b| b == o.proxy())
-            };
             if sets::is_plain(list, format) {
                 output::stream_objects(out, format, ObjectKind::Server, &snap, keep)?;
             } else {

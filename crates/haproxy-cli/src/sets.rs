@@ -71,6 +71,9 @@ pub struct ListArgs {
     /// No header line (table and CSV).
     #[arg(long)]
     pub no_header: bool,
+    /// `--watch`.
+    #[command(flatten)]
+    pub watch: crate::args::WatchArgs,
 }
 
 /// Extra table modes.

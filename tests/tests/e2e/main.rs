@@ -9,5 +9,7 @@ mod harness;
 mod map_safety;
 mod reliability;
 mod select;
+mod top;
 mod transport;
 mod verdicts;
+mod watch;
