@@ -68,6 +68,7 @@ mod batch;
 mod cmd;
 mod conn;
 mod error;
+mod fanout;
 mod haproxy;
 mod maps;
 mod objects;
@@ -78,7 +79,7 @@ mod value;
 
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
-pub use error::{Error, ProcessFailure, Result, Skipped};
+pub use error::{Error, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess};
 pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
 pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};

@@ -118,6 +118,58 @@ impl Process {
     }
 }
 
+/// The rank of a socket's `show cli level` reply: admin above operator
+/// above user above anything else (an error, an HAProxy too old to say).
+fn level_rank(reply: &str) -> u8 {
+    match reply.trim() {
+        "admin" => 3,
+        "operator" => 2,
+        "user" => 1,
+        _ => 0,
+    }
+}
+
+/// For every process reached by several sockets, asks each socket its
+/// level (`show cli level`, concurrently) and makes the highest-level one
+/// the process's endpoint, the others alternates: writes must not go to
+/// a `level user` socket when an admin one reaches the same process. A
+/// socket that cannot say ranks lowest; ties keep discovery order.
+pub(crate) fn choose_sockets(settings: &crate::conn::Settings, processes: &mut [Process]) {
+    let asks: Vec<(usize, usize, Endpoint)> = processes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.alternates.is_empty())
+        .flat_map(|(i, p)| {
+            std::iter::once(&p.endpoint)
+                .chain(&p.alternates)
+                .enumerate()
+                .map(move |(j, e)| (i, j, e.clone()))
+        })
+        .collect();
+    if asks.is_empty() {
+        return;
+    }
+    let ranks = crate::fanout::fan_out(
+        &asks,
+        asks.len(),
+        "level probe",
+        |(_, _, e)| e.to_string(),
+        |(_, _, e)| settings.probe(e, "show cli level"),
+    );
+    let mut best: Vec<Option<(u8, usize)>> = vec![None; processes.len()];
+    for ((i, j, _), r) in asks.iter().zip(ranks) {
+        let rank = r.map_or(0, |reply| level_rank(&reply));
+        if best[*i].map_or(true, |(b, _)| rank > b) {
+            best[*i] = Some((rank, *j));
+        }
+    }
+    for (p, b) in processes.iter_mut().zip(best) {
+        if let Some((_, j)) = b.filter(|&(_, j)| j > 0) {
+            std::mem::swap(&mut p.endpoint, &mut p.alternates[j - 1]);
+        }
+    }
+}
+
 /// Adds `candidate` to `set` unless a process of `set` is the same process,
 /// in which case its endpoint becomes an alternate of that process.
 pub(crate) fn add_unique(set: &mut Vec<Process>, candidate: Process) {
@@ -167,6 +219,20 @@ mod tests {
         ];
         for (b, want) in cases {
             assert_eq!(a.same_process(&b), want, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn levels_rank_admin_first() {
+        let cases = [
+            ("admin\n\n", 3),
+            ("operator\n", 2),
+            ("user\n\n", 1),
+            ("Unknown command\n", 0),
+            ("", 0),
+        ];
+        for (reply, want) in cases {
+            assert_eq!(level_rank(reply), want, "{reply:?}");
         }
     }
 }

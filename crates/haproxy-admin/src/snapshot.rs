@@ -74,29 +74,16 @@ fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
 }
 
 impl Snapshot {
-    pub(crate) fn fetch(shared: Arc<Shared>) -> Result<Snapshot> {
-        let results: Vec<Result<Fetched>> = std::thread::scope(|s| {
-            let handles: Vec<_> = shared
-                .processes
-                .iter()
-                .map(|p| {
-                    let shared = &*shared;
-                    s.spawn(move || fetch_one(shared, p))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(&shared.processes)
-                .map(|(h, p)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::NotHaproxy {
-                            endpoint: p.endpoint.to_string(),
-                            reason: "fetch thread panicked".to_owned(),
-                        })
-                    })
-                })
-                .collect()
-        });
+    /// Fetches every process; a failure is an error unless
+    /// `allow_partial`, and then only when every process failed.
+    pub(crate) fn fetch(shared: Arc<Shared>, allow_partial: bool) -> Result<Snapshot> {
+        let results: Vec<Result<Fetched>> = crate::fanout::fan_out(
+            &shared.processes,
+            shared.processes.len(),
+            "fetch",
+            |p| p.endpoint.to_string(),
+            |p| fetch_one(&shared, p),
+        );
         let mut procs = Vec::new();
         let mut failures = Vec::new();
         for (i, (r, p)) in results.into_iter().zip(&shared.processes).enumerate() {
@@ -114,10 +101,18 @@ impl Snapshot {
                 }),
             }
         }
-        if procs.is_empty() && !failures.is_empty() {
+        if !failures.is_empty() && (procs.is_empty() || !allow_partial) {
+            if procs.is_empty() && failures.len() == 1 {
+                if let Some(f) = failures.pop() {
+                    return Err(*f.error);
+                }
+            }
             return Err(Error::Partial {
                 command: "show info; show stat".to_owned(),
-                succeeded: Vec::new(),
+                succeeded: procs
+                    .iter()
+                    .map(|p| shared.processes[p.process].id.clone())
+                    .collect(),
                 failures,
             });
         }
@@ -167,7 +162,8 @@ impl Snapshot {
     ///
     /// As [`crate::HAProxy::snapshot`].
     pub fn refresh(&self) -> Result<Snapshot> {
-        Snapshot::fetch(Arc::clone(&self.shared))
+        let allow_partial = self.shared.settings.allow_partial;
+        Snapshot::fetch(Arc::clone(&self.shared), allow_partial)
     }
 
     /// The processes that answered, in process order.
@@ -175,9 +171,35 @@ impl Snapshot {
         self.procs.iter().map(|p| &self.shared.processes[p.process])
     }
 
-    /// The processes that failed, and exactly why.
+    /// The processes that failed, and exactly why (empty unless built
+    /// with [`crate::Builder::allow_partial`]).
     pub fn failures(&self) -> &[ProcessFailure] {
         &self.failures
+    }
+
+    /// Whether every process of the fleet is in this snapshot: none was
+    /// unreachable at discovery and none failed since.
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty() && self.shared.unreachable.is_empty()
+    }
+
+    /// What this snapshot lacks, one line per process, in words: the
+    /// sockets unreachable at discovery, then the processes that failed
+    /// during the fetch. Empty for a complete snapshot. Every combined
+    /// value of the snapshot is over the other processes only.
+    pub fn missing(&self) -> Vec<String> {
+        self.shared
+            .unreachable
+            .iter()
+            .map(|u| format!("unreachable: {u}"))
+            .chain(self.failures.iter().map(|f| format!("failed: {f}")))
+            .collect()
+    }
+
+    /// How many processes answered (the number every
+    /// [`StatObject::processes`] is out of).
+    pub fn process_count(&self) -> usize {
+        self.procs.len()
     }
 
     /// The `show stat` column names of this snapshot (the union over
@@ -523,37 +545,29 @@ impl Snapshot {
         }
         // Large listings: rounds of `batch` objects per thread, combined in
         // parallel, handed on in order.
+        let combine = |part: &&[usize]| {
+            let mut scratch = Vec::new();
+            part.iter()
+                .map(|&i| self.stat_object(i, &mut scratch))
+                .collect::<Vec<_>>()
+        };
         for round in wanted.chunks(batch.saturating_mul(threads)) {
             let chunk = round.len().div_ceil(threads);
-            let parts: Vec<Vec<StatObject>> = std::thread::scope(|s| {
-                let handles: Vec<_> = round
-                    .chunks(chunk)
-                    .map(|part| {
-                        s.spawn(move || {
-                            let mut scratch = Vec::new();
-                            part.iter()
-                                .map(|&i| self.stat_object(i, &mut scratch))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .zip(round.chunks(chunk))
-                    .map(|(h, part)| {
-                        h.join().unwrap_or_else(|_| {
-                            // A panic in a worker cannot come from our code
-                            // (no panicking paths); recompute that part here.
-                            let mut scratch = Vec::new();
-                            part.iter()
-                                .map(|&i| self.stat_object(i, &mut scratch))
-                                .collect()
-                        })
-                    })
-                    .collect()
-            });
-            for o in parts.into_iter().flatten() {
-                f(o)?;
+            let parts: Vec<&[usize]> = round.chunks(chunk).collect();
+            let combined = crate::fanout::fan_out(
+                &parts,
+                threads,
+                "combine",
+                |part| format!("{} objects", part.len()),
+                |part| Ok(combine(part)),
+            );
+            for (done, part) in combined.into_iter().zip(&parts) {
+                // A panic in a worker cannot come from our code (no
+                // panicking paths); that part is recomputed here, where a
+                // second panic would show.
+                for o in done.unwrap_or_else(|_| combine(part)) {
+                    f(o)?;
+                }
             }
         }
         Ok(())
@@ -812,6 +826,7 @@ mod tests {
         let shared = Arc::new(Shared {
             processes,
             settings: Settings::default(),
+            unreachable: Vec::new(),
         });
         let procs = stats
             .iter()

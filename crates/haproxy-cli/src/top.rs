@@ -22,7 +22,7 @@ pub(crate) fn run(out: &mut impl Write, hap: &HAProxy, args: &TopArgs) -> Result
     let tty = std::io::stdout().is_terminal();
     let mut frame = 0u64;
     loop {
-        let snap = hap.snapshot()?;
+        let snap = hap.snapshot_partial()?;
         if tty {
             // Clear the screen and go home.
             out.write_all(b"\x1b[2J\x1b[H")?;
