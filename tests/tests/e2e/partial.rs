@@ -1,0 +1,408 @@
+//! Never a false success with part of the fleet (issue 15, admin side):
+//! a process that is busy (frozen with SIGSTOP), whose `stats maxconn` is
+//! full, or a socket that accepts and never answers is a process we could
+//! not reach — the command fails (exit 1, naming it) unless best effort
+//! was asked for (`--allow-partial` / `Builder::allow_partial`), and then
+//! the result says exactly what was missed (exit 3). Every state the
+//! result claims is read back from each HAProxy without our libraries.
+
+use crate::cli::cli;
+use haproxy_admin::{Error, HAProxy, ObjectKind, Timeouts};
+use haproxy_e2e::{haproxy_path, raw_unix, signal, Fleet, Level, Options};
+use serde_json::Value as Json;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `haproxy-cli` with `args` (paths may be any bytes).
+fn run<S: AsRef<OsStr>>(args: &[S]) -> Out {
+    let o = Command::new(cli())
+        .args(args)
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run haproxy-cli");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// `haproxy-cli --socket-dir DIR ARGS…`.
+fn in_dir(dir: &Path, args: &[&str]) -> Out {
+    let mut all: Vec<&OsStr> = vec![OsStr::new("--socket-dir"), dir.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    run(&all)
+}
+
+/// A server's current weight, read with `std` only.
+fn weight(socket: &Path, server: &str) -> u32 {
+    let reply = raw_unix(socket, &format!("get weight {server}")).expect("get weight");
+    reply
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("{}: get weight {server}: {reply:?}", socket.display()))
+}
+
+/// Sends SIGCONT on drop, so a failed assertion never leaves a process
+/// frozen.
+struct Frozen(u32);
+
+impl Frozen {
+    fn new(pid: u32) -> Frozen {
+        signal(pid, "STOP");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        signal(self.0, "CONT");
+    }
+}
+
+fn two() -> Fleet {
+    Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    })
+}
+
+#[test]
+fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
+    let f = two();
+    let dir = f.socket_dir();
+    let (live, frozen) = (&f.instances()[0], &f.instances()[1]);
+    let guard = Frozen::new(frozen.pid);
+
+    // Strict: the listing fails naming the frozen socket, prints nothing.
+    let o = in_dir(&dir, &["--timeout", "1", "server", "list"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
+    assert!(o.stderr.contains("could not be reached"), "{o:?}");
+    assert!(o.stdout.is_empty(), "{o:?}");
+    // The write fails too, before touching any process.
+    let o = in_dir(
+        &dir,
+        &["--timeout", "1", "server", "set-weight", "be_static/s1", "7"],
+    );
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
+    assert_eq!(weight(&live.socket, "be_static/s1"), 10, "nothing written");
+
+    // Best effort: written where reachable, the missed one named, exit 3.
+    let o = in_dir(
+        &dir,
+        &[
+            "--timeout",
+            "1",
+            "--allow-partial",
+            "server",
+            "set-weight",
+            "be_static/s1",
+            "7",
+        ],
+    );
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(
+        o.stderr.contains("partial: not reached") && o.stderr.contains("instance-1.sock"),
+        "{o:?}"
+    );
+    assert!(!o.stderr.contains("instance-0.sock"), "{o:?}");
+    assert_eq!(weight(&live.socket, "be_static/s1"), 7);
+
+    // A best-effort listing: the data of the live process, exit 3, and
+    // each object says how many processes it comes from.
+    let o = in_dir(
+        &dir,
+        &[
+            "--timeout",
+            "1",
+            "--allow-partial",
+            "--format",
+            "json",
+            "server",
+            "list",
+        ],
+    );
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
+    let list: Vec<Json> = serde_json::from_str(&o.stdout).expect("json");
+    let s1 = list
+        .iter()
+        .find(|s| s["pxname"] == "be_static" && s["svname"] == "s1")
+        .expect("s1");
+    assert_eq!(s1["weight"], 7, "{s1}");
+
+    // What the results claimed, read back once the process runs again:
+    // the frozen process was not written.
+    drop(guard);
+    assert_eq!(weight(&frozen.socket, "be_static/s1"), 10);
+    assert_eq!(weight(&live.socket, "be_static/s1"), 7);
+}
+
+#[test]
+fn a_process_busy_longer_than_a_second_is_waited_for() {
+    // The probe timeout is the command timeout (it used to be a fixed 1 s,
+    // and a process busy for 1.5 s was dropped from a write that exited 0).
+    let f = two();
+    let guard = Frozen::new(f.instances()[1].pid);
+    let thaw = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(guard);
+    });
+    let o = in_dir(
+        &f.socket_dir(),
+        &["--timeout", "8", "server", "set-weight", "be_static/s2", "5"],
+    );
+    thaw.join().expect("thaw");
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+    for i in f.instances() {
+        assert_eq!(weight(&i.socket, "be_static/s2"), 5, "pid {}", i.pid);
+    }
+    // An explicit, shorter probe timeout is honoured (and documented).
+    let guard = Frozen::new(f.instances()[1].pid);
+    let started = Instant::now();
+    let o = in_dir(
+        &f.socket_dir(),
+        &["--timeout", "8", "--probe-timeout", "0.5", "info"],
+    );
+    let took = started.elapsed();
+    drop(guard);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
+    assert!(took < Duration::from_secs(6), "the probe waited {took:?}");
+}
+
+/// One HAProxy whose stats socket takes one connection at a time
+/// (`stats maxconn 1`), started and killed by the test.
+struct OneAtATime {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl OneAtATime {
+    fn start(dir: &Path) -> OneAtATime {
+        let socket = dir.join("maxconn-1.sock");
+        let cfg = dir.join("..").join("maxconn-1.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n    stats socket {} level admin\n    stats maxconn 1\n    \
+                 stats timeout 30s\n\ndefaults\n    mode http\n    timeout client 5s\n    \
+                 timeout server 5s\n    timeout connect 1s\n\nbackend be_one\n    \
+                 server s1 127.0.0.1:9 weight 3\n",
+                socket.display()
+            ),
+        )
+        .expect("write config");
+        let child = Command::new(haproxy_path())
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start haproxy");
+        let mut me = OneAtATime { child, socket };
+        Fleet::wait_until(Duration::from_secs(20), "the maxconn-1 socket", || {
+            raw_unix(&me.socket, "show info").is_ok_and(|r| r.contains("Name: HAProxy"))
+        });
+        if let Ok(Some(status)) = me.child.try_wait() {
+            panic!("haproxy exited: {status}");
+        }
+        me
+    }
+}
+
+impl Drop for OneAtATime {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
+    let f = Fleet::start(Options::default());
+    let dir = f.socket_dir();
+    let one = OneAtATime::start(&dir);
+    // The test holds the one connection the socket accepts.
+    let held = UnixStream::connect(&one.socket).expect("hold the connection");
+    let o = in_dir(&dir, &["--timeout", "1", "info"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("maxconn-1.sock"), "{o:?}");
+    assert!(o.stdout.is_empty(), "{o:?}");
+    let o = in_dir(
+        &dir,
+        &["--timeout", "1", "--allow-partial", "metric", "Maxconn"],
+    );
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(o.stderr.contains("maxconn-1.sock"), "{o:?}");
+    assert_eq!(o.stdout.trim(), "4000", "the reachable process only: {o:?}");
+    drop(held);
+    // Released: both are counted; each server is on one of the two
+    // processes (different configurations), and says so.
+    let o = in_dir(&dir, &["--timeout", "5", "server", "list"]);
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("be_one "))
+        .unwrap_or_else(|| panic!("be_one/s1 listed: {o:?}"));
+    assert!(line.contains("s1 [1/2]"), "{line}");
+    let o = in_dir(&dir, &["--format", "json", "server", "list"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let list: Vec<Json> = serde_json::from_str(&o.stdout).expect("json");
+    assert!(list.iter().all(|s| s["processes"] == 1), "{list:?}");
+
+    // A socket that accepts and never answers stands for a busy process:
+    // the library fails naming it, or with best effort keeps it listed.
+    let silent_path = dir.join("silent.sock");
+    let silent = UnixListener::bind(&silent_path).expect("bind");
+    let strict = HAProxy::builder()
+        .timeouts(Timeouts::uniform(Duration::from_millis(700)))
+        .from_dir(&dir);
+    match strict {
+        Err(Error::Unreachable { unreachable }) => {
+            assert_eq!(unreachable.len(), 1, "{unreachable:?}");
+            assert!(unreachable[0].endpoint.ends_with("silent.sock"));
+            assert!(unreachable[0].reason.contains("timed out"), "{unreachable:?}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    let hap = HAProxy::builder()
+        .timeouts(Timeouts::uniform(Duration::from_millis(700)))
+        .allow_partial()
+        .from_dir(&dir)
+        .expect("best effort");
+    assert_eq!(hap.processes().len(), 2);
+    assert_eq!(hap.unreachable().len(), 1);
+    let snap = hap.snapshot().expect("snapshot");
+    assert!(!snap.is_complete());
+    assert_eq!(snap.missing().len(), 1, "{:?}", snap.missing());
+    assert!(snap.missing()[0].contains("silent.sock"));
+    drop(silent);
+}
+
+#[test]
+fn a_process_failing_after_discovery_fails_the_snapshot_or_is_marked() {
+    let f = two();
+    let settings = || HAProxy::builder().timeouts(Timeouts::uniform(Duration::from_secs(1)));
+    let strict = settings().from_dir(f.socket_dir()).expect("both");
+    let partial = settings()
+        .allow_partial()
+        .from_dir(f.socket_dir())
+        .expect("both");
+    let frozen_pid = f.instances()[1].pid;
+    let guard = Frozen::new(frozen_pid);
+    match strict.snapshot() {
+        Err(Error::Partial {
+            succeeded,
+            failures,
+            ..
+        }) => {
+            assert_eq!(succeeded.len(), 1);
+            assert_eq!(failures.len(), 1);
+            assert_eq!(failures[0].process.pid, frozen_pid);
+            assert!(failures[0].endpoint.contains("instance-1.sock"));
+        }
+        other => panic!("expected Partial, got {other:?}"),
+    }
+    let snap = partial.snapshot().expect("one answers");
+    drop(guard);
+    assert!(!snap.is_complete());
+    assert_eq!(snap.failures().len(), 1);
+    assert_eq!(snap.failures()[0].process.pid, frozen_pid);
+    assert_eq!(snap.missing().len(), 1);
+    // Every value is over the one process that answered, and says so.
+    assert_eq!(snap.process_count(), 1);
+    assert_eq!(snap.maxconn().expect("maxconn"), 4000);
+    for o in snap.stat_objects(ObjectKind::Server) {
+        assert_eq!(o.processes(), 1, "{}/{}", o.proxy(), o.name());
+    }
+}
+
+#[test]
+fn the_admin_socket_of_a_process_is_used_for_writes() {
+    // `a-user-0.sock` (level user) sorts before `instance-0.sock` (admin).
+    let f = Fleet::start(Options {
+        extra_sockets: vec![("a-user".to_owned(), Level::User)],
+        ..Options::default()
+    });
+    let i = &f.instances()[0];
+    let (user, _) = &i.extra_sockets[0];
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("discovery");
+    assert_eq!(hap.processes().len(), 1, "one process, two sockets");
+    let p = &hap.processes()[0];
+    assert_eq!(p.endpoint().to_string(), i.socket.display().to_string());
+    assert_eq!(
+        p.alternates()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [user.display().to_string()]
+    );
+    let o = in_dir(
+        &f.socket_dir(),
+        &["server", "set-weight", "be_static/s1", "4"],
+    );
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+    assert_eq!(weight(&i.socket, "be_static/s1"), 4);
+}
+
+#[test]
+fn master_pointed_at_a_worker_socket_is_a_clear_error() {
+    let f = Fleet::start(Options::default());
+    let socket = f.instances()[0].socket.clone();
+    let o = run(&[OsStr::new("--master"), socket.as_os_str(), OsStr::new("info")]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("not a master CLI socket"), "{o:?}");
+    assert!(o.stdout.is_empty(), "no help text as data: {o:?}");
+    assert!(matches!(
+        HAProxy::from_master(&socket),
+        Err(Error::NotAMaster { .. })
+    ));
+}
+
+#[test]
+fn socket_names_with_at_signs_and_non_utf8_bytes_are_reached() {
+    let f = two();
+    // Hard links to the live sockets, under names an endpoint string would
+    // misread: `x@1.sock` (a master selector) and a name that is not UTF-8.
+    let odd = f.dir().join("odd");
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    let at = odd.join("x@1.sock");
+    let bytes = odd.join(OsStr::from_bytes(b"y\xff.sock"));
+    std::fs::hard_link(&f.instances()[0].socket, &at).expect("link");
+    std::fs::hard_link(&f.instances()[1].socket, &bytes).expect("link");
+    let hap = HAProxy::from_dir(&odd).expect("both reached");
+    assert!(hap.skipped().is_empty(), "{:?}", hap.skipped());
+    assert_eq!(hap.processes().len(), 2);
+    let mut pids = hap.process_ids();
+    pids.sort_unstable();
+    let mut want: Vec<u32> = f.instances().iter().map(|i| i.pid).collect();
+    want.sort_unstable();
+    assert_eq!(pids, want);
+    // The CLI too, and a single socket by path.
+    let o = in_dir(&odd, &["metric", "Maxconn"]);
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+    assert_eq!(o.stdout.trim(), "8000", "{o:?}");
+    for path in [&at, &bytes] {
+        let hap = HAProxy::from_socket(path).expect("by path");
+        assert_eq!(hap.processes().len(), 1, "{}", path.display());
+    }
+}
