@@ -415,6 +415,7 @@ fn identify(settings: &Settings, endpoint: &Endpoint, quick: bool) -> Result<Pro
         alternates: Vec::new(),
         version: info.version().map(str::to_owned),
         old: false,
+        exact_start: matches!(info.start_time_sec(), Ok(Some(_))),
     })
 }
 
@@ -609,4 +610,121 @@ pub(crate) fn collect<T>(
         succeeded: ok.into_iter().map(|(p, _)| p).collect(),
         failures,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haproxy_transport::{Error as T, Phase};
+    use std::io;
+
+    #[test]
+    fn a_dead_socket_is_told_from_a_busy_process() {
+        let e = || Endpoint::unix("/run/haproxy/a.sock");
+        let os = |code| io::Error::from_raw_os_error(code);
+        let cases: Vec<(Error, Verdict)> = vec![
+            (T::ConnectRefused { endpoint: e() }.into(), Verdict::Dead),
+            (T::NoSuchSocket { endpoint: e() }.into(), Verdict::Dead),
+            (T::NotASocket { endpoint: e() }.into(), Verdict::Dead),
+            (
+                T::NotHAProxy {
+                    endpoint: e(),
+                    found: "HTTP/1.1 400".into(),
+                }
+                .into(),
+                Verdict::Foreign,
+            ),
+            (
+                Error::NotHaproxy {
+                    endpoint: "x".into(),
+                    reason: "no Name".into(),
+                },
+                Verdict::Foreign,
+            ),
+            // Accepted and silent (busy, or stats maxconn full: the kernel
+            // queues the connection and HAProxy does not take it).
+            (
+                T::Timeout {
+                    endpoint: e(),
+                    phase: Phase::Read,
+                    after: Duration::from_secs(1),
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::Timeout {
+                    endpoint: e(),
+                    phase: Phase::Connect,
+                    after: Duration::from_secs(1),
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            // Could not be opened: out of file descriptors, backlog full.
+            (
+                T::Connect {
+                    endpoint: e(),
+                    source: os(24), // EMFILE
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::Connect {
+                    endpoint: e(),
+                    source: os(11), // EAGAIN
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::PermissionDenied { endpoint: e() }.into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::ClosedMidReply {
+                    endpoint: e(),
+                    received: 10,
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::RetriesExhausted {
+                    endpoint: e(),
+                    attempts: 3,
+                    last: Box::new(T::ConnectRefused { endpoint: e() }),
+                }
+                .into(),
+                Verdict::Dead,
+            ),
+            (
+                Error::WorkerPanicked {
+                    task: "probe",
+                    item: "x".into(),
+                },
+                Verdict::Unreachable,
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(probe_verdict(&error), want, "{error}");
+        }
+    }
+
+    #[test]
+    fn a_socket_file_is_never_read_as_an_endpoint_string() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let non_utf8 = Path::new(OsStr::from_bytes(b"/tmp/y\xff.sock"));
+        assert_eq!(
+            endpoint_of(non_utf8).expect("unix"),
+            Endpoint::Unix(non_utf8.to_owned())
+        );
+        // A path that does not exist keeps the endpoint syntax.
+        assert!(matches!(
+            endpoint_of(Path::new("/nonexistent/m.sock@1")),
+            Ok(Endpoint::Master { .. })
+        ));
+    }
 }

@@ -88,6 +88,9 @@ pub struct Process {
     pub(crate) alternates: Vec<Endpoint>,
     pub(crate) version: Option<String>,
     pub(crate) old: bool,
+    /// Whether `id.started` is HAProxy's own `Start_time_sec` (exact),
+    /// not computed from `Uptime_sec` at probe time.
+    pub(crate) exact_start: bool,
 }
 
 impl Process {
@@ -170,10 +173,23 @@ pub(crate) fn choose_sockets(settings: &crate::conn::Settings, processes: &mut [
     }
 }
 
+/// Whether two probed processes are one: [`ProcessId::same_process`], and
+/// more where `show info` says more — two processes with the same PID and
+/// node (containers) are told apart by an exact start time (2.5+:
+/// `Start_time_sec`, to the second, no tolerance) and by their version.
+fn one_process(a: &Process, b: &Process) -> bool {
+    a.id.same_process(&b.id)
+        && (!(a.exact_start && b.exact_start) || a.id.started == b.id.started)
+        && match (&a.version, &b.version) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
 /// Adds `candidate` to `set` unless a process of `set` is the same process,
 /// in which case its endpoint becomes an alternate of that process.
 pub(crate) fn add_unique(set: &mut Vec<Process>, candidate: Process) {
-    match set.iter_mut().find(|p| p.id.same_process(&candidate.id)) {
+    match set.iter_mut().find(|p| one_process(p, &candidate)) {
         Some(existing) => {
             existing.alternates.push(candidate.endpoint);
             existing.alternates.extend(candidate.alternates);
@@ -219,6 +235,33 @@ mod tests {
         ];
         for (b, want) in cases {
             assert_eq!(a.same_process(&b), want, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn same_pid_and_node_are_told_apart_by_exact_start_and_version() {
+        let p = |started: u64, exact: bool, version: &str| Process {
+            id: ProcessId::new(1, Some("box".into()), Some(started)),
+            endpoint: Endpoint::unix(format!("/s{started}{exact}{version}")),
+            alternates: Vec::new(),
+            version: Some(version.into()),
+            old: false,
+            exact_start: exact,
+        };
+        let cases = [
+            (p(100, true, "2.6"), p(100, true, "2.6"), true),
+            // Two containers' PID 1, started a second apart.
+            (p(100, true, "2.6"), p(101, true, "2.6"), false),
+            // From Uptime_sec: a second apart may be one process read twice.
+            (p(100, false, "2.6"), p(101, false, "2.6"), true),
+            (p(100, true, "2.6"), p(101, false, "2.6"), true),
+            (p(100, true, "2.6"), p(100, true, "3.0"), false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(one_process(&a, &b), want, "{a:?} / {b:?}");
+            let mut set = vec![a];
+            add_unique(&mut set, b);
+            assert_eq!(set.len(), if want { 1 } else { 2 });
         }
     }
 

@@ -369,10 +369,13 @@ impl Snapshot {
             let Some(text) = p.info.get("Uptime_sec") else {
                 continue;
             };
-            let v = text.trim().parse::<u64>().map_err(|_| Error::UnexpectedValue {
-                what: "Uptime_sec".to_owned(),
-                value: text.to_owned(),
-            })?;
+            let v = text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| Error::UnexpectedValue {
+                    what: "Uptime_sec".to_owned(),
+                    value: text.to_owned(),
+                })?;
             youngest = Some(youngest.map_or(v, |y| y.min(v)));
         }
         youngest.ok_or_else(|| Error::NoSuchField {
@@ -874,6 +877,7 @@ mod tests {
                 alternates: Vec::new(),
                 version: None,
                 old: false,
+                exact_start: false,
             })
             .collect();
         let shared = Arc::new(Shared {
@@ -982,7 +986,10 @@ mod tests {
         let only0 = objects.iter().find(|o| o.name() == "only0").expect("only0");
         assert_eq!((only0.processes(), only0.of_processes()), (1, 2));
         assert!(only0.is_partial());
-        assert_eq!(only0.get("newc"), Some(&Combined::Value(Value::Unsigned(1))));
+        assert_eq!(
+            only0.get("newc"),
+            Some(&Combined::Value(Value::Unsigned(1)))
+        );
         let s1 = objects.iter().find(|o| o.name() == "s1").expect("s1");
         assert_eq!((s1.processes(), s1.is_partial()), (2, false));
         let json = serde_json::to_value(only0).expect("serialises");

@@ -331,7 +331,12 @@ fn display_name(o: &StatObject) -> &str {
 /// object when only some do (`app7 [1/2]`).
 fn table_name(o: &StatObject) -> String {
     if o.is_partial() {
-        format!("{} [{}/{}]", display_name(o), o.processes(), o.of_processes())
+        format!(
+            "{} [{}/{}]",
+            display_name(o),
+            o.processes(),
+            o.of_processes()
+        )
     } else {
         display_name(o).to_owned()
     }
@@ -389,12 +394,7 @@ pub(crate) fn objects(
 /// The CSV header of a listing whose first object is `first`; with a
 /// last column `processes` when some objects of the listing are on only
 /// some processes (`partial`).
-fn csv_header(
-    out: &mut impl Write,
-    kind: ObjectKind,
-    first: &StatObject,
-    partial: bool,
-) -> Result {
+fn csv_header(out: &mut impl Write, kind: ObjectKind, first: &StatObject, partial: bool) -> Result {
     let mut header: Vec<&str> = vec!["name"];
     if is_server(kind) {
         header.push("backend");

@@ -96,7 +96,14 @@ fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
     // The write fails too, before touching any process.
     let o = in_dir(
         &dir,
-        &["--timeout", "1", "server", "set-weight", "be_static/s1", "7"],
+        &[
+            "--timeout",
+            "1",
+            "server",
+            "set-weight",
+            "be_static/s1",
+            "7",
+        ],
     );
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
@@ -165,7 +172,14 @@ fn a_process_busy_longer_than_a_second_is_waited_for() {
     });
     let o = in_dir(
         &f.socket_dir(),
-        &["--timeout", "8", "server", "set-weight", "be_static/s2", "5"],
+        &[
+            "--timeout",
+            "8",
+            "server",
+            "set-weight",
+            "be_static/s2",
+            "5",
+        ],
     );
     thaw.join().expect("thaw");
     assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
@@ -280,7 +294,10 @@ fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
         Err(Error::Unreachable { unreachable }) => {
             assert_eq!(unreachable.len(), 1, "{unreachable:?}");
             assert!(unreachable[0].endpoint.ends_with("silent.sock"));
-            assert!(unreachable[0].reason.contains("timed out"), "{unreachable:?}");
+            assert!(
+                unreachable[0].reason.contains("timed out"),
+                "{unreachable:?}"
+            );
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }
@@ -368,7 +385,11 @@ fn the_admin_socket_of_a_process_is_used_for_writes() {
 fn master_pointed_at_a_worker_socket_is_a_clear_error() {
     let f = Fleet::start(Options::default());
     let socket = f.instances()[0].socket.clone();
-    let o = run(&[OsStr::new("--master"), socket.as_os_str(), OsStr::new("info")]);
+    let o = run(&[
+        OsStr::new("--master"),
+        socket.as_os_str(),
+        OsStr::new("info"),
+    ]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("not a master CLI socket"), "{o:?}");
     assert!(o.stdout.is_empty(), "no help text as data: {o:?}");
@@ -404,5 +425,95 @@ fn socket_names_with_at_signs_and_non_utf8_bytes_are_reached() {
     for path in [&at, &bytes] {
         let hap = HAProxy::from_socket(path).expect("by path");
         assert_eq!(hap.processes().len(), 1, "{}", path.display());
+    }
+}
+
+#[test]
+fn a_write_refused_on_several_processes_names_the_command() {
+    let f = two();
+    let o = in_dir(
+        &f.socket_dir(),
+        &["server", "set-weight", "be_static/nosuch", "5"],
+    );
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("`set weight be_static/nosuch 5` failed on 2 of 2 processes"),
+        "{o:?}"
+    );
+    assert!(!o.stderr.contains("batch of"), "{o:?}");
+    assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+    // In a batch, the failing command is named beside HAProxy's words; the
+    // other command of the batch landed on both (read back raw).
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("both");
+    let mut batch = hap.batch();
+    batch
+        .set_weight("be_static", "s2", haproxy_admin::Weight::Absolute(3))
+        .expect("valid")
+        .set_weight("be_static", "nosuch", haproxy_admin::Weight::Absolute(4))
+        .expect("valid");
+    let err = batch.run().expect_err("nosuch refused");
+    let text = err.to_string();
+    assert!(text.contains("batch of 2 commands"), "{text}");
+    assert!(
+        text.contains("`set weight be_static/nosuch 4`: HAProxy said: No such server."),
+        "{text}"
+    );
+    for i in f.instances() {
+        assert_eq!(weight(&i.socket, "be_static/s2"), 3, "pid {}", i.pid);
+    }
+}
+
+/// A fake stats socket answering `show info` and `show stat` with the
+/// given texts: for names HAProxy itself would never print.
+fn fake_haproxy(path: &Path, info: String, stat: String) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = UnixListener::bind(path).expect("bind fake");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut line = String::new();
+            let Ok(clone) = s.try_clone() else { return };
+            if BufReader::new(clone).read_line(&mut line).is_err() {
+                continue;
+            }
+            let reply = match line.trim() {
+                "show info" => &info,
+                "show stat" => &stat,
+                _ => "Unknown command.\n\n",
+            };
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+}
+
+#[test]
+fn control_characters_are_escaped_in_every_format() {
+    let f = Fleet::start(Options::default());
+    let i = &f.instances()[0];
+    let info = i
+        .raw("show info")
+        .replace(&format!("\nPid: {}\n", i.pid), "\nPid: 4000003\n");
+    let stat = i
+        .raw("show stat")
+        .replace("be_static,s1,", "be_static,s\u{0}\u{1b}[31m1,");
+    assert!(stat.contains('\u{0}'), "the row was found");
+    let fake = f.dir().join("nul.sock");
+    fake_haproxy(&fake, info, stat);
+    let socket = fake.to_string_lossy().into_owned();
+    for format in ["table", "csv", "prometheus", "json"] {
+        let o = run(&["--socket", &socket, "--format", format, "server", "list"]);
+        assert_eq!(o.code, 0, "{format}: {o:?}");
+        assert!(
+            !o.stdout.contains('\u{0}') && !o.stdout.contains('\u{1b}'),
+            "{format}: raw control characters in {:?}",
+            o.stdout
+        );
+        let want = match format {
+            "json" => r"s\u0000\u001b[31m1",
+            "prometheus" => r"s\\x00\\x1b[31m1",
+            _ => r"s\0\x1b[31m1",
+        };
+        assert!(o.stdout.contains(want), "{format}: {want} in {}", o.stdout);
     }
 }
