@@ -200,29 +200,30 @@ fn a_process_busy_longer_than_a_second_is_waited_for() {
     assert!(took < Duration::from_secs(6), "the probe waited {took:?}");
 }
 
-/// One HAProxy whose stats socket takes one connection at a time
-/// (`stats maxconn 1`), started and killed by the test.
-struct OneAtATime {
+/// One HAProxy started by the test itself (a configuration the harness
+/// does not write), killed on drop.
+struct Custom {
     child: Child,
     socket: PathBuf,
 }
 
-impl OneAtATime {
-    fn start(dir: &Path) -> OneAtATime {
-        let socket = dir.join("maxconn-1.sock");
-        let cfg = dir.join("..").join("maxconn-1.cfg");
+impl Custom {
+    /// `binary` with an admin socket `<dir>/<name>.sock`, `global` lines
+    /// and the proxies of `body`.
+    fn start(binary: &Path, dir: &Path, name: &str, global: &str, body: &str) -> Custom {
+        let socket = dir.join(format!("{name}.sock"));
+        let cfg = dir.join("..").join(format!("{name}.cfg"));
         std::fs::write(
             &cfg,
             format!(
-                "global\n    stats socket {} level admin\n    stats maxconn 1\n    \
-                 stats timeout 30s\n\ndefaults\n    mode http\n    timeout client 5s\n    \
-                 timeout server 5s\n    timeout connect 1s\n\nbackend be_one\n    \
-                 server s1 127.0.0.1:9 weight 3\n",
+                "global\n    stats socket {} level admin\n    stats timeout 30s\n{global}\n\
+                 defaults\n    mode http\n    timeout client 5s\n    \
+                 timeout server 5s\n    timeout connect 1s\n\n{body}",
                 socket.display()
             ),
         )
         .expect("write config");
-        let child = Command::new(haproxy_path())
+        let child = Command::new(binary)
             .arg("-db")
             .arg("-f")
             .arg(&cfg)
@@ -231,10 +232,12 @@ impl OneAtATime {
             .stderr(Stdio::null())
             .spawn()
             .expect("start haproxy");
-        let mut me = OneAtATime { child, socket };
-        Fleet::wait_until(Duration::from_secs(20), "the maxconn-1 socket", || {
-            raw_unix(&me.socket, "show info").is_ok_and(|r| r.contains("Name: HAProxy"))
-        });
+        let mut me = Custom { child, socket };
+        Fleet::wait_until(
+            Duration::from_secs(20),
+            "the custom instance's socket",
+            || raw_unix(&me.socket, "show info").is_ok_and(|r| r.contains("Name: HAProxy")),
+        );
         if let Ok(Some(status)) = me.child.try_wait() {
             panic!("haproxy exited: {status}");
         }
@@ -242,7 +245,12 @@ impl OneAtATime {
     }
 }
 
-impl Drop for OneAtATime {
+/// The proxies both halves of a mixed fleet share: `be_static` as the
+/// harness's standard topology has it (no checks).
+const BE_STATIC: &str = "backend be_static\n    server s1 127.0.0.1:9 weight 10\n    \
+                         server s2 127.0.0.1:9 weight 20\n";
+
+impl Drop for Custom {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -253,7 +261,13 @@ impl Drop for OneAtATime {
 fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
     let f = Fleet::start(Options::default());
     let dir = f.socket_dir();
-    let one = OneAtATime::start(&dir);
+    let one = Custom::start(
+        &haproxy_path(),
+        &dir,
+        "maxconn-1",
+        "    stats maxconn 1\n",
+        "backend be_one\n    server s1 127.0.0.1:9 weight 3\n",
+    );
     // The test holds the one connection the socket accepts.
     let held = UnixStream::connect(&one.socket).expect("hold the connection");
     let o = in_dir(&dir, &["--timeout", "1", "info"]);
@@ -516,4 +530,80 @@ fn control_characters_are_escaped_in_every_format() {
         };
         assert!(o.stdout.contains(want), "{format}: {want} in {}", o.stdout);
     }
+}
+
+/// The newest HAProxy the version matrix fetched (`cargo xtask haproxy`
+/// writes `target/haproxy/READY`: `VERSION PATH` per line), or
+/// `$HAPROXY_NEWEST`.
+fn newest_haproxy() -> PathBuf {
+    if let Some(p) = std::env::var_os("HAPROXY_NEWEST") {
+        return PathBuf::from(p);
+    }
+    let ready = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/haproxy/READY");
+    let text = std::fs::read_to_string(&ready).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: a mixed-version fleet needs a second HAProxy version; run \
+             `cargo xtask haproxy` (or set HAPROXY_NEWEST to a haproxy 3.x binary)",
+            ready.display()
+        )
+    });
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(v, _)| !v.starts_with("2."))
+        .map(|(_, p)| PathBuf::from(p.trim()))
+        .last()
+        .unwrap_or_else(|| panic!("{}: no HAProxy 3.x listed", ready.display()))
+}
+
+#[test]
+fn a_mixed_version_fleet_never_sums_a_column_over_the_processes_that_have_it() {
+    // HAProxy 2.6 (the harness) and 3.x (newer columns: `reqbin`, a
+    // counter summed across processes) share `be_static`; `be_app` is on
+    // the 2.6 process only.
+    let f = Fleet::start(Options::default());
+    let dir = f.socket_dir();
+    let newer = Custom::start(&newest_haproxy(), &dir, "newer", "", BE_STATIC);
+    let newer_stat = raw_unix(&newer.socket, "show stat").expect("show stat");
+    assert!(newer_stat.starts_with("# ") && newer_stat.contains(",reqbin,"));
+    assert!(!f.instances()[0].raw("show stat").contains(",reqbin,"));
+
+    let o = in_dir(&dir, &["--format", "json", "server", "list"]);
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+    let list: Vec<Json> = serde_json::from_str(&o.stdout).expect("json");
+    let s1 = list
+        .iter()
+        .find(|s| s["backend"] == "be_static" && s["name"] == "s1")
+        .expect("s1");
+    // Both processes have s1: no `processes` mark; a column both have is
+    // combined; one only the newer has is every process's value.
+    assert!(s1.get("processes").is_none(), "{s1}");
+    assert_eq!(s1["weight"], 10);
+    let per_process = s1["reqbin"]["disagreement"]
+        .as_array()
+        .unwrap_or_else(|| panic!("reqbin per process: {}", s1["reqbin"]));
+    let values: Vec<&Json> = per_process.iter().map(|e| &e["value"]).collect();
+    assert_eq!(values.len(), 2, "{per_process:?}");
+    assert!(values.contains(&&Json::Null), "the 2.6 process has none");
+    // An object of the 2.6 process only says so.
+    let app1 = list
+        .iter()
+        .find(|s| s["backend"] == "be_app" && s["name"] == "app1")
+        .expect("app1");
+    assert_eq!(app1["processes"], 1, "{app1}");
+    // Identity fields are per process; the versions differ and say so.
+    let o = in_dir(&dir, &["--format", "json", "info"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let info: Json = serde_json::from_str(&o.stdout).expect("json");
+    for field in ["Pid", "Version", "Uptime_sec"] {
+        let d = info[field]["disagreement"].as_array();
+        if field == "Uptime_sec" && d.is_none() {
+            // Started within the same second: one value, the same for both.
+            assert!(info[field].is_u64(), "{field}: {}", info[field]);
+            continue;
+        }
+        assert_eq!(d.map(Vec::len), Some(2), "{field}: {}", info[field]);
+    }
+    let o = in_dir(&dir, &["metric", "Version"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("processes disagree on Version"), "{o:?}");
 }
