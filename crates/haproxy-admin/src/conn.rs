@@ -7,7 +7,7 @@ use haproxy_transport::{Client, Endpoint, Retry, RetryPolicy, Session, Timeouts}
 use std::time::Duration;
 
 /// Connection settings shared by every process of a set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Settings {
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
@@ -17,17 +17,6 @@ pub(crate) struct Settings {
     /// Whether the user asked for best effort: proceed without processes
     /// that could not be reached, and say which.
     pub(crate) allow_partial: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
-            probe_timeout: None,
-            allow_partial: false,
-        }
-    }
 }
 
 impl Settings {

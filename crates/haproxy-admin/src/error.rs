@@ -354,6 +354,9 @@ impl fmt::Display for DisplayFailures<'_> {
     }
 }
 
+/// This crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +386,3 @@ mod tests {
         );
     }
 }
-
-/// This crate's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;

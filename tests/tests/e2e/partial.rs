@@ -551,7 +551,7 @@ fn newest_haproxy() -> PathBuf {
         .filter_map(|l| l.split_once(' '))
         .filter(|(v, _)| !v.starts_with("2."))
         .map(|(_, p)| PathBuf::from(p.trim()))
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("{}: no HAProxy 3.x listed", ready.display()))
 }
 
