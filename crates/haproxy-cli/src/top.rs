@@ -63,7 +63,9 @@ fn render(out: &mut impl Write, snap: &Snapshot, frame: u64) -> Result {
         "haproxy-cli top — {} process(es), HAProxy {}, uptime {}s, conns {} (rate {}/s), frame {}",
         snap.process_ids().len(),
         metric("Version"),
-        metric("Uptime_sec"),
+        // The youngest process's (each process's own differs).
+        snap.uptime_sec()
+            .map_or_else(|_| "-".to_owned(), |v| v.to_string()),
         metric("CurrConns"),
         metric("ConnRate"),
         frame + 1
