@@ -88,7 +88,7 @@ fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
     let guard = Frozen::new(frozen.pid);
 
     // Strict: the listing fails naming the frozen socket, prints nothing.
-    let o = in_dir(&dir, &["--timeout", "1", "server", "list"]);
+    let o = in_dir(&dir, &["--timeout", "2", "server", "list"]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
     assert!(o.stderr.contains("could not be reached"), "{o:?}");
@@ -98,7 +98,7 @@ fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
         &dir,
         &[
             "--timeout",
-            "1",
+            "2",
             "server",
             "set-weight",
             "be_static/s1",
@@ -114,7 +114,7 @@ fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
         &dir,
         &[
             "--timeout",
-            "1",
+            "2",
             "--allow-partial",
             "server",
             "set-weight",
@@ -136,7 +136,7 @@ fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
         &dir,
         &[
             "--timeout",
-            "1",
+            "2",
             "--allow-partial",
             "--format",
             "json",
@@ -270,13 +270,13 @@ fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
     );
     // The test holds the one connection the socket accepts.
     let held = UnixStream::connect(&one.socket).expect("hold the connection");
-    let o = in_dir(&dir, &["--timeout", "1", "info"]);
+    let o = in_dir(&dir, &["--timeout", "2", "info"]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("maxconn-1.sock"), "{o:?}");
     assert!(o.stdout.is_empty(), "{o:?}");
     let o = in_dir(
         &dir,
-        &["--timeout", "1", "--allow-partial", "metric", "Maxconn"],
+        &["--timeout", "2", "--allow-partial", "metric", "Maxconn"],
     );
     assert_eq!(o.code, 3, "{o:?}");
     assert!(o.stderr.contains("maxconn-1.sock"), "{o:?}");
@@ -302,7 +302,7 @@ fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
     let silent_path = dir.join("silent.sock");
     let silent = UnixListener::bind(&silent_path).expect("bind");
     let strict = HAProxy::builder()
-        .timeouts(Timeouts::uniform(Duration::from_millis(700)))
+        .timeouts(Timeouts::uniform(Duration::from_millis(1500)))
         .from_dir(&dir);
     match strict {
         Err(Error::Unreachable { unreachable }) => {
@@ -316,7 +316,7 @@ fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
         other => panic!("expected Unreachable, got {other:?}"),
     }
     let hap = HAProxy::builder()
-        .timeouts(Timeouts::uniform(Duration::from_millis(700)))
+        .timeouts(Timeouts::uniform(Duration::from_millis(1500)))
         .allow_partial()
         .from_dir(&dir)
         .expect("best effort");
@@ -332,7 +332,7 @@ fn a_full_stats_maxconn_and_a_silent_socket_are_processes_not_reached() {
 #[test]
 fn a_process_failing_after_discovery_fails_the_snapshot_or_is_marked() {
     let f = two();
-    let settings = || HAProxy::builder().timeouts(Timeouts::uniform(Duration::from_secs(1)));
+    let settings = || HAProxy::builder().timeouts(Timeouts::uniform(Duration::from_secs(2)));
     let strict = settings().from_dir(f.socket_dir()).expect("both");
     let partial = settings()
         .allow_partial()
