@@ -113,7 +113,7 @@ pub enum Error {
     /// of the fleet. Build with [`crate::Builder::allow_partial`] to
     /// proceed with the others, each one then listed in
     /// [`crate::HAProxy::unreachable`].
-    #[error("{} could not be reached (busy, stats maxconn full, or out of file descriptors?): {}", DisplayCount(.unreachable.len(), "process", "processes"), DisplayList(.unreachable))]
+    #[error("{} could not be reached (a busy process, stats maxconn full, out of file descriptors?): {}", DisplayCount(.unreachable.len(), "socket", "sockets"), DisplayList(.unreachable))]
     Unreachable {
         /// Every socket that did not answer, and why.
         unreachable: Vec<Unreachable>,
