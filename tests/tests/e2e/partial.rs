@@ -568,8 +568,7 @@ fn newest_haproxy() -> PathBuf {
         .filter_map(|l| l.split_once(' '))
         .filter(|(v, _)| !v.starts_with("2."))
         .map(|(_, p)| PathBuf::from(p.trim()))
-        .filter(|p| p.is_file())
-        .next_back()
+        .rfind(|p| p.is_file())
         .unwrap_or_else(|| panic!("{}: no HAProxy 3.x listed", ready.display()))
 }
 
