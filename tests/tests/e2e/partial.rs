@@ -153,6 +153,28 @@ fn a_frozen_process_fails_a_listing_and_a_write_unless_partial_is_allowed() {
         .expect("s1");
     assert_eq!(s1["weight"], 7, "{s1}");
 
+    // Sockets named one by one: the same rule.
+    let (live_s, frozen_s) = (live.socket.as_os_str(), frozen.socket.as_os_str());
+    let named = |extra: &[&str]| {
+        let mut args: Vec<&OsStr> = vec![
+            OsStr::new("--socket"),
+            live_s,
+            OsStr::new("--socket"),
+            frozen_s,
+            OsStr::new("--timeout"),
+            OsStr::new("2"),
+        ];
+        args.extend(extra.iter().map(OsStr::new));
+        run(&args)
+    };
+    let o = named(&["metric", "Maxconn"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
+    let o = named(&["--allow-partial", "metric", "Maxconn"]);
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(o.stderr.contains("instance-1.sock"), "{o:?}");
+    assert_eq!(o.stdout.trim(), "4000", "the live process's only: {o:?}");
+
     // What the results claimed, read back once the process runs again:
     // the frozen process was not written.
     drop(guard);
