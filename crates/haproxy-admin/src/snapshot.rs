@@ -179,8 +179,9 @@ impl Snapshot {
         self.procs.iter().map(|p| &self.shared.processes[p.process])
     }
 
-    /// The processes that failed, and exactly why (empty unless built
-    /// with [`crate::Builder::allow_partial`]).
+    /// The processes that failed, and exactly why (empty unless best
+    /// effort: [`crate::Builder::allow_partial`] or
+    /// [`crate::HAProxy::snapshot_partial`]).
     pub fn failures(&self) -> &[ProcessFailure] {
         &self.failures
     }
