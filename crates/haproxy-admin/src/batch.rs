@@ -186,32 +186,20 @@ impl<'h> Batch<'h> {
     pub fn run(self) -> Result<PerProcess<Vec<String>>> {
         let settings = &self.hap.shared.settings;
         let lines = &self.lines;
-        let results: Vec<Result<Vec<String>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .hap
-                .processes()
-                .iter()
-                .map(|p| {
-                    s.spawn(move || {
-                        let mut conn = settings.session(p.endpoint())?;
-                        conn.pipeline(lines)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(self.hap.processes())
-                .map(|(h, p)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(crate::Error::NotHaproxy {
-                            endpoint: p.endpoint().to_string(),
-                            reason: "batch thread panicked".to_owned(),
-                        })
-                    })
-                })
-                .collect()
-        });
-        let what = format!("batch of {} commands", lines.len());
+        let processes = self.hap.processes();
+        let results = crate::fanout::fan_out(
+            processes,
+            processes.len(),
+            "batch",
+            |p| p.endpoint().to_string(),
+            |p| settings.session(p.endpoint())?.pipeline(lines),
+        );
+        // One command is named as itself; a failure inside a larger batch
+        // names its own command (see `ProcessFailure`).
+        let what = match lines.as_slice() {
+            [one] => one.line().to_owned(),
+            _ => format!("batch of {} commands", lines.len()),
+        };
         self.hap.collect_for_batch(&what, results)
     }
 }

@@ -14,7 +14,12 @@ use std::time::Duration;
 pub(crate) struct Settings {
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
-    pub(crate) probe_timeout: Duration,
+    /// The discovery probe's timeout for every phase; `None`: the command
+    /// timeouts.
+    pub(crate) probe_timeout: Option<Duration>,
+    /// Whether the user asked for best effort: proceed without processes
+    /// that could not be reached, and say which.
+    pub(crate) allow_partial: bool,
     /// One bound on connections per socket for every client of the set.
     pub(crate) limiter: Limiter,
 }
@@ -24,7 +29,8 @@ impl Default for Settings {
         Settings {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
-            probe_timeout: Duration::from_millis(500),
+            probe_timeout: None,
+            allow_partial: false,
             limiter: Limiter::new(DEFAULT_MAX_CONNECTIONS),
         }
     }
@@ -38,10 +44,10 @@ impl Settings {
             .limiter(self.limiter.clone())
     }
 
-    /// A client for discovery probes: the probe timeout for every phase,
-    /// no retry.
+    /// A client for discovery probes: the probe timeout for every phase
+    /// (by default the command timeouts), no retry.
     fn probe_client(&self, endpoint: &Endpoint) -> Client {
-        let t = Timeouts::uniform(self.probe_timeout);
+        let t = self.probe_timeout.map_or(self.timeouts, Timeouts::uniform);
         Client::new(endpoint.clone())
             .timeouts(t)
             .retry(RetryPolicy::new(Retry::Never, Duration::ZERO))

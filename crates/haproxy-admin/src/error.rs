@@ -136,9 +136,38 @@ pub enum Error {
         /// there.
         diverged: Vec<MapVersion>,
     },
+    /// Sockets that lead to a live process (it accepted, or could not be
+    /// opened for a reason other than "nobody listens") did not answer:
+    /// proceeding without them would report a fleet-wide result for part
+    /// of the fleet. Build with [`crate::Builder::allow_partial`] to
+    /// proceed with the others, each one then listed in
+    /// [`crate::HAProxy::unreachable`].
+    #[error("{} could not be reached (a busy process, stats maxconn full, out of file descriptors?): {}", DisplayCount(.unreachable.len(), "socket", "sockets"), DisplayList(.unreachable))]
+    Unreachable {
+        /// Every socket that did not answer, and why.
+        unreachable: Vec<Unreachable>,
+    },
+    /// A worker thread of this crate panicked while doing `task` for
+    /// `item`: a defect of this crate, not something the peer did.
+    #[error("internal error: the {task} thread for {item} panicked")]
+    WorkerPanicked {
+        /// What the thread was doing (`probe`, `fetch`, `command`…).
+        task: &'static str,
+        /// What it was doing it for (an endpoint).
+        item: String,
+    },
+    /// The socket given as a master CLI is not one: it does not know the
+    /// master's `show proc` (e.g. a worker's stats socket).
+    #[error("{endpoint}: not a master CLI socket (it does not know `show proc`; is it a worker's stats socket? use it with --socket instead); it answered {found:?}")]
+    NotAMaster {
+        /// The socket given.
+        endpoint: String,
+        /// The start of its reply.
+        found: String,
+    },
     /// Several processes were asked; some failed (the others succeeded
     /// and their changes stand).
-    #[error("`{command}` failed on {} of {} processes: {}", .failures.len(), .failures.len() + .succeeded.len(), DisplayFailures(.failures))]
+    #[error("`{command}` failed on {} of {} processes: {}", .failures.len(), .failures.len() + .succeeded.len(), DisplayFailures(.failures, .command))]
     Partial {
         /// The command.
         command: String,
@@ -209,12 +238,20 @@ pub struct ProcessFailure {
 }
 
 impl ProcessFailure {
-    /// Why it failed, without the command (which the caller names once):
-    /// HAProxy's own text for a refused command, the error otherwise.
-    fn reason(&self) -> String {
+    /// Why it failed, without the command when it is `sent` (which the
+    /// caller names once): HAProxy's own text for a refused command (with
+    /// the command, when it is one of a batch), the error otherwise.
+    fn reason(&self, sent: &str) -> String {
         match &*self.error {
-            Error::CommandFailed { message, .. } => {
+            Error::CommandFailed {
+                message, command, ..
+            } if command == sent => {
                 format!("HAProxy said: {}", message.trim_end())
+            }
+            Error::CommandFailed {
+                message, command, ..
+            } => {
+                format!("`{command}`: HAProxy said: {}", message.trim_end())
             }
             e => e.to_string(),
         }
@@ -223,7 +260,57 @@ impl ProcessFailure {
 
 impl fmt::Display for ProcessFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.process, self.endpoint, self.reason())
+        write!(
+            f,
+            "{} ({}): {}",
+            self.process,
+            self.endpoint,
+            self.reason("")
+        )
+    }
+}
+
+/// A socket that leads to a process which did not answer (timed out,
+/// `stats maxconn` full, could not be opened), and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unreachable {
+    /// The endpoint (for a socket directory, the socket file).
+    pub endpoint: String,
+    /// What happened, in words (the transport's error).
+    pub reason: String,
+}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The transport's error already names the endpoint.
+        if self.reason.starts_with(&self.endpoint) {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.endpoint, self.reason)
+        }
+    }
+}
+
+struct DisplayCount(usize, &'static str, &'static str);
+
+impl fmt::Display for DisplayCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = if self.0 == 1 { self.1 } else { self.2 };
+        write!(f, "{} {word}", self.0)
+    }
+}
+
+struct DisplayList<'a, T>(&'a [T]);
+
+impl<T: fmt::Display> fmt::Display for DisplayList<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, x) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{x}")?;
+        }
+        Ok(())
     }
 }
 
@@ -243,20 +330,44 @@ impl fmt::Display for Skipped {
     }
 }
 
+/// A value in an error message is cut to this many characters.
+const VALUE_CHARS: usize = 64;
+/// An error message lists at most this many processes' values.
+const VALUE_PROCESSES: usize = 8;
+
+/// Every process's value, one per process, each cut to [`VALUE_CHARS`]
+/// characters, at most [`VALUE_PROCESSES`] processes: a disagreement on a
+/// 15 MB field is still one short line.
 struct DisplayValues<'a>(&'a [(ProcessId, Option<String>)]);
 
 impl fmt::Display for DisplayValues<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (p, v)) in self.0.iter().enumerate() {
+        for (i, (p, v)) in self.0.iter().take(VALUE_PROCESSES).enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
             match v {
-                Some(v) => write!(f, "{p}: {v:?}")?,
+                Some(v) => write!(f, "{p}: {}", Bounded(v))?,
                 None => write!(f, "{p}: (none)")?,
             }
         }
+        if self.0.len() > VALUE_PROCESSES {
+            write!(f, ", and {} more", self.0.len() - VALUE_PROCESSES)?;
+        }
         Ok(())
+    }
+}
+
+/// A value quoted and escaped as `{:?}` does, cut to [`VALUE_CHARS`]
+/// characters with the full length said.
+struct Bounded<'a>(&'a str);
+
+impl fmt::Display for Bounded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(VALUE_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => write!(f, "{:?}… ({} bytes)", &self.0[..cut], self.0.len()),
+        }
     }
 }
 
@@ -278,15 +389,16 @@ impl fmt::Display for DisplaySkipped<'_> {
     }
 }
 
-struct DisplayFailures<'a>(&'a [ProcessFailure]);
+struct DisplayFailures<'a>(&'a [ProcessFailure], &'a str);
 
 impl fmt::Display for DisplayFailures<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The same reason everywhere (HAProxy's "Key not found." from every
         // process) is said once, with the list of processes.
+        let sent = self.1;
         if let Some(first) = self.0.first() {
-            let reason = first.reason();
-            if self.0.len() > 1 && self.0.iter().all(|p| p.reason() == reason) {
+            let reason = first.reason(sent);
+            if self.0.len() > 1 && self.0.iter().all(|p| p.reason(sent) == reason) {
                 write!(f, "{reason} (")?;
                 for (i, p) in self.0.iter().enumerate() {
                     if i > 0 {
@@ -301,7 +413,7 @@ impl fmt::Display for DisplayFailures<'_> {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            write!(f, "{p}")?;
+            write!(f, "{} ({}): {}", p.process, p.endpoint, p.reason(sent))?;
         }
         Ok(())
     }
@@ -309,3 +421,33 @@ impl fmt::Display for DisplayFailures<'_> {
 
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disagreement_prints_one_short_line() {
+        let huge = "x".repeat(15 << 20);
+        let values: Vec<(ProcessId, Option<String>)> = (0..20)
+            .map(|i| (ProcessId::new(i, None, None), Some(huge.clone())))
+            .collect();
+        let e = Error::InconsistentData {
+            what: "weight of be/s".into(),
+            values,
+        };
+        let text = e.to_string();
+        assert!(text.len() < 1200, "{} bytes", text.len());
+        assert!(!text.contains('\n'));
+        assert!(text.contains("(15728640 bytes)"), "{text}");
+        assert!(text.ends_with("and 12 more"), "{text}");
+        let short = Error::InconsistentData {
+            what: "w".into(),
+            values: vec![(ProcessId::new(1, None, None), Some("a\0b".into()))],
+        };
+        assert_eq!(
+            short.to_string(),
+            "processes disagree on w: pid 1: \"a\\0b\""
+        );
+    }
+}

@@ -3,13 +3,14 @@
 //! process.
 
 use crate::conn::Settings;
-use crate::error::{ProcessFailure, Skipped};
-use crate::process::{add_unique, Process, ProcessId};
+use crate::error::{ProcessFailure, Skipped, Unreachable};
+use crate::fanout;
+use crate::process::{add_unique, choose_sockets, Process, ProcessId};
 use crate::snapshot::Snapshot;
 use crate::{Error, Result};
 use haproxy_proto::command::Command;
 use haproxy_proto::info::parse_info;
-use haproxy_transport::{Endpoint, RetryPolicy, Timeouts};
+use haproxy_transport::{Endpoint, RetryPolicy, Target, Timeouts};
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,9 @@ pub type PerProcess<T> = Vec<(ProcessId, T)>;
 pub(crate) struct Shared {
     pub(crate) processes: Vec<Process>,
     pub(crate) settings: Settings,
+    /// Processes that could not be reached at discovery (best effort
+    /// only; otherwise discovery failed).
+    pub(crate) unreachable: Vec<Unreachable>,
 }
 
 /// Every HAProxy process reachable through the given sockets, each counted
@@ -39,16 +43,17 @@ pub struct HAProxy {
     skipped: Vec<Skipped>,
 }
 
-/// Settings for building a [`HAProxy`]: timeouts, retry policy and the
-/// discovery probe timeout. Ends with one of the `from_*` constructors.
+/// Settings for building a [`HAProxy`]: timeouts, retry policy, the
+/// discovery probe timeout and whether partial results are acceptable.
+/// Ends with one of the `from_*` constructors.
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     settings: Settings,
 }
 
 impl Builder {
-    /// A builder with the transport's default timeouts and retry policy and
-    /// a 500 ms probe timeout.
+    /// A builder with the transport's default timeouts and retry policy, a
+    /// probe timeout equal to the command timeouts, and no partial results.
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -66,23 +71,46 @@ impl Builder {
         self
     }
 
-    /// How long discovery waits for a socket to answer `show info` (no
-    /// retry). Probes run concurrently, so a silent foreign socket costs
-    /// this once, not once per socket.
+    /// How long discovery waits for a socket to answer `show info` (every
+    /// phase, no retry). By default the command timeouts: a process too
+    /// busy to answer a probe in time is one a command would reach no
+    /// better. Probes run concurrently, so a silent socket costs this
+    /// once, not once per socket. A socket that accepts but does not
+    /// answer in time is not skipped: it is a process that could not be
+    /// reached (see [`Builder::allow_partial`]).
     pub fn probe_timeout(mut self, timeout: Duration) -> Builder {
-        self.settings.probe_timeout = timeout;
+        self.settings.probe_timeout = Some(timeout);
+        self
+    }
+
+    /// Best effort: proceed without the processes that could not be
+    /// reached, instead of failing. Discovery then keeps them in
+    /// [`HAProxy::unreachable`]; a [`Snapshot`] keeps the processes that
+    /// failed in [`Snapshot::failures`] and says what it lacks in
+    /// [`Snapshot::missing`]. Without it, a socket that accepted but did
+    /// not answer in time, whose `stats maxconn` was full, or that could
+    /// not be opened (e.g. out of file descriptors) makes discovery fail
+    /// with [`Error::Unreachable`], and a process failing during a
+    /// snapshot makes the snapshot fail. Sockets where nothing listens
+    /// (refused, stale) and sockets that are not HAProxy are skipped and
+    /// reported ([`HAProxy::skipped`]) either way.
+    pub fn allow_partial(mut self) -> Builder {
+        self.settings.allow_partial = true;
         self
     }
 
     /// One socket (or any endpoint string: `/path`, `ipv4@127.0.0.1:9999`,
-    /// `/master.sock@!1234`).
+    /// `/master.sock@!1234`). An existing socket file, or a path that is
+    /// not UTF-8, is taken as a UNIX socket as is (a file named `x@1` is
+    /// not a master selector); use [`Builder::from_endpoints`] with an
+    /// [`Endpoint`] to say exactly what is meant.
     ///
     /// # Errors
     ///
     /// [`Error::Transport`] if the endpoint does not parse or does not
     /// answer; [`Error::NotHaproxy`] if it is not HAProxy.
     pub fn from_socket(self, socket: impl AsRef<Path>) -> Result<HAProxy> {
-        let endpoint: Endpoint = socket.as_ref().to_string_lossy().parse()?;
+        let endpoint = endpoint_of(socket.as_ref())?;
         self.from_endpoints([endpoint])
     }
 
@@ -115,23 +143,61 @@ impl Builder {
     }
 
     /// The given endpoints, probed concurrently; endpoints reaching one
-    /// process are merged (the extra ones kept as alternates).
+    /// process are merged (the highest-level one used, the others kept
+    /// as alternates).
     ///
     /// # Errors
     ///
     /// [`Error::NoEndpoints`] for an empty list; the first endpoint's
-    /// error if any endpoint does not answer as HAProxy.
+    /// error if any endpoint does not answer as HAProxy — with
+    /// [`Builder::allow_partial`], only if it answered as something else
+    /// or none answered, the others being kept in
+    /// [`HAProxy::unreachable`].
     pub fn from_endpoints(self, endpoints: impl IntoIterator<Item = Endpoint>) -> Result<HAProxy> {
         let endpoints: Vec<Endpoint> = endpoints.into_iter().collect();
         if endpoints.is_empty() {
             return Err(Error::NoEndpoints);
         }
         let probed = probe_all(&self.settings, &endpoints, false);
+        self.named(
+            probed
+                .into_iter()
+                .zip(endpoints)
+                .map(|(r, e)| (r, e, false)),
+        )
+    }
+
+    /// Builds the set from the probes of endpoints the user named (or a
+    /// master listed): any failure is an error, unless best effort was
+    /// asked for and the endpoint may be a live process.
+    fn named(
+        self,
+        probed: impl Iterator<Item = (Result<Process>, Endpoint, bool)>,
+    ) -> Result<HAProxy> {
         let mut processes = Vec::new();
-        for result in probed {
-            add_unique(&mut processes, result?);
+        let mut unreachable = Vec::new();
+        let mut first_error = None;
+        for (result, endpoint, old) in probed {
+            match result {
+                Ok(mut p) => {
+                    p.old = old;
+                    add_unique(&mut processes, p);
+                }
+                Err(e) if self.settings.allow_partial && probe_verdict(&e) != Verdict::Foreign => {
+                    unreachable.push(Unreachable {
+                        endpoint: endpoint.to_string(),
+                        reason: e.to_string(),
+                    });
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(self.build(processes, Vec::new()))
+        if processes.is_empty() {
+            return Err(first_error.unwrap_or(Error::NoEndpoints));
+        }
+        choose_sockets(&self.settings, &mut processes);
+        Ok(self.build(processes, Vec::new(), unreachable))
     }
 
     /// The workers of a master CLI (`haproxy -W -S <socket>`), from
@@ -144,11 +210,25 @@ impl Builder {
     /// [`Error::Parse`] if `show proc` cannot be read, and the first
     /// worker's error if a worker does not answer `show info`.
     pub fn from_master(self, master: impl AsRef<Path>) -> Result<HAProxy> {
-        let master = master.as_ref().to_string_lossy().into_owned();
+        let master = endpoint_of(master.as_ref())?;
         // The master itself, addressed as such (its CLI answers only once
         // the request is complete, which the transport's master mode knows).
-        let endpoint: Endpoint = format!("{master}@master").parse()?;
-        let reply = self.settings.command(&endpoint, "show proc")?;
+        let endpoint = Endpoint::via_master(master.clone(), Target::Master);
+        let not_a_master = |found: &str| Error::NotAMaster {
+            endpoint: master.to_string(),
+            found: found.chars().take(60).collect(),
+        };
+        let reply = match self.settings.command(&endpoint, "show proc") {
+            Ok(reply) => reply,
+            // A worker's stats socket: no `show proc`, its help text instead.
+            Err(Error::CommandFailed { message, .. }) if is_unknown_command(&message) => {
+                return Err(not_a_master(&message));
+            }
+            Err(e) => return Err(e),
+        };
+        if is_unknown_command(&reply) {
+            return Err(not_a_master(&reply));
+        }
         let procs = haproxy_proto::proc::parse_proc(&reply).map_err(|source| Error::Parse {
             endpoint: endpoint.to_string(),
             command: "show proc".to_owned(),
@@ -160,23 +240,23 @@ impl Builder {
             .iter()
             .filter(|p| p.kind == haproxy_proto::proc::ProcKind::Worker)
         {
-            workers.push(format!("{master}@!{}", p.pid).parse::<Endpoint>()?);
+            workers.push(Endpoint::via_master(master.clone(), Target::Pid(p.pid)));
             old.push(p.old);
         }
         if workers.is_empty() {
             return Err(Error::NotFound {
                 kind: "worker",
-                name: master,
+                name: master.to_string(),
             });
         }
         let probed = probe_all(&self.settings, &workers, false);
-        let mut processes = Vec::new();
-        for (result, old) in probed.into_iter().zip(old) {
-            let mut p = result?;
-            p.old = old;
-            add_unique(&mut processes, p);
-        }
-        Ok(self.build(processes, Vec::new()))
+        self.named(
+            probed
+                .into_iter()
+                .zip(workers)
+                .zip(old)
+                .map(|((r, e), old)| (r, e, old)),
+        )
     }
 
     fn discover(self, dir: &Path, pattern: Option<&glob::Pattern>) -> Result<HAProxy> {
@@ -193,31 +273,30 @@ impl Builder {
             }
         }
         paths.sort();
-        let mut skipped = Vec::new();
-        let mut endpoints = Vec::new();
-        let mut endpoint_paths = Vec::new();
-        for path in paths {
-            match path.to_string_lossy().parse::<Endpoint>() {
-                Ok(e) => {
-                    endpoints.push(e);
-                    endpoint_paths.push(path);
-                }
-                Err(e) => skipped.push(Skipped {
-                    path,
-                    reason: e.to_string(),
-                }),
-            }
-        }
+        // A socket file is a UNIX socket whatever its name holds (`@`, bytes
+        // that are not UTF-8): never read back as an endpoint string.
+        let endpoints: Vec<Endpoint> = paths.iter().map(Endpoint::unix).collect();
         let probed = probe_all(&self.settings, &endpoints, true);
         let mut processes = Vec::new();
-        for (result, path) in probed.into_iter().zip(endpoint_paths) {
+        let mut skipped = Vec::new();
+        let mut unreachable = Vec::new();
+        for (result, path) in probed.into_iter().zip(paths) {
             match result {
                 Ok(p) => add_unique(&mut processes, p),
-                Err(e) => skipped.push(Skipped {
-                    path,
-                    reason: e.to_string(),
-                }),
+                Err(e) => match probe_verdict(&e) {
+                    Verdict::Dead | Verdict::Foreign => skipped.push(Skipped {
+                        path,
+                        reason: e.to_string(),
+                    }),
+                    Verdict::Unreachable => unreachable.push(Unreachable {
+                        endpoint: path.display().to_string(),
+                        reason: e.to_string(),
+                    }),
+                },
             }
+        }
+        if !unreachable.is_empty() && (processes.is_empty() || !self.settings.allow_partial) {
+            return Err(Error::Unreachable { unreachable });
         }
         if processes.is_empty() {
             return Err(Error::NoLiveSocket {
@@ -225,17 +304,74 @@ impl Builder {
                 skipped,
             });
         }
-        Ok(self.build(processes, skipped))
+        choose_sockets(&self.settings, &mut processes);
+        Ok(self.build(processes, skipped, unreachable))
     }
 
-    fn build(self, processes: Vec<Process>, skipped: Vec<Skipped>) -> HAProxy {
+    fn build(
+        self,
+        processes: Vec<Process>,
+        skipped: Vec<Skipped>,
+        unreachable: Vec<Unreachable>,
+    ) -> HAProxy {
         HAProxy {
             shared: Arc::new(Shared {
                 processes,
                 settings: self.settings,
+                unreachable,
             }),
             skipped,
         }
+    }
+}
+
+/// The endpoint a path names: an existing socket file, or a path that is
+/// not UTF-8, as a UNIX socket as is; otherwise the endpoint syntax
+/// (`ipv4@…`, `/master.sock@1`…).
+fn endpoint_of(path: &Path) -> Result<Endpoint> {
+    let is_socket = fs::metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    match path.to_str() {
+        Some(text) if !is_socket => Ok(text.parse()?),
+        _ => Ok(Endpoint::unix(path)),
+    }
+}
+
+/// Whether a reply is HAProxy's "Unknown command" help text.
+fn is_unknown_command(reply: &str) -> bool {
+    reply.trim_start().starts_with("Unknown command")
+}
+
+/// What a failed probe says about the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Nothing listens (refused, stale file, gone): skipped.
+    Dead,
+    /// Something answered, but not HAProxy: skipped.
+    Foreign,
+    /// Something may be there that did not answer (accepted and stayed
+    /// silent, `stats maxconn` full, could not be opened): a process we
+    /// could not reach.
+    Unreachable,
+}
+
+fn probe_verdict(e: &Error) -> Verdict {
+    match e {
+        Error::NotHaproxy { .. } => Verdict::Foreign,
+        Error::Transport(t) => transport_verdict(t),
+        _ => Verdict::Unreachable,
+    }
+}
+
+fn transport_verdict(e: &haproxy_transport::Error) -> Verdict {
+    use haproxy_transport::Error as T;
+    match e {
+        T::NoSuchSocket { .. } | T::NotASocket { .. } | T::ConnectRefused { .. } => Verdict::Dead,
+        T::NotHAProxy { .. } | T::InvalidUtf8 { .. } => Verdict::Foreign,
+        T::RetriesExhausted { last, .. } => transport_verdict(last),
+        // Timeouts, a connect that failed otherwise (EMFILE, EAGAIN on a
+        // full backlog), permission, a reply cut short, and any error this
+        // code does not know yet: maybe a live process.
+        _ => Verdict::Unreachable,
     }
 }
 
@@ -246,24 +382,13 @@ const PROBE_CONCURRENCY: usize = 64;
 /// Probes every endpoint concurrently with `show info`. `quick` uses the
 /// probe timeout without retry (discovery); otherwise the command settings.
 fn probe_all(settings: &Settings, endpoints: &[Endpoint], quick: bool) -> Vec<Result<Process>> {
-    let mut out = Vec::with_capacity(endpoints.len());
-    for chunk in endpoints.chunks(PROBE_CONCURRENCY) {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|e| s.spawn(move || identify(settings, e, quick)))
-                .collect();
-            for (h, e) in handles.into_iter().zip(chunk) {
-                out.push(h.join().unwrap_or_else(|_| {
-                    Err(Error::NotHaproxy {
-                        endpoint: e.to_string(),
-                        reason: "probe thread panicked".to_owned(),
-                    })
-                }));
-            }
-        });
-    }
-    out
+    fanout::fan_out(
+        endpoints,
+        PROBE_CONCURRENCY,
+        "probe",
+        Endpoint::to_string,
+        |e| identify(settings, e, quick),
+    )
 }
 
 fn identify(settings: &Settings, endpoint: &Endpoint, quick: bool) -> Result<Process> {
@@ -291,6 +416,7 @@ fn identify(settings: &Settings, endpoint: &Endpoint, quick: bool) -> Result<Pro
         alternates: Vec::new(),
         version: info.version().map(str::to_owned),
         old: false,
+        exact_start: matches!(info.start_time_sec(), Ok(Some(_))),
     })
 }
 
@@ -360,20 +486,40 @@ impl HAProxy {
     }
 
     /// Socket files discovery skipped, and why (empty unless built from a
-    /// directory).
+    /// directory): nothing listened there, or it was not HAProxy.
     pub fn skipped(&self) -> &[Skipped] {
         &self.skipped
     }
 
+    /// Sockets of processes that could not be reached, kept only with
+    /// [`Builder::allow_partial`] (otherwise building the set failed):
+    /// every result of this set lacks them. Empty for a complete set.
+    pub fn unreachable(&self) -> &[Unreachable] {
+        &self.shared.unreachable
+    }
+
     /// Fetches `show info` and `show stat` from every process, concurrently.
-    /// A process that fails is listed in [`Snapshot::failures`]; the others'
-    /// data is kept.
     ///
     /// # Errors
     ///
-    /// [`Error::Partial`] only when every process failed.
+    /// [`Error::Partial`] when a process failed (the single process's
+    /// error for a set of one). With [`Builder::allow_partial`], only
+    /// when every process failed: a process that failed is then listed
+    /// in [`Snapshot::failures`], the others' data is kept, and
+    /// [`Snapshot::missing`] says what the snapshot lacks.
     pub fn snapshot(&self) -> Result<Snapshot> {
-        Snapshot::fetch(Arc::clone(&self.shared))
+        Snapshot::fetch(Arc::clone(&self.shared), self.shared.settings.allow_partial)
+    }
+
+    /// Like [`HAProxy::snapshot`] with best effort whatever the builder
+    /// said: for live views (`top`) that show a failed process as such
+    /// rather than stop.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Partial`] when every process failed.
+    pub fn snapshot_partial(&self) -> Result<Snapshot> {
+        Snapshot::fetch(Arc::clone(&self.shared), true)
     }
 
     /// Sends `line` to every process as is, without judging the replies
@@ -426,25 +572,13 @@ pub(crate) fn fan_out<T: Send>(
     what: &str,
     f: impl Fn(&Settings, &Endpoint) -> Result<T> + Sync,
 ) -> Result<PerProcess<T>> {
-    let results: Vec<Result<T>> = std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = processes
-            .iter()
-            .map(|p| s.spawn(move || f(settings, &p.endpoint)))
-            .collect();
-        handles
-            .into_iter()
-            .zip(processes)
-            .map(|(h, p)| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::NotHaproxy {
-                        endpoint: p.endpoint.to_string(),
-                        reason: "worker thread panicked".to_owned(),
-                    })
-                })
-            })
-            .collect()
-    });
+    let results = fanout::fan_out(
+        processes,
+        processes.len(),
+        "command",
+        |p| p.endpoint.to_string(),
+        |p| f(settings, &p.endpoint),
+    );
     collect(processes, what, results)
 }
 
@@ -480,4 +614,121 @@ pub(crate) fn collect<T>(
         succeeded: ok.into_iter().map(|(p, _)| p).collect(),
         failures,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haproxy_transport::{Error as T, Phase};
+    use std::io;
+
+    #[test]
+    fn a_dead_socket_is_told_from_a_busy_process() {
+        let e = || Endpoint::unix("/run/haproxy/a.sock");
+        let os = |code| io::Error::from_raw_os_error(code);
+        let cases: Vec<(Error, Verdict)> = vec![
+            (T::ConnectRefused { endpoint: e() }.into(), Verdict::Dead),
+            (T::NoSuchSocket { endpoint: e() }.into(), Verdict::Dead),
+            (T::NotASocket { endpoint: e() }.into(), Verdict::Dead),
+            (
+                T::NotHAProxy {
+                    endpoint: e(),
+                    found: "HTTP/1.1 400".into(),
+                }
+                .into(),
+                Verdict::Foreign,
+            ),
+            (
+                Error::NotHaproxy {
+                    endpoint: "x".into(),
+                    reason: "no Name".into(),
+                },
+                Verdict::Foreign,
+            ),
+            // Accepted and silent (busy, or stats maxconn full: the kernel
+            // queues the connection and HAProxy does not take it).
+            (
+                T::Timeout {
+                    endpoint: e(),
+                    phase: Phase::Read,
+                    after: Duration::from_secs(1),
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::Timeout {
+                    endpoint: e(),
+                    phase: Phase::Connect,
+                    after: Duration::from_secs(1),
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            // Could not be opened: out of file descriptors, backlog full.
+            (
+                T::Connect {
+                    endpoint: e(),
+                    source: os(24), // EMFILE
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::Connect {
+                    endpoint: e(),
+                    source: os(11), // EAGAIN
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::PermissionDenied { endpoint: e() }.into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::ClosedMidReply {
+                    endpoint: e(),
+                    received: 10,
+                }
+                .into(),
+                Verdict::Unreachable,
+            ),
+            (
+                T::RetriesExhausted {
+                    endpoint: e(),
+                    attempts: 3,
+                    last: Box::new(T::ConnectRefused { endpoint: e() }),
+                }
+                .into(),
+                Verdict::Dead,
+            ),
+            (
+                Error::WorkerPanicked {
+                    task: "probe",
+                    item: "x".into(),
+                },
+                Verdict::Unreachable,
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(probe_verdict(&error), want, "{error}");
+        }
+    }
+
+    #[test]
+    fn a_socket_file_is_never_read_as_an_endpoint_string() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let non_utf8 = Path::new(OsStr::from_bytes(b"/tmp/y\xff.sock"));
+        assert_eq!(
+            endpoint_of(non_utf8).expect("unix"),
+            Endpoint::Unix(non_utf8.to_owned())
+        );
+        // A path that does not exist keeps the endpoint syntax.
+        assert!(matches!(
+            endpoint_of(Path::new("/nonexistent/m.sock@1")),
+            Ok(Endpoint::Master { .. })
+        ));
+    }
 }

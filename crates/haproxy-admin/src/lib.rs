@@ -15,15 +15,23 @@
 //!   [`from_dir_matching`](HAProxy::from_dir_matching),
 //!   [`from_endpoints`](HAProxy::from_endpoints) or
 //!   [`from_master`](HAProxy::from_master) (the workers of a master CLI), or
-//!   through a [`Builder`] for timeouts, retry policy and probe timeout. A
-//!   process reached by several sockets is counted once ([`ProcessId`]:
-//!   PID, node and start time; the extra sockets are kept as
+//!   through a [`Builder`] for timeouts, retry policy, probe timeout and
+//!   [best effort](Builder::allow_partial). A socket that accepted but did
+//!   not answer, whose `stats maxconn` was full or that could not be
+//!   opened is a process that could not be reached: an
+//!   [`Error::Unreachable`], or with best effort one listed in
+//!   [`HAProxy::unreachable`]. A process reached by several sockets is
+//!   counted once ([`ProcessId`]: PID, node and start time; the
+//!   highest-level socket is used, the others kept as
 //!   [alternates](Process::alternates)).
 //! - [`Snapshot`]: one `show info` and one `show stat` per process, fetched
 //!   concurrently and parsed in the fetch threads. [`Frontend`], [`Backend`]
 //!   and [`Server`] are views over it: reads never go back to HAProxy and
-//!   are consistent with each other. A process that failed is listed in
-//!   [`Snapshot::failures`] with its error; the others' data is kept.
+//!   are consistent with each other. A process that fails makes the
+//!   snapshot fail; with best effort it is listed in
+//!   [`Snapshot::failures`] with its error, the others' data is kept, and
+//!   [`Snapshot::missing`] and [`StatObject::processes`] say what the
+//!   values lack.
 //! - [`Combined`]: a field across processes, combined as the field table
 //!   of `haproxy-proto` says ([`haproxy_proto::Combine`]: sum, average,
 //!   max, min, must-agree, first). A must-agree field that differs is a
@@ -69,6 +77,7 @@ mod check;
 mod cmd;
 mod conn;
 mod error;
+mod fanout;
 mod haproxy;
 mod maps;
 mod objects;
@@ -81,7 +90,7 @@ mod value;
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
 pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
-pub use error::{Error, ProcessFailure, Result, Skipped};
+pub use error::{Error, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess};
 pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
 pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};

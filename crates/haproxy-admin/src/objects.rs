@@ -65,6 +65,8 @@ pub struct StatObject {
     columns: Arc<[Box<str>]>,
     /// `(column index, value)` for the non-empty columns, in column order.
     values: Vec<(usize, Combined<Value>)>,
+    /// How many processes have the object, out of how many answered.
+    processes: (usize, usize),
 }
 
 impl StatObject {
@@ -85,7 +87,32 @@ impl StatObject {
             name: name.to_owned(),
             columns,
             values,
+            processes: (1, 1),
         }
+    }
+
+    /// Says that `of` processes answered and `have` of them have the
+    /// object.
+    pub(crate) fn with_processes(mut self, have: usize, of: usize) -> StatObject {
+        self.processes = (have, of);
+        self
+    }
+
+    /// How many processes have this object: every value of it is combined
+    /// over these (see [`StatObject::is_partial`]).
+    pub fn processes(&self) -> usize {
+        self.processes.0
+    }
+
+    /// How many processes answered the snapshot the object comes from.
+    pub fn of_processes(&self) -> usize {
+        self.processes.1
+    }
+
+    /// Whether only some of the processes that answered have this object
+    /// (its values are theirs alone).
+    pub fn is_partial(&self) -> bool {
+        self.processes.0 < self.processes.1
     }
 
     /// Frontend, backend, server or listener.
@@ -131,9 +158,13 @@ impl StatObject {
 
 impl Serialize for StatObject {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.columns.len()))?;
+        let mut map = s.serialize_map(None)?;
         for (c, v) in self.iter() {
             map.serialize_entry(c, &v)?;
+        }
+        // An object only some processes have says how many.
+        if self.is_partial() {
+            map.serialize_entry("processes", &self.processes.0)?;
         }
         map.end()
     }

@@ -88,6 +88,9 @@ pub struct Process {
     pub(crate) alternates: Vec<Endpoint>,
     pub(crate) version: Option<String>,
     pub(crate) old: bool,
+    /// Whether `id.started` is HAProxy's own `Start_time_sec` (exact),
+    /// not computed from `Uptime_sec` at probe time.
+    pub(crate) exact_start: bool,
 }
 
 impl Process {
@@ -118,10 +121,75 @@ impl Process {
     }
 }
 
+/// The rank of a socket's `show cli level` reply: admin above operator
+/// above user above anything else (an error, an HAProxy too old to say).
+fn level_rank(reply: &str) -> u8 {
+    match reply.trim() {
+        "admin" => 3,
+        "operator" => 2,
+        "user" => 1,
+        _ => 0,
+    }
+}
+
+/// For every process reached by several sockets, asks each socket its
+/// level (`show cli level`, concurrently) and makes the highest-level one
+/// the process's endpoint, the others alternates: writes must not go to
+/// a `level user` socket when an admin one reaches the same process. A
+/// socket that cannot say ranks lowest; ties keep discovery order.
+pub(crate) fn choose_sockets(settings: &crate::conn::Settings, processes: &mut [Process]) {
+    let asks: Vec<(usize, usize, Endpoint)> = processes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.alternates.is_empty())
+        .flat_map(|(i, p)| {
+            std::iter::once(&p.endpoint)
+                .chain(&p.alternates)
+                .enumerate()
+                .map(move |(j, e)| (i, j, e.clone()))
+        })
+        .collect();
+    if asks.is_empty() {
+        return;
+    }
+    let ranks = crate::fanout::fan_out(
+        &asks,
+        asks.len(),
+        "level probe",
+        |(_, _, e)| e.to_string(),
+        |(_, _, e)| settings.probe(e, "show cli level"),
+    );
+    let mut best: Vec<Option<(u8, usize)>> = vec![None; processes.len()];
+    for ((i, j, _), r) in asks.iter().zip(ranks) {
+        let rank = r.map_or(0, |reply| level_rank(&reply));
+        if best[*i].map_or(true, |(b, _)| rank > b) {
+            best[*i] = Some((rank, *j));
+        }
+    }
+    for (p, b) in processes.iter_mut().zip(best) {
+        if let Some((_, j)) = b.filter(|&(_, j)| j > 0) {
+            std::mem::swap(&mut p.endpoint, &mut p.alternates[j - 1]);
+        }
+    }
+}
+
+/// Whether two probed processes are one: [`ProcessId::same_process`], and
+/// more where `show info` says more — two processes with the same PID and
+/// node (containers) are told apart by an exact start time (2.5+:
+/// `Start_time_sec`, to the second, no tolerance) and by their version.
+fn one_process(a: &Process, b: &Process) -> bool {
+    a.id.same_process(&b.id)
+        && (!(a.exact_start && b.exact_start) || a.id.started == b.id.started)
+        && match (&a.version, &b.version) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
 /// Adds `candidate` to `set` unless a process of `set` is the same process,
 /// in which case its endpoint becomes an alternate of that process.
 pub(crate) fn add_unique(set: &mut Vec<Process>, candidate: Process) {
-    match set.iter_mut().find(|p| p.id.same_process(&candidate.id)) {
+    match set.iter_mut().find(|p| one_process(p, &candidate)) {
         Some(existing) => {
             existing.alternates.push(candidate.endpoint);
             existing.alternates.extend(candidate.alternates);
@@ -167,6 +235,47 @@ mod tests {
         ];
         for (b, want) in cases {
             assert_eq!(a.same_process(&b), want, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn same_pid_and_node_are_told_apart_by_exact_start_and_version() {
+        let p = |started: u64, exact: bool, version: &str| Process {
+            id: ProcessId::new(1, Some("box".into()), Some(started)),
+            endpoint: Endpoint::unix(format!("/s{started}{exact}{version}")),
+            alternates: Vec::new(),
+            version: Some(version.into()),
+            old: false,
+            exact_start: exact,
+        };
+        let cases = [
+            (p(100, true, "2.6"), p(100, true, "2.6"), true),
+            // Two containers' PID 1, started a second apart.
+            (p(100, true, "2.6"), p(101, true, "2.6"), false),
+            // From Uptime_sec: a second apart may be one process read twice.
+            (p(100, false, "2.6"), p(101, false, "2.6"), true),
+            (p(100, true, "2.6"), p(101, false, "2.6"), true),
+            (p(100, true, "2.6"), p(100, true, "3.0"), false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(one_process(&a, &b), want, "{a:?} / {b:?}");
+            let mut set = vec![a];
+            add_unique(&mut set, b);
+            assert_eq!(set.len(), if want { 1 } else { 2 });
+        }
+    }
+
+    #[test]
+    fn levels_rank_admin_first() {
+        let cases = [
+            ("admin\n\n", 3),
+            ("operator\n", 2),
+            ("user\n\n", 1),
+            ("Unknown command\n", 0),
+            ("", 0),
+        ];
+        for (reply, want) in cases {
+            assert_eq!(level_rank(reply), want, "{reply:?}");
         }
     }
 }

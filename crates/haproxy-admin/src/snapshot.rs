@@ -50,6 +50,10 @@ pub struct Snapshot {
     failures: Vec<ProcessFailure>,
     pub(crate) columns: Arc<[Box<str>]>,
     pub(crate) traits: Vec<(Combine, ColumnKind)>,
+    /// For every column, whether some process lacks it (processes of
+    /// different versions): such a column is never combined over the
+    /// processes that have it as if they were all.
+    uneven: Vec<bool>,
     pub(crate) objects: Vec<ObjectEntry>,
 }
 
@@ -74,29 +78,16 @@ fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
 }
 
 impl Snapshot {
-    pub(crate) fn fetch(shared: Arc<Shared>) -> Result<Snapshot> {
-        let results: Vec<Result<Fetched>> = std::thread::scope(|s| {
-            let handles: Vec<_> = shared
-                .processes
-                .iter()
-                .map(|p| {
-                    let shared = &*shared;
-                    s.spawn(move || fetch_one(shared, p))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(&shared.processes)
-                .map(|(h, p)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::NotHaproxy {
-                            endpoint: p.endpoint.to_string(),
-                            reason: "fetch thread panicked".to_owned(),
-                        })
-                    })
-                })
-                .collect()
-        });
+    /// Fetches every process; a failure is an error unless
+    /// `allow_partial`, and then only when every process failed.
+    pub(crate) fn fetch(shared: Arc<Shared>, allow_partial: bool) -> Result<Snapshot> {
+        let results: Vec<Result<Fetched>> = crate::fanout::fan_out(
+            &shared.processes,
+            shared.processes.len(),
+            "fetch",
+            |p| p.endpoint.to_string(),
+            |p| fetch_one(&shared, p),
+        );
         let mut procs = Vec::new();
         let mut failures = Vec::new();
         for (i, (r, p)) in results.into_iter().zip(&shared.processes).enumerate() {
@@ -114,10 +105,18 @@ impl Snapshot {
                 }),
             }
         }
-        if procs.is_empty() && !failures.is_empty() {
+        if !failures.is_empty() && (procs.is_empty() || !allow_partial) {
+            if procs.is_empty() && failures.len() == 1 {
+                if let Some(f) = failures.pop() {
+                    return Err(*f.error);
+                }
+            }
             return Err(Error::Partial {
                 command: "show info; show stat".to_owned(),
-                succeeded: Vec::new(),
+                succeeded: procs
+                    .iter()
+                    .map(|p| shared.processes[p.process].id.clone())
+                    .collect(),
                 failures,
             });
         }
@@ -150,6 +149,9 @@ impl Snapshot {
             p.col_map = map;
         }
         let traits = columns.iter().map(|c| column_traits(c)).collect();
+        let uneven = (0..columns.len())
+            .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
+            .collect();
         let objects = group(&procs);
         Snapshot {
             shared,
@@ -157,6 +159,7 @@ impl Snapshot {
             failures,
             columns: columns.into(),
             traits,
+            uneven,
             objects,
         }
     }
@@ -167,7 +170,8 @@ impl Snapshot {
     ///
     /// As [`crate::HAProxy::snapshot`].
     pub fn refresh(&self) -> Result<Snapshot> {
-        Snapshot::fetch(Arc::clone(&self.shared))
+        let allow_partial = self.shared.settings.allow_partial;
+        Snapshot::fetch(Arc::clone(&self.shared), allow_partial)
     }
 
     /// The processes that answered, in process order.
@@ -175,9 +179,45 @@ impl Snapshot {
         self.procs.iter().map(|p| &self.shared.processes[p.process])
     }
 
-    /// The processes that failed, and exactly why.
+    /// The processes that failed, and exactly why (empty unless best
+    /// effort: [`crate::Builder::allow_partial`] or
+    /// [`crate::HAProxy::snapshot_partial`]).
     pub fn failures(&self) -> &[ProcessFailure] {
         &self.failures
+    }
+
+    /// Whether every process of the fleet is in this snapshot: none was
+    /// unreachable at discovery and none failed since.
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty() && self.shared.unreachable.is_empty()
+    }
+
+    /// What this snapshot lacks, one line per process, in words: the
+    /// sockets unreachable at discovery, then the processes that failed
+    /// during the fetch. Empty for a complete snapshot. Every combined
+    /// value of the snapshot is over the other processes only.
+    pub fn missing(&self) -> Vec<String> {
+        self.shared
+            .unreachable
+            .iter()
+            .map(|u| format!("unreachable: {u}"))
+            .chain(self.failures.iter().map(|f| format!("failed: {f}")))
+            .collect()
+    }
+
+    /// How many processes answered (the number every
+    /// [`StatObject::processes`] is out of).
+    pub fn process_count(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// How many objects of `kind` only some of the processes that
+    /// answered have.
+    pub fn partial_objects(&self, kind: ObjectKind) -> usize {
+        self.objects
+            .iter()
+            .filter(|o| o.kind == kind && o.rows.len() < self.procs.len())
+            .count()
     }
 
     /// The `show stat` column names of this snapshot (the union over
@@ -311,18 +351,38 @@ impl Snapshot {
     ///
     /// # Errors
     ///
-    /// As [`Snapshot::metric`].
+    /// As [`Snapshot::uptime_sec`].
     pub fn uptime(&self) -> Result<Duration> {
-        Ok(Duration::from_secs(self.metric_u64("Uptime_sec")?))
+        Ok(Duration::from_secs(self.uptime_sec()?))
     }
 
-    /// `Uptime_sec` of the youngest process.
+    /// `Uptime_sec` of the youngest process (each process's own is in
+    /// [`Snapshot::info`]; the combined field shows every process's value
+    /// where they differ).
     ///
     /// # Errors
     ///
-    /// As [`Snapshot::metric`].
+    /// [`Error::NoSuchField`] when no process reports it;
+    /// [`Error::UnexpectedValue`] when one is not a number.
     pub fn uptime_sec(&self) -> Result<u64> {
-        self.metric_u64("Uptime_sec")
+        let mut youngest: Option<u64> = None;
+        for p in &self.procs {
+            let Some(text) = p.info.get("Uptime_sec") else {
+                continue;
+            };
+            let v = text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| Error::UnexpectedValue {
+                    what: "Uptime_sec".to_owned(),
+                    value: text.to_owned(),
+                })?;
+            youngest = Some(youngest.map_or(v, |y| y.min(v)));
+        }
+        youngest.ok_or_else(|| Error::NoSuchField {
+            kind: "show info",
+            name: "Uptime_sec".to_owned(),
+        })
     }
 
     /// `Version`; must agree.
@@ -523,37 +583,29 @@ impl Snapshot {
         }
         // Large listings: rounds of `batch` objects per thread, combined in
         // parallel, handed on in order.
+        let combine = |part: &&[usize]| {
+            let mut scratch = Vec::new();
+            part.iter()
+                .map(|&i| self.stat_object(i, &mut scratch))
+                .collect::<Vec<_>>()
+        };
         for round in wanted.chunks(batch.saturating_mul(threads)) {
             let chunk = round.len().div_ceil(threads);
-            let parts: Vec<Vec<StatObject>> = std::thread::scope(|s| {
-                let handles: Vec<_> = round
-                    .chunks(chunk)
-                    .map(|part| {
-                        s.spawn(move || {
-                            let mut scratch = Vec::new();
-                            part.iter()
-                                .map(|&i| self.stat_object(i, &mut scratch))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .zip(round.chunks(chunk))
-                    .map(|(h, part)| {
-                        h.join().unwrap_or_else(|_| {
-                            // A panic in a worker cannot come from our code
-                            // (no panicking paths); recompute that part here.
-                            let mut scratch = Vec::new();
-                            part.iter()
-                                .map(|&i| self.stat_object(i, &mut scratch))
-                                .collect()
-                        })
-                    })
-                    .collect()
-            });
-            for o in parts.into_iter().flatten() {
-                f(o)?;
+            let parts: Vec<&[usize]> = round.chunks(chunk).collect();
+            let combined = crate::fanout::fan_out(
+                &parts,
+                threads,
+                "combine",
+                |part| format!("{} objects", part.len()),
+                |part| Ok(combine(part)),
+            );
+            for (done, part) in combined.into_iter().zip(&parts) {
+                // A panic in a worker cannot come from our code (no
+                // panicking paths); that part is recomputed here, where a
+                // second panic would show.
+                for o in done.unwrap_or_else(|_| combine(part)) {
+                    f(o)?;
+                }
             }
         }
         Ok(())
@@ -614,6 +666,20 @@ impl Snapshot {
             &big
         };
         let (&c0, rest) = cells.split_first()?;
+        // A column some of the object's processes lack (mixed versions):
+        // every process's value, never a sum over the subset as if it were
+        // the whole.
+        if self.uneven.get(col).copied().unwrap_or(false) && rows.len() > 1 {
+            let has = |pi: usize| self.procs[pi].col_map.get(col).copied().flatten().is_some();
+            if rows.iter().any(|&(pi, _)| !has(pi)) {
+                if rows.iter().all(|&(pi, _)| !has(pi)) {
+                    return None;
+                }
+                return Some(Combined::Disagreement {
+                    values: self.per_process(obj, col),
+                });
+            }
+        }
         // Fast path: every process holds the same field (always true with
         // one process), and combining equal values gives that value: read
         // it once.
@@ -646,6 +712,7 @@ impl Snapshot {
             Arc::clone(&self.columns),
             values,
         )
+        .with_processes(entry.rows.len(), self.procs.len())
     }
 
     pub(crate) fn stat_for_process(&self, obj: usize, pos: usize) -> Option<StatObject> {
@@ -658,13 +725,17 @@ impl Snapshot {
                 .and_then(|lc| p.table.value(p.table.cell(row, lc), kind))
                 .map(Combined::Value)
         });
-        Some(StatObject::new(
-            entry.kind,
-            &entry.proxy,
-            &entry.name,
-            Arc::clone(&self.columns),
-            values,
-        ))
+        Some(
+            StatObject::new(
+                entry.kind,
+                &entry.proxy,
+                &entry.name,
+                Arc::clone(&self.columns),
+                values,
+            )
+            // One process's row is the whole of that process.
+            .with_processes(1, 1),
+        )
     }
 
     /// The processes (as in the shared list) that have object `obj`.
@@ -807,11 +878,13 @@ mod tests {
                 alternates: Vec::new(),
                 version: None,
                 old: false,
+                exact_start: false,
             })
             .collect();
         let shared = Arc::new(Shared {
             processes,
             settings: Settings::default(),
+            unreachable: Vec::new(),
         });
         let procs = stats
             .iter()
@@ -825,7 +898,12 @@ mod tests {
                 ))
                 .expect("info")
                 .into_owned(),
-                table: ProcTable::parse(format!("{HEADER}{s}\n")).expect("stat"),
+                table: ProcTable::parse(if s.starts_with("# ") {
+                    format!("{s}\n")
+                } else {
+                    format!("{HEADER}{s}\n")
+                })
+                .expect("stat"),
                 col_map: Vec::new(),
             })
             .collect();
@@ -884,6 +962,49 @@ mod tests {
                 .expect("stot"),
             Some(Value::Unsigned(30))
         );
+    }
+
+    #[test]
+    fn a_column_only_some_processes_have_is_never_summed_over_them() {
+        // Process 0 is a newer HAProxy with a counter `newc`; process 1 has
+        // no such column. Summing would give process 0's count as the
+        // fleet's.
+        let a = "# pxname,svname,stot,newc,type,\nbe,s1,5,7,2,\nbe,only0,1,1,2,";
+        let b = "# pxname,svname,stot,type,\nbe,s1,6,2,";
+        let snap = snapshot(&[a, b]);
+        let s1 = &snap.server("s1", Some("be")).expect("s1")[0];
+        assert_eq!(s1.field("stot"), Some(Combined::Value(Value::Unsigned(11))));
+        match s1.field("newc") {
+            Some(Combined::Disagreement { values }) => {
+                let got: Vec<(u32, Option<Value>)> =
+                    values.into_iter().map(|(p, v)| (p.pid, v)).collect();
+                assert_eq!(got, [(100, Some(Value::Unsigned(7))), (101, None)]);
+            }
+            other => panic!("expected every process's value, got {other:?}"),
+        }
+        // An object of one process: its own values, and it says so.
+        let objects = snap.stat_objects(ObjectKind::Server);
+        let only0 = objects.iter().find(|o| o.name() == "only0").expect("only0");
+        assert_eq!((only0.processes(), only0.of_processes()), (1, 2));
+        assert!(only0.is_partial());
+        assert_eq!(
+            only0.get("newc"),
+            Some(&Combined::Value(Value::Unsigned(1)))
+        );
+        let s1 = objects.iter().find(|o| o.name() == "s1").expect("s1");
+        assert_eq!((s1.processes(), s1.is_partial()), (2, false));
+        let json = serde_json::to_value(only0).expect("serialises");
+        assert_eq!(json["processes"], 1);
+    }
+
+    #[test]
+    fn identity_fields_are_per_process() {
+        let snap = snapshot(&["be,s1,0,0,1,UP,10,0,2,,", "be,s1,0,0,1,UP,10,0,2,,"]);
+        // Pids 100 and 101: shown per process, not one picked.
+        match snap.info_field("Pid") {
+            Some(Combined::Disagreement { values }) => assert_eq!(values.len(), 2),
+            other => panic!("expected every process's Pid, got {other:?}"),
+        }
     }
 
     #[test]

@@ -14,6 +14,12 @@ pub const DEFAULT_SOCKET_DIR: &str = "/run/haproxy";
 /// Values of several processes are combined (counters summed, times
 /// averaged, names and states required to agree); where processes disagree
 /// every process's value is shown.
+///
+/// Exit codes: 0 done on every process; 1 failed (one line on stderr
+/// naming the socket, HAProxy's words quoted) — a process that could not
+/// be reached is a failure; 2 usage error; 3 partial success with
+/// --allow-partial: done on the processes reached, the missed ones named
+/// on stderr.
 #[derive(Debug, Parser)]
 #[command(
     name = "haproxy-cli",
@@ -97,6 +103,19 @@ pub struct Cli {
         value_parser = crate::config::parse_secs
     )]
     pub retry_interval: f64,
+
+    /// Seconds discovery waits for each socket to answer (default: the
+    /// --timeout). A socket that accepts but does not answer in time is a
+    /// process that could not be reached, not a dead socket.
+    #[arg(long, global = true, value_name = "SECS")]
+    pub probe_timeout: Option<f64>,
+
+    /// Best effort: go on without the processes that could not be reached
+    /// (busy, stats maxconn full, out of file descriptors) or that failed
+    /// during a read; name them on stderr and exit 3. Without it, any such
+    /// process makes the command fail (exit 1).
+    #[arg(long, global = true)]
+    pub allow_partial: bool,
 
     /// Output format.
     #[arg(

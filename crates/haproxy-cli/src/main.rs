@@ -6,7 +6,9 @@
 //! stderr naming the socket and quoting HAProxy) or `check` found
 //! differences, 2 on a usage error (including an argument the command
 //! builder refuses, and a write on several objects without `--yes` and
-//! no terminal to confirm on), 4 when a `--wait` reached its deadline.
+//! no terminal to confirm on), 3 on a partial success with
+//! `--allow-partial` (what was missed is named on stderr), 4 when a
+//! `--wait` reached its deadline.
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
@@ -15,10 +17,12 @@ use haproxy_admin::{
 };
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 mod args;
 mod config;
+mod escape;
 mod output;
 mod sets;
 mod top;
@@ -57,9 +61,27 @@ impl From<std::io::Error> for Failure {
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 
+/// The exit code of a partial success (`--allow-partial`).
+const EXIT_PARTIAL: u8 = 3;
+
+/// Set when a result lacks some processes (`--allow-partial` only).
+static PARTIAL: AtomicBool = AtomicBool::new(false);
+
+/// Names on stderr each process a result lacks, and makes the exit code
+/// say so.
+fn note_missing(missing: &[String]) {
+    for m in missing {
+        eprintln!("haproxy-cli: partial: {}", one_line(m));
+    }
+    if !missing.is_empty() {
+        PARTIAL.store(true, Ordering::Relaxed);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
+        Ok(()) if PARTIAL.load(Ordering::Relaxed) => ExitCode::from(EXIT_PARTIAL),
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
             eprintln!("haproxy-cli: {msg}");
@@ -125,9 +147,9 @@ fn run(cli: &Cli) -> Result {
     let out = &mut std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let format = cli.format;
     match &cli.command {
-        Command::Info => output::info(out, format, &hap.snapshot()?)?,
+        Command::Info => output::info(out, format, &complete_snapshot(&hap)?)?,
         Command::Metric { name } => {
-            let snap = hap.snapshot()?;
+            let snap = complete_snapshot(&hap)?;
             output::metric(out, format, name, &snap.metric(name)?)?;
         }
         Command::Frontend(c) => frontend(out, cli, format, &hap, c)?,
@@ -177,10 +199,17 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
             Failure::Usage(format!("--retry must be a number or `forever`, not {n:?}"))
         })?),
     };
-    let builder = HAProxy::builder()
+    let probe_timeout = match cli.probe_timeout {
+        Some(s) => secs("probe-timeout", s)?,
+        None => timeout,
+    };
+    let mut builder = HAProxy::builder()
         .timeouts(Timeouts::uniform(timeout))
         .retry(RetryPolicy::new(retry, interval))
-        .probe_timeout(timeout.min(Duration::from_secs(1)));
+        .probe_timeout(probe_timeout);
+    if cli.allow_partial {
+        builder = builder.allow_partial();
+    }
     let target = match &cli.target {
         Some(name) => Some(config::target(cli.config.as_deref(), name)?),
         None => None,
@@ -224,20 +253,27 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
     for skipped in hap.skipped() {
         eprintln!("haproxy-cli: warning: skipped {skipped}");
     }
+    let unreachable: Vec<String> = hap
+        .unreachable()
+        .iter()
+        .map(|u| format!("not reached: {u}"))
+        .collect();
+    note_missing(&unreachable);
     Ok(hap)
 }
 
-/// A snapshot for listings: a process that failed makes the listing fail
-/// (never a short table presented as complete).
+/// A snapshot for reads: a process that failed makes the read fail
+/// (never a short table presented as complete), unless `--allow-partial`,
+/// where each process it lacks is named on stderr and the exit code is 3.
 pub(crate) fn complete_snapshot(hap: &HAProxy) -> Result<Snapshot> {
     let snap = hap.snapshot()?;
-    if let Some(f) = snap.failures().first() {
-        return Err(Failure::Io(format!(
-            "{} of {} processes failed; first: {f}",
-            snap.failures().len(),
-            hap.processes().len()
-        )));
-    }
+    // Unreachable processes were named at discovery.
+    let failed: Vec<String> = snap
+        .failures()
+        .iter()
+        .map(|f| format!("failed: {f}"))
+        .collect();
+    note_missing(&failed);
     Ok(snap)
 }
 

@@ -44,27 +44,34 @@ fn not_for(format: Format, what: &str) -> Failure {
 
 // ---- cells --------------------------------------------------------------
 
-/// A combined value as one table or CSV cell.
+/// A combined value as one table or CSV cell (control characters made
+/// visible).
 pub(crate) fn cell(v: Option<&Combined<Value>>) -> String {
     match v {
         None => String::new(),
-        Some(Combined::Value(v)) => v.to_string(),
+        Some(Combined::Value(v)) => crate::escape::control(&v.to_string()).into_owned(),
         Some(Combined::Disagreement { values }) => {
             let parts: Vec<String> = values
                 .iter()
-                .map(|(_, v)| v.as_ref().map_or_else(String::new, Value::to_string))
+                .map(|(_, v)| {
+                    v.as_ref().map_or_else(String::new, |v| {
+                        crate::escape::control(&v.to_string()).into_owned()
+                    })
+                })
                 .collect();
             format!("{{{}}}", parts.join("|"))
         }
     }
 }
 
-/// RFC 4180 quoting, as HAProxy's own CSV does it.
+/// RFC 4180 quoting, as HAProxy's own CSV does it, control characters
+/// made visible.
 fn csv_field(s: &str) -> String {
+    let s = crate::escape::control(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 
@@ -90,19 +97,31 @@ fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result 
 }
 
 /// [`table`], with the header line left out when `header` is `None`
-/// (`--no-header`; the widths are those of the rows).
+/// (`--no-header`; the widths are those of the rows). Control characters
+/// are made visible.
 pub(crate) fn table_rows(
     out: &mut impl Write,
     header: Option<&[&str]>,
     rows: &[Vec<String>],
 ) -> Result {
-    let shown = header;
-    let header: Vec<&str> = match header {
-        Some(h) => h.to_vec(),
-        None => vec![""; rows.first().map_or(0, Vec::len)],
+    let shown = header.is_some();
+    let header: Vec<String> = match header {
+        Some(h) => h
+            .iter()
+            .map(|h| crate::escape::control(h).into_owned())
+            .collect(),
+        None => vec![String::new(); rows.first().map_or(0, Vec::len)],
     };
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::escape::control(c).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
@@ -120,10 +139,10 @@ pub(crate) fn table_rows(
             }
             writeln!(out, "{}", s.trim_end())
         };
-    if shown.is_some() {
-        line(out, &mut header.iter().copied())?;
+    if shown {
+        line(out, &mut header.iter().map(String::as_str))?;
     }
-    for r in rows {
+    for r in &rows {
         line(out, &mut r.iter().map(String::as_str))?;
     }
     Ok(())
@@ -158,6 +177,7 @@ pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Res
         Format::Table => {
             let w = fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (n, v) in &fields {
+                let n = crate::escape::control(n);
                 writeln!(out, "{n:<w$}  {}", cell(v.as_ref()))?;
             }
         }
@@ -300,6 +320,10 @@ impl Serialize for JsonObject<'_> {
         for (c, v) in o.iter() {
             m.serialize_entry(c, &v)?;
         }
+        // An object only some processes have says how many.
+        if o.is_partial() {
+            m.serialize_entry("processes", &o.processes())?;
+        }
         m.end()
     }
 }
@@ -321,6 +345,21 @@ fn display_name(o: &StatObject) -> &str {
         o.name()
     } else {
         o.proxy()
+    }
+}
+
+/// The name as a table shows it: marked with how many processes have the
+/// object when only some do (`app7 [1/2]`).
+fn table_name(o: &StatObject) -> String {
+    if o.is_partial() {
+        format!(
+            "{} [{}/{}]",
+            display_name(o),
+            o.processes(),
+            o.of_processes()
+        )
+    } else {
+        display_name(o).to_owned()
     }
 }
 
@@ -347,7 +386,7 @@ pub(crate) fn objects(
                     if is_server(kind) {
                         r.push(o.proxy().to_owned());
                     }
-                    r.push(display_name(o).to_owned());
+                    r.push(table_name(o));
                     r.extend(cols.iter().map(|c| cell(o.get(c))));
                     r
                 })
@@ -362,9 +401,10 @@ pub(crate) fn objects(
             let Some(first) = list.first() else {
                 return Ok(());
             };
-            csv_header(out, kind, first)?;
+            let partial = list.iter().any(StatObject::is_partial);
+            csv_header(out, kind, first, partial)?;
             for o in list {
-                csv_object(out, kind, o)?;
+                csv_object(out, kind, o, partial)?;
             }
         }
         Format::Prometheus => prometheus(out, kind, list)?,
@@ -372,23 +412,31 @@ pub(crate) fn objects(
     Ok(())
 }
 
-/// The CSV header of a listing whose first object is `first`.
-fn csv_header(out: &mut impl Write, kind: ObjectKind, first: &StatObject) -> Result {
+/// The CSV header of a listing whose first object is `first`; with a
+/// last column `processes` when some objects of the listing are on only
+/// some processes (`partial`).
+fn csv_header(out: &mut impl Write, kind: ObjectKind, first: &StatObject, partial: bool) -> Result {
     let mut header: Vec<&str> = vec!["name"];
     if is_server(kind) {
         header.push("backend");
     }
     header.extend(first.iter().map(|(c, _)| c));
+    if partial {
+        header.push("processes");
+    }
     csv_row(out, header)
 }
 
-/// One object as a CSV row.
-fn csv_object(out: &mut impl Write, kind: ObjectKind, o: &StatObject) -> Result {
+/// One object as a CSV row (see [`csv_header`] for `partial`).
+fn csv_object(out: &mut impl Write, kind: ObjectKind, o: &StatObject, partial: bool) -> Result {
     let mut r: Vec<String> = vec![display_name(o).to_owned()];
     if is_server(kind) {
         r.push(o.proxy().to_owned());
     }
     r.extend(o.iter().map(|(_, v)| cell(v)));
+    if partial {
+        r.push(o.processes().to_string());
+    }
     csv_row(out, r.iter().map(String::as_str))
 }
 
@@ -421,15 +469,16 @@ pub(crate) fn stream_objects(
         }
         Format::Csv => {
             let mut first = true;
+            let partial = snap.partial_objects(kind) > 0;
             snap.for_each_stat_object(kind, |o| -> Result {
                 if !keep(&o) {
                     return Ok(());
                 }
                 if first {
-                    csv_header(out, kind, &o)?;
+                    csv_header(out, kind, &o, partial)?;
                     first = false;
                 }
-                csv_object(out, kind, &o)
+                csv_object(out, kind, &o, partial)
             })?;
         }
         Format::Table | Format::Prometheus => {
@@ -456,6 +505,7 @@ pub(crate) fn object(
         Format::Table => {
             let w = o.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
             for (c, v) in o.iter() {
+                let c = crate::escape::control(c);
                 let line = format!("{c:<w$}  {}", cell(v));
                 writeln!(out, "{}", line.trim_end())?;
             }
@@ -608,10 +658,22 @@ fn snake(s: &str) -> String {
         .collect()
 }
 
+/// A Prometheus label value: `\\`, `\"` and `\n` escaped as the format
+/// says; any other control character written as a visible `\\xNN` (the
+/// format has no escape for it, and a raw NUL breaks parsers).
 fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str(r#"\""#),
+            '\n' => out.push_str(r"\n"),
+            // `\\x00` in the exposition: the value reads `\x00`.
+            c if c.is_control() => out.push_str(&format!(r"\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 // ---- dump -----------------------------------------------------------------

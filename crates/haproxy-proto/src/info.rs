@@ -377,7 +377,7 @@ const fn f(
     }
 }
 
-use Combine::{Average, First, Max, Min, MustAgree, Sum};
+use Combine::{Average, Max, MustAgree, Sum};
 use InfoValueKind::{Text, Unsigned};
 
 /// Every `show info` field of HAProxy 1.5–2.7, in 2.6's order. The nature is
@@ -385,16 +385,15 @@ use InfoValueKind::{Text, Unsigned};
 /// the combine is [`crate::typed::Tags::combine`] of 2.6's tags except where
 /// the tags do not say what the field is:
 ///
-/// - `Pid`: tagged `SGP` (status), but it is the process's identity and
-///   always differs: [`Combine::First`];
-/// - `Uptime` (text, `0d 0h00m06s`): display text; take the first, the
-///   numeric `Uptime_sec` carries the [`Combine::Min`];
+/// - `Process_num`, `Pid`, `Uptime`, `Uptime_sec`, `Start_time_sec`: who
+///   each process is and since when. Picking one process's value (or the
+///   youngest's uptime from another) would describe no process:
+///   [`Combine::MustAgree`], so that processes that differ show every
+///   process's value;
 /// - `MaxSessRate`: tagged `MRP` (rate) by mistake; it is a maximum:
 ///   [`Combine::Max`];
 /// - `SslFrontendSessionReuse_pct`: tagged a gauge, but it is a percentage:
 ///   [`Combine::Average`];
-/// - `Start_time_sec`: tagged a duration, but it is a point in time: the
-///   latest start, [`Combine::Max`] (consistent with `Uptime_sec`'s min);
 /// - `ZlibMemUsage`, `MaxZlibMemUsage` (only in zlib builds, absent from the
 ///   capture): a gauge and a per-process limit, [`Combine::Sum`].
 ///
@@ -408,10 +407,12 @@ pub static INFO_FIELDS: &[InfoFieldInfo] = &[
     f("Release_date", Nature::Output, Text, MustAgree),
     f("Nbthread", Nature::Gauge, Unsigned, MustAgree),
     f("Nbproc", Nature::Gauge, Unsigned, MustAgree),
-    f("Process_num", Nature::Gauge, Unsigned, First),
-    f("Pid", Nature::Gauge, Unsigned, First),
-    f("Uptime", Nature::Duration, Text, First),
-    f("Uptime_sec", Nature::Duration, Unsigned, Min),
+    // Who each process is: never one process's value picked for the fleet
+    // (a difference is every process's value, as data).
+    f("Process_num", Nature::Gauge, Unsigned, MustAgree),
+    f("Pid", Nature::Gauge, Unsigned, MustAgree),
+    f("Uptime", Nature::Duration, Text, MustAgree),
+    f("Uptime_sec", Nature::Duration, Unsigned, MustAgree),
     f("Memmax_MB", Nature::Limit, Unsigned, Sum),
     f("PoolAlloc_MB", Nature::Gauge, Unsigned, Sum),
     f("PoolUsed_MB", Nature::Gauge, Unsigned, Sum),
@@ -478,7 +479,7 @@ pub static INFO_FIELDS: &[InfoFieldInfo] = &[
     f("Memmax_bytes", Nature::Limit, Unsigned, Sum),
     f("PoolAlloc_bytes", Nature::Gauge, Unsigned, Sum),
     f("PoolUsed_bytes", Nature::Gauge, Unsigned, Sum),
-    f("Start_time_sec", Nature::Duration, Unsigned, Max),
+    f("Start_time_sec", Nature::Duration, Unsigned, MustAgree),
     f("Tainted", Nature::Gauge, Text, MustAgree),
 ];
 
@@ -578,8 +579,9 @@ mod tests {
             ("Maxconn", Combine::Sum),
             ("MaxConnRate", Combine::Max),
             ("Version", Combine::MustAgree),
-            ("Pid", Combine::First),
-            ("Uptime_sec", Combine::Min),
+            ("Pid", Combine::MustAgree),
+            ("Uptime_sec", Combine::MustAgree),
+            ("Start_time_sec", Combine::MustAgree),
             ("NotAField", Combine::MustAgree),
         ];
         for (name, c) in cases {

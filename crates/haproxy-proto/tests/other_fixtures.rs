@@ -135,11 +135,13 @@ fn info_table_matches_haproxy_2_6_typed() {
     // Where the table deliberately differs from `Tags::combine` (documented
     // on `INFO_FIELDS`).
     let exceptions = [
-        ("Pid", Combine::First),
-        ("Uptime", Combine::First),
+        ("Process_num", Combine::MustAgree),
+        ("Pid", Combine::MustAgree),
+        ("Uptime", Combine::MustAgree),
+        ("Uptime_sec", Combine::MustAgree),
         ("MaxSessRate", Combine::Max),
         ("SslFrontendSessionReuse_pct", Combine::Average),
-        ("Start_time_sec", Combine::Max),
+        ("Start_time_sec", Combine::MustAgree),
     ];
     let typed = parse_typed(fixture!("captured-2.6/info-typed.txt")).expect("parses");
     assert_eq!(typed.len(), 70);

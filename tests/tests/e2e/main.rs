@@ -7,6 +7,7 @@ mod cli_sets;
 mod commands;
 mod harness;
 mod map_safety;
+mod partial;
 mod reliability;
 mod select;
 mod top;

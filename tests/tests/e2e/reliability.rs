@@ -205,6 +205,7 @@ fn a_process_dying_mid_listing_is_named_and_the_rest_is_intact() {
     }
     let hap = HAProxy::builder()
         .timeouts(timeouts(Duration::from_secs(5)))
+        .allow_partial()
         .from_dir(f.socket_dir())
         .expect("three");
     assert_eq!(hap.processes().len(), 3);
@@ -320,8 +321,10 @@ fn stalled_truncating_and_garbage_sockets_beside_real_ones() {
         real_info.replace(&format!("\nPid: {pid}\n"), &format!("\nPid: {fake_pid}\n"))
     };
 
-    // Discovery: sockets that stall, close mid-reply or talk nonsense on
-    // the probe are skipped, each with its reason, within the probe time.
+    // Discovery: sockets that stall or close mid-reply on the probe may be
+    // busy processes: discovery fails naming them, unless partial results
+    // are allowed; one that talks nonsense is skipped. Each with its
+    // reason, within the probe time.
     fake(dir.join("stall.sock"), None, |s| {
         std::thread::sleep(Duration::from_secs(30));
         let _ = s.write_all(b"late\n\n");
@@ -333,26 +336,35 @@ fn stalled_truncating_and_garbage_sockets_beside_real_ones() {
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
     });
     let probe = Duration::from_millis(500);
+    let strict = HAProxy::builder().probe_timeout(probe).from_dir(&dir);
+    match strict {
+        Err(Error::Unreachable { unreachable }) => assert_eq!(unreachable.len(), 2),
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
     let started = Instant::now();
     let hap = HAProxy::builder()
         .probe_timeout(probe)
+        .allow_partial()
         .from_dir(&dir)
         .expect("the two real ones");
     assert!(started.elapsed() < probe * 3, "{:?}", started.elapsed());
     assert_eq!(hap.processes().len(), 2);
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     let reasons: BTreeMap<String, String> = hap
         .skipped()
         .iter()
-        .map(|s| {
-            (
-                s.path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                s.reason.clone(),
-            )
-        })
+        .map(|s| (name(&s.path), s.reason.clone()))
+        .chain(
+            hap.unreachable()
+                .iter()
+                .map(|u| (name(Path::new(&u.endpoint)), u.reason.clone())),
+        )
         .collect();
+    assert_eq!(hap.skipped().len(), 1, "{reasons:?}");
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(reasons["stall.sock"].contains("timed out"), "{reasons:?}");
     assert!(reasons["cut.sock"].contains("closed"), "{reasons:?}");
@@ -391,6 +403,7 @@ fn stalled_truncating_and_garbage_sockets_beside_real_ones() {
     ];
     let hap = HAProxy::builder()
         .timeouts(timeouts(read))
+        .allow_partial()
         .from_endpoints(endpoints)
         .expect("all three pass the probe");
     assert_eq!(hap.processes().len(), 3);

@@ -15,7 +15,9 @@ pub(crate) fn from_snapshot(snap: &Snapshot) -> Data {
     let summary = format!(
         "{processes} process(es), HAProxy {}, up {}s, conns {} ({}/s)",
         metric("Version"),
-        metric("Uptime_sec"),
+        // The youngest process's (each process has its own).
+        snap.uptime_sec()
+            .map_or_else(|_| "-".to_owned(), |v| v.to_string()),
         metric("CurrConns"),
         metric("ConnRate"),
     );

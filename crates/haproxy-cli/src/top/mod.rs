@@ -92,7 +92,7 @@ fn format_given() -> bool {
 fn plain(out: &mut impl Write, hap: &HAProxy, args: &TopArgs, interval: Duration) -> Result {
     let mut frame = 0u64;
     loop {
-        let snap = hap.snapshot()?;
+        let snap = hap.snapshot_partial()?;
         let data = data::from_snapshot(&snap);
         if frame > 0 {
             out.write_all(b"\n")?;
@@ -182,7 +182,7 @@ fn spawn_worker(hap: &HAProxy) -> Result<(mpsc::Sender<Job>, mpsc::Receiver<Done
 fn do_job(hap: &HAProxy, job: Job) -> Done {
     match job {
         Job::Fetch => Done::Fetched(
-            hap.snapshot()
+            hap.snapshot_partial()
                 .map(|s| data::from_snapshot(&s))
                 .map_err(|e| one_line(&e.to_string())),
         ),
