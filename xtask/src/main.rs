@@ -22,7 +22,7 @@ mod report;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <demo|test|ci|bench|fuzz [SECS]>";
+const USAGE: &str = "usage: cargo xtask <demo [--serve]|test|ci|bench|fuzz [SECS]|package|deb>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("test") => test().map(|_| ()),
         Some("bench") => bench(&args[1..]),
-        Some("demo") => demo::demo(),
+        Some("demo") => demo::demo(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("30")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

@@ -38,3 +38,8 @@ pub use client::{
 };
 pub use endpoint::{Endpoint, Family, Target};
 pub use error::{Error, Phase, Result};
+
+/// The README's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
