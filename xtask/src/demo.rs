@@ -115,7 +115,7 @@ fn serve() -> Result {
          cargo run -p haproxy-admin --example drain_server -- {dir} be_static/s2\n\
          cargo run -p haproxy-admin --example exporter -- {dir} 2 3\n\
          cargo run -p haproxy-transport --example pipeline -- {sock}\n\
-         echo 'show stat' | socat stdio {sock} | cargo run -p haproxy-proto --example parse_stats_csv\n\
+         cargo run -q -p haproxy-cli -- --socket {sock} raw 'show stat' | cargo run -p haproxy-proto --example parse_stats_csv\n\
          cargo run -p haproxy-cli -- --socket-dir {dir} server list\n\n\
          # Press Enter to stop the fleet."
     );

@@ -20,9 +20,21 @@ use haproxy_proto::Status;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::Duration;
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    // Errors as their Display text (which says where and why), exit code 1.
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("exporter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let target = args
         .next()
@@ -78,7 +90,7 @@ fn exposition(snap: &Snapshot) -> String {
     }
     let _ = writeln!(
         out,
-        "# HELP haproxy_server_up 1 if the server is UP on every process.\n\
+        "# HELP haproxy_server_up 1 if the server takes traffic (UP, or no check) on every process.\n\
          # TYPE haproxy_server_up gauge"
     );
     let mut sessions = String::new();
@@ -90,7 +102,10 @@ fn exposition(snap: &Snapshot) -> String {
         );
         match s.status() {
             Ok(status) => {
-                let up = matches!(status, Some(Status::Up | Status::GoingDown { .. }));
+                let up = matches!(
+                    status,
+                    Some(Status::Up | Status::GoingDown { .. } | Status::NoCheck)
+                );
                 let _ = writeln!(out, "haproxy_server_up{{{labels}}} {}", u8::from(up));
             }
             Err(e) => eprintln!("{}/{}: {e}", s.backend(), s.name()),

@@ -13,8 +13,20 @@
 use haproxy_proto::{parse_stat, Column, ProxyType};
 use std::error::Error;
 use std::io::Read;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    // Errors as their Display text (which says where and why), exit code 1.
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parse_stats_csv: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let input = match std::env::args_os().nth(1) {
         Some(path) => std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.to_string_lossy()))?,

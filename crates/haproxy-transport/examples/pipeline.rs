@@ -15,9 +15,21 @@
 
 use haproxy_transport::{Client, Endpoint, Retry, RetryPolicy, Timeouts};
 use std::error::Error;
+use std::process::ExitCode;
 use std::time::Duration;
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    // Errors as their Display text (which says where and why), exit code 1.
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pipeline: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let endpoint: Endpoint = args
         .next()

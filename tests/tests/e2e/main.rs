@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod commands;
+mod examples;
 mod harness;
 mod reliability;
 mod transport;
