@@ -2,10 +2,12 @@
 //! print, and what they change, read from outside our libraries.
 
 use haproxy_e2e::{Fleet, Options};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Builds every library crate's examples once per run (same profile and
 /// target dir as this test binary) and returns their directory.
@@ -184,7 +186,7 @@ fn admin_exporter_prints_exposition_text_every_interval() {
     let start = std::time::Instant::now();
     let out = ok("exporter", &[&dir, "1", "2"], None);
     // Two scrapes, one interval apart.
-    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(start.elapsed() >= Duration::from_secs(1));
     assert_eq!(out.matches("\nhaproxy_processes 3\n").count(), 2, "{out}");
     for line in [
         "haproxy_frontend_current_sessions{frontend=\"fe_tcp\"} 0",
@@ -270,4 +272,112 @@ fn proto_parse_stats_csv_reads_stdin_and_files() {
     );
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("line"), "{o:?}");
+}
+
+/// One HAProxy serving its HTTP stats page (`stats uri /stats`) on
+/// 127.0.0.1, which the harness's fleets do not have; killed by PID and
+/// its directory removed on `Drop`.
+struct StatsPage {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl StatsPage {
+    fn start() -> StatsPage {
+        let dir = std::env::temp_dir().join(format!("hx-stats-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the stats page dir");
+        let port = haproxy_e2e::free_port();
+        let cfg = dir.join("haproxy.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    \
+                 timeout server 5s\n\n\
+                 frontend stats\n    bind 127.0.0.1:{port}\n    stats enable\n    stats uri /stats\n\n\
+                 backend be_static\n    server s1 127.0.0.1:1 weight 10\n    \
+                 server s2 127.0.0.1:1 weight 20\n"
+            ),
+        )
+        .expect("write the config");
+        let child = Command::new(haproxy_e2e::haproxy_path())
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start haproxy");
+        let page = StatsPage { child, dir, port };
+        haproxy_e2e::wait_until(Duration::from_secs(10), "the stats page answers", || {
+            page.try_csv().is_some()
+        });
+        page
+    }
+
+    /// `GET /stats;csv`, the body de-chunked; `None` until it answers 200.
+    fn try_csv(&self) -> Option<String> {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        conn.write_all(b"GET /stats;csv HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut raw = String::new();
+        conn.read_to_string(&mut raw).ok()?;
+        let (head, body) = raw.split_once("\r\n\r\n")?;
+        if !head.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        if !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            return Some(body.to_owned());
+        }
+        let (mut out, mut rest) = (String::new(), body);
+        loop {
+            let (size, after) = rest.split_once("\r\n")?;
+            let size = usize::from_str_radix(size.trim(), 16).ok()?;
+            if size == 0 {
+                return Some(out);
+            }
+            out.push_str(after.get(..size)?);
+            rest = after.get(size..)?.strip_prefix("\r\n")?;
+        }
+    }
+}
+
+impl Drop for StatsPage {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn proto_parse_stats_csv_reads_the_http_stats_page() {
+    let page = StatsPage::start();
+    let csv = page
+        .try_csv()
+        .expect("the stats page answered a moment ago");
+    assert!(csv.starts_with("# pxname,svname,"), "{csv}");
+    let out = ok("parse_stats_csv", &[], Some(&csv));
+    for (kind, name) in [
+        ("frontend", "stats/FRONTEND"),
+        ("server", "be_static/s1"),
+        ("server", "be_static/s2"),
+        ("backend", "be_static/BACKEND"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.split_whitespace().take(2).eq([kind, name])),
+            "{kind} {name}:\n{out}"
+        );
+    }
+    // Two servers without checks (`no check`): none counted UP.
+    let summary = out.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("4 records, ") && summary.ends_with(" columns, 2 servers (0 up)"),
+        "{out}"
+    );
 }
