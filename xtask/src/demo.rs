@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: a throwaway local HAProxy fleet, and `haproxy-cli`
-//! run against it, or against the sockets you name.
+//! run against it, or against the sockets you name. `cargo xtask demo
+//! --serve` keeps the fleet up for the crates' examples.
 
 use crate::{cargo, ensure_haproxy, root, run, Result};
 use haproxy_e2e::{Fleet, Options};
@@ -10,7 +11,12 @@ use std::time::Duration;
 /// Builds the CLI, starts three HAProxy instances that share the same
 /// proxies (unless `HAPROXY_CLI_SOCKET_DIR` names real ones), and shows
 /// what the tool does.
-pub(crate) fn demo() -> Result {
+pub(crate) fn demo(args: &[String]) -> Result {
+    match args.first().map(String::as_str) {
+        None => {}
+        Some("--serve") => return serve(),
+        Some(other) => return Err(format!("demo: unknown argument {other:?} (try --serve)")),
+    }
     run_cargo_build()?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -87,6 +93,36 @@ pub(crate) fn demo() -> Result {
     println!("(exit code {})\n", out.status.code().unwrap_or(-1));
     drop(fleet);
     println!("# Done; the fleet is stopped. Point haproxy-cli at your own sockets with --socket-dir or --socket.");
+    Ok(())
+}
+
+/// `cargo xtask demo --serve`: starts the same throwaway fleet, prints its
+/// socket directory and the commands that run each crate's examples
+/// against it, and keeps it up until Enter (or end of input, or Ctrl-C,
+/// which HAProxy's foreground processes receive too).
+fn serve() -> Result {
+    ensure_haproxy()?;
+    let fleet = Fleet::start(Options {
+        instances: 3,
+        ..Options::default()
+    });
+    let dir = fleet.socket_dir().to_string_lossy().into_owned();
+    let sock = fleet.instances()[0].socket.to_string_lossy().into_owned();
+    println!(
+        "# A throwaway fleet: 3 HAProxy instances with the same proxies.\n\
+         HAPROXY_SOCKET_DIR={dir}\n\n\
+         # Try:\n\
+         cargo run -p haproxy-admin --example drain_server -- {dir} be_static/s2\n\
+         cargo run -p haproxy-admin --example exporter -- {dir} 2 3\n\
+         cargo run -p haproxy-transport --example pipeline -- {sock}\n\
+         cargo run -q -p haproxy-cli -- --socket {sock} raw 'show stat' | cargo run -p haproxy-proto --example parse_stats_csv\n\
+         cargo run -p haproxy-cli -- --socket-dir {dir} server list\n\n\
+         # Press Enter to stop the fleet."
+    );
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    drop(fleet);
+    println!("# The fleet is stopped.");
     Ok(())
 }
 

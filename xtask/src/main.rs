@@ -9,6 +9,11 @@
 //! - `cargo xtask bench`: the benchmark suite and its report.
 //! - `cargo xtask fuzz [SECS]`: the proto fuzz targets for SECS seconds
 //!   each.
+//! - `cargo xtask package`: `cargo package` of every published crate,
+//!   verified, and what each ships checked.
+//! - `cargo xtask deb [--install]`: the Debian package of `haproxy-cli`
+//!   (cargo-deb), with its man page and bash completion; `--install`
+//!   installs it with dpkg and checks it (root).
 //!
 //! `ci`, `test`, `bench` and `demo` need `haproxy`: where it is missing and
 //! the user is root they install it with apt-get, otherwise they stop with
@@ -19,11 +24,12 @@ use std::process::{Command, ExitCode, Stdio};
 
 mod demo;
 mod haproxy;
+mod publish;
 mod report;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <demo|test [--haproxy all|VERSION,…]|ci|bench|fuzz [SECS]|haproxy [VERSION…|all]>";
+const USAGE: &str = "usage: cargo xtask <demo [--serve]|test [--haproxy all|VERSION,…]|ci|bench|fuzz [SECS]|haproxy [VERSION…|all]|package|deb [--install]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,9 +37,11 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("test") => test_cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
-        Some("demo") => demo::demo(),
+        Some("demo") => demo::demo(&args[1..]),
         Some("haproxy") => haproxy::cmd(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("30")),
+        Some("package") => publish::package(),
+        Some("deb") => publish::deb(args.get(1).is_some_and(|a| a == "--install")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -345,8 +353,10 @@ fn ci() -> Result {
     if root().join("fuzz").join("Cargo.toml").exists() {
         fuzz("5")?;
     }
+    publish::package()?;
+    publish::deb(true)?;
     let (passed, failed) = matrix(&["all".to_owned()])?;
-    println!("xtask ci: fmt, clippy, docs, benches, fuzz and tests green");
+    println!("xtask ci: fmt, clippy, docs, benches, fuzz, packages and tests green");
     println!("ci: {passed} passed, {failed} failed");
     Ok(())
 }

@@ -105,3 +105,15 @@ pub use value::Value;
 /// The transport's error (what a socket did), as `haproxy-admin` wraps it.
 pub use haproxy_transport::Error as TransportError;
 pub use haproxy_transport::{Endpoint, Retry, RetryPolicy, Timeouts};
+
+/// The README's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// The user guide (`docs/user-guide.md` in the repository), compiled as
+/// doctests so that its snippets stay true. Only in `cargo test --doc`: the
+/// guide is not part of the published crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/user-guide.md")]
+pub struct UserGuideDoctests;

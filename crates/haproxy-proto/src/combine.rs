@@ -2,11 +2,13 @@
 //! objects. Attached as data to every known field (see [`crate::field`] and
 //! [`crate::info`]), never decided by name at run time.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// How the values of one field from several processes make one value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Combine {
     /// Add them: counters and current values (sessions, bytes, errors).
     Sum,

@@ -32,6 +32,7 @@
 use crate::combine::Combine;
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::typed::Nature;
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -325,7 +326,8 @@ impl<'a> Info<'a> {
 }
 
 /// An owned `show info`: `(name, value)` pairs in reply order.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct InfoOwned {
     /// The fields, in reply order.
     pub fields: Vec<(String, String)>,
@@ -342,7 +344,8 @@ impl InfoOwned {
 }
 
 /// What kind of value an info field holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub enum InfoValueKind {
     /// An unsigned integer.
     Unsigned,

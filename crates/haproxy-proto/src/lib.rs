@@ -34,3 +34,8 @@ pub use stat::{
 };
 pub use typed::{parse_typed, TypedField};
 pub use value::{Addr, CheckStatus, Mode, ProxyType, Status};
+
+/// The README's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -43,10 +43,12 @@
 
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::info::lines;
+#[cfg(feature = "serde")]
 use serde::Serialize;
 
 /// One line of `show map` / `show acl` without argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct MapListing<'a> {
     /// The unique id (`#<id>` in commands); `-1` possible before 2.4.
     pub id: i64,
@@ -63,7 +65,8 @@ pub struct MapListing<'a> {
 }
 
 /// One entry of `show map <map>` or `show acl <acl>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct MapEntry<'a> {
     /// HAProxy's entry id, the `0x…` pointer (usable in `del map #<id>`).
     pub id: &'a str,
@@ -95,7 +98,8 @@ impl<'a> MapEntry<'a> {
 }
 
 /// Whether a lookup result is from a map (`found=`) or an ACL (`match=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub enum LookupKind {
     /// `get map`.
     Map,
@@ -104,7 +108,8 @@ pub enum LookupKind {
 }
 
 /// One line of `get map` / `get acl`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct MapLookup<'a> {
     /// Map or ACL.
     pub kind: LookupKind,

@@ -30,11 +30,13 @@
 
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::info::lines;
+#[cfg(feature = "serde")]
 use serde::Serialize;
 use std::time::Duration;
 
 /// What a `show proc` line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub enum ProcKind<'a> {
     /// The master process.
     Master,
@@ -47,7 +49,8 @@ pub enum ProcKind<'a> {
 }
 
 /// One process of `show proc`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct ProcEntry<'a> {
     /// The system PID.
     pub pid: u32,

@@ -32,10 +32,12 @@
 
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::info::lines;
+#[cfg(feature = "serde")]
 use serde::Serialize;
 
 /// The whole `show errors` reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct ErrorsReport<'a> {
     /// The date in the header, as printed (`24/Nov/2026:02:49:23.901`).
     pub captured_at: &'a str,
@@ -46,7 +48,8 @@ pub struct ErrorsReport<'a> {
 }
 
 /// A proxy named in an entry: name and id (`<NONE>` / `-1` when none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct ProxyRef<'a> {
     /// The name as printed.
     pub name: &'a str,
@@ -55,7 +58,8 @@ pub struct ProxyRef<'a> {
 }
 
 /// One line of an entry's hex/text dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct DumpLine<'a> {
     /// Offset in the captured buffer.
     pub offset: u64,
@@ -66,7 +70,8 @@ pub struct DumpLine<'a> {
 }
 
 /// One captured error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct ErrorEntry<'a> {
     /// The date, as printed.
     pub date: &'a str,

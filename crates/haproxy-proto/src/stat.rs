@@ -76,8 +76,11 @@ use nom::combinator::all_consuming;
 use nom::multi::separated_list1;
 use nom::sequence::pair;
 use nom::IResult;
+#[cfg(feature = "serde")]
 use serde::de::{self, MapAccess, Visitor};
+#[cfg(feature = "serde")]
 use serde::ser::SerializeMap;
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
@@ -201,6 +204,7 @@ impl fmt::Display for Value<'_> {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for Value<'_> {
     /// Integers (and the proxy type) as numbers, everything else as
     /// HAProxy's text.
@@ -699,6 +703,7 @@ impl StatRow {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for StatRow {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.fields.len()))?;
@@ -710,6 +715,7 @@ impl Serialize for StatRow {
 }
 
 /// A scalar as a self-describing format holds it.
+#[cfg(feature = "serde")]
 enum Scalar {
     Null,
     Int(i64),
@@ -717,6 +723,7 @@ enum Scalar {
     Text(String),
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
@@ -751,6 +758,7 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for StatRow {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
@@ -1692,6 +1700,11 @@ mod tests {
             row.get(Column::Status),
             Some(&Value::Status(Status::MaintVia("a/b".into())))
         );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn rows_deserialize_from_a_map() {
         use serde::de::value::{Error as DeError, MapDeserializer};
         let entries = vec![
             ("pxname", "be"),

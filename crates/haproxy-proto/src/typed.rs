@@ -35,10 +35,12 @@
 
 use crate::combine::Combine;
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// Where a value comes from (first tag letter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub enum Origin {
     /// `M`: a metric, measured.
     Metric,
@@ -69,7 +71,8 @@ impl Origin {
 }
 
 /// What a value means (second tag letter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub enum Nature {
     /// `A`: an age (time since an event).
     Age,
@@ -143,7 +146,8 @@ impl Nature {
 }
 
 /// How far a value applies (third tag letter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub enum Scope {
     /// `G`: global, the same for the whole host.
     Global,
@@ -171,7 +175,8 @@ impl Scope {
 }
 
 /// Whether a value survives a `clear counters` (fourth tag letter, 3.3+).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub enum Persistence {
     /// `V`: volatile.
     Volatile,
@@ -193,7 +198,8 @@ impl Persistence {
 }
 
 /// The tag column of a typed line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Tags {
     /// First letter.
     pub origin: Origin,
@@ -252,7 +258,8 @@ impl Tags {
 }
 
 /// A typed value, as HAProxy typed it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub enum TypedValue<'a> {
     /// `s32`.
     S32(i32),
@@ -293,7 +300,8 @@ impl TypedValue<'_> {
 }
 
 /// The kind of object a `show stat typed` line is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub enum ObjectType {
     /// `F`.
     Frontend,
@@ -320,7 +328,8 @@ impl ObjectType {
 }
 
 /// The object of a `show stat typed` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct StatObject {
     /// Frontend, backend, server or listener.
     pub kind: ObjectType,
@@ -332,7 +341,8 @@ pub struct StatObject {
 }
 
 /// One line of typed output.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct TypedField<'a> {
     /// The object, for `show stat typed`; `None` for `show info typed`.
     pub object: Option<StatObject>,

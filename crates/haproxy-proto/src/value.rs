@@ -33,6 +33,7 @@ use nom::character::complete::{char, u32 as dec_u32};
 use nom::combinator::{all_consuming, map};
 use nom::sequence::separated_pair;
 use nom::IResult;
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Implements `FromStr` (infallible), `Serialize` (as `Display` text) and
@@ -46,12 +47,14 @@ macro_rules! text_value {
             }
         }
 
+        #[cfg(feature = "serde")]
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
             }
         }
 
+        #[cfg(feature = "serde")]
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
@@ -432,12 +435,14 @@ impl fmt::Display for ProxyType {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for ProxyType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_u8(self.code())
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for ProxyType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         u8::deserialize(deserializer).map(ProxyType::from_code)
@@ -615,7 +620,9 @@ text_value!(Addr);
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "serde")]
     use serde::de::value::{Error as DeError, StrDeserializer, U8Deserializer};
+    #[cfg(feature = "serde")]
     use serde::de::IntoDeserializer;
 
     #[test]
@@ -715,8 +722,11 @@ mod tests {
             assert_eq!(ty.code(), code);
             assert_eq!(ty.name(), name);
             assert_eq!(ty.to_string(), code.to_string());
-            let d: U8Deserializer<DeError> = code.into_deserializer();
-            assert_eq!(ProxyType::deserialize(d), Ok(ty));
+            #[cfg(feature = "serde")]
+            {
+                let d: U8Deserializer<DeError> = code.into_deserializer();
+                assert_eq!(ProxyType::deserialize(d), Ok(ty));
+            }
         }
     }
 
@@ -799,6 +809,7 @@ mod tests {
         assert_eq!(Addr::parse("unix").port(), None);
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn text_values_deserialize_from_text() {
         let d: StrDeserializer<'_, DeError> = "MAINT (via a/b)".into_deserializer();

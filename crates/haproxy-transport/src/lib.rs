@@ -58,3 +58,8 @@ pub use policy::{
     PIPELINE_WINDOW,
 };
 pub use session::Session;
+
+/// The README's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

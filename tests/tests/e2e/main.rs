@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod cli_sets;
 mod commands;
+mod examples;
 mod harness;
 mod map_safety;
 mod partial;

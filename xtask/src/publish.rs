@@ -1,0 +1,292 @@
+//! `cargo xtask package`: the crates as crates.io would get them;
+//! `cargo xtask deb [--install]`: the Debian package of `haproxy-cli`.
+
+use crate::{cargo, report, root, run, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The crates that are published, lowest layer first.
+const PUBLISHED: [&str; 4] = [
+    "haproxy-proto",
+    "haproxy-transport",
+    "haproxy-admin",
+    "haproxy-cli",
+];
+
+/// Packs and verifies every published crate with `cargo package`, then
+/// checks what each ships: sources, README and LICENSE, never the
+/// third-party fixtures.
+///
+/// The crates are packed in one `cargo package` so that cargo verifies
+/// each against the others through a temporary local registry: no
+/// `--no-verify` is needed although none of them is on crates.io yet.
+/// `--offline` first (CI has every dependency cached by then), then once
+/// online if that fails for want of a download. `--allow-dirty`: what is
+/// checked is the packaging, not whether the tree is committed.
+pub(crate) fn package() -> Result {
+    let mut args = vec!["package", "--allow-dirty", "--quiet"];
+    for c in PUBLISHED {
+        args.extend(["-p", c]);
+    }
+    let offline = run(
+        "cargo package --offline (every published crate, verified)",
+        cargo().args(&args).arg("--offline"),
+    );
+    if let Err(e) = offline {
+        eprintln!("xtask: {e}; trying once more with the network");
+        run(
+            "cargo package (every published crate, verified)",
+            cargo().args(&args),
+        )?;
+    }
+    for c in PUBLISHED {
+        let out = cargo()
+            .args(["package", "--list", "--allow-dirty", "--offline", "-p", c])
+            .output()
+            .map_err(|e| format!("cargo package --list -p {c}: cannot start: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo package --list -p {c} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let list = String::from_utf8_lossy(&out.stdout);
+        check_list(c, &list)?;
+        println!("{c}: {} files packaged", list.lines().count());
+    }
+    println!("xtask package: every published crate packs, verifies and ships README and LICENSE");
+    Ok(())
+}
+
+/// What `cargo package --list` must show for one crate.
+fn check_list(krate: &str, list: &str) -> Result {
+    let files: Vec<&str> = list.lines().map(str::trim).collect();
+    for needed in ["Cargo.toml", "README.md", "LICENSE", "src/lib.rs"] {
+        let needed = if krate == "haproxy-cli" && needed == "src/lib.rs" {
+            "src/main.rs"
+        } else {
+            needed
+        };
+        if !files.contains(&needed) {
+            return Err(format!("{krate}: the package lacks {needed}"));
+        }
+    }
+    if let Some(bad) = files
+        .iter()
+        .find(|f| f.contains("fixtures") || f.starts_with("tests/") || f.starts_with("benches/"))
+    {
+        return Err(format!(
+            "{krate}: the package ships {bad}; the third-party fixtures (and the tests \
+             that read them) stay in the repository"
+        ));
+    }
+    Ok(())
+}
+
+/// Builds `target/debian/haproxy-cli_<version>_<arch>.deb` with cargo-deb
+/// (installed with `cargo install cargo-deb --locked` when missing): one
+/// release build of the CLI, whose `man` and `completions bash` output
+/// become the package's man page and bash completion. With `install`,
+/// also installs it with `dpkg -i` (root only) and shows that it works:
+/// `haproxy-cli --version` runs, `man haproxy-cli` shows the page, the
+/// bash completion file is in place; then removes it again unless it was
+/// installed before.
+pub(crate) fn deb(install: bool) -> Result {
+    ensure_cargo_deb()?;
+    run(
+        "cargo build --release -p haproxy-cli",
+        cargo().args(["build", "--release", "--quiet", "-p", "haproxy-cli"]),
+    )?;
+    let target = report::target_dir(&root());
+    let bin = target.join("release").join("haproxy-cli");
+    // Under release/: cargo-deb maps `target/release/…` asset paths to the
+    // real target directory (CARGO_TARGET_DIR included), no other.
+    let assets = target.join("release").join("deb-assets");
+    std::fs::create_dir_all(&assets).map_err(|e| format!("{}: {e}", assets.display()))?;
+    let man = output_of(Command::new(&bin).arg("man"))?;
+    let man_gz = assets.join("haproxy-cli.1.gz");
+    gzip(&man, &man_gz)?;
+    let completion = output_of(Command::new(&bin).args(["completions", "bash"]))?;
+    std::fs::write(assets.join("haproxy-cli.bash"), &completion)
+        .map_err(|e| format!("{}: {e}", assets.display()))?;
+
+    eprintln!("xtask: cargo deb -p haproxy-cli --no-build");
+    let out = cargo()
+        .args(["deb", "-p", "haproxy-cli", "--no-build"])
+        .output()
+        .map_err(|e| format!("cargo deb: cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo deb failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let deb = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.ends_with(".deb"))
+        .map(PathBuf::from)
+        .ok_or("cargo deb did not say where it wrote the package")?;
+    let contents = output_of(Command::new("dpkg-deb").arg("--contents").arg(&deb))?;
+    let contents = String::from_utf8_lossy(&contents);
+    for path in [
+        "./usr/bin/haproxy-cli",
+        "./usr/share/man/man1/haproxy-cli.1.gz",
+        "./usr/share/bash-completion/completions/haproxy-cli",
+    ] {
+        if !contents.lines().any(|l| l.ends_with(path)) {
+            return Err(format!("{} lacks {path}:\n{contents}", deb.display()));
+        }
+    }
+    println!("xtask deb: {}", deb.display());
+    if install {
+        install_and_check(&deb)?;
+    }
+    Ok(())
+}
+
+/// `cargo deb --version`, or installs cargo-deb.
+fn ensure_cargo_deb() -> Result {
+    let present = cargo()
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(());
+    }
+    run(
+        "cargo-deb is missing; cargo install cargo-deb --locked",
+        cargo().args(["install", "cargo-deb", "--locked", "--quiet"]),
+    )
+}
+
+/// Installs `deb`, checks the binary, the man page and the completion,
+/// and removes the package again unless it was installed before.
+fn install_and_check(deb: &Path) -> Result {
+    if !is_root() {
+        return Err(format!(
+            "installing needs root; run: sudo dpkg -i {}",
+            deb.display()
+        ));
+    }
+    let was_installed = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Status}", "haproxy-cli"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"));
+    run(
+        &format!("dpkg -i {}", deb.display()),
+        Command::new("dpkg").arg("-i").arg(deb),
+    )?;
+    let checked = check_installed();
+    if !was_installed {
+        run(
+            "dpkg -r haproxy-cli (it was not installed before)",
+            Command::new("dpkg").args(["-r", "haproxy-cli"]),
+        )?;
+    }
+    checked
+}
+
+/// What an installed package must give.
+fn check_installed() -> Result {
+    let version = output_of(Command::new("/usr/bin/haproxy-cli").arg("--version"))?;
+    let version = String::from_utf8_lossy(&version);
+    let want = format!("haproxy-cli {}", env!("CARGO_PKG_VERSION"));
+    if !version.contains(&want) {
+        return Err(format!(
+            "haproxy-cli --version said {version:?}, not {want:?}"
+        ));
+    }
+    println!("$ haproxy-cli --version\n{}", version.trim());
+    if !Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        run(
+            "man is missing; apt-get install man-db",
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "man-db"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let page = output_of(
+        Command::new("man")
+            .arg("haproxy-cli")
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80"),
+    )?;
+    let page = String::from_utf8_lossy(&page);
+    if !(page.contains("NAME") && page.contains("haproxy-cli") && page.contains("SYNOPSIS")) {
+        return Err(format!("man haproxy-cli did not show the page:\n{page}"));
+    }
+    println!("$ MANPAGER=cat man haproxy-cli | head -8");
+    for line in page.lines().take(8) {
+        println!("{line}");
+    }
+    let completion = Path::new("/usr/share/bash-completion/completions/haproxy-cli");
+    let text = std::fs::read_to_string(completion)
+        .map_err(|e| format!("{}: {e}", completion.display()))?;
+    if !text.contains("complete") || !text.contains("haproxy-cli") {
+        return Err(format!(
+            "{} is not a bash completion for haproxy-cli",
+            completion.display()
+        ));
+    }
+    println!(
+        "{}: {} lines of bash completion",
+        completion.display(),
+        text.lines().count()
+    );
+    println!("xtask deb: dpkg -i installed haproxy-cli with its man page and bash completion");
+    Ok(())
+}
+
+/// Runs `cmd` and returns its stdout, or an error with its stderr.
+fn output_of(cmd: &mut Command) -> Result<Vec<u8>> {
+    let what = format!("{:?}", cmd.get_program());
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} {:?} failed ({}): {}",
+            cmd.get_args().collect::<Vec<_>>(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// `gzip -9n` (Debian policy: no name, no timestamp) of `data` into `to`.
+fn gzip(data: &[u8], to: &Path) -> Result {
+    use std::io::Write;
+    use std::process::Stdio;
+    let file = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut child = Command::new("gzip")
+        .args(["-9", "-n", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(file)
+        .spawn()
+        .map_err(|e| format!("gzip: cannot start: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(data)
+            .map_err(|e| format!("gzip: write: {e}"))?;
+    }
+    let status = child.wait().map_err(|e| format!("gzip: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("gzip failed ({status})"))
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
