@@ -50,6 +50,10 @@ pub struct Snapshot {
     failures: Vec<ProcessFailure>,
     pub(crate) columns: Arc<[Box<str>]>,
     pub(crate) traits: Vec<(Combine, ColumnKind)>,
+    /// For every column, whether some process lacks it (processes of
+    /// different versions): such a column is never combined over the
+    /// processes that have it as if they were all.
+    uneven: Vec<bool>,
     pub(crate) objects: Vec<ObjectEntry>,
 }
 
@@ -150,6 +154,9 @@ impl Snapshot {
             p.col_map = map;
         }
         let traits = columns.iter().map(|c| column_traits(c)).collect();
+        let uneven = (0..columns.len())
+            .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
+            .collect();
         let objects = group(&procs);
         Snapshot {
             shared,
@@ -157,6 +164,7 @@ impl Snapshot {
             failures,
             columns: columns.into(),
             traits,
+            uneven,
             objects,
         }
     }
@@ -206,13 +214,22 @@ impl Snapshot {
     /// A `show info` field combined across processes as the info field
     /// table says (`Maxconn` summed, `Idle_pct` averaged, `Uptime_sec` the
     /// smallest, `Version` must agree…); `None` if no process reports it.
+    /// A field only some processes print (processes of different versions)
+    /// is every process's value, never combined over those that print it
+    /// as if they were all.
     pub fn info_field(&self, name: &str) -> Option<Combined<Value>> {
         let values: Vec<Option<Value>> = self
             .procs
             .iter()
             .map(|p| p.info.get(name).and_then(Value::parse))
             .collect();
-        combine_indexed(info_combine(name), &values, |i| self.process_id(i))
+        let uneven = self.procs.iter().any(|p| p.info.get(name).is_none());
+        let how = if uneven {
+            Combine::MustAgree
+        } else {
+            info_combine(name)
+        };
+        combine_indexed(how, &values, |i| self.process_id(i))
     }
 
     /// The combined value of `show info` metric `name` (any field HAProxy
@@ -614,6 +631,20 @@ impl Snapshot {
             &big
         };
         let (&c0, rest) = cells.split_first()?;
+        // A column some of the object's processes lack (mixed versions):
+        // every process's value, never a sum over the subset as if it were
+        // the whole.
+        if self.uneven.get(col).copied().unwrap_or(false) && rows.len() > 1 {
+            let has = |pi: usize| self.procs[pi].col_map.get(col).copied().flatten().is_some();
+            if rows.iter().any(|&(pi, _)| !has(pi)) {
+                if rows.iter().all(|&(pi, _)| !has(pi)) {
+                    return None;
+                }
+                return Some(Combined::Disagreement {
+                    values: self.per_process(obj, col),
+                });
+            }
+        }
         // Fast path: every process holds the same field (always true with
         // one process), and combining equal values gives that value: read
         // it once.

@@ -5,5 +5,6 @@ mod admin;
 mod cli;
 mod commands;
 mod harness;
+mod mixed;
 mod reliability;
 mod transport;
