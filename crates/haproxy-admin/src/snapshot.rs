@@ -246,13 +246,22 @@ impl Snapshot {
     /// A `show info` field combined across processes as the info field
     /// table says (`Maxconn` summed, `Idle_pct` averaged, `Uptime_sec` the
     /// smallest, `Version` must agree…); `None` if no process reports it.
+    /// A field only some processes print (processes of different versions)
+    /// is every process's value, never combined over those that print it
+    /// as if they were all.
     pub fn info_field(&self, name: &str) -> Option<Combined<Value>> {
         let values: Vec<Option<Value>> = self
             .procs
             .iter()
             .map(|p| p.info.get(name).and_then(Value::parse))
             .collect();
-        combine_indexed(info_combine(name), &values, |i| self.process_id(i))
+        let uneven = self.procs.iter().any(|p| p.info.get(name).is_none());
+        let how = if uneven {
+            Combine::MustAgree
+        } else {
+            info_combine(name)
+        };
+        combine_indexed(how, &values, |i| self.process_id(i))
     }
 
     /// The combined value of `show info` metric `name` (any field HAProxy

@@ -62,10 +62,21 @@ impl ProcTable {
     }
 }
 
-/// The prefixes of the per-module columns HAProxy 2.x prints after the
-/// `-` column: every one is a counter or a current count of its
-/// process, so they add up across processes.
-const MODULE_PREFIXES: &[&str] = &["h1_", "h2_", "h3_", "ssl_", "quic_", "qpack_", "rslv_"];
+/// The prefixes of the per-module columns HAProxy 2.x and 3.x print after
+/// the `-` column: every one is a counter or a current count of its
+/// process, so they add up across processes. 3.0–3.4's QPACK module names
+/// its first column `pack_decompression_failed` (sic; the others are
+/// `qpack_*`).
+const MODULE_PREFIXES: &[&str] = &[
+    "h1_",
+    "h2_",
+    "h3_",
+    "ssl_",
+    "quic_",
+    "qpack_",
+    "pack_decompression_failed",
+    "rslv_",
+];
 
 /// How a column combines and whether it holds numbers, from the field
 /// table in `haproxy-proto`. Module columns (`h1_*`, `h2_*`, `ssl_*`, …)
@@ -126,5 +137,18 @@ mod tests {
             Some(crate::Value::Unsigned(3))
         );
         assert_eq!(t.column_index("status"), Some(3));
+    }
+
+    #[test]
+    fn module_columns_of_3_x_add_up() {
+        for name in [
+            "h3_data",
+            "quic_rxbuf_full",
+            "qpack_encoder_stream_error",
+            "pack_decompression_failed",
+        ] {
+            assert_eq!(column_traits(name).0, Combine::Sum, "{name}");
+        }
+        assert_eq!(column_traits("no_such").0, Combine::MustAgree);
     }
 }

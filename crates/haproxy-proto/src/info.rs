@@ -380,10 +380,11 @@ const fn f(
     }
 }
 
-use Combine::{Average, Max, MustAgree, Sum};
+use Combine::{Average, Max, Min, MustAgree, Sum};
 use InfoValueKind::{Text, Unsigned};
 
-/// Every `show info` field of HAProxy 1.5–2.7, in 2.6's order. The nature is
+/// Every `show info` field of HAProxy 1.5–3.4: 2.6's, in 2.6's order, then
+/// those 3.0 and 3.4 added, in their order. The nature is
 /// HAProxy 2.6's own (checked in tests against a `show info typed` capture);
 /// the combine is [`crate::typed::Tags::combine`] of 2.6's tags except where
 /// the tags do not say what the field is:
@@ -484,6 +485,20 @@ pub static INFO_FIELDS: &[InfoFieldInfo] = &[
     f("PoolUsed_bytes", Nature::Gauge, Unsigned, Sum),
     f("Start_time_sec", Nature::Duration, Unsigned, MustAgree),
     f("Tainted", Nature::Gauge, Text, MustAgree),
+    // 3.0 (natures from 3.0's own `show info typed`; same in 3.2 and 3.4).
+    // 3.0 also spells `TotalSplicdedBytesOut` right, at the same position.
+    f("TotalSplicedBytesOut", Nature::Gauge, Unsigned, Sum),
+    f("TotalWarnings", Nature::Counter, Unsigned, Sum),
+    f("MaxconnReached", Nature::Counter, Unsigned, Sum),
+    f("BootTime_ms", Nature::Duration, Unsigned, Min),
+    f("Niced_tasks", Nature::Gauge, Unsigned, Sum),
+    f("CurrStreams", Nature::Gauge, Unsigned, Sum),
+    f("CumStreams", Nature::Gauge, Unsigned, Sum),
+    f("BlockedTrafficWarnings", Nature::Gauge, Unsigned, Sum),
+    // 3.4.
+    f("PatternsAdded", Nature::Gauge, Unsigned, Sum),
+    f("PatternsFreed", Nature::Gauge, Unsigned, Sum),
+    f("NbThreadGroups", Nature::Gauge, Unsigned, MustAgree),
 ];
 
 /// What is known about the `show info` field `name` (exact name).

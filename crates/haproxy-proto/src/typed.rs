@@ -346,7 +346,10 @@ pub struct StatObject {
 pub struct TypedField<'a> {
     /// The object, for `show stat typed`; `None` for `show info typed`.
     pub object: Option<StatObject>,
-    /// The field's position (column number in CSV, line number in `show info`).
+    /// The field's position: its line number in `show info`; in `show stat`
+    /// its CSV column number — but for the per-module fields (2.3+), which
+    /// HAProxy numbers as if the CSV header's `-` separator were not there:
+    /// their CSV column is one more.
     pub position: u32,
     /// The field's name (`pxname`, `Build info`).
     pub name: &'a str,

@@ -9,6 +9,7 @@ mod examples;
 mod harness;
 mod map_safety;
 mod partial;
+mod mixed;
 mod reliability;
 mod select;
 mod top;
