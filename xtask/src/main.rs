@@ -7,8 +7,9 @@
 //! - `cargo xtask ci`: what CI runs: fmt, clippy, the tests, docs, the
 //!   benches compiled and the parser bench in quick mode, a short fuzz run.
 //! - `cargo xtask bench`: the benchmark suite and its report.
-//! - `cargo xtask fuzz [SECS]`: the proto fuzz targets for SECS seconds
-//!   each.
+//! - `cargo xtask fuzz [SECS]`: the fuzz targets for SECS seconds each:
+//!   the stable mutation fuzzer, then the coverage-guided libFuzzer
+//!   targets when a nightly toolchain and cargo-fuzz are installed.
 //!
 //! `ci`, `test`, `bench` and `demo` need `haproxy`: where it is missing and
 //! the user is root they install it with apt-get, otherwise they stop with
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 mod demo;
+mod libfuzz;
 mod report;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -189,7 +191,7 @@ fn ci() -> Result {
         ]),
     )?;
     if root().join("fuzz").join("Cargo.toml").exists() {
-        fuzz("5")?;
+        fuzz_stable("5")?;
     }
     let (passed, failed) = test()?;
     println!("xtask ci: fmt, clippy, docs, benches, fuzz and tests green");
@@ -197,7 +199,16 @@ fn ci() -> Result {
     Ok(())
 }
 
+/// The stable fuzzer, then the libFuzzer targets where nightly is.
 fn fuzz(secs: &str) -> Result {
+    fuzz_stable(secs)?;
+    let secs = secs
+        .parse::<u64>()
+        .map_err(|_| format!("fuzz: SECS must be a number of seconds, not {secs:?}"))?;
+    libfuzz::run(secs)
+}
+
+fn fuzz_stable(secs: &str) -> Result {
     secs.parse::<u64>()
         .map_err(|_| format!("fuzz: SECS must be a number of seconds, not {secs:?}"))?;
     run(
