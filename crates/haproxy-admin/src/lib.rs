@@ -78,7 +78,7 @@ mod value;
 
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
-pub use error::{Error, ProcessFailure, Result, Skipped};
+pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped};
 pub use haproxy::{Builder, HAProxy, PerProcess};
 pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
 pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};
