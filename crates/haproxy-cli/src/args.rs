@@ -44,7 +44,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", conflicts_with = "sockets")]
     pub master: Option<PathBuf>,
 
-    /// Seconds to wait to connect, and for each read and write.
+    /// Seconds one command may take, all told: connect, write and the
+    /// whole reply (a deadline, not a per-read timeout).
     #[arg(long, global = true, value_name = "SECS", default_value_t = 5.0)]
     pub timeout: f64,
 

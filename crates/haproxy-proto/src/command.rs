@@ -128,6 +128,7 @@ impl fmt::Display for Command {
 
 /// Which state `set server … state` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ServerState {
     /// Back in rotation.
     Ready,
@@ -150,6 +151,7 @@ impl ServerState {
 
 /// The health (or agent) state `set server … health|agent` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Health {
     /// `up`.
     Up,
