@@ -205,7 +205,12 @@ impl<'h> Batch<'h> {
                 })
                 .collect()
         });
-        let what = format!("batch of {} commands", lines.len());
+        // Name the command when there is one; each failure names its own.
+        let what = match lines.as_slice() {
+            [one] => one.line().to_owned(),
+            [first, ..] => format!("batch of {} commands from `{}`", lines.len(), first.line()),
+            [] => "empty batch".to_owned(),
+        };
         self.hap.collect_for_batch(&what, results)
     }
 }
