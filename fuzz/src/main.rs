@@ -14,11 +14,9 @@
 //! haproxy-fuzz replay <TARGET> <FILE>
 //! ```
 
-use haproxy_proto::command::{Command, EntryRef, MapRef, ServerState};
-use haproxy_proto::{
-    parse_acl_entries, parse_errors, parse_info, parse_lookup, parse_map_entries, parse_map_list,
-    parse_proc, parse_servers_state, parse_stat, parse_typed, reply, Addr, CheckStatus, Mode,
-    OwnedStatTable, Status,
+use fuzz::{
+    acl_entries, codec, command, errors, info, lookup, map_entries, map_list, proc, reply_target,
+    servers_state, stat, typed, verdict,
 };
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -47,42 +45,42 @@ const TARGETS: &[Target] = &[
     Target {
         name: "typed",
         seeds: |p| p.contains("typed"),
-        run: |s| debug(parse_typed(s)),
+        run: typed,
     },
     Target {
         name: "map_list",
         seeds: |p| p.contains("-list"),
-        run: |s| debug(parse_map_list(s)),
+        run: map_list,
     },
     Target {
         name: "map_entries",
         seeds: |p| p.contains("entries"),
-        run: |s| debug(parse_map_entries(s)),
+        run: map_entries,
     },
     Target {
         name: "acl_entries",
         seeds: |p| p.contains("entries"),
-        run: |s| debug(parse_acl_entries(s)),
+        run: acl_entries,
     },
     Target {
         name: "lookup",
         seeds: |p| p.contains("get-"),
-        run: |s| debug(parse_lookup(s)),
+        run: lookup,
     },
     Target {
         name: "servers_state",
         seeds: |p| p.contains("servers-state"),
-        run: |s| debug(parse_servers_state(s)),
+        run: servers_state,
     },
     Target {
         name: "errors",
         seeds: |p| p.contains("errors"),
-        run: |s| debug(parse_errors(s)),
+        run: errors,
     },
     Target {
         name: "proc",
         seeds: |p| p.contains("proc"),
-        run: |s| debug(parse_proc(s)),
+        run: proc,
     },
     Target {
         name: "reply",
@@ -90,137 +88,21 @@ const TARGETS: &[Target] = &[
         run: reply_target,
     },
     Target {
+        name: "verdict",
+        seeds: |p| p.starts_with("other/"),
+        run: verdict,
+    },
+    Target {
         name: "command",
         seeds: |_| false,
         run: command,
     },
+    Target {
+        name: "codec",
+        seeds: |p| p.starts_with("other/") || p.contains("entries"),
+        run: |s| codec(s.as_bytes()),
+    },
 ];
-
-/// Parses, formats the result (walking every field through `Debug`), and
-/// formats an error's message.
-fn debug<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {
-    match r {
-        Ok(v) => drop(format!("{v:?}")),
-        Err(e) => drop(e.to_string()),
-    }
-}
-
-fn stat(s: &str) {
-    match parse_stat(s) {
-        Ok(t) => {
-            for r in t.records() {
-                for (c, v) in r.values() {
-                    drop((c, v.map(|v| v.to_string())));
-                }
-                drop((r.status(), r.check_status(), r.key(), r.pid(), r.iid()));
-                drop(r.to_row());
-            }
-            drop(format!("{:?}", t.header()));
-        }
-        Err(e) => drop(e.to_string()),
-    }
-    if let Ok(o) = OwnedStatTable::parse(s.to_owned()) {
-        for row in 0..o.len() {
-            for col in 0..=o.columns().len() {
-                drop(format!("{:?}", o.field(row, col)));
-            }
-        }
-    }
-    for w in s.split([',', '\n']).take(4096) {
-        drop((
-            Status::parse(w),
-            CheckStatus::parse(w),
-            Addr::parse(w),
-            Mode::parse(w),
-        ));
-    }
-}
-
-fn info(s: &str) {
-    match parse_info(s) {
-        Ok(i) => {
-            let names: Vec<&str> = i.iter().map(|(n, _)| n).collect();
-            for n in names {
-                drop((i.get(n), i.get_u64(n).map_err(|e| e.to_string())));
-            }
-            drop(i.uptime().map_err(|e| e.to_string()));
-            drop(format!("{i:?}"));
-        }
-        Err(e) => drop(e.to_string()),
-    }
-}
-
-fn reply_target(s: &str) {
-    match reply::classify(s) {
-        Ok(r) => drop(format!("{r:?}")),
-        Err(e) => {
-            // The error keeps HAProxy's whole text.
-            assert_eq!(e.message, s, "classify must keep the reply verbatim");
-            drop(e.to_string());
-        }
-    }
-}
-
-/// The builder: the input's lines are arguments. Whatever it accepts must
-/// be one line without control characters; payload lines must be as many
-/// as the entries and never empty (an empty line ends a payload).
-fn command(s: &str) {
-    let args: Vec<&str> = s.split('\n').chain(std::iter::repeat("")).take(6).collect();
-    let (a, b, c, d) = (args[0], args[1], args[2], args[3]);
-    let number = d.trim().parse::<u32>().unwrap_or(u32::MAX);
-    let built = [
-        Command::raw(a),
-        Command::set_weight(a, b, number),
-        Command::set_weight_percent(a, b, number),
-        Command::set_server_state(a, b, ServerState::Drain),
-        Command::set_server_addr(a, b, c, u16::try_from(number).ok()),
-        Command::add_server(a, b, c, &[d]),
-        Command::disable_frontend(a),
-        Command::show_servers_state(Some(a)),
-        Command::add_map(MapRef::File(a), b, c),
-        Command::add_map(MapRef::Id(u64::from(number)), b, c),
-        Command::set_map(MapRef::File(a), EntryRef::Key(b), c),
-        Command::set_map(MapRef::File(a), EntryRef::Id(b), c),
-        Command::del_map(MapRef::File(a), EntryRef::Key(b)),
-        Command::get_map(MapRef::File(a), b),
-        Command::add_acl(MapRef::File(a), b),
-        Command::del_acl(MapRef::File(a), EntryRef::Id(b)),
-        Command::clear_map(MapRef::File(a)),
-    ];
-    for cmd in built.iter().flatten() {
-        check_line(cmd.line());
-    }
-    let entries: Vec<(&str, &str)> = s
-        .split('\n')
-        .skip(1)
-        .map(|l| l.split_once(' ').unwrap_or((l, "")))
-        .collect();
-    if let Ok(cmd) = Command::add_map_bulk(MapRef::File(a), None, &entries) {
-        check_line(cmd.line());
-        let payload = cmd.payload().unwrap_or("");
-        assert_eq!(
-            payload.lines().count(),
-            entries.len(),
-            "one payload line per entry"
-        );
-        assert!(
-            payload.lines().all(|l| !l.trim().is_empty()),
-            "no empty payload line"
-        );
-    }
-    let patterns: Vec<&str> = s.split('\n').skip(1).collect();
-    if let Ok(cmd) = Command::add_acl_bulk(MapRef::File(a), Some(u64::from(number)), &patterns) {
-        check_line(cmd.line());
-    }
-    drop(haproxy_proto::command::escape(s));
-}
-
-fn check_line(line: &str) {
-    assert!(
-        !line.chars().any(|c| c.is_control() && c != '\t'),
-        "accepted a control character: {line:?}"
-    );
-}
 
 // ---- mutation -----------------------------------------------------------------
 

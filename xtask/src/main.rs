@@ -7,8 +7,9 @@
 //! - `cargo xtask ci`: what CI runs: fmt, clippy, the tests, docs, the
 //!   benches compiled and the parser bench in quick mode, a short fuzz run.
 //! - `cargo xtask bench`: the benchmark suite and its report.
-//! - `cargo xtask fuzz [SECS]`: the proto fuzz targets for SECS seconds
-//!   each.
+//! - `cargo xtask fuzz [SECS]`: the fuzz targets for SECS seconds each:
+//!   the stable mutation fuzzer, then the coverage-guided libFuzzer
+//!   targets when a nightly toolchain and cargo-fuzz are installed.
 //! - `cargo xtask package`: `cargo package` of every published crate,
 //!   verified, and what each ships checked.
 //! - `cargo xtask deb [--install]`: the Debian package of `haproxy-cli`
@@ -24,6 +25,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 mod demo;
 mod haproxy;
+mod libfuzz;
 mod publish;
 mod report;
 
@@ -351,7 +353,7 @@ fn ci() -> Result {
         ]),
     )?;
     if root().join("fuzz").join("Cargo.toml").exists() {
-        fuzz("5")?;
+        fuzz_stable("5")?;
     }
     publish::package()?;
     publish::deb(true)?;
@@ -361,7 +363,16 @@ fn ci() -> Result {
     Ok(())
 }
 
+/// The stable fuzzer, then the libFuzzer targets where nightly is.
 fn fuzz(secs: &str) -> Result {
+    fuzz_stable(secs)?;
+    let secs = secs
+        .parse::<u64>()
+        .map_err(|_| format!("fuzz: SECS must be a number of seconds, not {secs:?}"))?;
+    libfuzz::run(secs)
+}
+
+fn fuzz_stable(secs: &str) -> Result {
     secs.parse::<u64>()
         .map_err(|_| format!("fuzz: SECS must be a number of seconds, not {secs:?}"))?;
     run(

@@ -194,11 +194,11 @@ impl<'h> Batch<'h> {
             |p| p.endpoint().to_string(),
             |p| settings.session(p.endpoint())?.pipeline(lines),
         );
-        // One command is named as itself; a failure inside a larger batch
-        // names its own command (see `ProcessFailure`).
+        // Name the command when there is one; each failure names its own.
         let what = match lines.as_slice() {
             [one] => one.line().to_owned(),
-            _ => format!("batch of {} commands", lines.len()),
+            [first, ..] => format!("batch of {} commands from `{}`", lines.len(), first.line()),
+            [] => "empty batch".to_owned(),
         };
         self.hap.collect_for_batch(&what, results)
     }

@@ -90,7 +90,7 @@ mod value;
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
 pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
-pub use error::{Error, ProcessFailure, Result, Skipped, Unreachable};
+pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess};
 pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
 pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};

@@ -68,9 +68,10 @@ pub struct Cli {
     )]
     pub master: Option<PathBuf>,
 
-    /// How long to wait to connect, and for each read and write: seconds,
-    /// or a duration (`500ms`, `5s`, `2m`). With `--wait`, the deadline of
-    /// the whole wait (each read and write then at most 5s).
+    /// How long one command may take, all told — connect, write and the
+    /// whole reply (a deadline, not a per-read timeout): seconds, or a
+    /// duration (`500ms`, `5s`, `2m`). With `--wait`, the deadline of the
+    /// whole wait (each command then at most 5s).
     #[arg(
         long,
         global = true,

@@ -65,8 +65,15 @@ pub struct Command {
     expect: Expect,
 }
 
-/// `set server … addr`: HAProxy always says what it did.
-const ADDR_NOTICES: &[&str] = &["IP changed from", "no need to change the addr"];
+/// `set server … addr`: HAProxy always says what it did — 2.6: `IP
+/// changed from …`, `no need to change the addr[, port changed from …]`;
+/// 3.x: `IP changed from …`, `port changed from …`, `nothing changed`.
+const ADDR_NOTICES: &[&str] = &[
+    "IP changed from",
+    "no need to change the addr",
+    "port changed from",
+    "nothing changed",
+];
 
 /// What success looks like for each verb the builder makes: one table.
 /// `show map` / `show acl` without argument and `set server … addr` are
@@ -121,6 +128,7 @@ impl fmt::Display for Command {
 
 /// Which state `set server … state` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ServerState {
     /// Back in rotation.
     Ready,
@@ -143,6 +151,7 @@ impl ServerState {
 
 /// The health (or agent) state `set server … health|agent` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Health {
     /// `up`.
     Up,

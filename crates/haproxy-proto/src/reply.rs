@@ -339,6 +339,10 @@ pub const NOTICES: &[(&str, &str)] = &[
     ("All sockets are already enabled", "proxy.c"),
     ("New version created:", "map.c"),
     ("Done.", "cli.c"),
+    (
+        "nothing changed",
+        "server.c (3.x): set server addr, same address",
+    ),
     ("New server registered.", "server.c"),
     ("Server deleted.", "server.c"),
 ];

@@ -545,3 +545,58 @@ fn check_doc(version: &str, table: &str) {
         ),
     }
 }
+
+/// A write to an old worker (one left serving a connection after a
+/// reload), reached through the master CLI: HAProxy answers `Proxy is
+/// disabled.` — in no table of errors — and the write must fail.
+#[test]
+fn a_write_to_an_old_worker_through_the_master_fails() {
+    use haproxy_admin::{HAProxy, Weight};
+    use haproxy_e2e::MasterWorker;
+    use haproxy_transport::Target;
+    use std::io::Write;
+    let mw = MasterWorker::start(Topology::standard());
+    // `fe_tcp`'s port, from the configuration the harness wrote.
+    let cfg_path = mw
+        .master_socket()
+        .parent()
+        .and_then(Path::parent)
+        .expect("the fleet's directory")
+        .join("haproxy.cfg");
+    let cfg = std::fs::read_to_string(&cfg_path).expect("read the config");
+    let port: u16 = cfg
+        .split("frontend fe_tcp")
+        .nth(1)
+        .and_then(|s| s.split("bind 127.0.0.1:").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("fe_tcp's port");
+    // A connection that stays open keeps the old worker alive.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to fe_tcp");
+    conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .expect("half a request");
+    let old = mw.worker_pids()[0];
+    mw.reload();
+    assert!(
+        mw.raw_master("show proc")
+            .split("# old workers")
+            .nth(1)
+            .is_some_and(|s| s.contains(&old.to_string())),
+        "worker {old} is not an old worker"
+    );
+    let hap = HAProxy::from_endpoints([Endpoint::master(mw.master_socket(), Target::Pid(old))])
+        .expect("the old worker answers show info");
+    let before = mw.raw_master(&format!("@!{old} get weight be_static/s1"));
+    let mut batch = hap.batch();
+    batch
+        .set_weight("be_static", "s1", Weight::Absolute(5))
+        .expect("queue");
+    let err = batch.run().expect_err("a write to an old worker");
+    assert!(
+        err.to_string().contains("Proxy is disabled."),
+        "HAProxy's words, verbatim: {err}"
+    );
+    let after = mw.raw_master(&format!("@!{old} get weight be_static/s1"));
+    assert_eq!(before, after, "the old worker's weight changed");
+    drop(conn);
+}

@@ -1,0 +1,8 @@
+//! libFuzzer target `command`: `fuzz::command` on the input (lossy UTF-8).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    fuzz::command(&String::from_utf8_lossy(data));
+});

@@ -1,0 +1,8 @@
+//! libFuzzer target `stat`: `fuzz::stat` on the input (lossy UTF-8).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    fuzz::stat(&String::from_utf8_lossy(data));
+});
