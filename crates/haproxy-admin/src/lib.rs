@@ -72,6 +72,7 @@ mod haproxy;
 mod maps;
 mod objects;
 mod process;
+pub mod prometheus;
 mod snapshot;
 mod table;
 mod value;

@@ -62,6 +62,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Prometheus output (and the exporter): one series per process, with
+    /// `pid` and `node` labels, instead of one combined series.
+    #[arg(long, global = true)]
+    pub per_process: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -104,11 +104,17 @@ fn run(cli: &Cli) -> Result {
     // Stdout is line-buffered; a listing is written in large blocks.
     let out = &mut std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let format = cli.format;
+    output::set_per_process(cli.per_process);
     match &cli.command {
         Command::Info => output::info(out, format, &hap.snapshot()?)?,
         Command::Metric { name } => {
             let snap = hap.snapshot()?;
-            output::metric(out, format, name, &snap.metric(name)?)?;
+            let value = snap.metric(name)?;
+            if format == Format::Prometheus {
+                output::prometheus_metric(out, &snap, name)?;
+            } else {
+                output::metric(out, format, name, &value)?;
+            }
         }
         Command::Frontend(c) => frontend(out, format, &hap, c)?,
         Command::Backend(c) => backend(out, format, &hap, c)?,
@@ -220,7 +226,13 @@ fn frontend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &FrontendCmd
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
             let obj = snap.frontend(name)?.stats();
-            output::object(out, format, ObjectKind::Frontend, &obj)?;
+            if format == Format::Prometheus {
+                output::stream_objects(out, format, ObjectKind::Frontend, &snap, |o| {
+                    o.proxy() == name
+                })?;
+            } else {
+                output::object(out, format, ObjectKind::Frontend, &obj)?;
+            }
         }
         FrontendCmd::Enable { name } => {
             write_all(hap, |b| b.enable_frontend(name, Enable::Enable))?
@@ -244,7 +256,13 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
         }
         BackendCmd::Show { name } => {
             let obj = snap.backend(name)?.stats();
-            output::object(out, format, ObjectKind::Backend, &obj)?;
+            if format == Format::Prometheus {
+                output::stream_objects(out, format, ObjectKind::Backend, &snap, |o| {
+                    o.proxy() == name
+                })?;
+            } else {
+                output::object(out, format, ObjectKind::Backend, &obj)?;
+            }
         }
     }
     Ok(())
@@ -275,7 +293,13 @@ fn server(out: &mut impl Write, format: Format, hap: &HAProxy, c: &ServerCmd) ->
             let snap = complete_snapshot(hap)?;
             let (b, s) = split_server(server)?;
             let obj = snap.backend(b)?.server(s)?.stats();
-            output::object(out, format, ObjectKind::Server, &obj)?;
+            if format == Format::Prometheus {
+                output::stream_objects(out, format, ObjectKind::Server, &snap, |o| {
+                    o.proxy() == b && o.name() == s
+                })?;
+            } else {
+                output::object(out, format, ObjectKind::Server, &obj)?;
+            }
         }
         ServerCmd::Enable { server } => {
             let (b, s) = split_server(server)?;

@@ -245,7 +245,7 @@ fn reads_in_every_format() {
     let p = ok(&f, &["info", "--format", "prometheus"]);
     assert_prometheus(&p);
     assert!(
-        p.contains(&format!("haproxy_process_maxconn {maxconn}\n")),
+        p.contains(&format!("haproxy_process_max_connections {maxconn}\n")),
         "{p}"
     );
 
