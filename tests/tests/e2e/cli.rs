@@ -198,6 +198,7 @@ fn fleet(instances: usize, extra: Vec<(String, Level)>, tcp: bool) -> Fleet {
         topology: Topology::standard(),
         extra_sockets: extra,
         tcp_socket: tcp,
+        ..Options::default()
     });
     Fleet::wait_until(Duration::from_secs(10), "checks settle", || {
         f.instances().iter().all(|i| {

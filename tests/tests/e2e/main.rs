@@ -5,5 +5,6 @@ mod admin;
 mod cli;
 mod commands;
 mod harness;
+mod prometheus;
 mod reliability;
 mod transport;
