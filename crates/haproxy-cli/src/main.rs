@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod args;
+mod exporter;
 mod output;
 mod top;
 
@@ -98,6 +99,7 @@ fn run(cli: &Cli) -> Result {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             return Ok(());
         }
+        Command::Exporter(a) => return exporter::run(cli, a),
         _ => {}
     }
     let hap = connect(cli)?;
@@ -131,7 +133,7 @@ fn run(cli: &Cli) -> Result {
             output::per_process_text(out, format, &hap.command(command)?)?;
         }
         Command::Top(a) => top::run(out, &hap, a)?,
-        Command::Completions { .. } | Command::Man => {}
+        Command::Completions { .. } | Command::Man | Command::Exporter(_) => {}
     }
     out.flush()?;
     Ok(())
