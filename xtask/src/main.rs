@@ -106,10 +106,50 @@ pub(crate) fn ensure_haproxy() -> Result {
     Ok(())
 }
 
+/// Installs Debian's `prometheus` package (the e2e tests start
+/// `/usr/bin/prometheus` and `/usr/bin/promtool` themselves; the system
+/// service is not used) when it is missing and we are root; otherwise says
+/// the command to run.
+pub(crate) fn ensure_prometheus() -> Result {
+    let present = |p: &str| std::path::Path::new(p).exists();
+    if present("/usr/bin/prometheus") && present("/usr/bin/promtool") {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let install = "apt-get update && apt-get install -y prometheus";
+    if !root {
+        return Err(format!(
+            "prometheus is not installed and this user is not root; run: sudo sh -c '{install}'"
+        ));
+    }
+    eprintln!("xtask: prometheus is missing; installing it: {install}");
+    run(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-qq"]),
+    )?;
+    run(
+        "apt-get install prometheus",
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "prometheus"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if !present("/usr/bin/prometheus") || !present("/usr/bin/promtool") {
+        return Err(
+            "apt-get installed prometheus but /usr/bin/prometheus or promtool is missing".into(),
+        );
+    }
+    Ok(())
+}
+
 /// Runs the whole test suite; returns (passed, failed) summed over every
 /// test binary.
 fn test() -> Result<(u64, u64)> {
     ensure_haproxy()?;
+    ensure_prometheus()?;
     eprintln!("xtask: cargo test --workspace");
     let mut child = cargo()
         .args(["test", "--workspace", "--color", "never"])

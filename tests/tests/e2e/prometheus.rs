@@ -110,6 +110,14 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The status code of a response head (Go answers HTTP/1.0 in kind).
+fn status(head: &str) -> u16 {
+    head.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
 fn promex(addr: SocketAddr) -> String {
     let (head, body) = http_get(addr, "/metrics", "");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -261,4 +269,388 @@ fn same_families_and_values_as_promex() {
         "compared {compared}, moved {moved}, observer-dependent {observer}"
     );
     assert!(!ours_text.contains("haproxy_cli_disagreement"));
+}
+
+// ---- a real Prometheus scraping our exporter ------------------------------
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMTOOL: &str = "/usr/bin/promtool";
+const PROMETHEUS_HINT: &str = "Prometheus is not installed: run `apt-get install -y prometheus` \
+     (as root; `cargo xtask test` does it), the test starts /usr/bin/prometheus itself";
+
+/// A child process killed (by its own PID) on drop.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A UNIX socket that accepts connections and never answers: a stalled
+/// HAProxy, which a real one will not be on demand.
+struct Stalled {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stalled {
+    fn start(path: &std::path::Path) -> Stalled {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::os::unix::net::UnixListener::bind(path).expect("bind stalled socket");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            // Bounded: the test sets the flag when it ends (Drop).
+            let give_up = Instant::now() + Duration::from_secs(120);
+            while !flag.load(Ordering::Relaxed) && Instant::now() < give_up {
+                match listener.accept() {
+                    Ok((s, _)) => held.push(s),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Stalled {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], haproxy_e2e::free_port()))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An instant PromQL query: the result vector's `(labels, value)`.
+fn query(prom: SocketAddr, q: &str) -> Vec<(serde_json::Value, f64)> {
+    let (head, body) = http_get(
+        prom,
+        &format!("/api/v1/query?query={}", percent_encode(q)),
+        "",
+    );
+    assert_eq!(status(&head), 200, "{q}: {head}");
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("Prometheus answers JSON");
+    assert_eq!(v["status"], "success", "{q}: {v}");
+    v["data"]["result"]
+        .as_array()
+        .expect("a vector")
+        .iter()
+        .map(|r| {
+            let value = r["value"][1]
+                .as_str()
+                .expect("value")
+                .parse()
+                .expect("a number");
+            (r["metric"].clone(), value)
+        })
+        .collect()
+}
+
+fn promtool_check(text: &[u8]) {
+    let mut child = std::process::Command::new(PROMTOOL)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect(PROMETHEUS_HINT);
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text)
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_exporter() {
+    assert!(
+        std::path::Path::new(PROMETHEUS).exists() && std::path::Path::new(PROMTOOL).exists(),
+        "{PROMETHEUS_HINT}"
+    );
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    // Traffic through be_app, so that sessions_total has moved.
+    let http = SocketAddr::from(([127, 0, 0, 1], f.instances()[0].http_port));
+    for _ in 0..10 {
+        let (head, _) = http_get(http, "/", "");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    let stall_path = f.dir().join("stalled.sock");
+    let _stalled = Stalled::start(&stall_path);
+    let inventory = f.dir().join("inventory");
+    std::fs::write(
+        &inventory,
+        format!(
+            "# two instances of one host, and a stalled one\n\
+             dir:{}:instance-*.sock host=lb1 datacenter=dc1\n\
+             {} host=lb2 datacenter=dc2\n",
+            f.socket_dir().display(),
+            stall_path.display()
+        ),
+    )
+    .expect("write inventory");
+
+    let listen = free_addr();
+    let exporter = Killed(
+        std::process::Command::new(crate::cli::cli())
+            .args(["exporter", "--listen", &listen.to_string(), "--inventory"])
+            .arg(&inventory)
+            .args(["--scrape-timeout", "0.7"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the exporter"),
+    );
+    Fleet::wait_until(Duration::from_secs(10), "the exporter listens", || {
+        TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok()
+    });
+
+    // One scrape by hand: headers, answer time, completeness, promtool.
+    let start = Instant::now();
+    let (head, body) = http_get(listen, "/metrics", "");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "scrape took {took:?}");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    promtool_check(&body);
+    let text = String::from_utf8(body.clone()).expect("UTF-8");
+    let p = parse(&text);
+    let up: Vec<_> = p
+        .series
+        .iter()
+        .filter(|((n, _), _)| n == "haproxy_up")
+        .collect();
+    assert_eq!(up.len(), 3, "{up:?}");
+    for ((_, labels), v) in &up {
+        let host = labels
+            .iter()
+            .find(|(k, _)| k == "host")
+            .map(|(_, v)| v.as_str());
+        let want = if host == Some("lb2") { 0.0 } else { 1.0 };
+        assert_eq!(**v, want, "{labels:?}");
+    }
+    // Complete data for lb1 beside the stalled lb2: every server of the
+    // two instances, combined, with the target's labels.
+    let servers = p
+        .series
+        .keys()
+        .filter(|(n, l)| {
+            n == "haproxy_server_current_sessions"
+                && l.contains(&("host".into(), "lb1".into()))
+                && l.contains(&("datacenter".into(), "dc1".into()))
+        })
+        .count();
+    assert_eq!(servers, 9, "{text}");
+    // Gzip when asked.
+    let (head, gz) = http_get(listen, "/metrics", "Accept-Encoding: gzip\r\n");
+    assert!(head.contains("Content-Encoding: gzip"), "{head}");
+    assert!(gz.starts_with(&[0x1f, 0x8b]) && gz.len() < body.len() / 3);
+    // A bad request is refused, and the server lives on.
+    let (head, _) = http_get(listen, "/nowhere", "");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+
+    // Prometheus, on loopback, temp storage, scraping every second.
+    let prom_addr = free_addr();
+    let dir = f.dir().join("prometheus");
+    std::fs::create_dir_all(&dir).expect("prometheus dir");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: haproxy\n    static_configs:\n      \
+             - targets: ['{listen}']\n"
+        ),
+    )
+    .expect("write prometheus.yml");
+    let _prometheus = Killed(
+        std::process::Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .arg("--log.level=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect(PROMETHEUS_HINT),
+    );
+    Fleet::wait_until(Duration::from_secs(20), "Prometheus is ready", || {
+        TcpStream::connect_timeout(&prom_addr, Duration::from_millis(200)).is_ok()
+            && status(&http_get(prom_addr, "/-/ready", "").0) == 200
+    });
+    // A few scrapes: until the rate over them has a value.
+    let rate = "rate(haproxy_backend_sessions_total{proxy=\"be_app\",host=\"lb1\"}[10s])";
+    Fleet::wait_until(Duration::from_secs(20), "a rate over our scrapes", || {
+        !query(prom_addr, rate).is_empty()
+    });
+
+    let r = query(
+        prom_addr,
+        "haproxy_server_current_sessions{proxy=\"be_app\",server=\"app1\"}",
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0["host"], "lb1");
+    assert_eq!(r[0].0["datacenter"], "dc1");
+    assert_eq!(r[0].1, 0.0);
+    let r = query(prom_addr, rate);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].1 >= 0.0, "{r:?}");
+    // The ten requests of two instances, summed.
+    let r = query(
+        prom_addr,
+        "haproxy_backend_sessions_total{proxy=\"be_app\"}",
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].1 >= 10.0, "{r:?}");
+    // Our per-process up: both lb1 processes 1, the stalled one 0.
+    let r = query(prom_addr, "haproxy_up");
+    let mut ups: Vec<(String, f64)> = r
+        .iter()
+        .map(|(m, v)| (m["host"].as_str().unwrap_or("").to_owned(), *v))
+        .collect();
+    ups.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    assert_eq!(
+        ups,
+        [
+            ("lb1".into(), 1.0),
+            ("lb1".into(), 1.0),
+            ("lb2".into(), 0.0)
+        ],
+        "{r:?}"
+    );
+    // Prometheus' own view: the exporter answered inside its 1 s timeout
+    // every time, the stall notwithstanding.
+    let r = query(prom_addr, "up{job=\"haproxy\"}");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, 1.0, "{r:?}");
+    let r = query(
+        prom_addr,
+        "max_over_time(scrape_duration_seconds{job=\"haproxy\"}[1m])",
+    );
+    assert!(r.len() == 1 && r[0].1 < 1.0, "{r:?}");
+    let r = query(prom_addr, "count(haproxy_server_status{host=\"lb1\"})");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, 45.0, "9 servers, 5 states: {r:?}");
+    drop(exporter);
+}
+
+#[test]
+fn per_process_series_and_disagreements() {
+    assert!(std::path::Path::new(PROMTOOL).exists(), "{PROMETHEUS_HINT}");
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    // s1 (no check) gets another weight in the second instance only.
+    let reply = f.instances()[1].raw("set weight be_static/s1 7");
+    assert!(reply.trim().is_empty(), "{reply}");
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("connect");
+    let snap = hap.snapshot().expect("snapshot");
+    let pids: BTreeSet<String> = f.instances().iter().map(|i| i.pid.to_string()).collect();
+
+    let mut e = Exposition::new();
+    e.add_snapshot(&snap, &[], Mode::Combined);
+    let text = e.to_text();
+    promtool_check(text.as_bytes());
+    let p = parse(&text);
+    // The disagreement: one series per process, and the flag naming it.
+    let weights: Vec<_> = p
+        .series
+        .iter()
+        .filter(|((n, l), _)| {
+            n == "haproxy_server_weight" && l.contains(&("server".into(), "s1".into()))
+        })
+        .collect();
+    assert_eq!(weights.len(), 2, "{weights:?}");
+    let got: BTreeSet<String> = weights
+        .iter()
+        .map(|((_, l), _)| l.iter().find(|(k, _)| k == "pid").expect("pid").1.clone())
+        .collect();
+    assert_eq!(got, pids);
+    let mut values: Vec<f64> = weights.iter().map(|(_, v)| **v).collect();
+    values.sort_by(f64::total_cmp);
+    assert_eq!(values, [7.0, 10.0]);
+    let flag = (
+        "haproxy_cli_disagreement".to_owned(),
+        vec![
+            ("field".to_owned(), "weight".to_owned()),
+            ("proxy".to_owned(), "be_static".to_owned()),
+            ("scope".to_owned(), "server".to_owned()),
+            ("server".to_owned(), "s1".to_owned()),
+        ],
+    );
+    assert_eq!(p.series.get(&flag), Some(&1.0), "{text}");
+    // Sums stay combined: one series for a counter of s1.
+    let totals = p
+        .series
+        .keys()
+        .filter(|(n, l)| {
+            n == "haproxy_server_sessions_total" && l.contains(&("server".into(), "s1".into()))
+        })
+        .count();
+    assert_eq!(totals, 1);
+
+    // Per process: every object series has a pid of one of the two.
+    let mut e = Exposition::new();
+    e.add_snapshot(&snap, &[("host", "lb1")], Mode::PerProcess);
+    let text = e.to_text();
+    promtool_check(text.as_bytes());
+    let p = parse(&text);
+    for (name, labels) in p.series.keys() {
+        let pid = labels
+            .iter()
+            .find(|(k, _)| k == "pid")
+            .map(|(_, v)| v.clone());
+        assert!(pid.is_some_and(|p| pids.contains(&p)), "{name}{labels:?}");
+        assert!(labels.contains(&("host".into(), "lb1".into())));
+    }
+    let app1 = p
+        .series
+        .keys()
+        .filter(|(n, l)| {
+            n == "haproxy_server_current_sessions" && l.contains(&("server".into(), "app1".into()))
+        })
+        .count();
+    assert_eq!(app1, 2);
+    assert!(!text.contains("haproxy_cli_disagreement"));
 }
