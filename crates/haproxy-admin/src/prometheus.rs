@@ -1022,6 +1022,30 @@ impl Exposition {
         Ok(())
     }
 
+    /// The whole exposition as bytes, each family's buffer freed as soon
+    /// as it is copied (for large fleets: about one copy in memory, not
+    /// two).
+    pub fn into_bytes(self) -> Vec<u8> {
+        let len: usize = self
+            .families
+            .iter()
+            .map(|f| f.body.len() + f.help.len() + 64)
+            .sum();
+        let mut s = Vec::with_capacity(len);
+        for f in self.families.into_iter().filter(|f| !f.body.is_empty()) {
+            let head = format!(
+                "# HELP {} {}\n# TYPE {} {}\n",
+                f.name,
+                f.help,
+                f.name,
+                f.ty.as_str()
+            );
+            s.extend_from_slice(head.as_bytes());
+            s.extend_from_slice(f.body.as_bytes());
+        }
+        s
+    }
+
     /// The whole exposition as text.
     pub fn to_text(&self) -> String {
         let len: usize = self
@@ -1163,6 +1187,8 @@ mod tests {
         let mut w = Vec::new();
         e.write_to(&mut w).expect("vec write");
         assert_eq!(String::from_utf8_lossy(&w), e.to_text());
+        let text = e.to_text();
+        assert_eq!(e.into_bytes(), text.into_bytes());
     }
 
     #[test]

@@ -285,7 +285,7 @@ impl Exporter {
             start.elapsed().as_secs_f64(),
         );
         Body {
-            plain: e.to_text().into_bytes(),
+            plain: e.into_bytes(),
             gzip: OnceLock::new(),
         }
     }
