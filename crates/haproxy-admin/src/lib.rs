@@ -37,6 +37,8 @@
 //!   [`Batch`] sends many over one session per process; maps and ACLs
 //!   ([`MapRef`], [`EntryRef`]) including atomic replacement
 //!   ([`HAProxy::replace_map`]).
+//! - [`prometheus`]: the Prometheus text exposition of snapshots, under
+//!   the metric names of HAProxy's own exporter (promex).
 //!
 //! # Example
 //!

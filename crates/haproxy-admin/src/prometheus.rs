@@ -498,15 +498,36 @@ fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-/// A value as the exposition writes it (`NaN` for none or text, as
-/// promex does).
-fn number(v: Option<&Value>) -> String {
+/// Writes a value as the exposition writes it (`NaN` for none or text,
+/// as promex does).
+fn number_into(out: &mut String, v: Option<&Value>) {
+    let _ = match v {
+        Some(Value::Unsigned(n)) => write!(out, "{n}"),
+        Some(Value::Signed(n)) => write!(out, "{n}"),
+        Some(Value::Float(f)) => {
+            out.push_str(&float(*f));
+            Ok(())
+        }
+        Some(Value::Text(_)) | None => {
+            out.push_str("NaN");
+            Ok(())
+        }
+    };
+}
+
+/// As [`number_into`], but 0 for none (promex's check code).
+fn zero_into(out: &mut String, v: Option<&Value>) {
     match v {
-        Some(Value::Unsigned(n)) => n.to_string(),
-        Some(Value::Signed(n)) => n.to_string(),
-        Some(Value::Float(f)) => float(*f),
-        Some(Value::Text(_)) | None => "NaN".to_owned(),
+        None => out.push('0'),
+        v => number_into(out, v),
     }
+}
+
+#[cfg(test)]
+fn number(v: Option<&Value>) -> String {
+    let mut s = String::new();
+    number_into(&mut s, v);
+    s
 }
 
 fn float(f: f64) -> String {
@@ -528,16 +549,33 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
-fn millis(v: Option<&Value>) -> String {
+fn millis_into(out: &mut String, v: Option<&Value>) {
     match v.and_then(as_f64) {
-        Some(ms) => format!("{:.6}", ms / 1000.0),
-        None => "NaN".to_owned(),
+        Some(ms) => {
+            let _ = write!(out, "{:.6}", ms / 1000.0);
+        }
+        None => out.push_str("NaN"),
     }
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
-    v.map(|v| v.to_string())
+#[cfg(test)]
+fn millis(v: Option<&Value>) -> String {
+    let mut s = String::new();
+    millis_into(&mut s, v);
+    s
 }
+
+/// A field read as text (status, check status).
+fn text(v: Option<&Value>) -> Option<std::borrow::Cow<'_, str>> {
+    match v {
+        Some(Value::Text(t)) => Some(std::borrow::Cow::Borrowed(t.as_str())),
+        Some(v) => Some(std::borrow::Cow::Owned(v.to_string())),
+        None => None,
+    }
+}
+
+/// How a value is written.
+type Writer = fn(&mut String, Option<&Value>);
 
 /// A server's `show stat` status as promex's state (index into
 /// [`SERVER_STATES`]).
@@ -641,15 +679,36 @@ impl Exposition {
     }
 
     fn sample(&mut self, fam: usize, labels: &Labels, value: &str) {
+        self.sample_with(fam, labels, None, |out| out.push_str(value));
+    }
+
+    /// One sample line: the family's name, `labels` and an `extra` label,
+    /// and the value `write` writes.
+    fn sample_with(
+        &mut self,
+        fam: usize,
+        labels: &Labels,
+        extra: Option<(&str, &str)>,
+        write: impl FnOnce(&mut String),
+    ) {
         let f = &mut self.families[fam];
         f.body.push_str(&f.name);
-        if !labels.0.is_empty() {
+        if !labels.0.is_empty() || extra.is_some() {
             f.body.push('{');
             f.body.push_str(&labels.0);
+            if let Some((k, v)) = extra {
+                if !labels.0.is_empty() {
+                    f.body.push(',');
+                }
+                f.body.push_str(k);
+                f.body.push_str("=\"");
+                escape_into(&mut f.body, v);
+                f.body.push('"');
+            }
             f.body.push('}');
         }
         f.body.push(' ');
-        f.body.push_str(value);
+        write(&mut f.body);
         f.body.push('\n');
     }
 
@@ -711,6 +770,25 @@ impl Exposition {
         let cols = Columns::of(snap);
         let aggs = self.aggregates(snap, &cols, mode);
         let mut scratch = Vec::new();
+        // The family of every table row, per kind, looked up once.
+        let kinds = [
+            ObjectKind::Frontend,
+            ObjectKind::Backend,
+            ObjectKind::Server,
+        ];
+        let fams: Vec<Vec<Option<usize>>> = kinds
+            .iter()
+            .map(|&kind| {
+                STAT_METRICS
+                    .iter()
+                    .map(|m| {
+                        in_scope(m.scopes, kind).then(|| {
+                            self.family(&format!("{}{}", kind_prefix(kind), m.name), m.help, m.ty)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         for (obj, entry) in snap.objects.iter().enumerate() {
             if matches!(entry.kind, ObjectKind::Listener)
                 || !keep(entry.kind, &entry.proxy, &entry.name)
@@ -721,6 +799,8 @@ impl Exposition {
             if entry.kind == ObjectKind::Server {
                 l.push("server", &entry.name);
             }
+            let k = kinds.iter().position(|k| *k == entry.kind).unwrap_or(0);
+            let fams = &fams[k];
             match mode {
                 Mode::Combined => {
                     let values: Vec<Option<Combined<Value>>> = cols
@@ -730,7 +810,7 @@ impl Exposition {
                         .collect();
                     let mode_http = cols.mode.and_then(|c| snap.combined(obj, c, &mut scratch));
                     let agg = aggs.get(&(entry.proxy.to_string(), None));
-                    self.add_object(entry.kind, &l, &values, mode_http.as_ref(), agg);
+                    self.add_object(entry.kind, &l, &values, mode_http.as_ref(), agg, fams);
                 }
                 Mode::PerProcess => {
                     for pos in 0..entry.rows.len() {
@@ -746,7 +826,7 @@ impl Exposition {
                             .and_then(|c| cell(snap, obj, pos, c))
                             .map(Combined::Value);
                         let agg = aggs.get(&(entry.proxy.to_string(), Some(p.pid)));
-                        self.add_object(entry.kind, &pl, &values, mode_http.as_ref(), agg);
+                        self.add_object(entry.kind, &pl, &values, mode_http.as_ref(), agg, fams);
                     }
                 }
             }
@@ -760,7 +840,7 @@ impl Exposition {
         mode: Mode,
         keep: &dyn Fn(&InfoMetric) -> bool,
     ) {
-        let version = |v: Option<&Value>| text(v).unwrap_or_default();
+        let version = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
         match mode {
             Mode::Combined => {
                 for m in INFO_METRICS.iter().filter(|m| keep(m)) {
@@ -781,7 +861,7 @@ impl Exposition {
                         &v.as_ref(),
                         ObjectKind::Frontend,
                         m.field,
-                        number,
+                        number_into,
                         true,
                     );
                 }
@@ -798,7 +878,7 @@ impl Exposition {
                             continue;
                         }
                         let v = info.get(m.field).and_then(Value::parse);
-                        self.sample(fam, &l, &number(v.as_ref()));
+                        self.sample_with(fam, &l, None, |o| number_into(o, v.as_ref()));
                     }
                 }
             }
@@ -814,17 +894,34 @@ impl Exposition {
         v: &Option<&Combined<Value>>,
         kind: ObjectKind,
         field: &str,
-        conv: fn(Option<&Value>) -> String,
+        conv: Writer,
         process_level: bool,
     ) {
-        let all = samples(*v);
-        let disagree = matches!(v, Some(Combined::Disagreement { .. }));
-        for (p, v) in all {
-            let l = p.map_or_else(|| labels.clone(), |p| labels.process(p));
-            self.sample(fam, &l, &conv(v));
-        }
-        if disagree {
-            self.flag(labels, kind, field, process_level);
+        self.emit_with(fam, labels, None, v, kind, field, conv, process_level);
+    }
+
+    /// As `emit`, with one more label.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_with(
+        &mut self,
+        fam: usize,
+        labels: &Labels,
+        extra: Option<(&str, &str)>,
+        v: &Option<&Combined<Value>>,
+        kind: ObjectKind,
+        field: &str,
+        conv: Writer,
+        process_level: bool,
+    ) {
+        match v {
+            Some(Combined::Disagreement { values }) => {
+                for (p, v) in values {
+                    self.sample_with(fam, &labels.process(p), extra, |o| conv(o, v.as_ref()));
+                }
+                self.flag(labels, kind, field, process_level);
+            }
+            Some(Combined::Value(v)) => self.sample_with(fam, labels, extra, |o| conv(o, Some(v))),
+            None => self.sample_with(fam, labels, extra, |o| conv(o, None)),
         }
     }
 
@@ -851,32 +948,25 @@ impl Exposition {
         values: &[Option<Combined<Value>>],
         mode: Option<&Combined<Value>>,
         agg: Option<&Agg>,
+        fams: &[Option<usize>],
     ) {
-        let prefix = kind_prefix(kind);
         // promex: the HTTP families only for proxies in `mode http`.
         let http = matches!(mode, Some(Combined::Value(Value::Text(m))) if m == "http");
-        let mut name = String::with_capacity(64);
-        for (m, v) in STAT_METRICS.iter().zip(values) {
-            if !in_scope(m.scopes, kind) {
-                continue;
-            }
-            name.clear();
-            name.push_str(prefix);
-            name.push_str(m.name);
-            let fam = self.family(&name, m.help, m.ty);
+        for ((m, v), fam) in STAT_METRICS.iter().zip(values).zip(fams) {
+            let Some(fam) = *fam else { continue };
             let field = m.columns.first().copied().unwrap_or(m.name);
             match m.conversion {
-                Plain => self.emit(fam, l, &v.as_ref(), kind, field, number, false),
-                Millis => self.emit(fam, l, &v.as_ref(), kind, field, millis, false),
+                Plain => self.emit(fam, l, &v.as_ref(), kind, field, number_into, false),
+                Millis => self.emit(fam, l, &v.as_ref(), kind, field, millis_into, false),
                 HttpOnly => {
                     if http {
-                        self.emit(fam, l, &v.as_ref(), kind, field, number, false);
+                        self.emit(fam, l, &v.as_ref(), kind, field, number_into, false);
                     }
                 }
                 Code(code) => {
                     if http {
-                        let l = l.with("code", code);
-                        self.emit(fam, &l, &v.as_ref(), kind, field, number, false);
+                        let extra = Some(("code", code));
+                        self.emit_with(fam, l, extra, &v.as_ref(), kind, field, number_into, false);
                     }
                 }
                 CheckCode => {
@@ -887,16 +977,12 @@ impl Exposition {
                         .find(|(m, _)| m.conversion == CheckStatus)
                         .is_some_and(|(_, v)| v.is_some());
                     if enabled {
-                        let zero = |v: Option<&Value>| match v {
-                            None => "0".to_owned(),
-                            v => number(v),
-                        };
-                        self.emit(fam, l, &v.as_ref(), kind, field, zero, false);
+                        self.emit(fam, l, &v.as_ref(), kind, field, zero_into, false);
                     }
                 }
                 CheckDuration => {
                     if v.is_some() {
-                        self.emit(fam, l, &v.as_ref(), kind, field, millis, false);
+                        self.emit(fam, l, &v.as_ref(), kind, field, millis_into, false);
                     }
                 }
                 Status | CheckStatus => {
@@ -919,7 +1005,7 @@ impl Exposition {
                         };
                         for (i, st) in states.iter().enumerate() {
                             let one = if current == Some(i) { "1" } else { "0" };
-                            self.sample(fam, &pl.with("state", st), one);
+                            self.sample_with(fam, &pl, Some(("state", st)), |o| o.push_str(one));
                         }
                     }
                     if matches!(v, Some(Combined::Disagreement { .. })) {
@@ -936,7 +1022,9 @@ impl Exposition {
                         (&CHECK_STATES, &a.checks)
                     };
                     for (st, n) in states.iter().zip(counts) {
-                        self.sample(fam, &l.with("state", st), &n.to_string());
+                        self.sample_with(fam, l, Some(("state", st)), |o| {
+                            let _ = write!(o, "{n}");
+                        });
                     }
                 }
             }

@@ -4,8 +4,9 @@
 //!
 //! - Targets: each `--socket` is one target; without `--socket`, the
 //!   `--socket-dir` (with `--pattern`) is one target whose processes are
-//!   combined; `--inventory FILE` lists targets with labels. Every series
-//!   carries its target's `target` label (and the inventory's labels).
+//!   combined; `--inventory FILE` lists targets with labels. With more
+//!   than one target every series carries its target's `target` label;
+//!   the inventory's labels are always there.
 //! - A scrape reads every target concurrently (at most `--concurrency` at
 //!   once) and answers within `--scrape-timeout`: a target or process that
 //!   failed or did not answer in time is `haproxy_up 0`, the others are
@@ -242,6 +243,13 @@ impl Exporter {
         for (t, o) in self.targets.iter().zip(outcomes) {
             let mut labels: Vec<(&str, &str)> = vec![("target", t.name.as_str())];
             labels.extend(t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            // One target needs no `target` label on its (many) series;
+            // its few `haproxy_up` and duration series keep it.
+            let series_labels = if self.targets.len() > 1 {
+                &labels[..]
+            } else {
+                &labels[1..]
+            };
             let (took, result) = match o.unwrap_or(Outcome::Late) {
                 Outcome::Done(r, took) => (took, r),
                 Outcome::Late => (
@@ -254,7 +262,7 @@ impl Exporter {
             };
             match result {
                 Ok(snap) => {
-                    e.add_snapshot(&snap, &labels, self.mode);
+                    e.add_snapshot(&snap, series_labels, self.mode);
                     for p in snap.processes() {
                         up(&mut e, &labels, &p.endpoint().to_string(), p.id().pid, 1.0);
                     }
