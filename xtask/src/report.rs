@@ -231,6 +231,19 @@ pub fn write(root: &Path) -> Result<String, String> {
                 });
             }
         }
+        if let (Some(x), Some(theirs)) = (
+            p["ours_combined_ms"].as_f64(),
+            p["prometheus_haproxy_exporter_4_concurrent_ms"].as_f64(),
+        ) {
+            rows.push(Row {
+                measure: "Prometheus scrape, 4 × 10,000 servers, combined, vs prometheus-haproxy-exporter".into(),
+                figure: ms(x * 1e6),
+                floor: format!("{} prometheus-haproxy-exporter ×4, concurrently", ms(theirs * 1e6)),
+                ratio: Some(x / theirs),
+                target: "faster".into(),
+                met: Some(x < theirs),
+            });
+        }
         let c = &p["cached"];
         if let (Some(rate), Some(counts)) = (
             c["scrapes_per_s"].as_f64(),
