@@ -22,6 +22,13 @@
 //!   criterion's sampling), written to `target/bench-report/compare.json`;
 //!   skipped with a note when they are absent.
 //!
+//! - `prometheus`: one scrape of 4 × 10,000 servers through our exporter
+//!   (combined and per process) vs promex scraped on the same 4 instances
+//!   concurrently; 20 concurrent scrapers against the exporter with
+//!   caching on, HAProxy's `show stat` count per process counted by a
+//!   proxy socket in front of each instance; timed by wall clock (median
+//!   of a few runs), written to `target/bench-report/prometheus.json`.
+//!
 //! Run through `cargo xtask bench`, which also writes the report. Alone:
 //! `cargo bench -p haproxy-e2e --bench fleet [-- <filter>]`.
 
@@ -596,6 +603,276 @@ fn compare(cli: &Path) {
         .expect("write compare.json");
 }
 
+// ---- prometheus ------------------------------------------------------------
+
+/// A child killed on drop.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET /metrics` over HTTP/1.0, the whole body read (promex answers
+/// chunked, our exporter with a length); returns the body's size.
+fn scrape(addr: std::net::SocketAddr) -> usize {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("timeout");
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .expect("request");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("response");
+    assert!(
+        buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..buf.len().min(200)])
+    );
+    let at = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+    buf.len() - at - 4
+}
+
+fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// A UNIX socket in front of `upstream` that counts the `show stat`
+/// commands passing through it.
+fn counting_proxy(path: &Path, upstream: PathBuf) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let count = std::sync::Arc::new(AtomicU64::new(0));
+    let listener = UnixListener::bind(path).expect("bind proxy");
+    let c = std::sync::Arc::clone(&count);
+    // Lives as long as the bench process.
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let Ok(mut up) = UnixStream::connect(&upstream) else {
+                continue;
+            };
+            let c = std::sync::Arc::clone(&c);
+            std::thread::spawn(move || {
+                let (Ok(mut client_r), Ok(mut up_w)) = (client.try_clone(), up.try_clone()) else {
+                    return;
+                };
+                let fwd = std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    let mut first = true;
+                    while let Ok(n) = client_r.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if first && buf[..n].starts_with(b"show stat") {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                        first = false;
+                        if up_w.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = up_w.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut up, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Write);
+                let _ = fwd.join();
+            });
+        }
+    });
+    count
+}
+
+fn prometheus(cli: &Path) {
+    use std::sync::atomic::Ordering;
+    let out = target_dir().join("bench-report").join("prometheus.json");
+    std::fs::create_dir_all(out.parent().expect("report dir")).expect("report dir");
+    let f = Fleet::start(Options {
+        instances: INSTANCES,
+        topology: Topology::large(100, 100, 10),
+        promex: true,
+        ..Options::default()
+    });
+    let dir = f.socket_dir();
+    let counted = f.dir().join("counted");
+    std::fs::create_dir_all(&counted).expect("proxy dir");
+    let counts: Vec<_> = f
+        .instances()
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            counting_proxy(
+                &counted.join(format!("instance-{n}.sock")),
+                i.socket.clone(),
+            )
+        })
+        .collect();
+    let free = || std::net::SocketAddr::from(([127, 0, 0, 1], haproxy_e2e::free_port()));
+    let exporter = |sockets: &Path, extra: &[&str], listen: std::net::SocketAddr| {
+        let child = Command::new(cli)
+            .arg("--socket-dir")
+            .arg(sockets)
+            .args(extra)
+            .args([
+                "exporter",
+                "--listen",
+                &listen.to_string(),
+                "--scrape-timeout",
+                "60",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the exporter");
+        Fleet::wait_until(Duration::from_secs(10), "the exporter listens", || {
+            std::net::TcpStream::connect(listen).is_ok()
+        });
+        Killed(child)
+    };
+    let (a, b, c) = (free(), free(), free());
+    let _combined = exporter(&dir, &[], a);
+    let _per_process = exporter(&dir, &["--per-process"], b);
+    let child = Command::new(cli)
+        .arg("--socket-dir")
+        .arg(&counted)
+        .args([
+            "exporter",
+            "--listen",
+            &c.to_string(),
+            "--scrape-timeout",
+            "60",
+            "--max-age",
+            "1",
+            "--http-workers",
+            "20",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the cached exporter");
+    let _cached = Killed(child);
+    Fleet::wait_until(
+        Duration::from_secs(10),
+        "the cached exporter listens",
+        || std::net::TcpStream::connect(c).is_ok(),
+    );
+    let promex: Vec<_> = f
+        .instances()
+        .iter()
+        .map(|i| i.promex.expect("promex"))
+        .collect();
+    let runs = 5;
+    let mut bytes = (0, 0, 0);
+    let combined = median_ms(runs, || bytes.0 = scrape(a));
+    let per_process = median_ms(runs, || bytes.1 = scrape(b));
+    let promex_ms = median_ms(runs, || {
+        bytes.2 = std::thread::scope(|s| {
+            let h: Vec<_> = promex.iter().map(|p| s.spawn(move || scrape(*p))).collect();
+            h.into_iter()
+                .map(|h| h.join().expect("promex scrape"))
+                .sum()
+        });
+    });
+    let hap = HAProxy::from_dir(&dir).expect("discovery");
+    let library = median_ms(runs, || {
+        let snap = hap.snapshot().expect("snapshot");
+        let mut e = haproxy_admin::prometheus::Exposition::new();
+        e.add_snapshot(&snap, &[], haproxy_admin::prometheus::Mode::Combined);
+        black_box(e.into_bytes());
+    });
+    // prometheus-haproxy-exporter where installed: one per instance (it
+    // reads one socket), the 4 scraped concurrently.
+    let mut theirs_ms = None;
+    let mut theirs_children = Vec::new();
+    if on_path("prometheus-haproxy-exporter") {
+        let mut addrs = Vec::new();
+        for i in f.instances() {
+            let addr = free();
+            theirs_children.push(Killed(
+                Command::new("prometheus-haproxy-exporter")
+                    .arg(format!("--haproxy.scrape-uri=unix:{}", i.socket.display()))
+                    .arg(format!("--web.listen-address={addr}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start prometheus-haproxy-exporter"),
+            ));
+            addrs.push(addr);
+        }
+        Fleet::wait_until(
+            Duration::from_secs(10),
+            "prometheus-haproxy-exporter listens",
+            || {
+                addrs
+                    .iter()
+                    .all(|a| std::net::TcpStream::connect(a).is_ok())
+            },
+        );
+        theirs_ms = Some(median_ms(3, || {
+            std::thread::scope(|s| {
+                let h: Vec<_> = addrs.iter().map(|a| s.spawn(move || scrape(*a))).collect();
+                for h in h {
+                    h.join().expect("scrape");
+                }
+            });
+        }));
+    }
+    drop(theirs_children);
+    // 20 scrapers, 10 scrapes each, against the cached exporter.
+    scrape(c);
+    std::thread::sleep(Duration::from_millis(1100));
+    for n in &counts {
+        n.store(0, Ordering::Relaxed);
+    }
+    let (scrapers, each) = (20, 10);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..scrapers {
+            s.spawn(|| {
+                for _ in 0..each {
+                    scrape(c);
+                }
+            });
+        }
+    });
+    let took = started.elapsed().as_secs_f64();
+    let show_stat: Vec<u64> = counts.iter().map(|n| n.load(Ordering::Relaxed)).collect();
+    let r = serde_json::json!({
+        "instances": INSTANCES,
+        "servers_per_instance": 10_000,
+        "ours_combined_ms": combined,
+        "ours_combined_bytes": bytes.0,
+        "ours_per_process_ms": per_process,
+        "ours_per_process_bytes": bytes.1,
+        "promex_4_concurrent_ms": promex_ms,
+        "promex_4_bytes": bytes.2,
+        "library_snapshot_and_exposition_ms": library,
+        "cached": {
+            "scrapers": scrapers, "scrapes_each": each, "max_age_s": 1,
+            "wall_s": took, "scrapes_per_s": (scrapers * each) as f64 / took,
+            "show_stat_per_process": show_stat,
+        },
+        "prometheus_haproxy_exporter_4_concurrent_ms": theirs_ms,
+        "prometheus_haproxy_exporter": if theirs_ms.is_some() {
+            "prometheus-haproxy-exporter (Debian), one per instance, 4 scraped concurrently"
+        } else {
+            "not installed (apt-get install prometheus-haproxy-exporter); not compared"
+        },
+    });
+    println!("prometheus: {r}");
+    std::fs::write(&out, r.to_string()).expect("write prometheus.json");
+}
+
 fn main() {
     if let Some(dir) = std::env::var_os("HX_RSS_PROBE") {
         rss_probe(&dir.to_string_lossy());
@@ -628,6 +905,9 @@ fn main() {
     }
     if wants("compare") {
         compare(&cli_binary());
+    }
+    if wants("prometheus") {
+        prometheus(&cli_binary());
     }
     c.final_summary();
 }

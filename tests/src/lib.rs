@@ -240,6 +240,9 @@ pub struct Options {
     pub extra_sockets: Vec<(String, Level)>,
     /// Also a TCP stats socket (level admin) on 127.0.0.1 and a free port.
     pub tcp_socket: bool,
+    /// Also HAProxy's own Prometheus exporter (promex) on each instance,
+    /// `GET /metrics` on 127.0.0.1 and a free port of its own.
+    pub promex: bool,
 }
 
 impl Default for Options {
@@ -249,6 +252,7 @@ impl Default for Options {
             topology: Topology::standard(),
             extra_sockets: Vec::new(),
             tcp_socket: false,
+            promex: false,
         }
     }
 }
@@ -264,6 +268,9 @@ pub struct Instance {
     pub extra_sockets: Vec<(PathBuf, Level)>,
     /// The TCP stats socket, when [`Options::tcp_socket`] was set.
     pub tcp: Option<SocketAddr>,
+    /// Where promex answers `GET /metrics`, when [`Options::promex`] was
+    /// set.
+    pub promex: Option<SocketAddr>,
     /// The port `fe_http` listens on (shared by every instance).
     pub http_port: u16,
     /// The port `fe_tcp` listens on (shared by every instance).
@@ -591,11 +598,18 @@ impl Fleet {
             let mut all = vec![(socket.clone(), Level::Admin)];
             all.extend(extra.iter().cloned());
             let cfg_path = dir.join(format!("instance-{n}.cfg"));
-            std::fs::write(
-                &cfg_path,
-                config(&options.topology, ports, &dir, &all, tcp, false),
-            )
-            .expect("write config");
+            let mut cfg = config(&options.topology, ports, &dir, &all, tcp, false);
+            let promex = options
+                .promex
+                .then(|| SocketAddr::from(([127, 0, 0, 1], free_port())));
+            if let Some(addr) = promex {
+                let _ = write!(
+                    cfg,
+                    "\nfrontend promex\n    mode http\n    bind {addr}\n    \
+                     http-request use-service prometheus-exporter if {{ path /metrics }}\n"
+                );
+            }
+            std::fs::write(&cfg_path, cfg).expect("write config");
             let log = dir.join(format!("instance-{n}.log"));
             let binary = binaries[n % binaries.len()].clone();
             let mut child = spawn(&binary, &cfg_path, &log, &[]);
@@ -606,6 +620,7 @@ impl Fleet {
                 socket: socket.clone(),
                 extra_sockets: extra,
                 tcp,
+                promex,
                 http_port: ports.http,
                 tcp_port: ports.tcp,
                 config: cfg_path,

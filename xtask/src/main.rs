@@ -84,78 +84,74 @@ fn run(what: &str, cmd: &mut Command) -> Result {
     }
 }
 
-/// Makes sure `haproxy` is installed: installs it with apt-get when root,
-/// else says how.
-pub(crate) fn ensure_haproxy() -> Result {
-    if haproxy_e2e::find_haproxy().is_some() {
-        return Ok(());
-    }
-    let root = Command::new("id")
+/// Whether this user is root (and so may install packages).
+pub(crate) fn is_root() -> bool {
+    Command::new("id")
         .arg("-u")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    let install = "apt-get update && apt-get install -y haproxy";
-    if !root {
+        .unwrap_or(false)
+}
+
+/// Makes sure the Debian package `package` is there (`present` says so):
+/// installs it with apt-get when root, else fails with the command to run.
+pub(crate) fn ensure_apt_package(package: &str, present: impl Fn() -> bool) -> Result {
+    if present() {
+        return Ok(());
+    }
+    let install = format!("apt-get update && apt-get install -y {package}");
+    if !is_root() {
         return Err(format!(
-            "haproxy is not installed and this user is not root; run: sudo sh -c '{install}'"
+            "{package} is not installed and this user is not root; run: sudo sh -c '{install}'"
         ));
     }
-    eprintln!("xtask: haproxy is missing; installing it: {install}");
+    eprintln!("xtask: {package} is missing; installing it: {install}");
     run(
         "apt-get update",
         Command::new("apt-get").args(["update", "-qq"]),
     )?;
     run(
-        "apt-get install haproxy",
+        &format!("apt-get install {package}"),
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", "haproxy"])
+            .args(["install", "-y", "-qq", package])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    if haproxy_e2e::find_haproxy().is_none() {
-        return Err("apt-get installed haproxy but it is not on PATH nor in /usr/sbin".into());
+    if !present() {
+        return Err(format!(
+            "apt-get installed {package} but it is still not found"
+        ));
     }
     Ok(())
 }
 
+/// Makes sure `haproxy` is installed (the e2e tests' default version).
+pub(crate) fn ensure_haproxy() -> Result {
+    ensure_apt_package("haproxy", || haproxy_e2e::find_haproxy().is_some())
+}
+
 /// The e2e tests of `haproxy-cli top` drive it in a real terminal under
-/// tmux: installs tmux when it is missing (as root), else says how.
+/// tmux.
 pub(crate) fn ensure_tmux() -> Result {
-    let present = || {
+    ensure_apt_package("tmux", || {
         Command::new("tmux")
             .arg("-V")
             .output()
             .is_ok_and(|o| o.status.success())
-    };
-    if present() {
-        return Ok(());
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    let install = "apt-get update && apt-get install -y tmux";
-    if !root {
-        return Err(format!(
-            "tmux is not installed and this user is not root; run: sudo sh -c '{install}'"
-        ));
-    }
-    eprintln!("xtask: tmux is missing; installing it: {install}");
-    run(
-        "apt-get update",
-        Command::new("apt-get").args(["update", "-qq"]),
-    )?;
-    run(
-        "apt-get install tmux",
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "tmux"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    if !present() {
-        return Err("apt-get installed tmux but `tmux -V` does not run".into());
-    }
-    Ok(())
+    })
+}
+
+/// Debian's `prometheus` package: the e2e tests start `/usr/bin/prometheus`
+/// and `/usr/bin/promtool` themselves (the system service is not used).
+pub(crate) fn ensure_prometheus() -> Result {
+    ensure_apt_package("prometheus", || {
+        Path::new("/usr/bin/prometheus").exists() && Path::new("/usr/bin/promtool").exists()
+    })
+}
+
+/// Every program the test suite runs besides HAProxy.
+fn ensure_test_tools() -> Result {
+    ensure_tmux()?;
+    ensure_prometheus()
 }
 
 /// `cargo xtask test [--haproxy all|VERSION[,VERSION…]]`.
@@ -186,7 +182,7 @@ fn test_cmd(args: &[String]) -> Result {
 /// (passed, failed) summed over every test binary.
 fn test() -> Result<(u64, u64)> {
     ensure_haproxy()?;
-    ensure_tmux()?;
+    ensure_test_tools()?;
     let (passed, failed) = cargo_test(
         "cargo test --workspace",
         cargo().args(["test", "--workspace", "--color", "never"]),
@@ -204,7 +200,7 @@ fn test() -> Result<(u64, u64)> {
 /// run is made even when one fails; the summary names each.
 fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     let versions = haproxy::ensure(selectors)?;
-    ensure_tmux()?;
+    ensure_test_tools()?;
     let mut summary: Vec<(String, Result<(u64, u64)>)> = Vec::new();
     for (n, v) in versions.iter().enumerate() {
         let mut c = cargo();

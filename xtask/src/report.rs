@@ -204,6 +204,67 @@ pub fn write(root: &Path) -> Result<String, String> {
             met: Some(mib < 64.0),
         });
     }
+    // 6. Prometheus (wall clock, from the bench's prometheus.json).
+    let prom: Option<Value> = std::fs::read_to_string(target.join("bench-report/prometheus.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok());
+    if let Some(p) = prom.as_ref() {
+        let promex = p["promex_4_concurrent_ms"].as_f64();
+        for (key, what) in [
+            (
+                "ours_combined_ms",
+                "Prometheus scrape, 4 × 10,000 servers, combined (exporter)",
+            ),
+            (
+                "ours_per_process_ms",
+                "Prometheus scrape, 4 × 10,000 servers, per process (exporter)",
+            ),
+        ] {
+            if let (Some(x), Some(pm)) = (p[key].as_f64(), promex) {
+                rows.push(Row {
+                    measure: what.into(),
+                    figure: ms(x * 1e6),
+                    floor: format!("{} promex on the 4 instances, concurrently", ms(pm * 1e6)),
+                    ratio: Some(x / pm),
+                    target: "faster than promex ×4".into(),
+                    met: Some(x < pm),
+                });
+            }
+        }
+        if let (Some(x), Some(theirs)) = (
+            p["ours_combined_ms"].as_f64(),
+            p["prometheus_haproxy_exporter_4_concurrent_ms"].as_f64(),
+        ) {
+            rows.push(Row {
+                measure: "Prometheus scrape, 4 × 10,000 servers, combined, vs prometheus-haproxy-exporter".into(),
+                figure: ms(x * 1e6),
+                floor: format!("{} prometheus-haproxy-exporter ×4, concurrently", ms(theirs * 1e6)),
+                ratio: Some(x / theirs),
+                target: "faster".into(),
+                met: Some(x < theirs),
+            });
+        }
+        let c = &p["cached"];
+        if let (Some(rate), Some(counts)) = (
+            c["scrapes_per_s"].as_f64(),
+            c["show_stat_per_process"].as_array(),
+        ) {
+            let scrapes =
+                c["scrapers"].as_u64().unwrap_or(0) * c["scrapes_each"].as_u64().unwrap_or(0);
+            let counts: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
+            rows.push(Row {
+                measure: format!(
+                    "{} concurrent scrapers, {scrapes} scrapes, --max-age {} s",
+                    c["scrapers"], c["max_age_s"]
+                ),
+                figure: format!("{rate:.1} scrapes/s"),
+                floor: format!("`show stat` per process: {}", counts.join(", ")),
+                ratio: None,
+                target: "HAProxy read once per max-age, not per scrape".into(),
+                met: None,
+            });
+        }
+    }
     if rows.is_empty() {
         return Err(format!(
             "no benchmark results under {}; run `cargo xtask bench` first",
@@ -293,6 +354,7 @@ pub fn write(root: &Path) -> Result<String, String> {
         "scale_curve": curve,
         "rss": rss,
         "compare": compare,
+        "prometheus": prom,
     });
     let dir = target.join("bench-report");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -45,6 +45,8 @@
 //!   [`Batch`] sends many over one session per process; maps and ACLs
 //!   ([`MapRef`], [`EntryRef`]) including atomic replacement
 //!   ([`HAProxy::replace_map`]).
+//! - [`prometheus`]: the Prometheus text exposition of snapshots, under
+//!   the metric names of HAProxy's own exporter (promex).
 //!
 //! # Example
 //!
@@ -82,6 +84,7 @@ mod haproxy;
 mod maps;
 mod objects;
 mod process;
+pub mod prometheus;
 mod select;
 mod snapshot;
 mod table;

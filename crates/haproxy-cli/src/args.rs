@@ -145,6 +145,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "HAPROXY_CLI_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Prometheus output (and the exporter): one series per process, with
+    /// `pid` and `node` labels, instead of one combined series.
+    #[arg(long, global = true)]
+    pub per_process: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -220,6 +225,9 @@ pub enum Command {
     /// weights and addresses, map and ACL contents); exit 0 when they
     /// agree.
     Check,
+    /// Serve Prometheus metrics over HTTP (`GET /metrics`, promex's names)
+    /// for this host's processes or a fleet; see docs/prometheus.md.
+    Exporter(ExporterArgs),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -227,6 +235,34 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// `exporter` options.
+#[derive(Debug, Args)]
+pub struct ExporterArgs {
+    /// Address to serve on, e.g. 127.0.0.1:9101.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// Serve a snapshot up to SECS old instead of reading HAProxy again
+    /// (0: a fresh one per scrape). Concurrent scrapers share one read.
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub max_age: f64,
+    /// Answer within SECS: a target or process not read by then is
+    /// `haproxy_up 0`, the rest is served.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub scrape_timeout: f64,
+    /// Targets with labels, one a line: `ENDPOINT [label=value …]`, or
+    /// `dir:PATH[:GLOB]` for a socket directory (replaces --socket and
+    /// --socket-dir).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// At most N targets read at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// At most N HTTP requests served at once (a few more wait, the rest
+    /// get 503).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub http_workers: usize,
 }
 
 /// `top` options.

@@ -23,6 +23,7 @@ use std::time::Duration;
 mod args;
 mod config;
 mod escape;
+mod exporter;
 mod output;
 mod sets;
 mod top;
@@ -140,17 +141,24 @@ fn run(cli: &Cli) -> Result {
         }
         // Usage errors before any socket is opened.
         Command::Top(a) => top::check(a)?,
+        Command::Exporter(a) => return exporter::run(cli, a),
         _ => {}
     }
     let hap = connect(cli)?;
     // Stdout is line-buffered; a listing is written in large blocks.
     let out = &mut std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let format = cli.format;
+    output::set_per_process(cli.per_process);
     match &cli.command {
         Command::Info => output::info(out, format, &complete_snapshot(&hap)?)?,
         Command::Metric { name } => {
             let snap = complete_snapshot(&hap)?;
-            output::metric(out, format, name, &snap.metric(name)?)?;
+            let value = snap.metric(name)?;
+            if format == Format::Prometheus {
+                output::prometheus_metric(out, &snap, name)?;
+            } else {
+                output::metric(out, format, name, &value)?;
+            }
         }
         Command::Frontend(c) => frontend(out, cli, format, &hap, c)?,
         Command::Backend(c) => backend(out, format, &hap, c)?,
@@ -168,7 +176,7 @@ fn run(cli: &Cli) -> Result {
         }
         Command::Top(a) => top::run(out, &hap, a)?,
         Command::Check => sets::check(out, format, &hap)?,
-        Command::Completions { .. } | Command::Man => {}
+        Command::Completions { .. } | Command::Man | Command::Exporter(_) => {}
     }
     out.flush()?;
     Ok(())
@@ -316,7 +324,13 @@ fn frontend(
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
             let obj = snap.frontend(name)?.stats();
-            output::object(out, format, ObjectKind::Frontend, &obj)?;
+            if format == Format::Prometheus {
+                output::stream_objects(out, format, ObjectKind::Frontend, &snap, |o| {
+                    o.proxy() == name
+                })?;
+            } else {
+                output::object(out, format, ObjectKind::Frontend, &obj)?;
+            }
         }
         FrontendCmd::Enable(t) => {
             sets::write(out, cli, hap, Action::Frontend(Enable::Enable), t, None)?
@@ -341,7 +355,9 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
     if let BackendCmd::List(l) = c {
         if let Some(secs) = l.watch.watch {
             let sel = sets::selection(&l.patterns, &l.filters)?;
-            return watch::run(out, format, hap, ObjectKind::Backend, secs, |o| sel.matches(o));
+            return watch::run(out, format, hap, ObjectKind::Backend, secs, |o| {
+                sel.matches(o)
+            });
         }
     }
     let snap = complete_snapshot(hap)?;
@@ -355,7 +371,13 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
         }
         BackendCmd::Show { name } => {
             let obj = snap.backend(name)?.stats();
-            output::object(out, format, ObjectKind::Backend, &obj)?;
+            if format == Format::Prometheus {
+                output::stream_objects(out, format, ObjectKind::Backend, &snap, |o| {
+                    o.proxy() == name
+                })?;
+            } else {
+                output::object(out, format, ObjectKind::Backend, &obj)?;
+            }
         }
     }
     Ok(())
@@ -397,7 +419,13 @@ fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &Se
             let snap = complete_snapshot(hap)?;
             let (b, s) = split_server(server)?;
             let obj = snap.backend(b)?.server(s)?.stats();
-            output::object(out, format, ObjectKind::Server, &obj)?;
+            if format == Format::Prometheus {
+                output::stream_objects(out, format, ObjectKind::Server, &snap, |o| {
+                    o.proxy() == b && o.name() == s
+                })?;
+            } else {
+                output::object(out, format, ObjectKind::Server, &obj)?;
+            }
         }
         ServerCmd::Enable(t) => {
             sets::write(out, cli, hap, Action::Server(Enable::Enable), t, None)?

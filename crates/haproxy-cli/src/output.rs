@@ -14,16 +14,49 @@
 
 use crate::args::Format;
 use crate::Failure;
+use haproxy_admin::prometheus::{Exposition, Mode, INFO_METRICS};
 use haproxy_admin::{
     Combined, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess, ProcessId, Snapshot,
     StatObject, Value,
 };
-use haproxy_proto::{HeaderColumn, ValueKind};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use std::collections::HashSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// `--per-process`: set once by `main` before any output.
+static PER_PROCESS: AtomicBool = AtomicBool::new(false);
+
+/// Prometheus output keeps one series per process (`--per-process`).
+pub(crate) fn set_per_process(on: bool) {
+    PER_PROCESS.store(on, Ordering::Relaxed);
+}
+
+fn prometheus_mode() -> Mode {
+    if PER_PROCESS.load(Ordering::Relaxed) {
+        Mode::PerProcess
+    } else {
+        Mode::Combined
+    }
+}
+
+/// `metric NAME --format prometheus`: the process metric promex names
+/// for `show info` field NAME.
+pub(crate) fn prometheus_metric(out: &mut impl Write, snap: &Snapshot, name: &str) -> Result {
+    if !INFO_METRICS.iter().any(|m| m.field == name) {
+        return Err(Failure::Usage(format!(
+            "show info field {name} has no Prometheus metric (promex exports none); \
+             use --format table, json or csv"
+        )));
+    }
+    let mut e = Exposition::new();
+    e.add_process(snap, &[], prometheus_mode(), |m| m.field == name);
+    e.write_to(out)?;
+    Ok(())
+}
 
 fn json_err(e: serde_json::Error) -> Failure {
     Failure::Io(format!("writing JSON: {e}"))
@@ -202,48 +235,9 @@ pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Res
             }
         }
         Format::Prometheus => {
-            let mut labels = Vec::new();
-            for key in ["Name", "Version", "Release_date", "node"] {
-                if let Some(Some(Combined::Value(v))) =
-                    fields.iter().find(|(n, _)| n == key).map(|(_, v)| v)
-                {
-                    labels.push(format!(
-                        "{}=\"{}\"",
-                        snake(key),
-                        escape_label(&v.to_string())
-                    ));
-                }
-            }
-            writeln!(
-                out,
-                "# HELP haproxy_info Identity of the HAProxy processes."
-            )?;
-            writeln!(out, "# TYPE haproxy_info gauge")?;
-            writeln!(out, "haproxy_info{{{}}} 1", labels.join(","))?;
-            for (n, v) in &fields {
-                let name = format!("haproxy_process_{}", snake(n));
-                match v {
-                    Some(Combined::Value(v)) => {
-                        if let Some(x) = number(v) {
-                            writeln!(out, "# TYPE {name} gauge")?;
-                            writeln!(out, "{name} {x}")?;
-                        }
-                    }
-                    Some(Combined::Disagreement { values }) => {
-                        let samples: Vec<(&ProcessId, String)> = values
-                            .iter()
-                            .filter_map(|(p, v)| v.as_ref().and_then(number).map(|x| (p, x)))
-                            .collect();
-                        if !samples.is_empty() {
-                            writeln!(out, "# TYPE {name} gauge")?;
-                            for (p, x) in samples {
-                                writeln!(out, "{name}{{pid=\"{}\"}} {x}", p.pid)?;
-                            }
-                        }
-                    }
-                    None => {}
-                }
-            }
+            let mut e = Exposition::new();
+            e.add_process(snap, &[], prometheus_mode(), |_| true);
+            e.write_to(out)?;
         }
     }
     Ok(())
@@ -261,14 +255,7 @@ pub(crate) fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value
             csv_row(out, ["metric", "value"])?;
             csv_row(out, [name, v.to_string().as_str()])?;
         }
-        Format::Prometheus => match number(v) {
-            Some(x) => {
-                let m = format!("haproxy_process_{}", snake(name));
-                writeln!(out, "# TYPE {m} gauge")?;
-                writeln!(out, "{m} {x}")?;
-            }
-            None => return Err(not_for(format, &format!("the text metric {name}"))),
-        },
+        Format::Prometheus => return Err(not_for(format, "metric (use prometheus_metric)")),
     }
     Ok(())
 }
@@ -407,7 +394,8 @@ pub(crate) fn objects(
                 csv_object(out, kind, o, partial)?;
             }
         }
-        Format::Prometheus => prometheus(out, kind, list)?,
+        // Prometheus reads the snapshot itself (see `stream_objects`).
+        Format::Prometheus => return Err(not_for(format, "objects without their snapshot")),
     }
     Ok(())
 }
@@ -481,7 +469,22 @@ pub(crate) fn stream_objects(
                 csv_object(out, kind, &o, partial)
             })?;
         }
-        Format::Table | Format::Prometheus => {
+        Format::Prometheus => {
+            // The filter sees each object once; the writer reads the
+            // snapshot itself (promex's names, per process if asked).
+            let kept: HashSet<(String, String)> = snap
+                .stat_objects(kind)
+                .into_iter()
+                .filter(|o| keep(o))
+                .map(|o| (o.proxy().to_owned(), o.name().to_owned()))
+                .collect();
+            let mut e = Exposition::new();
+            e.add_objects(snap, &[], prometheus_mode(), |k, proxy, name| {
+                k == kind && kept.contains(&(proxy.to_owned(), name.to_owned()))
+            });
+            e.write_to(out)?;
+        }
+        Format::Table => {
             let list: Vec<StatObject> = snap
                 .stat_objects(kind)
                 .into_iter()
@@ -517,163 +520,6 @@ pub(crate) fn object(
         Format::Csv | Format::Prometheus => objects(out, format, kind, std::slice::from_ref(o))?,
     }
     Ok(())
-}
-
-/// Prometheus exposition of stat objects: one metric family per numeric
-/// column (`haproxy_server_scur`), `proxy` and `server` labels; status as
-/// `haproxy_<kind>_status{…,state="UP"} 1`.
-fn prometheus(out: &mut impl Write, kind: ObjectKind, list: &[StatObject]) -> Result {
-    let Some(first) = list.first() else {
-        return Ok(());
-    };
-    let prefix = match kind {
-        ObjectKind::Frontend => "haproxy_frontend",
-        ObjectKind::Backend => "haproxy_backend",
-        ObjectKind::Server => "haproxy_server",
-        ObjectKind::Listener => "haproxy_listener",
-    };
-    let labels = |o: &StatObject| {
-        if is_server(kind) {
-            format!(
-                "proxy=\"{}\",server=\"{}\"",
-                escape_label(o.proxy()),
-                escape_label(o.name())
-            )
-        } else {
-            format!("proxy=\"{}\"", escape_label(o.proxy()))
-        }
-    };
-    let columns: Vec<&str> = first.iter().map(|(c, _)| c).collect();
-    for c in columns {
-        let info = HeaderColumn::from_name(c).info();
-        if c == "status" {
-            writeln!(
-                out,
-                "# HELP {prefix}_status Current status, as a state label."
-            )?;
-            writeln!(out, "# TYPE {prefix}_status gauge")?;
-            for o in list {
-                match o.get(c) {
-                    Some(Combined::Value(v)) => {
-                        writeln!(
-                            out,
-                            "{prefix}_status{{{},state=\"{}\"}} 1",
-                            labels(o),
-                            escape_label(&v.to_string())
-                        )?;
-                    }
-                    Some(Combined::Disagreement { values }) => {
-                        for (p, v) in values {
-                            if let Some(v) = v {
-                                writeln!(
-                                    out,
-                                    "{prefix}_status{{{},pid=\"{}\",state=\"{}\"}} 1",
-                                    labels(o),
-                                    p.pid,
-                                    escape_label(&v.to_string())
-                                )?;
-                            }
-                        }
-                    }
-                    None => {}
-                }
-            }
-            continue;
-        }
-        let numeric = match info.map(|i| i.kind) {
-            Some(
-                ValueKind::Name
-                | ValueKind::Text
-                | ValueKind::Status
-                | ValueKind::CheckStatus
-                | ValueKind::ProxyType
-                | ValueKind::Mode
-                | ValueKind::Addr
-                | ValueKind::Id,
-            ) => false,
-            _ => c != "pxname" && c != "svname",
-        };
-        if !numeric {
-            continue;
-        }
-        let samples: Vec<String> = list
-            .iter()
-            .flat_map(|o| match o.get(c) {
-                Some(Combined::Value(v)) => number(v)
-                    .map(|x| vec![format!("{prefix}_{}{{{}}} {x}", snake(c), labels(o))])
-                    .unwrap_or_default(),
-                Some(Combined::Disagreement { values }) => values
-                    .iter()
-                    .filter_map(|(p, v)| {
-                        let x = number(v.as_ref()?)?;
-                        Some(format!(
-                            "{prefix}_{}{{{},pid=\"{}\"}} {x}",
-                            snake(c),
-                            labels(o),
-                            p.pid
-                        ))
-                    })
-                    .collect(),
-                None => Vec::new(),
-            })
-            .collect();
-        if samples.is_empty() {
-            continue;
-        }
-        let name = format!("{prefix}_{}", snake(c));
-        if let Some(i) = info {
-            writeln!(out, "# HELP {name} {}", i.description.replace('\n', " "))?;
-        }
-        let ty = match info.map(|i| i.kind) {
-            Some(ValueKind::Counter) => "counter",
-            _ => "gauge",
-        };
-        writeln!(out, "# TYPE {name} {ty}")?;
-        for s in samples {
-            writeln!(out, "{s}")?;
-        }
-    }
-    Ok(())
-}
-
-fn number(v: &Value) -> Option<String> {
-    match v {
-        Value::Unsigned(n) => Some(n.to_string()),
-        Value::Signed(n) => Some(n.to_string()),
-        Value::Float(f) => Some(f.to_string()),
-        Value::Text(_) => None,
-    }
-}
-
-/// A Prometheus metric name part: lower case, `[a-z0-9_]`.
-fn snake(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// A Prometheus label value: `\\`, `\"` and `\n` escaped as the format
-/// says; any other control character written as a visible `\\xNN` (the
-/// format has no escape for it, and a raw NUL breaks parsers).
-fn escape_label(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '"' => out.push_str(r#"\""#),
-            '\n' => out.push_str(r"\n"),
-            // `\\x00` in the exposition: the value reads `\x00`.
-            c if c.is_control() => out.push_str(&format!(r"\\x{:02x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 // ---- dump -----------------------------------------------------------------
@@ -998,7 +844,5 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(snake("Uptime_sec"), "uptime_sec");
-        assert_eq!(escape_label("a\"b\\"), "a\\\"b\\\\");
     }
 }

@@ -198,6 +198,7 @@ fn fleet(instances: usize, extra: Vec<(String, Level)>, tcp: bool) -> Fleet {
         topology: Topology::standard(),
         extra_sockets: extra,
         tcp_socket: tcp,
+        ..Options::default()
     });
     Fleet::wait_until(Duration::from_secs(10), "checks settle", || {
         f.instances().iter().all(|i| {
@@ -245,7 +246,7 @@ fn reads_in_every_format() {
     let p = ok(&f, &["info", "--format", "prometheus"]);
     assert_prometheus(&p);
     assert!(
-        p.contains(&format!("haproxy_process_maxconn {maxconn}\n")),
+        p.contains(&format!("haproxy_process_max_connections {maxconn}\n")),
         "{p}"
     );
 

@@ -11,6 +11,7 @@ fn one(extra: Vec<(String, Level)>, tcp: bool) -> Fleet {
         topology: Topology::standard(),
         extra_sockets: extra,
         tcp_socket: tcp,
+        ..Options::default()
     })
 }
 

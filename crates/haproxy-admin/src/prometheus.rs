@@ -1,0 +1,1297 @@
+//! The Prometheus text exposition of a [`Snapshot`], under the names,
+//! types, help texts and labels of HAProxy's own exporter (promex,
+//! `addons/promex/service-prometheus.c`), so that dashboards and alerts
+//! written for promex work unchanged.
+//!
+//! Pure writer: no HTTP, no sockets. [`Exposition`] collects metric
+//! families from one or more snapshots (a fleet: each with its own target
+//! labels) and from the caller ([`Exposition::gauge`]: an exporter's
+//! `up` and scrape duration), then writes every family once, with its
+//! `# HELP` and `# TYPE` lines ([`CONTENT_TYPE`]).
+//!
+//! The mapping is data: [`INFO_METRICS`] (`show info` field → process
+//! metric) and [`STAT_METRICS`] (`show stat` column → frontend, backend
+//! and server metrics), one table each. Fields promex lacks are kept
+//! under names of ours with the same conventions ([`StatMetric::promex`]
+//! is `false` for them). One promex name is changed: its counter
+//! `haproxy_process_failed_resolutions` lacks the `_total` that
+//! `promtool check metrics` requires; here it is
+//! [`RENAMED`]`[0].1`.
+//!
+//! # Combined or per process
+//!
+//! [`Mode::Combined`] writes one series per object, combined across the
+//! snapshot's processes as the library combines them. A must-agree field
+//! the processes disagree on is never resolved: it becomes one series per
+//! process (with `pid` and `node` labels) plus a
+//! `haproxy_cli_disagreement` gauge naming the field.
+//! [`Mode::PerProcess`] writes one series per process, every one with
+//! `pid` and `node` labels.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use haproxy_admin::prometheus::{Exposition, Mode};
+//! use haproxy_admin::HAProxy;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let snap = HAProxy::from_dir("/run/haproxy")?.snapshot()?;
+//! let mut e = Exposition::new();
+//! e.add_snapshot(&snap, &[("host", "lb1")], Mode::Combined);
+//! e.write_to(&mut std::io::stdout().lock())?;
+//! # Ok(()) }
+//! ```
+
+use crate::aggregate::Combined;
+use crate::objects::ObjectKind;
+use crate::process::ProcessId;
+use crate::snapshot::Snapshot;
+use crate::value::Value;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io;
+
+/// The `Content-Type` of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A metric's Prometheus type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    /// A value that goes up and down.
+    Gauge,
+    /// A value that only goes up (names end in `_total`).
+    Counter,
+}
+
+impl MetricType {
+    /// The word of the `# TYPE` line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Counter => "counter",
+        }
+    }
+}
+
+/// One series per object (combined across processes) or one per process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Combined across processes; disagreements per process, flagged.
+    Combined,
+    /// One series per process, with `pid` and `node` labels.
+    PerProcess,
+}
+
+/// How a `show stat` column becomes samples (promex's special cases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    /// The value as it is; an empty field is `NaN` (as promex writes it).
+    Plain,
+    /// As [`Conversion::Plain`], only for proxies in `mode http`.
+    HttpOnly,
+    /// An HTTP response class: the `code` label, only in `mode http`.
+    Code(&'static str),
+    /// Milliseconds in `show stat`, seconds in the metric.
+    Millis,
+    /// The object's status: one series per state (`state` label), 1 for
+    /// the current one.
+    Status,
+    /// The last check's status: one series per check result (`state`
+    /// label); only for servers whose check is enabled.
+    CheckStatus,
+    /// The last check's code, 0 when the check had none; only for servers
+    /// whose check is enabled.
+    CheckCode,
+    /// The last check's duration, milliseconds to seconds; only once a
+    /// check ran.
+    CheckDuration,
+    /// Backends: how many of their servers are in each server state.
+    AggServerStatus,
+    /// Backends: how many of their checked servers had each check result.
+    AggCheckStatus,
+}
+
+/// Which objects a metric exists for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    /// Frontends (`haproxy_frontend_*`).
+    pub frontend: bool,
+    /// Backends (`haproxy_backend_*`).
+    pub backend: bool,
+    /// Servers (`haproxy_server_*`).
+    pub server: bool,
+}
+
+const FE: Scopes = Scopes {
+    frontend: true,
+    backend: false,
+    server: false,
+};
+const BE: Scopes = Scopes {
+    frontend: false,
+    backend: true,
+    server: false,
+};
+const SRV: Scopes = Scopes {
+    frontend: false,
+    backend: false,
+    server: true,
+};
+const FE_BE: Scopes = Scopes {
+    frontend: true,
+    backend: true,
+    server: false,
+};
+const BE_SRV: Scopes = Scopes {
+    frontend: false,
+    backend: true,
+    server: true,
+};
+const ALL: Scopes = Scopes {
+    frontend: true,
+    backend: true,
+    server: true,
+};
+
+/// One `show stat` column as a metric.
+#[derive(Debug, Clone, Copy)]
+pub struct StatMetric {
+    /// The `show stat` column(s) it reads, the first present wins
+    /// (HAProxy 2.6 spells `srv_ilim` as `src_ilim`).
+    pub columns: &'static [&'static str],
+    /// The name after `haproxy_<scope>_`.
+    pub name: &'static str,
+    /// Gauge or counter.
+    pub ty: MetricType,
+    /// Which objects have it.
+    pub scopes: Scopes,
+    /// How the column becomes samples.
+    pub conversion: Conversion,
+    /// The `# HELP` text (promex's).
+    pub help: &'static str,
+    /// Whether promex has it (`false`: a name of ours).
+    pub promex: bool,
+}
+
+/// One `show info` field as a process metric (`haproxy_process_*`).
+#[derive(Debug, Clone, Copy)]
+pub struct InfoMetric {
+    /// The `show info` field.
+    pub field: &'static str,
+    /// The name after `haproxy_process_`.
+    pub name: &'static str,
+    /// Gauge or counter.
+    pub ty: MetricType,
+    /// The `# HELP` text (promex's).
+    pub help: &'static str,
+}
+
+/// Server states as promex names them, in its order.
+pub const SERVER_STATES: [&str; 5] = ["DOWN", "UP", "MAINT", "DRAIN", "NOLB"];
+
+/// Check results promex lists (those at least "failed"), in its order.
+pub const CHECK_STATES: [&str; 16] = [
+    "HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK", "L6TOUT", "L6RSP", "L7TOUT", "L7RSP",
+    "L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK",
+];
+
+const HELP_HRSP: &str = "Total number of HTTP responses with status 100-199 returned by this object since the worker process started";
+
+macro_rules! stat {
+    ($col:expr, $name:expr, $ty:ident, $scopes:expr, $conv:expr, $help:expr) => {
+        StatMetric {
+            columns: &[$col],
+            name: $name,
+            ty: MetricType::$ty,
+            scopes: $scopes,
+            conversion: $conv,
+            help: $help,
+            promex: true,
+        }
+    };
+}
+
+use Conversion::{
+    AggCheckStatus, AggServerStatus, CheckCode, CheckDuration, CheckStatus, Code, HttpOnly, Millis,
+    Plain, Status,
+};
+
+/// Every `show stat` column that becomes a metric, in promex's order,
+/// then ours.
+#[rustfmt::skip]
+pub static STAT_METRICS: &[StatMetric] = &[
+    stat!("qcur", "current_queue", Gauge, BE_SRV, Plain, "Number of current queued connections"),
+    stat!("qmax", "max_queue", Gauge, BE_SRV, Plain, "Highest value of queued connections encountered since process started"),
+    stat!("scur", "current_sessions", Gauge, ALL, Plain, "Number of current sessions on the frontend, backend or server"),
+    stat!("smax", "max_sessions", Gauge, ALL, Plain, "Highest value of current sessions encountered since process started"),
+    stat!("slim", "limit_sessions", Gauge, ALL, Plain, "Frontend/listener/server's maxconn, backend's fullconn"),
+    stat!("stot", "sessions_total", Counter, ALL, Plain, "Total number of sessions since process started"),
+    stat!("bin", "bytes_in_total", Counter, ALL, Plain, "Total number of request bytes since process started"),
+    stat!("bout", "bytes_out_total", Counter, ALL, Plain, "Total number of response bytes since process started"),
+    stat!("dreq", "requests_denied_total", Counter, FE_BE, Plain, "Total number of denied requests since process started"),
+    stat!("dresp", "responses_denied_total", Counter, ALL, Plain, "Total number of denied responses since process started"),
+    stat!("ereq", "request_errors_total", Counter, FE, Plain, "Total number of invalid requests since process started"),
+    stat!("econ", "connection_errors_total", Counter, BE_SRV, Plain, "Total number of failed connections to server since the worker process started"),
+    stat!("eresp", "response_errors_total", Counter, BE_SRV, Plain, "Total number of invalid responses since the worker process started"),
+    stat!("wretr", "retry_warnings_total", Counter, BE_SRV, Plain, "Total number of server connection retries since the worker process started"),
+    stat!("wredis", "redispatch_warnings_total", Counter, BE_SRV, Plain, "Total number of server redispatches due to connection failures since the worker process started"),
+    stat!("status", "status", Gauge, ALL, Status, "Current status of the service, per state label value."),
+    stat!("weight", "weight", Gauge, BE_SRV, Plain, "Server's effective weight, or sum of active servers' effective weights for a backend"),
+    stat!("act", "active_servers", Gauge, BE, Plain, "Total number of active UP servers with a non-zero weight"),
+    stat!("bck", "backup_servers", Gauge, BE, Plain, "Total number of backup UP servers with a non-zero weight"),
+    stat!("chkfail", "check_failures_total", Counter, SRV, Plain, "Total number of failed individual health checks per server/backend, since the worker process started"),
+    stat!("chkdown", "check_up_down_total", Counter, BE_SRV, Plain, "Total number of failed checks causing UP to DOWN server transitions, per server/backend, since the worker process started"),
+    stat!("lastchg", "check_last_change_seconds", Gauge, BE_SRV, Plain, "How long ago the last server state changed, in seconds"),
+    stat!("downtime", "downtime_seconds_total", Counter, BE_SRV, Plain, "Total time spent in DOWN state, for server or backend"),
+    stat!("qlimit", "queue_limit", Gauge, SRV, Plain, "Limit on the number of connections in queue, for servers only (maxqueue argument)"),
+    stat!("throttle", "current_throttle", Gauge, SRV, Plain, "Throttling ratio applied to a server's maxconn and weight during the slowstart period (0 to 100%)"),
+    stat!("lbtot", "loadbalanced_total", Counter, BE_SRV, Plain, "Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness)"),
+    stat!("rate_lim", "limit_session_rate", Gauge, FE, Plain, "Limit on the number of sessions accepted in a second (frontend only, 'rate-limit sessions' setting)"),
+    stat!("rate_max", "max_session_rate", Gauge, ALL, Plain, "Highest value of sessions per second observed since the worker process started"),
+    stat!("check_status", "check_status", Gauge, SRV, CheckStatus, "Status of last health check, per state label value."),
+    stat!("check_code", "check_code", Gauge, SRV, CheckCode, "layer5-7 code, if available of the last health check."),
+    stat!("check_duration", "check_duration_seconds", Gauge, SRV, CheckDuration, "Total duration of the latest server health check, in seconds."),
+    stat!("hrsp_1xx", "http_responses_total", Counter, ALL, Code("1xx"), HELP_HRSP),
+    stat!("hrsp_2xx", "http_responses_total", Counter, ALL, Code("2xx"), HELP_HRSP),
+    stat!("hrsp_3xx", "http_responses_total", Counter, ALL, Code("3xx"), HELP_HRSP),
+    stat!("hrsp_4xx", "http_responses_total", Counter, ALL, Code("4xx"), HELP_HRSP),
+    stat!("hrsp_5xx", "http_responses_total", Counter, ALL, Code("5xx"), HELP_HRSP),
+    stat!("hrsp_other", "http_responses_total", Counter, ALL, Code("other"), HELP_HRSP),
+    stat!("req_rate_max", "http_requests_rate_max", Gauge, FE, HttpOnly, "Highest value of http requests observed since the worker process started"),
+    stat!("req_tot", "http_requests_total", Counter, FE_BE, HttpOnly, "Total number of HTTP requests processed by this object since the worker process started"),
+    stat!("cli_abrt", "client_aborts_total", Counter, BE_SRV, Plain, "Total number of requests or connections aborted by the client since the worker process started"),
+    stat!("srv_abrt", "server_aborts_total", Counter, BE_SRV, Plain, "Total number of requests or connections aborted by the server since the worker process started"),
+    stat!("comp_in", "http_comp_bytes_in_total", Counter, FE_BE, HttpOnly, "Total number of bytes submitted to the HTTP compressor for this object since the worker process started"),
+    stat!("comp_out", "http_comp_bytes_out_total", Counter, FE_BE, HttpOnly, "Total number of bytes emitted by the HTTP compressor for this object since the worker process started"),
+    stat!("comp_byp", "http_comp_bytes_bypassed_total", Counter, FE_BE, HttpOnly, "Total number of bytes that bypassed HTTP compression for this object since the worker process started (CPU/memory/bandwidth limitation)"),
+    stat!("comp_rsp", "http_comp_responses_total", Counter, FE_BE, HttpOnly, "Total number of HTTP responses that were compressed for this object since the worker process started"),
+    stat!("lastsess", "last_session_seconds", Gauge, BE_SRV, Plain, "How long ago some traffic was seen on this object on this worker process, in seconds"),
+    stat!("qtime", "queue_time_average_seconds", Gauge, BE_SRV, Millis, "Avg. queue time for last 1024 successful connections."),
+    stat!("ctime", "connect_time_average_seconds", Gauge, BE_SRV, Millis, "Avg. connect time for last 1024 successful connections."),
+    stat!("rtime", "response_time_average_seconds", Gauge, BE_SRV, Millis, "Avg. response time for last 1024 successful connections."),
+    stat!("ttime", "total_time_average_seconds", Gauge, BE_SRV, Millis, "Avg. total time for last 1024 successful connections."),
+    stat!("conn_rate_max", "connections_rate_max", Gauge, FE, Plain, "Highest value of connections per second observed since the worker process started"),
+    stat!("conn_tot", "connections_total", Counter, FE, Plain, "Total number of new connections accepted on this frontend since the worker process started"),
+    stat!("intercepted", "intercepted_requests_total", Counter, FE, HttpOnly, "Total number of HTTP requests intercepted on the frontend (redirects/stats/services) since the worker process started"),
+    stat!("dcon", "denied_connections_total", Counter, FE, Plain, "Total number of incoming connections blocked on a listener/frontend by a tcp-request connection rule since the worker process started"),
+    stat!("dses", "denied_sessions_total", Counter, FE, Plain, "Total number of incoming sessions blocked on a listener/frontend by a tcp-request connection rule since the worker process started"),
+    stat!("wrew", "failed_header_rewriting_total", Counter, ALL, Plain, "Total number of failed HTTP header rewrites since the worker process started"),
+    stat!("connect", "connection_attempts_total", Counter, BE_SRV, Plain, "Total number of outgoing connection attempts on this backend/server since the worker process started"),
+    stat!("reuse", "connection_reuses_total", Counter, BE_SRV, Plain, "Total number of reused connection on this backend/server since the worker process started"),
+    stat!("cache_lookups", "http_cache_lookups_total", Counter, FE_BE, HttpOnly, "Total number of HTTP requests looked up in the cache on this frontend/backend since the worker process started"),
+    stat!("cache_hits", "http_cache_hits_total", Counter, FE_BE, HttpOnly, "Total number of HTTP requests not found in the cache on this frontend/backend since the worker process started"),
+    stat!("srv_icur", "idle_connections_current", Gauge, SRV, Plain, "Current number of idle connections available for reuse on this server"),
+    StatMetric {
+        columns: &["srv_ilim", "src_ilim"],
+        name: "idle_connections_limit",
+        ty: MetricType::Gauge,
+        scopes: SRV,
+        conversion: Plain,
+        help: "Limit on the number of available idle connections on this server (server 'pool_max_conn' directive)",
+        promex: true,
+    },
+    stat!("qtime_max", "max_queue_time_seconds", Gauge, BE_SRV, Millis, "Maximum observed time spent in the queue"),
+    stat!("ctime_max", "max_connect_time_seconds", Gauge, BE_SRV, Millis, "Maximum observed time spent waiting for a connection to complete"),
+    stat!("rtime_max", "max_response_time_seconds", Gauge, BE_SRV, Millis, "Maximum observed time spent waiting for a server response"),
+    stat!("ttime_max", "max_total_time_seconds", Gauge, BE_SRV, Millis, "Maximum observed total request+response time (request+queue+connect+response+processing)"),
+    stat!("eint", "internal_errors_total", Counter, ALL, Plain, "Total number of internal errors since process started"),
+    stat!("idle_conn_cur", "unsafe_idle_connections_current", Gauge, SRV, Plain, "Current number of unsafe idle connections"),
+    stat!("safe_conn_cur", "safe_idle_connections_current", Gauge, SRV, Plain, "Current number of safe idle connections"),
+    stat!("used_conn_cur", "used_connections_current", Gauge, SRV, Plain, "Current number of connections in use"),
+    stat!("need_conn_est", "need_connections_current", Gauge, SRV, Plain, "Estimated needed number of connections"),
+    stat!("uweight", "uweight", Gauge, BE_SRV, Plain, "Server's user weight, or sum of active servers' user weights for a backend"),
+    stat!("status", "agg_server_status", Gauge, BE, AggServerStatus, "Backend's aggregated gauge of servers' status"),
+    stat!("status", "agg_server_check_status", Gauge, BE, AggServerStatus, "Backend's aggregated gauge of servers' state check status"),
+    stat!("check_status", "agg_check_status", Gauge, BE, AggCheckStatus, "Backend's aggregated gauge of servers' state check status"),
+    // Ours: columns promex leaves out.
+    StatMetric {
+        columns: &["rate"],
+        name: "current_session_rate",
+        ty: MetricType::Gauge,
+        scopes: ALL,
+        conversion: Plain,
+        help: "Number of sessions per second over the last elapsed second (show stat rate; not in promex)",
+        promex: false,
+    },
+    StatMetric {
+        columns: &["req_rate"],
+        name: "http_requests_rate_current",
+        ty: MetricType::Gauge,
+        scopes: FE,
+        conversion: HttpOnly,
+        help: "HTTP requests per second over the last elapsed second (show stat req_rate; not in promex)",
+        promex: false,
+    },
+    StatMetric {
+        columns: &["conn_rate"],
+        name: "connections_rate_current",
+        ty: MetricType::Gauge,
+        scopes: FE,
+        conversion: Plain,
+        help: "Connections per second over the last elapsed second (show stat conn_rate; not in promex)",
+        promex: false,
+    },
+    StatMetric {
+        columns: &["hanafail"],
+        name: "check_analyze_failures_total",
+        ty: MetricType::Counter,
+        scopes: SRV,
+        conversion: Plain,
+        help: "Failed health checks details (show stat hanafail; not in promex)",
+        promex: false,
+    },
+];
+
+macro_rules! info {
+    ($field:expr, $name:expr, $ty:ident, $help:expr) => {
+        InfoMetric {
+            field: $field,
+            name: $name,
+            ty: MetricType::$ty,
+            help: $help,
+        }
+    };
+}
+
+/// The `show info` field promex turns into `haproxy_process_build_info`
+/// (value 1, the version as a label).
+pub const BUILD_INFO_FIELD: &str = "Build info";
+
+/// Every `show info` field that becomes a process metric, in promex's
+/// order.
+#[rustfmt::skip]
+pub static INFO_METRICS: &[InfoMetric] = &[
+    info!("Nbthread", "nbthread", Gauge, "Number of started threads (global.nbthread)"),
+    info!("Nbproc", "nbproc", Gauge, "Number of started worker processes (historical, always 1)"),
+    info!("Process_num", "relative_process_id", Gauge, "Relative worker process number (1)"),
+    info!("Uptime_sec", "uptime_seconds", Gauge, "How long ago this worker process was started (seconds)"),
+    info!("PoolFailed", "pool_failures_total", Counter, "Number of failed pool allocations since this worker was started"),
+    info!("Ulimit-n", "max_fds", Gauge, "Hard limit on the number of per-process file descriptors"),
+    info!("Maxsock", "max_sockets", Gauge, "Hard limit on the number of per-process sockets"),
+    info!("Maxconn", "max_connections", Gauge, "Hard limit on the number of per-process connections (configured or imposed by Ulimit-n)"),
+    info!("Hard_maxconn", "hard_max_connections", Gauge, "Hard limit on the number of per-process connections (imposed by Memmax_MB or Ulimit-n)"),
+    info!("CurrConns", "current_connections", Gauge, "Current number of connections on this worker process"),
+    info!("CumConns", "connections_total", Counter, "Total number of connections on this worker process since started"),
+    info!("CumReq", "requests_total", Counter, "Total number of requests on this worker process since started"),
+    info!("MaxSslConns", "max_ssl_connections", Gauge, "Hard limit on the number of per-process SSL endpoints (front+back), 0=unlimited"),
+    info!("CurrSslConns", "current_ssl_connections", Gauge, "Current number of SSL endpoints on this worker process (front+back)"),
+    info!("CumSslConns", "ssl_connections_total", Counter, "Total number of SSL endpoints on this worker process since started (front+back)"),
+    info!("Maxpipes", "max_pipes", Gauge, "Hard limit on the number of pipes for splicing, 0=unlimited"),
+    info!("PipesUsed", "pipes_used_total", Counter, "Current number of pipes in use in this worker process"),
+    info!("PipesFree", "pipes_free_total", Counter, "Current number of allocated and available pipes in this worker process"),
+    info!("ConnRate", "current_connection_rate", Gauge, "Number of front connections created on this worker process over the last second"),
+    info!("ConnRateLimit", "limit_connection_rate", Gauge, "Hard limit for ConnRate (global.maxconnrate)"),
+    info!("MaxConnRate", "max_connection_rate", Gauge, "Highest ConnRate reached on this worker process since started (in connections per second)"),
+    info!("SessRate", "current_session_rate", Gauge, "Number of sessions created on this worker process over the last second"),
+    info!("SessRateLimit", "limit_session_rate", Gauge, "Hard limit for SessRate (global.maxsessrate)"),
+    info!("MaxSessRate", "max_session_rate", Gauge, "Highest SessRate reached on this worker process since started (in sessions per second)"),
+    info!("SslRate", "current_ssl_rate", Gauge, "Number of SSL connections created on this worker process over the last second"),
+    info!("SslRateLimit", "limit_ssl_rate", Gauge, "Hard limit for SslRate (global.maxsslrate)"),
+    info!("MaxSslRate", "max_ssl_rate", Gauge, "Highest SslRate reached on this worker process since started (in connections per second)"),
+    info!("SslFrontendKeyRate", "current_frontend_ssl_key_rate", Gauge, "Number of SSL keys created on frontends in this worker process over the last second"),
+    info!("SslFrontendMaxKeyRate", "max_frontend_ssl_key_rate", Gauge, "Highest SslFrontendKeyRate reached on this worker process since started (in SSL keys per second)"),
+    info!("SslFrontendSessionReuse_pct", "frontend_ssl_reuse", Gauge, "Percent of frontend SSL connections which did not require a new key"),
+    info!("SslBackendKeyRate", "current_backend_ssl_key_rate", Gauge, "Number of SSL keys created on backends in this worker process over the last second"),
+    info!("SslBackendMaxKeyRate", "max_backend_ssl_key_rate", Gauge, "Highest SslBackendKeyRate reached on this worker process since started (in SSL keys per second)"),
+    info!("SslCacheLookups", "ssl_cache_lookups_total", Counter, "Total number of SSL session ID lookups in the SSL session cache on this worker since started"),
+    info!("SslCacheMisses", "ssl_cache_misses_total", Counter, "Total number of SSL session ID lookups that didn't find a session in the SSL session cache on this worker since started"),
+    info!("CompressBpsIn", "http_comp_bytes_in_total", Counter, "Number of bytes submitted to the HTTP compressor in this worker process over the last second"),
+    info!("CompressBpsOut", "http_comp_bytes_out_total", Counter, "Number of bytes emitted by the HTTP compressor in this worker process over the last second"),
+    info!("CompressBpsRateLim", "limit_http_comp", Gauge, "Limit of CompressBpsOut beyond which HTTP compression is automatically disabled"),
+    info!("ZlibMemUsage", "current_zlib_memory", Gauge, "Amount of memory currently used by HTTP compression on the current worker process (in bytes)"),
+    info!("MaxZlibMemUsage", "max_zlib_memory", Gauge, "Limit on the amount of memory used by HTTP compression above which it is automatically disabled (in bytes, see global.maxzlibmem)"),
+    info!("Tasks", "current_tasks", Gauge, "Total number of tasks in the current worker process (active + sleeping)"),
+    info!("Run_queue", "current_run_queue", Gauge, "Total number of active tasks+tasklets in the current worker process"),
+    info!("Idle_pct", "idle_time_percent", Gauge, "Percentage of last second spent waiting in the current worker thread"),
+    info!("Stopping", "stopping", Gauge, "1 if the worker process is currently stopping, otherwise zero"),
+    info!("Jobs", "jobs", Gauge, "Current number of active jobs on the current worker process (frontend connections, master connections, listeners)"),
+    info!("Unstoppable Jobs", "unstoppable_jobs", Gauge, "Current number of unstoppable jobs on the current worker process (master connections)"),
+    info!("Listeners", "listeners", Gauge, "Current number of active listeners on the current worker process"),
+    info!("ActivePeers", "active_peers", Gauge, "Current number of verified active peers connections on the current worker process"),
+    info!("ConnectedPeers", "connected_peers", Gauge, "Current number of peers having passed the connection step on the current worker process"),
+    info!("DroppedLogs", "dropped_logs_total", Counter, "Total number of dropped logs for current worker process since started"),
+    info!("BusyPolling", "busy_polling_enabled", Gauge, "1 if busy-polling is currently in use on the worker process, otherwise zero (config.busy-polling)"),
+    info!("FailedResolutions", "failed_resolutions_total", Counter, "Total number of failed DNS resolutions in current worker process since started"),
+    info!("TotalBytesOut", "bytes_out_total", Counter, "Total number of bytes emitted by current worker process since started"),
+    info!("TotalSplicdedBytesOut", "spliced_bytes_out_total", Counter, "Total number of bytes emitted by current worker process through a kernel pipe since started"),
+    info!("BytesOutRate", "bytes_out_rate", Gauge, "Number of bytes emitted by current worker process over the last second"),
+    info!("CumRecvLogs", "recv_logs_total", Counter, "Total number of log messages received by log-forwarding listeners on this worker process since started"),
+    info!(BUILD_INFO_FIELD, "build_info", Gauge, "Build info"),
+    info!("Memmax_bytes", "max_memory_bytes", Gauge, "Worker process's hard limit on memory usage in byes (-m on command line)"),
+    info!("PoolAlloc_bytes", "pool_allocated_bytes", Gauge, "Amount of memory allocated in pools (in bytes)"),
+    info!("PoolUsed_bytes", "pool_used_bytes", Gauge, "Amount of pool memory currently used (in bytes)"),
+    info!("Start_time_sec", "start_time_seconds", Gauge, "Start time in seconds"),
+];
+
+/// promex names this exposition changes, `(promex, ours)`: counters
+/// without `_total` (`promtool check metrics` refuses them).
+pub const RENAMED: [(&str, &str); 1] = [(
+    "haproxy_process_failed_resolutions",
+    "haproxy_process_failed_resolutions_total",
+)];
+
+/// The family that flags a must-agree field the processes disagree on.
+pub const DISAGREEMENT: &str = "haproxy_cli_disagreement";
+
+const DISAGREEMENT_HELP: &str = "1 for a must-agree field on which the processes disagree; the field's series are then per process (pid, node labels)";
+
+/// Metric families being collected; see the [module docs](self).
+#[derive(Debug, Default)]
+pub struct Exposition {
+    families: Vec<Family>,
+    index: HashMap<String, usize>,
+}
+
+#[derive(Debug)]
+struct Family {
+    name: String,
+    help: String,
+    ty: MetricType,
+    body: String,
+}
+
+/// A label set being built: `name="value"` pairs, escaped.
+#[derive(Debug, Clone, Default)]
+struct Labels(String);
+
+impl Labels {
+    fn push(&mut self, name: &str, value: &str) {
+        if !self.0.is_empty() {
+            self.0.push(',');
+        }
+        self.0.push_str(name);
+        self.0.push_str("=\"");
+        escape_into(&mut self.0, value);
+        self.0.push('"');
+    }
+
+    fn with(&self, name: &str, value: &str) -> Labels {
+        let mut l = self.clone();
+        l.push(name, value);
+        l
+    }
+
+    fn process(&self, p: &ProcessId) -> Labels {
+        let mut l = self.clone();
+        l.push("pid", &p.pid.to_string());
+        l.push("node", p.node.as_deref().unwrap_or(""));
+        l
+    }
+}
+
+/// Escapes a label value as the exposition format wants: `\`, `"` and
+/// newline.
+pub fn escape_label_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            // Any other control character is made visible as the text
+            // `\xNN` (its backslash escaped): the exposition format knows
+            // no other escapes, and a raw NUL or ESC must not reach a
+            // terminal or a parser.
+            c if c.is_control() => {
+                let _ = write!(out, "\\\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Writes a value as the exposition writes it (`NaN` for none or text,
+/// as promex does).
+fn number_into(out: &mut String, v: Option<&Value>) {
+    let _ = match v {
+        Some(Value::Unsigned(n)) => write!(out, "{n}"),
+        Some(Value::Signed(n)) => write!(out, "{n}"),
+        Some(Value::Float(f)) => {
+            out.push_str(&float(*f));
+            Ok(())
+        }
+        Some(Value::Text(_)) | None => {
+            out.push_str("NaN");
+            Ok(())
+        }
+    };
+}
+
+/// As [`number_into`], but 0 for none (promex's check code).
+fn zero_into(out: &mut String, v: Option<&Value>) {
+    match v {
+        None => out.push('0'),
+        v => number_into(out, v),
+    }
+}
+
+#[cfg(test)]
+fn number(v: Option<&Value>) -> String {
+    let mut s = String::new();
+    number_into(&mut s, v);
+    s
+}
+
+fn float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        f.to_string()
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Unsigned(n) => Some(*n as f64),
+        Value::Signed(n) => Some(*n as f64),
+        Value::Float(f) => Some(*f),
+        Value::Text(_) => None,
+    }
+}
+
+fn millis_into(out: &mut String, v: Option<&Value>) {
+    match v.and_then(as_f64) {
+        Some(ms) => {
+            let _ = write!(out, "{:.6}", ms / 1000.0);
+        }
+        None => out.push_str("NaN"),
+    }
+}
+
+#[cfg(test)]
+fn millis(v: Option<&Value>) -> String {
+    let mut s = String::new();
+    millis_into(&mut s, v);
+    s
+}
+
+/// A field read as text (status, check status).
+fn text(v: Option<&Value>) -> Option<std::borrow::Cow<'_, str>> {
+    match v {
+        Some(Value::Text(t)) => Some(std::borrow::Cow::Borrowed(t.as_str())),
+        Some(v) => Some(std::borrow::Cow::Owned(v.to_string())),
+        None => None,
+    }
+}
+
+/// How a value is written.
+type Writer = fn(&mut String, Option<&Value>);
+
+/// A server's `show stat` status as promex's state (index into
+/// [`SERVER_STATES`]).
+fn server_state(status: &str) -> usize {
+    if status.starts_with("MAINT") {
+        2
+    } else if status.starts_with("DRAIN") {
+        3
+    } else if status.starts_with("NOLB") {
+        4
+    } else if status.starts_with("UP") || status.starts_with("no check") {
+        1
+    } else {
+        0
+    }
+}
+
+/// A `show stat` check status (`L7OK`, `* L7OK` while a check runs) as an
+/// index into [`CHECK_STATES`], `None` for the others (`INI`, `UNK`…).
+fn check_state(status: &str) -> Option<usize> {
+    let s = status.strip_prefix("* ").unwrap_or(status).trim();
+    CHECK_STATES.iter().position(|c| *c == s)
+}
+
+fn kind_prefix(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Frontend => "haproxy_frontend_",
+        ObjectKind::Backend => "haproxy_backend_",
+        ObjectKind::Server => "haproxy_server_",
+        ObjectKind::Listener => "haproxy_listener_",
+    }
+}
+
+fn in_scope(s: Scopes, kind: ObjectKind) -> bool {
+    match kind {
+        ObjectKind::Frontend => s.frontend,
+        ObjectKind::Backend => s.backend,
+        ObjectKind::Server => s.server,
+        ObjectKind::Listener => false,
+    }
+}
+
+/// One value of a field in the current context: the process it is from
+/// when the field is per process (a disagreement, or per-process mode).
+type Sample<'v> = (Option<&'v ProcessId>, Option<&'v Value>);
+
+fn samples(c: Option<&Combined<Value>>) -> Vec<Sample<'_>> {
+    match c {
+        None => vec![(None, None)],
+        Some(Combined::Value(v)) => vec![(None, Some(v))],
+        Some(Combined::Disagreement { values }) => {
+            values.iter().map(|(p, v)| (Some(p), v.as_ref())).collect()
+        }
+    }
+}
+
+/// Per backend (and process, in per-process mode): how many servers in
+/// each promex server state, and with each check result.
+#[derive(Debug, Default, Clone)]
+struct Agg {
+    servers: usize,
+    states: [u64; SERVER_STATES.len()],
+    checks: [u64; CHECK_STATES.len()],
+}
+
+impl Exposition {
+    /// An empty exposition, every family of the tables registered (in
+    /// promex's order) so that output order does not depend on data.
+    pub fn new() -> Exposition {
+        let mut e = Exposition::default();
+        for m in INFO_METRICS {
+            e.family(&format!("haproxy_process_{}", m.name), m.help, m.ty);
+        }
+        for kind in [
+            ObjectKind::Frontend,
+            ObjectKind::Backend,
+            ObjectKind::Server,
+        ] {
+            for m in STAT_METRICS.iter().filter(|m| in_scope(m.scopes, kind)) {
+                e.family(&format!("{}{}", kind_prefix(kind), m.name), m.help, m.ty);
+            }
+        }
+        e.family(DISAGREEMENT, DISAGREEMENT_HELP, MetricType::Gauge);
+        e
+    }
+
+    /// The family `name`, created (with `help` and `ty`) if new.
+    fn family(&mut self, name: &str, help: &str, ty: MetricType) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.families.len();
+        self.families.push(Family {
+            name: name.to_owned(),
+            help: help.replace('\\', "\\\\").replace('\n', "\\n"),
+            ty,
+            body: String::new(),
+        });
+        self.index.insert(name.to_owned(), i);
+        i
+    }
+
+    fn sample(&mut self, fam: usize, labels: &Labels, value: &str) {
+        self.sample_with(fam, labels, None, |out| out.push_str(value));
+    }
+
+    /// One sample line: the family's name, `labels` and an `extra` label,
+    /// and the value `write` writes.
+    fn sample_with(
+        &mut self,
+        fam: usize,
+        labels: &Labels,
+        extra: Option<(&str, &str)>,
+        write: impl FnOnce(&mut String),
+    ) {
+        let f = &mut self.families[fam];
+        f.body.push_str(&f.name);
+        if !labels.0.is_empty() || extra.is_some() {
+            f.body.push('{');
+            f.body.push_str(&labels.0);
+            if let Some((k, v)) = extra {
+                if !labels.0.is_empty() {
+                    f.body.push(',');
+                }
+                f.body.push_str(k);
+                f.body.push_str("=\"");
+                escape_into(&mut f.body, v);
+                f.body.push('"');
+            }
+            f.body.push('}');
+        }
+        f.body.push(' ');
+        write(&mut f.body);
+        f.body.push('\n');
+    }
+
+    /// Adds one sample of the caller's own family (created as a gauge or
+    /// counter with `help` on first use): an exporter's `up`, its scrape
+    /// duration.
+    pub fn gauge(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.add(name, help, MetricType::Gauge, labels, value);
+    }
+
+    /// As [`Exposition::gauge`], of type `ty`.
+    pub fn add(
+        &mut self,
+        name: &str,
+        help: &str,
+        ty: MetricType,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        let fam = self.family(name, help, ty);
+        let mut l = Labels::default();
+        for (n, v) in labels {
+            l.push(n, v);
+        }
+        self.sample(fam, &l, &float(value));
+    }
+
+    /// Adds every process, frontend, backend and server metric of `snap`,
+    /// each series with `labels` (a fleet's target labels: host,
+    /// datacenter…), combined or per process as `mode` says.
+    pub fn add_snapshot(&mut self, snap: &Snapshot, labels: &[(&str, &str)], mode: Mode) {
+        self.add_process(snap, labels, mode, |_| true);
+        self.add_objects(snap, labels, mode, |_, _, _| true);
+    }
+
+    /// Adds the process metrics ([`INFO_METRICS`]) that `keep` accepts.
+    pub fn add_process(
+        &mut self,
+        snap: &Snapshot,
+        labels: &[(&str, &str)],
+        mode: Mode,
+        keep: impl Fn(&InfoMetric) -> bool,
+    ) {
+        let base = base_labels(labels);
+        self.add_info(snap, &base, mode, &keep);
+    }
+
+    /// Adds the frontend, backend and server metrics of the objects that
+    /// `keep(kind, proxy, name)` accepts (`name` is `FRONTEND`/`BACKEND`
+    /// for proxies). A backend's `agg_*` families count all its servers.
+    pub fn add_objects(
+        &mut self,
+        snap: &Snapshot,
+        labels: &[(&str, &str)],
+        mode: Mode,
+        keep: impl Fn(ObjectKind, &str, &str) -> bool,
+    ) {
+        let base = base_labels(labels);
+        let cols = Columns::of(snap);
+        let aggs = self.aggregates(snap, &cols, mode);
+        let mut scratch = Vec::new();
+        // The family of every table row, per kind, looked up once.
+        let kinds = [
+            ObjectKind::Frontend,
+            ObjectKind::Backend,
+            ObjectKind::Server,
+        ];
+        let fams: Vec<Vec<Option<usize>>> = kinds
+            .iter()
+            .map(|&kind| {
+                STAT_METRICS
+                    .iter()
+                    .map(|m| {
+                        in_scope(m.scopes, kind).then(|| {
+                            self.family(&format!("{}{}", kind_prefix(kind), m.name), m.help, m.ty)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        for (obj, entry) in snap.objects.iter().enumerate() {
+            if matches!(entry.kind, ObjectKind::Listener)
+                || !keep(entry.kind, &entry.proxy, &entry.name)
+            {
+                continue;
+            }
+            let mut l = base.with("proxy", &entry.proxy);
+            if entry.kind == ObjectKind::Server {
+                l.push("server", &entry.name);
+            }
+            let k = kinds.iter().position(|k| *k == entry.kind).unwrap_or(0);
+            let fams = &fams[k];
+            match mode {
+                Mode::Combined => {
+                    let values: Vec<Option<Combined<Value>>> = cols
+                        .stat
+                        .iter()
+                        .map(|c| c.and_then(|c| snap.combined(obj, c, &mut scratch)))
+                        .collect();
+                    let mode_http = cols.mode.and_then(|c| snap.combined(obj, c, &mut scratch));
+                    let agg = aggs.get(&(entry.proxy.to_string(), None));
+                    self.add_object(entry.kind, &l, &values, mode_http.as_ref(), agg, fams);
+                }
+                Mode::PerProcess => {
+                    for pos in 0..entry.rows.len() {
+                        let p = snap.process_id(entry.rows[pos].0);
+                        let pl = l.process(&p);
+                        let values: Vec<Option<Combined<Value>>> = cols
+                            .stat
+                            .iter()
+                            .map(|c| c.and_then(|c| cell(snap, obj, pos, c)).map(Combined::Value))
+                            .collect();
+                        let mode_http = cols
+                            .mode
+                            .and_then(|c| cell(snap, obj, pos, c))
+                            .map(Combined::Value);
+                        let agg = aggs.get(&(entry.proxy.to_string(), Some(p.pid)));
+                        self.add_object(entry.kind, &pl, &values, mode_http.as_ref(), agg, fams);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_info(
+        &mut self,
+        snap: &Snapshot,
+        base: &Labels,
+        mode: Mode,
+        keep: &dyn Fn(&InfoMetric) -> bool,
+    ) {
+        let version = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
+        match mode {
+            Mode::Combined => {
+                for m in INFO_METRICS.iter().filter(|m| keep(m)) {
+                    let name = format!("haproxy_process_{}", m.name);
+                    let fam = self.family(&name, m.help, m.ty);
+                    if m.field == BUILD_INFO_FIELD {
+                        let v = snap.info_field("Version");
+                        for (p, v) in samples(v.as_ref()) {
+                            let l = p.map_or_else(|| base.clone(), |p| base.process(p));
+                            self.sample(fam, &l.with("version", &version(v)), "1");
+                        }
+                        continue;
+                    }
+                    let v = snap.info_field(m.field);
+                    self.emit(
+                        fam,
+                        base,
+                        &v.as_ref(),
+                        ObjectKind::Frontend,
+                        m.field,
+                        number_into,
+                        true,
+                    );
+                }
+            }
+            Mode::PerProcess => {
+                for (p, info) in snap.info() {
+                    let l = base.process(&p);
+                    for m in INFO_METRICS.iter().filter(|m| keep(m)) {
+                        let name = format!("haproxy_process_{}", m.name);
+                        let fam = self.family(&name, m.help, m.ty);
+                        if m.field == BUILD_INFO_FIELD {
+                            let v = info.get("Version").and_then(Value::parse);
+                            self.sample(fam, &l.with("version", &version(v.as_ref())), "1");
+                            continue;
+                        }
+                        let v = info.get(m.field).and_then(Value::parse);
+                        self.sample_with(fam, &l, None, |o| number_into(o, v.as_ref()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The samples of one field (disagreements per process, flagged).
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        fam: usize,
+        labels: &Labels,
+        v: &Option<&Combined<Value>>,
+        kind: ObjectKind,
+        field: &str,
+        conv: Writer,
+        process_level: bool,
+    ) {
+        self.emit_with(fam, labels, None, v, kind, field, conv, process_level);
+    }
+
+    /// As `emit`, with one more label.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_with(
+        &mut self,
+        fam: usize,
+        labels: &Labels,
+        extra: Option<(&str, &str)>,
+        v: &Option<&Combined<Value>>,
+        kind: ObjectKind,
+        field: &str,
+        conv: Writer,
+        process_level: bool,
+    ) {
+        match v {
+            Some(Combined::Disagreement { values }) => {
+                for (p, v) in values {
+                    self.sample_with(fam, &labels.process(p), extra, |o| conv(o, v.as_ref()));
+                }
+                self.flag(labels, kind, field, process_level);
+            }
+            Some(Combined::Value(v)) => self.sample_with(fam, labels, extra, |o| conv(o, Some(v))),
+            None => self.sample_with(fam, labels, extra, |o| conv(o, None)),
+        }
+    }
+
+    fn flag(&mut self, labels: &Labels, kind: ObjectKind, field: &str, process_level: bool) {
+        let fam = self.family(DISAGREEMENT, DISAGREEMENT_HELP, MetricType::Gauge);
+        let scope = if process_level {
+            "process"
+        } else {
+            match kind {
+                ObjectKind::Frontend => "frontend",
+                ObjectKind::Backend => "backend",
+                ObjectKind::Server => "server",
+                ObjectKind::Listener => "listener",
+            }
+        };
+        let l = labels.with("scope", scope).with("field", field);
+        self.sample(fam, &l, "1");
+    }
+
+    fn add_object(
+        &mut self,
+        kind: ObjectKind,
+        l: &Labels,
+        values: &[Option<Combined<Value>>],
+        mode: Option<&Combined<Value>>,
+        agg: Option<&Agg>,
+        fams: &[Option<usize>],
+    ) {
+        // promex: the HTTP families only for proxies in `mode http`.
+        let http = matches!(mode, Some(Combined::Value(Value::Text(m))) if m == "http");
+        for ((m, v), fam) in STAT_METRICS.iter().zip(values).zip(fams) {
+            let Some(fam) = *fam else { continue };
+            let field = m.columns.first().copied().unwrap_or(m.name);
+            match m.conversion {
+                Plain => self.emit(fam, l, &v.as_ref(), kind, field, number_into, false),
+                Millis => self.emit(fam, l, &v.as_ref(), kind, field, millis_into, false),
+                HttpOnly => {
+                    if http {
+                        self.emit(fam, l, &v.as_ref(), kind, field, number_into, false);
+                    }
+                }
+                Code(code) => {
+                    if http {
+                        let extra = Some(("code", code));
+                        self.emit_with(fam, l, extra, &v.as_ref(), kind, field, number_into, false);
+                    }
+                }
+                CheckCode => {
+                    // Only with the check enabled: a check status present.
+                    let enabled = STAT_METRICS
+                        .iter()
+                        .zip(values)
+                        .find(|(m, _)| m.conversion == CheckStatus)
+                        .is_some_and(|(_, v)| v.is_some());
+                    if enabled {
+                        self.emit(fam, l, &v.as_ref(), kind, field, zero_into, false);
+                    }
+                }
+                CheckDuration => {
+                    if v.is_some() {
+                        self.emit(fam, l, &v.as_ref(), kind, field, millis_into, false);
+                    }
+                }
+                Status | CheckStatus => {
+                    if v.is_none() {
+                        continue;
+                    }
+                    for (p, v) in samples(v.as_ref()) {
+                        let Some(s) = text(v) else { continue };
+                        let pl = p.map_or_else(|| l.clone(), |p| l.process(p));
+                        let states: &[&str] = match (m.conversion, kind) {
+                            (CheckStatus, _) => &CHECK_STATES,
+                            (_, ObjectKind::Server) => &SERVER_STATES,
+                            _ => &SERVER_STATES[..2],
+                        };
+                        let current = match (m.conversion, kind) {
+                            (CheckStatus, _) => check_state(&s),
+                            (_, ObjectKind::Server) => Some(server_state(&s)),
+                            (_, ObjectKind::Frontend) => Some(usize::from(s != "STOP")),
+                            _ => Some(usize::from(s == "UP")),
+                        };
+                        for (i, st) in states.iter().enumerate() {
+                            let one = if current == Some(i) { "1" } else { "0" };
+                            self.sample_with(fam, &pl, Some(("state", st)), |o| o.push_str(one));
+                        }
+                    }
+                    if matches!(v, Some(Combined::Disagreement { .. })) {
+                        self.flag(l, kind, field, false);
+                    }
+                }
+                AggServerStatus | AggCheckStatus => {
+                    let Some(a) = agg.filter(|a| a.servers > 0) else {
+                        continue;
+                    };
+                    let (states, counts): (&[&str], &[u64]) = if m.conversion == AggServerStatus {
+                        (&SERVER_STATES, &a.states)
+                    } else {
+                        (&CHECK_STATES, &a.checks)
+                    };
+                    for (st, n) in states.iter().zip(counts) {
+                        self.sample_with(fam, l, Some(("state", st)), |o| {
+                            let _ = write!(o, "{n}");
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Server counts per backend (and process in per-process mode), for
+    /// the `agg_*` families. A server whose status disagrees across
+    /// processes is not counted in combined mode (its status series are
+    /// per process and flagged).
+    fn aggregates(
+        &self,
+        snap: &Snapshot,
+        cols: &Columns,
+        mode: Mode,
+    ) -> HashMap<(String, Option<u32>), Agg> {
+        let mut out: HashMap<(String, Option<u32>), Agg> = HashMap::new();
+        let mut scratch = Vec::new();
+        let mut count =
+            |key: (String, Option<u32>), status: Option<String>, check: Option<String>| {
+                let a = out.entry(key).or_default();
+                a.servers += 1;
+                if let Some(s) = status {
+                    a.states[server_state(&s)] += 1;
+                }
+                if let Some(i) = check.as_deref().and_then(check_state) {
+                    a.checks[i] += 1;
+                }
+            };
+        for (obj, entry) in snap.objects.iter().enumerate() {
+            if entry.kind != ObjectKind::Server {
+                continue;
+            }
+            match mode {
+                Mode::Combined => {
+                    let get = |c: Option<usize>, scratch: &mut Vec<Option<Value>>| match c
+                        .and_then(|c| snap.combined(obj, c, scratch))
+                    {
+                        Some(Combined::Value(v)) => Some(v.to_string()),
+                        _ => None,
+                    };
+                    let status = get(cols.status, &mut scratch);
+                    let check = get(cols.check_status, &mut scratch);
+                    count((entry.proxy.to_string(), None), status, check);
+                }
+                Mode::PerProcess => {
+                    for pos in 0..entry.rows.len() {
+                        let pid = snap.process_id(entry.rows[pos].0).pid;
+                        let get = |c: Option<usize>| {
+                            c.and_then(|c| cell(snap, obj, pos, c))
+                                .map(|v| v.to_string())
+                        };
+                        count(
+                            (entry.proxy.to_string(), Some(pid)),
+                            get(cols.status),
+                            get(cols.check_status),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes every family that has samples: `# HELP`, `# TYPE`, then its
+    /// samples.
+    ///
+    /// # Errors
+    ///
+    /// What `out` returns.
+    pub fn write_to(&self, out: &mut impl io::Write) -> io::Result<()> {
+        for f in self.families.iter().filter(|f| !f.body.is_empty()) {
+            write!(
+                out,
+                "# HELP {} {}\n# TYPE {} {}\n",
+                f.name,
+                f.help,
+                f.name,
+                f.ty.as_str()
+            )?;
+            out.write_all(f.body.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The whole exposition as bytes, each family's buffer freed as soon
+    /// as it is copied (for large fleets: about one copy in memory, not
+    /// two).
+    pub fn into_bytes(self) -> Vec<u8> {
+        let len: usize = self
+            .families
+            .iter()
+            .map(|f| f.body.len() + f.help.len() + 64)
+            .sum();
+        let mut s = Vec::with_capacity(len);
+        for f in self.families.into_iter().filter(|f| !f.body.is_empty()) {
+            let head = format!(
+                "# HELP {} {}\n# TYPE {} {}\n",
+                f.name,
+                f.help,
+                f.name,
+                f.ty.as_str()
+            );
+            s.extend_from_slice(head.as_bytes());
+            s.extend_from_slice(f.body.as_bytes());
+        }
+        s
+    }
+
+    /// The whole exposition as text.
+    pub fn to_text(&self) -> String {
+        let len: usize = self
+            .families
+            .iter()
+            .map(|f| f.body.len() + f.help.len() + 64)
+            .sum();
+        let mut s = String::with_capacity(len);
+        for f in self.families.iter().filter(|f| !f.body.is_empty()) {
+            let _ = write!(
+                s,
+                "# HELP {} {}\n# TYPE {} {}\n",
+                f.name,
+                f.help,
+                f.name,
+                f.ty.as_str()
+            );
+            s.push_str(&f.body);
+        }
+        s
+    }
+}
+
+fn base_labels(labels: &[(&str, &str)]) -> Labels {
+    let mut base = Labels::default();
+    for (n, v) in labels {
+        base.push(n, v);
+    }
+    base
+}
+
+/// A cell of object `obj`, process position `pos`, snapshot column `col`.
+fn cell(snap: &Snapshot, obj: usize, pos: usize, col: usize) -> Option<Value> {
+    let &(pi, row) = snap.objects.get(obj)?.rows.get(pos)?;
+    let p = snap.procs.get(pi)?;
+    let kind = snap.traits.get(col)?.1;
+    let local = (*p.col_map.get(col)?)?;
+    p.table.value(p.table.cell(row, local), kind)
+}
+
+/// The snapshot column index of every table entry, resolved once.
+struct Columns {
+    stat: Vec<Option<usize>>,
+    mode: Option<usize>,
+    status: Option<usize>,
+    check_status: Option<usize>,
+}
+
+impl Columns {
+    fn of(snap: &Snapshot) -> Columns {
+        Columns {
+            stat: STAT_METRICS
+                .iter()
+                .map(|m| m.columns.iter().find_map(|c| snap.column_index(c)))
+                .collect(),
+            mode: snap.column_index("mode"),
+            status: snap.column_index("status"),
+            check_status: snap.column_index("check_status"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_states_as_promex() {
+        for (status, want) in [
+            ("UP", "UP"),
+            ("UP 1/3", "UP"),
+            ("no check", "UP"),
+            ("DOWN", "DOWN"),
+            ("DOWN 1/2", "DOWN"),
+            ("MAINT", "MAINT"),
+            ("MAINT (via be/s1)", "MAINT"),
+            ("MAINT (resolution)", "MAINT"),
+            ("DRAIN", "DRAIN"),
+            ("NOLB", "NOLB"),
+        ] {
+            assert_eq!(SERVER_STATES[server_state(status)], want, "{status}");
+        }
+    }
+
+    #[test]
+    fn check_states() {
+        assert_eq!(check_state("L7OK"), Some(10));
+        assert_eq!(check_state("* L4CON"), Some(4));
+        assert_eq!(check_state("INI"), None);
+        assert_eq!(check_state(""), None);
+    }
+
+    #[test]
+    fn counters_end_in_total_and_names_are_valid() {
+        let names = STAT_METRICS
+            .iter()
+            .map(|m| (m.name, m.ty))
+            .chain(INFO_METRICS.iter().map(|m| (m.name, m.ty)));
+        for (name, ty) in names {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+            if ty == MetricType::Counter {
+                assert!(name.ends_with("_total"), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_help_and_type_per_family() {
+        let mut seen: HashMap<String, (&str, MetricType)> = HashMap::new();
+        for kind in [
+            ObjectKind::Frontend,
+            ObjectKind::Backend,
+            ObjectKind::Server,
+        ] {
+            for m in STAT_METRICS.iter().filter(|m| in_scope(m.scopes, kind)) {
+                let n = format!("{}{}", kind_prefix(kind), m.name);
+                if let Some((h, t)) = seen.insert(n.clone(), (m.help, m.ty)) {
+                    assert_eq!((h, t), (m.help, m.ty), "{n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn escaping_and_samples() {
+        assert_eq!(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let mut e = Exposition::new();
+        e.gauge("haproxy_cli_up", "Up.", &[("target", "x\"y")], 1.0);
+        e.gauge("haproxy_cli_up", "Up.", &[("target", "z")], 0.0);
+        assert_eq!(
+            e.to_text(),
+            "# HELP haproxy_cli_up Up.\n# TYPE haproxy_cli_up gauge\n\
+             haproxy_cli_up{target=\"x\\\"y\"} 1\nhaproxy_cli_up{target=\"z\"} 0\n"
+        );
+        let mut w = Vec::new();
+        e.write_to(&mut w).expect("vec write");
+        assert_eq!(String::from_utf8_lossy(&w), e.to_text());
+        let text = e.to_text();
+        assert_eq!(e.into_bytes(), text.into_bytes());
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number(None), "NaN");
+        assert_eq!(number(Some(&Value::Text("x".into()))), "NaN");
+        assert_eq!(number(Some(&Value::Signed(-1))), "-1");
+        assert_eq!(millis(Some(&Value::Unsigned(1500))), "1.500000");
+        assert_eq!(millis(None), "NaN");
+    }
+}

@@ -1,0 +1,668 @@
+//! `haproxy-cli exporter --listen ADDR`: serves `/metrics` (the exposition
+//! of `haproxy_admin::prometheus`, promex's names) for one host or a
+//! fleet.
+//!
+//! - Targets: each `--socket` is one target; without `--socket`, the
+//!   `--socket-dir` (with `--pattern`) is one target whose processes are
+//!   combined; `--inventory FILE` lists targets with labels. With more
+//!   than one target every series carries its target's `target` label;
+//!   the inventory's labels are always there.
+//! - A scrape reads every target concurrently (at most `--concurrency` at
+//!   once) and answers within `--scrape-timeout`: a target or process that
+//!   failed or did not answer in time is `haproxy_up 0`, the others are
+//!   served. `--max-age` lets many scrapers share one snapshot.
+//! - HTTP: `httparse` reads the request head; the accept loop, deadlines
+//!   and bounds are ours (std only): a request head is at most
+//!   [`MAX_HEAD`] bytes read within [`HEAD_DEADLINE`], at most
+//!   `--http-workers` requests are served at once and a few more queued
+//!   (the rest get 503), every answer closes the connection. A bad request
+//!   gets a 4xx, never a crash.
+
+use crate::args::{Cli, ExporterArgs};
+use crate::Failure;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use haproxy_admin::prometheus::{Exposition, Mode, CONTENT_TYPE};
+use haproxy_admin::{Endpoint, HAProxy, Snapshot, Timeouts};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// The largest request head (request line and headers) accepted.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
+
+/// How long a client has to send its whole request head.
+pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How long one write of the answer may block.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often a target's process set is discovered again (new sockets in a
+/// directory, restarted processes), besides after every failure.
+const REDISCOVER: Duration = Duration::from_secs(30);
+
+/// Labels of ours that an inventory may not set.
+const RESERVED: [&str; 9] = [
+    "target", "pid", "node", "proxy", "server", "state", "code", "endpoint", "version",
+];
+
+/// Where a target's processes are.
+#[derive(Debug, Clone)]
+enum Source {
+    /// One endpoint (a socket, `ipv4@…`, a master selector).
+    Endpoint(Endpoint),
+    /// Every live socket of a directory (matching a pattern).
+    Dir(PathBuf, Option<String>),
+}
+
+/// One HAProxy set the exporter reads: a host, or one instance.
+#[derive(Debug)]
+struct Target {
+    name: String,
+    labels: Vec<(String, String)>,
+    source: Source,
+    hap: Mutex<Option<(Instant, Arc<HAProxy>)>>,
+    /// A scrape of it is running (maybe one given up on at the deadline):
+    /// never more than one thread per target.
+    busy: AtomicBool,
+}
+
+impl Target {
+    fn connect(&self, timeout: Duration) -> std::result::Result<Arc<HAProxy>, String> {
+        let mut guard = self.hap.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, hap)) = guard.as_ref() {
+            if at.elapsed() < REDISCOVER {
+                return Ok(Arc::clone(hap));
+            }
+        }
+        // The probe and the snapshot's reads each get part of the scrape
+        // timeout, so that both fit in it.
+        let builder = HAProxy::builder()
+            .timeouts(Timeouts::uniform(timeout / 2))
+            .probe_timeout(timeout / 4);
+        let hap = match &self.source {
+            Source::Endpoint(e) => builder.from_endpoints([e.clone()]),
+            Source::Dir(d, None) => builder.from_dir(d),
+            Source::Dir(d, Some(p)) => builder.from_dir_matching(d, p),
+        }
+        .map_err(|e| e.to_string())?;
+        let hap = Arc::new(hap);
+        *guard = Some((Instant::now(), Arc::clone(&hap)));
+        Ok(hap)
+    }
+
+    fn scrape(&self, timeout: Duration) -> std::result::Result<Snapshot, String> {
+        let hap = self.connect(timeout)?;
+        hap.snapshot().map_err(|e| {
+            // Discover again next time: the set may have changed.
+            *self.hap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            e.to_string()
+        })
+    }
+}
+
+/// A counting semaphore whose waits have a deadline.
+#[derive(Debug)]
+struct Slots {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl Slots {
+    fn acquire_until(&self, deadline: Instant) -> bool {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            free = match self.cv.wait_timeout(free, deadline - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        *free -= 1;
+        true
+    }
+
+    fn release(&self) {
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cv.notify_one();
+    }
+}
+
+/// A rendered exposition, gzipped on first demand.
+#[derive(Debug)]
+struct Body {
+    plain: Vec<u8>,
+    gzip: OnceLock<Vec<u8>>,
+}
+
+impl Body {
+    fn gzipped(&self) -> &[u8] {
+        self.gzip.get_or_init(|| {
+            let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+            // Writing to a Vec cannot fail.
+            let _ = enc.write_all(&self.plain);
+            enc.finish().unwrap_or_default()
+        })
+    }
+}
+
+/// The exporter's state, shared by the HTTP workers.
+#[derive(Debug)]
+struct Exporter {
+    targets: Vec<Arc<Target>>,
+    mode: Mode,
+    timeout: Duration,
+    max_age: Duration,
+    slots: Arc<Slots>,
+    cache: Mutex<Option<(Instant, Arc<Body>)>>,
+}
+
+/// What one target gave.
+enum Outcome {
+    Done(std::result::Result<Snapshot, String>, Duration),
+    Late,
+}
+
+impl Exporter {
+    /// The exposition: from the cache when it is young enough, else a new
+    /// scrape (one at a time when caching, so concurrent scrapers share it).
+    fn body(&self) -> Arc<Body> {
+        if self.max_age.is_zero() {
+            return Arc::new(self.scrape());
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, body)) = cache.as_ref() {
+            if at.elapsed() <= self.max_age {
+                return Arc::clone(body);
+            }
+        }
+        let body = Arc::new(self.scrape());
+        *cache = Some((Instant::now(), Arc::clone(&body)));
+        body
+    }
+
+    /// Reads every target concurrently and renders what came back by the
+    /// deadline.
+    fn scrape(&self) -> Body {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let (tx, rx) = mpsc::channel();
+        let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+        let mut pending = 0;
+        for (i, t) in self.targets.iter().enumerate() {
+            if t.busy.swap(true, Ordering::AcqRel) {
+                outcomes.push(Some(Outcome::Done(
+                    Err("the previous scrape of this target is still running".to_owned()),
+                    Duration::ZERO,
+                )));
+                continue;
+            }
+            outcomes.push(None);
+            pending += 1;
+            let (t, tx, slots, timeout) = (
+                Arc::clone(t),
+                tx.clone(),
+                Arc::clone(&self.slots),
+                self.timeout,
+            );
+            std::thread::spawn(move || {
+                let began = Instant::now();
+                let r = if slots.acquire_until(deadline) {
+                    let r = t.scrape(timeout);
+                    slots.release();
+                    r
+                } else {
+                    Err("no free scrape slot before the deadline (--concurrency)".to_owned())
+                };
+                t.busy.store(false, Ordering::Release);
+                // The scrape may have given up on us already.
+                let _ = tx.send((i, r, began.elapsed()));
+            });
+        }
+        drop(tx);
+        while pending > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((i, r, took)) => {
+                    outcomes[i] = Some(Outcome::Done(r, took));
+                    pending -= 1;
+                }
+                Err(_) => break,
+            }
+        }
+        let mut e = Exposition::new();
+        for (t, o) in self.targets.iter().zip(outcomes) {
+            let mut labels: Vec<(&str, &str)> = vec![("target", t.name.as_str())];
+            labels.extend(t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            // One target needs no `target` label on its (many) series;
+            // its few `haproxy_up` and duration series keep it.
+            let series_labels = if self.targets.len() > 1 {
+                &labels[..]
+            } else {
+                &labels[1..]
+            };
+            let (took, result) = match o.unwrap_or(Outcome::Late) {
+                Outcome::Done(r, took) => (took, r),
+                Outcome::Late => (
+                    self.timeout,
+                    Err(format!(
+                        "no answer within the scrape timeout of {:?}",
+                        self.timeout
+                    )),
+                ),
+            };
+            match result {
+                Ok(snap) => {
+                    e.add_snapshot(&snap, series_labels, self.mode);
+                    for p in snap.processes() {
+                        up(&mut e, &labels, &p.endpoint().to_string(), p.id().pid, 1.0);
+                    }
+                    for f in snap.failures() {
+                        eprintln!("haproxy-cli: exporter: {}: {f}", t.name);
+                        up(&mut e, &labels, &f.endpoint, f.process.pid, 0.0);
+                    }
+                }
+                Err(err) => {
+                    eprintln!("haproxy-cli: exporter: {}: {err}", t.name);
+                    let mut l = labels.clone();
+                    l.push(("endpoint", ""));
+                    l.push(("pid", ""));
+                    e.gauge(UP, UP_HELP, &l, 0.0);
+                }
+            }
+            e.gauge(
+                "haproxy_cli_scrape_duration_seconds",
+                "How long reading this target took (show info and show stat of every process)",
+                &labels,
+                took.as_secs_f64(),
+            );
+        }
+        e.gauge(
+            "haproxy_cli_exposition_duration_seconds",
+            "How long the whole scrape took, targets read concurrently, rendering included",
+            &[],
+            start.elapsed().as_secs_f64(),
+        );
+        Body {
+            plain: e.into_bytes(),
+            gzip: OnceLock::new(),
+        }
+    }
+}
+
+const UP: &str = "haproxy_up";
+const UP_HELP: &str =
+    "1 if this HAProxy process answered show info and show stat in this scrape, 0 if it failed or did not answer in time";
+
+fn up(e: &mut Exposition, labels: &[(&str, &str)], endpoint: &str, pid: u32, v: f64) {
+    let pid = pid.to_string();
+    let mut l = labels.to_vec();
+    l.push(("endpoint", endpoint));
+    l.push(("pid", &pid));
+    e.gauge(UP, UP_HELP, &l, v);
+}
+
+fn secs(what: &str, s: f64, zero_ok: bool) -> Result<Duration> {
+    if s.is_finite() && (s > 0.0 || (zero_ok && s == 0.0)) {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(Failure::Usage(format!(
+            "--{what} must be a {}number of seconds, not {s}",
+            if zero_ok { "" } else { "positive " }
+        )))
+    }
+}
+
+/// Reads an inventory: one target a line, `ENDPOINT [label=value …]`;
+/// `dir:PATH` (or `dir:PATH:GLOB`) for a socket directory; `#` comments.
+fn inventory(path: &Path) -> Result<Vec<Target>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("inventory {}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let at =
+            |msg: String| Failure::Usage(format!("inventory {}:{}: {msg}", path.display(), n + 1));
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        let source = match first.strip_prefix("dir:") {
+            Some(rest) => match rest.split_once(':') {
+                Some((d, p)) => Source::Dir(PathBuf::from(d), Some(p.to_owned())),
+                None => Source::Dir(PathBuf::from(rest), None),
+            },
+            None => Source::Endpoint(
+                first
+                    .parse()
+                    .map_err(|e: haproxy_admin::TransportError| at(e.to_string()))?,
+            ),
+        };
+        let mut labels = Vec::new();
+        for w in words {
+            let (k, v) = w
+                .split_once('=')
+                .ok_or_else(|| at(format!("expected label=value, got {w:?}")))?;
+            let valid = !k.is_empty()
+                && !k.starts_with("__")
+                && k.bytes().enumerate().all(|(i, b)| {
+                    b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit())
+                });
+            if !valid {
+                return Err(at(format!("invalid label name {k:?}")));
+            }
+            if RESERVED.contains(&k) {
+                return Err(at(format!("label {k:?} is the exporter's own")));
+            }
+            labels.push((k.to_owned(), v.to_owned()));
+        }
+        out.push(target(first.to_owned(), labels, source));
+    }
+    if out.is_empty() {
+        return Err(Failure::Usage(format!(
+            "inventory {} lists no target",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+fn target(name: String, labels: Vec<(String, String)>, source: Source) -> Target {
+    Target {
+        name,
+        labels,
+        source,
+        hap: Mutex::new(None),
+        busy: AtomicBool::new(false),
+    }
+}
+
+/// The targets the flags name.
+fn targets(cli: &Cli, args: &ExporterArgs) -> Result<Vec<Target>> {
+    if let Some(path) = &args.inventory {
+        return inventory(path);
+    }
+    if cli.master.is_some() {
+        return Err(Failure::Usage(
+            "exporter: use --socket MASTER@N per worker, or an inventory".to_owned(),
+        ));
+    }
+    if !cli.sockets.is_empty() {
+        return cli
+            .sockets
+            .iter()
+            .map(|s| {
+                let e: Endpoint = s
+                    .parse()
+                    .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))?;
+                Ok(target(s.clone(), Vec::new(), Source::Endpoint(e)))
+            })
+            .collect();
+    }
+    Ok(vec![target(
+        cli.socket_dir.display().to_string(),
+        Vec::new(),
+        Source::Dir(cli.socket_dir.clone(), cli.pattern.clone()),
+    )])
+}
+
+/// Runs the exporter until the process is killed.
+///
+/// # Errors
+///
+/// A usage error for bad flags or inventory; an I/O error when ADDR
+/// cannot be bound.
+pub(crate) fn run(cli: &Cli, args: &ExporterArgs) -> Result {
+    let timeout = secs("scrape-timeout", args.scrape_timeout, false)?;
+    let max_age = secs("max-age", args.max_age, true)?;
+    if args.concurrency == 0 || args.http_workers == 0 {
+        return Err(Failure::Usage(
+            "--concurrency and --http-workers must be at least 1".to_owned(),
+        ));
+    }
+    let exporter = Arc::new(Exporter {
+        targets: targets(cli, args)?.into_iter().map(Arc::new).collect(),
+        mode: if cli.per_process {
+            Mode::PerProcess
+        } else {
+            Mode::Combined
+        },
+        timeout,
+        max_age,
+        slots: Arc::new(Slots {
+            free: Mutex::new(args.concurrency),
+            cv: Condvar::new(),
+        }),
+        cache: Mutex::new(None),
+    });
+    let listener = TcpListener::bind(&args.listen)
+        .map_err(|e| Failure::Io(format!("exporter: cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener.local_addr()?;
+    eprintln!("haproxy-cli: exporter listening on http://{addr}/metrics");
+    // A bounded queue in front of a fixed set of workers.
+    let (tx, rx) = mpsc::sync_channel::<TcpStream>(args.http_workers * 4);
+    let rx = Arc::new(Mutex::new(rx));
+    for _ in 0..args.http_workers {
+        let (rx, exporter) = (Arc::clone(&rx), Arc::clone(&exporter));
+        std::thread::spawn(move || loop {
+            let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            match next {
+                Ok(stream) => serve(stream, &exporter),
+                Err(_) => return,
+            }
+        });
+    }
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(stream) {
+            let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = respond(&mut s, 503, "text/plain", &[], b"busy\n", false);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the request head within [`HEAD_DEADLINE`] and [`MAX_HEAD`].
+fn read_head(s: &mut TcpStream) -> std::result::Result<Vec<u8>, u16> {
+    let deadline = Instant::now() + HEAD_DEADLINE;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            return Err(408);
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => return Err(400),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(408),
+        }
+        if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            return Ok(buf);
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(431);
+        }
+    }
+}
+
+fn serve(mut s: TcpStream, exporter: &Exporter) {
+    let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
+    let head = match read_head(&mut s) {
+        Ok(h) => h,
+        Err(code) => {
+            let _ = respond(&mut s, code, "text/plain", &[], b"bad request\n", false);
+            return;
+        }
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    let parsed = req.parse(&head);
+    let (method, path) = match (parsed, req.method, req.path) {
+        (Ok(httparse::Status::Complete(_)), Some(m), Some(p)) => (m, p),
+        _ => {
+            let _ = respond(&mut s, 400, "text/plain", &[], b"bad request\n", false);
+            return;
+        }
+    };
+    let head_only = method == "HEAD";
+    if method != "GET" && !head_only {
+        let _ = respond(
+            &mut s,
+            405,
+            "text/plain",
+            &[("Allow", "GET, HEAD")],
+            b"GET only\n",
+            false,
+        );
+        return;
+    }
+    let path = path.split('?').next().unwrap_or("");
+    match path {
+        "/metrics" => {
+            let gzip = req.headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case("accept-encoding")
+                    && String::from_utf8_lossy(h.value)
+                        .split(',')
+                        .any(|e| e.split(';').next().unwrap_or("").trim() == "gzip")
+            });
+            let body = exporter.body();
+            let (bytes, extra): (&[u8], &[(&str, &str)]) = if gzip {
+                (body.gzipped(), &[("Content-Encoding", "gzip")])
+            } else {
+                (&body.plain, &[])
+            };
+            let _ = respond(&mut s, 200, CONTENT_TYPE, extra, bytes, head_only);
+        }
+        "/" => {
+            let _ = respond(
+                &mut s,
+                200,
+                "text/plain; charset=utf-8",
+                &[],
+                b"haproxy-cli exporter: metrics at /metrics\n",
+                head_only,
+            );
+        }
+        _ => {
+            let _ = respond(
+                &mut s,
+                404,
+                "text/plain",
+                &[],
+                b"not found; try /metrics\n",
+                false,
+            );
+        }
+    }
+}
+
+fn respond(
+    s: &mut TcpStream,
+    code: u16,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let reason = match code {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    if !head_only {
+        s.write_all(body)?;
+    }
+    s.flush()?;
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    // Let the client read the answer before the socket closes: drain what
+    // it still sends, briefly and boundedly.
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut sink = [0u8; 1024];
+    for _ in 0..16 {
+        match s.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inventory_lines() {
+        let dir = std::env::temp_dir().join(format!("hx-inv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let p = dir.join("inv");
+        std::fs::write(
+            &p,
+            "# fleet\n/run/a.sock host=lb1 datacenter=par1\n\ndir:/run/haproxy:*.sock host=lb2\nipv4@127.0.0.1:9999\n",
+        )
+        .expect("write");
+        let t = inventory(&p).expect("parses");
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            t[0].labels,
+            [
+                ("host".into(), "lb1".into()),
+                ("datacenter".into(), "par1".into())
+            ]
+        );
+        assert!(
+            matches!(&t[1].source, Source::Dir(d, Some(g)) if d == Path::new("/run/haproxy") && g == "*.sock")
+        );
+        for (bad, what) in [
+            ("/a.sock host\n", "label=value"),
+            ("/a.sock 1x=2\n", "invalid label name"),
+            ("/a.sock pid=2\n", "exporter's own"),
+            ("# nothing\n", "no target"),
+        ] {
+            std::fs::write(&p, bad).expect("write");
+            match inventory(&p) {
+                Err(Failure::Usage(m)) => assert!(m.contains(what), "{m}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn slots_wait_with_a_deadline() {
+        let s = Slots {
+            free: Mutex::new(1),
+            cv: Condvar::new(),
+        };
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(s.acquire_until(soon));
+        assert!(!s.acquire_until(soon));
+        s.release();
+        assert!(s.acquire_until(Instant::now() + Duration::from_millis(50)));
+    }
+}

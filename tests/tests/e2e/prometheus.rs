@@ -1,0 +1,656 @@
+//! Prometheus: our exposition against HAProxy's own exporter (promex) on
+//! the same process, and our exporter scraped by a real Prometheus.
+
+use haproxy_admin::prometheus::{Exposition, Mode, RENAMED};
+use haproxy_admin::HAProxy;
+use haproxy_e2e::{Fleet, Options};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+// ---- reading the exposition format ---------------------------------------
+
+/// One parsed exposition: families (type, help, label-name sets) and
+/// series (name + sorted labels → value).
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    pub(crate) types: BTreeMap<String, String>,
+    pub(crate) helps: BTreeMap<String, String>,
+    pub(crate) label_sets: BTreeMap<String, BTreeSet<Vec<String>>>,
+    pub(crate) series: BTreeMap<(String, Vec<(String, String)>), f64>,
+}
+
+/// Parses the text format as Prometheus writes it (and promex does):
+/// `name{a="b",…} value`.
+pub(crate) fn parse(text: &str) -> Parsed {
+    let mut p = Parsed::default();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (n, t) = rest.split_once(' ').expect("TYPE line");
+            p.types.insert(n.to_owned(), t.to_owned());
+        } else if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (n, h) = rest.split_once(' ').unwrap_or((rest, ""));
+            p.helps.insert(n.to_owned(), h.to_owned());
+        } else if !line.is_empty() && !line.starts_with('#') {
+            let (head, value) = line.rsplit_once(' ').expect("sample line");
+            let value: f64 = match value {
+                "NaN" => f64::NAN,
+                v => v.parse().unwrap_or_else(|_| panic!("value of {line}")),
+            };
+            let (name, labels) = match head.split_once('{') {
+                Some((n, l)) => (n, l.strip_suffix('}').expect("closing brace")),
+                None => (head, ""),
+            };
+            let mut ls = Vec::new();
+            let mut rest = labels;
+            while !rest.is_empty() {
+                let (k, v) = rest.split_once("=\"").expect("label");
+                // Values here have no escaped quotes.
+                let end = v.find('"').expect("label end");
+                ls.push((k.to_owned(), v[..end].to_owned()));
+                rest = v[end + 1..].trim_start_matches(',');
+            }
+            ls.sort();
+            p.label_sets
+                .entry(name.to_owned())
+                .or_default()
+                .insert(ls.iter().map(|(k, _)| k.clone()).collect());
+            p.series.insert((name.to_owned(), ls), value);
+        }
+    }
+    p
+}
+
+/// `GET path` over HTTP/1.0 on loopback, with a deadline on every step
+/// and a size bound; the body (or the whole response with `head`).
+pub(crate) fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    s.set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("write timeout");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n").expect("send request");
+    let mut buf = Vec::new();
+    s.take(512 << 20)
+        .read_to_end(&mut buf)
+        .expect("read response");
+    let at = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&buf[..at]).into_owned();
+    let body = buf[at + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // promex answers chunked even to HTTP/1.0.
+        return (head, dechunk(&body));
+    }
+    (head, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size = std::str::from_utf8(&b[..eol]).expect("chunk size");
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .expect("hex chunk size");
+        b = &b[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+/// The status code of a response head (Go answers HTTP/1.0 in kind).
+fn status(head: &str) -> u16 {
+    head.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn promex(addr: SocketAddr) -> String {
+    let (head, body) = http_get(addr, "/metrics", "");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    String::from_utf8(body).expect("promex writes UTF-8")
+}
+
+fn wait_checks(f: &Fleet) {
+    Fleet::wait_until(Duration::from_secs(10), "app1 UP, app2 DOWN", || {
+        f.instances().iter().all(|i| {
+            let s = i.raw("show stat");
+            s.lines()
+                .any(|l| l.starts_with("be_app,app1,") && l.contains(",UP,"))
+                && s.lines()
+                    .any(|l| l.starts_with("be_app,app2,") && l.contains(",DOWN,"))
+        })
+    });
+}
+
+/// Series that depend on who is reading: the promex scrape is itself a
+/// connection, a task and a session on the `promex` frontend; our read is
+/// a stats-socket connection. Compared nowhere (see docs/prometheus.md).
+fn observer_dependent(name: &str, labels: &[(String, String)]) -> bool {
+    const PROCESS: [&str; 8] = [
+        "haproxy_process_current_connections",
+        "haproxy_process_current_tasks",
+        "haproxy_process_current_run_queue",
+        "haproxy_process_jobs",
+        "haproxy_process_idle_time_percent",
+        "haproxy_process_pool_allocated_bytes",
+        "haproxy_process_pool_used_bytes",
+        "haproxy_process_unstoppable_jobs",
+    ];
+    PROCESS.contains(&name)
+        // A check may run between the reads; its duration is not monotonic.
+        || name == "haproxy_server_check_duration_seconds"
+        || labels.iter().any(|(k, v)| k == "proxy" && v == "promex")
+}
+
+/// promex's text with the names we deliberately change (a counter
+/// without `_total`) changed the same way.
+fn renamed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut l = line.to_owned();
+        for (theirs, ours) in RENAMED {
+            for prefix in ["", "# HELP ", "# TYPE "] {
+                let from = format!("{prefix}{theirs} ");
+                if l.starts_with(&from) {
+                    l = format!("{prefix}{ours} {}", &l[from.len()..]);
+                }
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn same_families_and_values_as_promex() {
+    let f = Fleet::start(Options {
+        promex: true,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    let i = &f.instances()[0];
+    let addr = i.promex.expect("promex address");
+    let hap = HAProxy::from_socket(&i.socket).expect("connect");
+
+    // promex, ours, promex: a value that did not move between the two
+    // promex reads cannot have moved under ours (counters are monotonic;
+    // the gauges that are not, depend on the reader and are excluded).
+    let before = parse(&renamed(&promex(addr)));
+    let snap = hap.snapshot().expect("snapshot");
+    let mut e = Exposition::new();
+    e.add_snapshot(&snap, &[], Mode::Combined);
+    let ours_text = e.to_text();
+    let after = parse(&renamed(&promex(addr)));
+    let ours = parse(&ours_text);
+
+    // Every family promex exposes for the process, frontends, backends
+    // and servers: same name, type, help and label names.
+    let mut families = 0;
+    for (name, ty) in &before.types {
+        let scope = ["process", "frontend", "backend", "server"]
+            .iter()
+            .any(|s| name.starts_with(&format!("haproxy_{s}_")));
+        if !scope {
+            continue;
+        }
+        families += 1;
+        assert_eq!(ours.types.get(name), Some(ty), "type of {name}");
+        assert_eq!(
+            ours.helps.get(name),
+            before.helps.get(name),
+            "help of {name}"
+        );
+        assert_eq!(
+            ours.label_sets.get(name),
+            before.label_sets.get(name),
+            "label names of {name}"
+        );
+    }
+    assert!(families > 150, "only {families} promex families");
+    // Families of ours that promex lacks have names promex does not use.
+    for name in ours.types.keys() {
+        if !before.types.contains_key(name) {
+            assert!(
+                [
+                    "haproxy_frontend_current_session_rate",
+                    "haproxy_frontend_http_requests_rate_current",
+                    "haproxy_frontend_connections_rate_current",
+                    "haproxy_backend_current_session_rate",
+                    "haproxy_server_current_session_rate",
+                    "haproxy_server_check_analyze_failures_total",
+                ]
+                .contains(&name.as_str()),
+                "unexpected family of ours: {name}"
+            );
+        }
+    }
+
+    // Every promex series exists in ours, and the stable ones are equal.
+    let (mut compared, mut moved, mut observer) = (0, 0, 0);
+    for ((name, labels), v1) in &before.series {
+        if !before.types.contains_key(name) || name.starts_with("haproxy_sticktable_") {
+            continue;
+        }
+        let ours_v = *ours
+            .series
+            .get(&(name.clone(), labels.clone()))
+            .unwrap_or_else(|| panic!("missing series {name}{labels:?}"));
+        let v2 = after.series.get(&(name.clone(), labels.clone()));
+        let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() < 1e-9;
+        if observer_dependent(name, labels) {
+            observer += 1;
+        } else if v2.is_some_and(|v2| same(*v1, *v2)) {
+            assert!(
+                same(*v1, ours_v),
+                "{name}{labels:?}: promex {v1} (twice), ours {ours_v}"
+            );
+            compared += 1;
+        } else {
+            moved += 1;
+        }
+    }
+    assert!(
+        compared > 600 && moved < compared / 10,
+        "compared {compared}, moved {moved}, observer-dependent {observer}"
+    );
+    assert!(!ours_text.contains("haproxy_cli_disagreement"));
+}
+
+// ---- a real Prometheus scraping our exporter ------------------------------
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMTOOL: &str = "/usr/bin/promtool";
+const PROMETHEUS_HINT: &str = "Prometheus is not installed: run `apt-get install -y prometheus` \
+     (as root; `cargo xtask test` does it), the test starts /usr/bin/prometheus itself";
+
+/// A child process killed (by its own PID) on drop.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A UNIX socket that accepts connections and never answers: a stalled
+/// HAProxy, which a real one will not be on demand.
+struct Stalled {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stalled {
+    fn start(path: &std::path::Path) -> Stalled {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::os::unix::net::UnixListener::bind(path).expect("bind stalled socket");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            // Bounded: the test sets the flag when it ends (Drop).
+            let give_up = Instant::now() + Duration::from_secs(120);
+            while !flag.load(Ordering::Relaxed) && Instant::now() < give_up {
+                match listener.accept() {
+                    Ok((s, _)) => held.push(s),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Stalled {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], haproxy_e2e::free_port()))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An instant PromQL query: the result vector's `(labels, value)`.
+fn query(prom: SocketAddr, q: &str) -> Vec<(serde_json::Value, f64)> {
+    let (head, body) = http_get(
+        prom,
+        &format!("/api/v1/query?query={}", percent_encode(q)),
+        "",
+    );
+    assert_eq!(status(&head), 200, "{q}: {head}");
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("Prometheus answers JSON");
+    assert_eq!(v["status"], "success", "{q}: {v}");
+    v["data"]["result"]
+        .as_array()
+        .expect("a vector")
+        .iter()
+        .map(|r| {
+            let value = r["value"][1]
+                .as_str()
+                .expect("value")
+                .parse()
+                .expect("a number");
+            (r["metric"].clone(), value)
+        })
+        .collect()
+}
+
+fn promtool_check(text: &[u8]) {
+    let mut child = std::process::Command::new(PROMTOOL)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect(PROMETHEUS_HINT);
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text)
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_exporter() {
+    assert!(
+        std::path::Path::new(PROMETHEUS).exists() && std::path::Path::new(PROMTOOL).exists(),
+        "{PROMETHEUS_HINT}"
+    );
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    // Traffic through be_app, so that sessions_total has moved.
+    let http = SocketAddr::from(([127, 0, 0, 1], f.instances()[0].http_port));
+    for _ in 0..10 {
+        let (head, _) = http_get(http, "/", "");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    let stall_path = f.dir().join("stalled.sock");
+    let _stalled = Stalled::start(&stall_path);
+    let inventory = f.dir().join("inventory");
+    std::fs::write(
+        &inventory,
+        format!(
+            "# two instances of one host, and a stalled one\n\
+             dir:{}:instance-*.sock host=lb1 datacenter=dc1\n\
+             {} host=lb2 datacenter=dc2\n",
+            f.socket_dir().display(),
+            stall_path.display()
+        ),
+    )
+    .expect("write inventory");
+
+    let listen = free_addr();
+    let exporter = Killed(
+        std::process::Command::new(crate::cli::cli())
+            .args(["exporter", "--listen", &listen.to_string(), "--inventory"])
+            .arg(&inventory)
+            .args(["--scrape-timeout", "0.7"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the exporter"),
+    );
+    Fleet::wait_until(Duration::from_secs(10), "the exporter listens", || {
+        TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok()
+    });
+
+    // One scrape by hand: headers, answer time, completeness, promtool.
+    let start = Instant::now();
+    let (head, body) = http_get(listen, "/metrics", "");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "scrape took {took:?}");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    promtool_check(&body);
+    let text = String::from_utf8(body.clone()).expect("UTF-8");
+    let p = parse(&text);
+    let up: Vec<_> = p
+        .series
+        .iter()
+        .filter(|((n, _), _)| n == "haproxy_up")
+        .collect();
+    assert_eq!(up.len(), 3, "{up:?}");
+    for ((_, labels), v) in &up {
+        let host = labels
+            .iter()
+            .find(|(k, _)| k == "host")
+            .map(|(_, v)| v.as_str());
+        let want = if host == Some("lb2") { 0.0 } else { 1.0 };
+        assert_eq!(**v, want, "{labels:?}");
+    }
+    // Complete data for lb1 beside the stalled lb2: every server of the
+    // two instances, combined, with the target's labels.
+    let servers = p
+        .series
+        .keys()
+        .filter(|(n, l)| {
+            n == "haproxy_server_current_sessions"
+                && l.contains(&("host".into(), "lb1".into()))
+                && l.contains(&("datacenter".into(), "dc1".into()))
+        })
+        .count();
+    assert_eq!(servers, 9, "{text}");
+    // Gzip when asked.
+    let (head, gz) = http_get(listen, "/metrics", "Accept-Encoding: gzip\r\n");
+    assert!(head.contains("Content-Encoding: gzip"), "{head}");
+    assert!(gz.starts_with(&[0x1f, 0x8b]) && gz.len() < body.len() / 3);
+    // A bad request is refused, and the server lives on.
+    let (head, _) = http_get(listen, "/nowhere", "");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+
+    // Prometheus, on loopback, temp storage, scraping every second.
+    let prom_addr = free_addr();
+    let dir = f.dir().join("prometheus");
+    std::fs::create_dir_all(&dir).expect("prometheus dir");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: haproxy\n    static_configs:\n      \
+             - targets: ['{listen}']\n"
+        ),
+    )
+    .expect("write prometheus.yml");
+    let _prometheus = Killed(
+        std::process::Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .arg("--log.level=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect(PROMETHEUS_HINT),
+    );
+    Fleet::wait_until(Duration::from_secs(20), "Prometheus is ready", || {
+        TcpStream::connect_timeout(&prom_addr, Duration::from_millis(200)).is_ok()
+            && status(&http_get(prom_addr, "/-/ready", "").0) == 200
+    });
+    // A few scrapes: until the rate over them has a value.
+    let rate = "rate(haproxy_backend_sessions_total{proxy=\"be_app\",host=\"lb1\"}[10s])";
+    Fleet::wait_until(Duration::from_secs(20), "a rate over our scrapes", || {
+        !query(prom_addr, rate).is_empty()
+    });
+
+    let r = query(
+        prom_addr,
+        "haproxy_server_current_sessions{proxy=\"be_app\",server=\"app1\"}",
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0["host"], "lb1");
+    assert_eq!(r[0].0["datacenter"], "dc1");
+    assert_eq!(r[0].1, 0.0);
+    let r = query(prom_addr, rate);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].1 >= 0.0, "{r:?}");
+    // The ten requests of two instances, summed.
+    let r = query(
+        prom_addr,
+        "haproxy_backend_sessions_total{proxy=\"be_app\"}",
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].1 >= 10.0, "{r:?}");
+    // Our per-process up: both lb1 processes 1, the stalled one 0.
+    let r = query(prom_addr, "haproxy_up");
+    let mut ups: Vec<(String, f64)> = r
+        .iter()
+        .map(|(m, v)| (m["host"].as_str().unwrap_or("").to_owned(), *v))
+        .collect();
+    ups.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    assert_eq!(
+        ups,
+        [
+            ("lb1".into(), 1.0),
+            ("lb1".into(), 1.0),
+            ("lb2".into(), 0.0)
+        ],
+        "{r:?}"
+    );
+    // Prometheus' own view: the exporter answered inside its 1 s timeout
+    // every time, the stall notwithstanding.
+    let r = query(prom_addr, "up{job=\"haproxy\"}");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, 1.0, "{r:?}");
+    let r = query(
+        prom_addr,
+        "max_over_time(scrape_duration_seconds{job=\"haproxy\"}[1m])",
+    );
+    assert!(r.len() == 1 && r[0].1 < 1.0, "{r:?}");
+    let r = query(prom_addr, "count(haproxy_server_status{host=\"lb1\"})");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, 45.0, "9 servers, 5 states: {r:?}");
+    drop(exporter);
+}
+
+#[test]
+fn per_process_series_and_disagreements() {
+    assert!(std::path::Path::new(PROMTOOL).exists(), "{PROMETHEUS_HINT}");
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    // s1 (no check) gets another weight in the second instance only.
+    let reply = f.instances()[1].raw("set weight be_static/s1 7");
+    assert!(reply.trim().is_empty(), "{reply}");
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("connect");
+    let snap = hap.snapshot().expect("snapshot");
+    let pids: BTreeSet<String> = f.instances().iter().map(|i| i.pid.to_string()).collect();
+
+    let mut e = Exposition::new();
+    e.add_snapshot(&snap, &[], Mode::Combined);
+    let text = e.to_text();
+    promtool_check(text.as_bytes());
+    let p = parse(&text);
+    // The disagreement: one series per process, and the flag naming it.
+    let weights: Vec<_> = p
+        .series
+        .iter()
+        .filter(|((n, l), _)| {
+            n == "haproxy_server_weight" && l.contains(&("server".into(), "s1".into()))
+        })
+        .collect();
+    assert_eq!(weights.len(), 2, "{weights:?}");
+    let got: BTreeSet<String> = weights
+        .iter()
+        .map(|((_, l), _)| l.iter().find(|(k, _)| k == "pid").expect("pid").1.clone())
+        .collect();
+    assert_eq!(got, pids);
+    let mut values: Vec<f64> = weights.iter().map(|(_, v)| **v).collect();
+    values.sort_by(f64::total_cmp);
+    assert_eq!(values, [7.0, 10.0]);
+    let flag = (
+        "haproxy_cli_disagreement".to_owned(),
+        vec![
+            ("field".to_owned(), "weight".to_owned()),
+            ("proxy".to_owned(), "be_static".to_owned()),
+            ("scope".to_owned(), "server".to_owned()),
+            ("server".to_owned(), "s1".to_owned()),
+        ],
+    );
+    assert_eq!(p.series.get(&flag), Some(&1.0), "{text}");
+    // Sums stay combined: one series for a counter of s1.
+    let totals = p
+        .series
+        .keys()
+        .filter(|(n, l)| {
+            n == "haproxy_server_sessions_total" && l.contains(&("server".into(), "s1".into()))
+        })
+        .count();
+    assert_eq!(totals, 1);
+
+    // Per process: every object series has a pid of one of the two.
+    let mut e = Exposition::new();
+    e.add_snapshot(&snap, &[("host", "lb1")], Mode::PerProcess);
+    let text = e.to_text();
+    promtool_check(text.as_bytes());
+    let p = parse(&text);
+    for (name, labels) in p.series.keys() {
+        let pid = labels
+            .iter()
+            .find(|(k, _)| k == "pid")
+            .map(|(_, v)| v.clone());
+        assert!(pid.is_some_and(|p| pids.contains(&p)), "{name}{labels:?}");
+        assert!(labels.contains(&("host".into(), "lb1".into())));
+    }
+    let app1 = p
+        .series
+        .keys()
+        .filter(|(n, l)| {
+            n == "haproxy_server_current_sessions" && l.contains(&("server".into(), "app1".into()))
+        })
+        .count();
+    assert_eq!(app1, 2);
+    assert!(!text.contains("haproxy_cli_disagreement"));
+}
