@@ -371,11 +371,13 @@ fn info_plain() {
 /// Fields whose combine deliberately differs from what their tags say
 /// (documented on `INFO_FIELDS`).
 const COMBINE_EXCEPTIONS: &[(&str, Combine)] = &[
-    ("Pid", Combine::First),
-    ("Uptime", Combine::First),
+    ("Process_num", Combine::MustAgree),
+    ("Pid", Combine::MustAgree),
+    ("Uptime", Combine::MustAgree),
+    ("Uptime_sec", Combine::MustAgree),
     ("MaxSessRate", Combine::Max),
     ("SslFrontendSessionReuse_pct", Combine::Average),
-    ("Start_time_sec", Combine::Max),
+    ("Start_time_sec", Combine::MustAgree),
 ];
 
 #[test]
