@@ -329,7 +329,12 @@ impl OneShotDecoder {
 #[derive(Debug, Clone)]
 pub struct PromptDecoder {
     buf: Vec<u8>,
+    /// Start of the reply being framed.
     from: usize,
+    /// Where the search for the next prompt resumes: the start of the
+    /// first line not yet known to hold no prompt (a prompt begins a
+    /// line, and may arrive split across feeds). Keeps framing linear.
+    scan: usize,
     master: bool,
     limit: usize,
 }
@@ -341,6 +346,7 @@ impl PromptDecoder {
         PromptDecoder {
             buf: Vec::new(),
             from: 0,
+            scan: 0,
             master,
             limit,
         }
@@ -364,14 +370,13 @@ impl PromptDecoder {
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), FrameError> {
         self.compact();
         self.buf.extend_from_slice(bytes);
-        if self.pending() > self.limit {
+        if self.pending() > self.limit && self.find().is_none() {
             // A reply may be done and the next begun in these bytes: only
             // a run of bytes without any prompt is too large.
-            if find_prompt(&self.buf[self.from..], self.master).is_none() {
-                self.buf = Vec::new();
-                self.from = 0;
-                return Err(FrameError::TooLarge { limit: self.limit });
-            }
+            self.buf = Vec::new();
+            self.from = 0;
+            self.scan = 0;
+            return Err(FrameError::TooLarge { limit: self.limit });
         }
         Ok(())
     }
@@ -380,18 +385,39 @@ impl PromptDecoder {
         if self.from > 0 && self.from == self.buf.len() {
             self.buf.clear();
             self.from = 0;
+            self.scan = 0;
         } else if self.from > 64 * 1024 && self.from * 2 > self.buf.len() {
             self.buf.drain(..self.from);
+            self.scan -= self.from;
             self.from = 0;
+        }
+    }
+
+    /// The first prompt at or after `scan`: `(end of the reply, length of
+    /// the prompt)`, absolute; remembers where to resume when none.
+    fn find(&mut self) -> Option<(usize, usize)> {
+        let start = self.scan.max(self.from);
+        match find_prompt(&self.buf[start..], self.master) {
+            Some((end, plen)) => Some((start + end, plen)),
+            None => {
+                // Resume at the last line start: its prompt may be partial.
+                let last = self.buf[start..]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(start, |i| start + i + 1);
+                self.scan = last;
+                None
+            }
         }
     }
 
     /// The next reply framed by a prompt at the start of a line (for
     /// pipelined commands, whose replies follow each other).
     pub fn next_reply(&mut self) -> Option<Result<String, FrameError>> {
-        let (end, plen) = find_prompt(&self.buf[self.from..], self.master)?;
-        let reply = self.buf[self.from..self.from + end].to_vec();
-        self.from += end + plen;
+        let (end, plen) = self.find()?;
+        let reply = self.buf[self.from..end].to_vec();
+        self.from = end + plen;
+        self.scan = self.from;
         Some(into_text(reply))
     }
 
@@ -403,6 +429,7 @@ impl PromptDecoder {
         let end = self.buf.len() - len;
         let reply = self.buf[self.from..end].to_vec();
         self.from = self.buf.len();
+        self.scan = self.from;
         Some(into_text(reply))
     }
 
