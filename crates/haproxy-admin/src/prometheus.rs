@@ -430,6 +430,9 @@ pub const RENAMED: [(&str, &str); 1] = [(
     "haproxy_process_failed_resolutions_total",
 )];
 
+/// Below this many objects per core, the exposition is written on one.
+const PARALLEL_MIN_OBJECTS: usize = 2_000;
+
 /// The family that flags a must-agree field the processes disagree on.
 pub const DISAGREEMENT: &str = "haproxy_cli_disagreement";
 
@@ -769,6 +772,76 @@ impl Exposition {
         let base = base_labels(labels);
         let cols = Columns::of(snap);
         let aggs = self.aggregates(snap, &cols, mode);
+        let wanted: Vec<usize> = snap
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind != ObjectKind::Listener && keep(e.kind, &e.proxy, &e.name))
+            .map(|(i, _)| i)
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(wanted.len() / PARALLEL_MIN_OBJECTS);
+        if threads < 2 {
+            self.add_chunk(snap, &wanted, &base, &cols, &aggs, mode);
+            return;
+        }
+        // Large listings: each core writes its share into an exposition of
+        // its own; the shares are joined family by family, in order.
+        let chunk = wanted.len().div_ceil(threads);
+        let parts: Vec<Exposition> = std::thread::scope(|s| {
+            let handles: Vec<_> = wanted
+                .chunks(chunk)
+                .map(|part| {
+                    let (base, cols, aggs) = (&base, &cols, &aggs);
+                    s.spawn(move || {
+                        let mut e = Exposition::new();
+                        e.add_chunk(snap, part, base, cols, aggs, mode);
+                        e
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(wanted.chunks(chunk))
+                .map(|(h, part)| {
+                    h.join().unwrap_or_else(|_| {
+                        // No panicking path in our code; redo that part here.
+                        let mut e = Exposition::new();
+                        e.add_chunk(snap, part, &base, &cols, &aggs, mode);
+                        e
+                    })
+                })
+                .collect()
+        });
+        for part in parts {
+            self.merge(part);
+        }
+    }
+
+    /// Appends every family body of `other` to the same family here.
+    fn merge(&mut self, other: Exposition) {
+        for f in other.families.into_iter().filter(|f| !f.body.is_empty()) {
+            let i = self.family(&f.name, &f.help, f.ty);
+            let body = &mut self.families[i].body;
+            if body.is_empty() {
+                *body = f.body;
+            } else {
+                body.push_str(&f.body);
+            }
+        }
+    }
+
+    /// The objects `objs` (indices into the snapshot's objects), in order.
+    fn add_chunk(
+        &mut self,
+        snap: &Snapshot,
+        objs: &[usize],
+        base: &Labels,
+        cols: &Columns,
+        aggs: &HashMap<(String, Option<u32>), Agg>,
+        mode: Mode,
+    ) {
         let mut scratch = Vec::new();
         // The family of every table row, per kind, looked up once.
         let kinds = [
@@ -789,12 +862,10 @@ impl Exposition {
                     .collect()
             })
             .collect();
-        for (obj, entry) in snap.objects.iter().enumerate() {
-            if matches!(entry.kind, ObjectKind::Listener)
-                || !keep(entry.kind, &entry.proxy, &entry.name)
-            {
+        for &obj in objs {
+            let Some(entry) = snap.objects.get(obj) else {
                 continue;
-            }
+            };
             let mut l = base.with("proxy", &entry.proxy);
             if entry.kind == ObjectKind::Server {
                 l.push("server", &entry.name);
