@@ -505,7 +505,15 @@ fn escape_into(out: &mut String, s: &str) {
 /// as promex does).
 fn number_into(out: &mut String, v: Option<&Value>) {
     let _ = match v {
-        Some(Value::Unsigned(n)) => write!(out, "{n}"),
+        Some(Value::Unsigned(n)) => {
+            push_u64(out, *n);
+            Ok(())
+        }
+        Some(Value::Signed(n)) if *n < 0 => {
+            out.push('-');
+            push_u64(out, n.unsigned_abs());
+            Ok(())
+        }
         Some(Value::Signed(n)) => write!(out, "{n}"),
         Some(Value::Float(f)) => {
             out.push_str(&float(*f));
@@ -516,6 +524,25 @@ fn number_into(out: &mut String, v: Option<&Value>) {
             Ok(())
         }
     };
+}
+
+/// Writes `n` in decimal without going through `fmt` (most samples are
+/// small integers; this is the writer's inner loop).
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Digits are ASCII.
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
 
 /// As [`number_into`], but 0 for none (promex's check code).
@@ -703,9 +730,11 @@ impl Exposition {
                 if !labels.0.is_empty() {
                     f.body.push(',');
                 }
+                // Extra labels are the table's constants (state, code):
+                // nothing to escape.
                 f.body.push_str(k);
                 f.body.push_str("=\"");
-                escape_into(&mut f.body, v);
+                f.body.push_str(v);
                 f.body.push('"');
             }
             f.body.push('}');
@@ -1093,9 +1122,7 @@ impl Exposition {
                         (&CHECK_STATES, &a.checks)
                     };
                     for (st, n) in states.iter().zip(counts) {
-                        self.sample_with(fam, l, Some(("state", st)), |o| {
-                            let _ = write!(o, "{n}");
-                        });
+                        self.sample_with(fam, l, Some(("state", st)), |o| push_u64(o, *n));
                     }
                 }
             }
@@ -1355,6 +1382,13 @@ mod tests {
         assert_eq!(number(None), "NaN");
         assert_eq!(number(Some(&Value::Text("x".into()))), "NaN");
         assert_eq!(number(Some(&Value::Signed(-1))), "-1");
+        assert_eq!(number(Some(&Value::Signed(i64::MIN))), i64::MIN.to_string());
+        assert_eq!(number(Some(&Value::Unsigned(0))), "0");
+        assert_eq!(
+            number(Some(&Value::Unsigned(u64::MAX))),
+            u64::MAX.to_string()
+        );
+        assert_eq!(number(Some(&Value::Unsigned(1_234_567))), "1234567");
         assert_eq!(millis(Some(&Value::Unsigned(1500))), "1.500000");
         assert_eq!(millis(None), "NaN");
     }
