@@ -774,3 +774,69 @@ fn the_exporter_cache_serves_one_snapshot_to_many_scrapers() {
         .expect("app1's sessions");
     assert!(cur.1.contains(&("pid".into(), pid)), "{cur:?}");
 }
+
+#[test]
+fn a_stalled_socket_in_the_directory_is_up_0() {
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    let stalled_path = f.socket_dir().join("stalled.sock");
+    let _stalled = Stalled::start(&stalled_path);
+    let listen = free_addr();
+    let _exporter = Killed(
+        std::process::Command::new(crate::cli::cli())
+            .arg("--socket-dir")
+            .arg(f.socket_dir())
+            .args([
+                "exporter",
+                "--listen",
+                &listen.to_string(),
+                "--scrape-timeout",
+                "2",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the exporter"),
+    );
+    Fleet::wait_until(Duration::from_secs(10), "the exporter listens", || {
+        TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok()
+    });
+    let started = Instant::now();
+    let (head, body) = http_get(listen, "/metrics", "");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status(&head), 200);
+    let p = parse(&String::from_utf8(body).expect("UTF-8"));
+    let mut ups: Vec<(String, f64)> = p
+        .series
+        .iter()
+        .filter(|((n, _), _)| n == "haproxy_up")
+        .map(|((_, l), v)| {
+            let endpoint = l
+                .iter()
+                .find(|(k, _)| k == "endpoint")
+                .map_or("", |(_, v)| v);
+            (endpoint.to_owned(), *v)
+        })
+        .collect();
+    ups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: Vec<(String, f64)> = f
+        .instances()
+        .iter()
+        .map(|i| (i.socket.display().to_string(), 1.0))
+        .collect();
+    want.push((stalled_path.display().to_string(), 0.0));
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(ups, want);
+    // Both instances' servers, combined: 9 servers.
+    let servers = p
+        .series
+        .keys()
+        .filter(|(n, _)| n == "haproxy_server_current_sessions")
+        .count();
+    assert_eq!(servers, 9);
+}
