@@ -430,6 +430,9 @@ pub const RENAMED: [(&str, &str); 1] = [(
     "haproxy_process_failed_resolutions_total",
 )];
 
+/// Below this many objects per core, the exposition is written on one.
+const PARALLEL_MIN_OBJECTS: usize = 2_000;
+
 /// The family that flags a must-agree field the processes disagree on.
 pub const DISAGREEMENT: &str = "haproxy_cli_disagreement";
 
@@ -509,7 +512,15 @@ fn escape_into(out: &mut String, s: &str) {
 /// as promex does).
 fn number_into(out: &mut String, v: Option<&Value>) {
     let _ = match v {
-        Some(Value::Unsigned(n)) => write!(out, "{n}"),
+        Some(Value::Unsigned(n)) => {
+            push_u64(out, *n);
+            Ok(())
+        }
+        Some(Value::Signed(n)) if *n < 0 => {
+            out.push('-');
+            push_u64(out, n.unsigned_abs());
+            Ok(())
+        }
         Some(Value::Signed(n)) => write!(out, "{n}"),
         Some(Value::Float(f)) => {
             out.push_str(&float(*f));
@@ -520,6 +531,25 @@ fn number_into(out: &mut String, v: Option<&Value>) {
             Ok(())
         }
     };
+}
+
+/// Writes `n` in decimal without going through `fmt` (most samples are
+/// small integers; this is the writer's inner loop).
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Digits are ASCII.
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
 
 /// As [`number_into`], but 0 for none (promex's check code).
@@ -707,9 +737,11 @@ impl Exposition {
                 if !labels.0.is_empty() {
                     f.body.push(',');
                 }
+                // Extra labels are the table's constants (state, code):
+                // nothing to escape.
                 f.body.push_str(k);
                 f.body.push_str("=\"");
-                escape_into(&mut f.body, v);
+                f.body.push_str(v);
                 f.body.push('"');
             }
             f.body.push('}');
@@ -776,6 +808,76 @@ impl Exposition {
         let base = base_labels(labels);
         let cols = Columns::of(snap);
         let aggs = self.aggregates(snap, &cols, mode);
+        let wanted: Vec<usize> = snap
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind != ObjectKind::Listener && keep(e.kind, &e.proxy, &e.name))
+            .map(|(i, _)| i)
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(wanted.len() / PARALLEL_MIN_OBJECTS);
+        if threads < 2 {
+            self.add_chunk(snap, &wanted, &base, &cols, &aggs, mode);
+            return;
+        }
+        // Large listings: each core writes its share into an exposition of
+        // its own; the shares are joined family by family, in order.
+        let chunk = wanted.len().div_ceil(threads);
+        let parts: Vec<Exposition> = std::thread::scope(|s| {
+            let handles: Vec<_> = wanted
+                .chunks(chunk)
+                .map(|part| {
+                    let (base, cols, aggs) = (&base, &cols, &aggs);
+                    s.spawn(move || {
+                        let mut e = Exposition::new();
+                        e.add_chunk(snap, part, base, cols, aggs, mode);
+                        e
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(wanted.chunks(chunk))
+                .map(|(h, part)| {
+                    h.join().unwrap_or_else(|_| {
+                        // No panicking path in our code; redo that part here.
+                        let mut e = Exposition::new();
+                        e.add_chunk(snap, part, &base, &cols, &aggs, mode);
+                        e
+                    })
+                })
+                .collect()
+        });
+        for part in parts {
+            self.merge(part);
+        }
+    }
+
+    /// Appends every family body of `other` to the same family here.
+    fn merge(&mut self, other: Exposition) {
+        for f in other.families.into_iter().filter(|f| !f.body.is_empty()) {
+            let i = self.family(&f.name, &f.help, f.ty);
+            let body = &mut self.families[i].body;
+            if body.is_empty() {
+                *body = f.body;
+            } else {
+                body.push_str(&f.body);
+            }
+        }
+    }
+
+    /// The objects `objs` (indices into the snapshot's objects), in order.
+    fn add_chunk(
+        &mut self,
+        snap: &Snapshot,
+        objs: &[usize],
+        base: &Labels,
+        cols: &Columns,
+        aggs: &HashMap<(String, Option<u32>), Agg>,
+        mode: Mode,
+    ) {
         let mut scratch = Vec::new();
         // The family of every table row, per kind, looked up once.
         let kinds = [
@@ -796,12 +898,10 @@ impl Exposition {
                     .collect()
             })
             .collect();
-        for (obj, entry) in snap.objects.iter().enumerate() {
-            if matches!(entry.kind, ObjectKind::Listener)
-                || !keep(entry.kind, &entry.proxy, &entry.name)
-            {
+        for &obj in objs {
+            let Some(entry) = snap.objects.get(obj) else {
                 continue;
-            }
+            };
             let mut l = base.with("proxy", &entry.proxy);
             if entry.kind == ObjectKind::Server {
                 l.push("server", &entry.name);
@@ -1029,9 +1129,7 @@ impl Exposition {
                         (&CHECK_STATES, &a.checks)
                     };
                     for (st, n) in states.iter().zip(counts) {
-                        self.sample_with(fam, l, Some(("state", st)), |o| {
-                            let _ = write!(o, "{n}");
-                        });
+                        self.sample_with(fam, l, Some(("state", st)), |o| push_u64(o, *n));
                     }
                 }
             }
@@ -1291,6 +1389,13 @@ mod tests {
         assert_eq!(number(None), "NaN");
         assert_eq!(number(Some(&Value::Text("x".into()))), "NaN");
         assert_eq!(number(Some(&Value::Signed(-1))), "-1");
+        assert_eq!(number(Some(&Value::Signed(i64::MIN))), i64::MIN.to_string());
+        assert_eq!(number(Some(&Value::Unsigned(0))), "0");
+        assert_eq!(
+            number(Some(&Value::Unsigned(u64::MAX))),
+            u64::MAX.to_string()
+        );
+        assert_eq!(number(Some(&Value::Unsigned(1_234_567))), "1234567");
         assert_eq!(millis(Some(&Value::Unsigned(1500))), "1.500000");
         assert_eq!(millis(None), "NaN");
     }

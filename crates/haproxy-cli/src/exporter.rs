@@ -97,14 +97,32 @@ impl Target {
         Ok(hap)
     }
 
-    fn scrape(&self, timeout: Duration) -> std::result::Result<Snapshot, String> {
+    /// A snapshot, and the sockets discovery skipped (a directory's dead
+    /// or stalled processes: `(path, why)`).
+    fn scrape(&self, timeout: Duration) -> std::result::Result<Scraped, String> {
+        use std::os::unix::fs::FileTypeExt;
         let hap = self.connect(timeout)?;
-        hap.snapshot().map_err(|e| {
+        let snap = hap.snapshot().map_err(|e| {
             // Discover again next time: the set may have changed.
             *self.hap.lock().unwrap_or_else(|e| e.into_inner()) = None;
             e.to_string()
-        })
+        })?;
+        // Only sockets: other files in a socket directory are not
+        // processes that are down.
+        let skipped = hap
+            .skipped()
+            .iter()
+            .filter(|s| std::fs::symlink_metadata(&s.path).is_ok_and(|m| m.file_type().is_socket()))
+            .map(|s| (s.path.display().to_string(), s.reason.clone()))
+            .collect();
+        Ok(Scraped { snap, skipped })
     }
+}
+
+/// What reading one target gave.
+struct Scraped {
+    snap: Snapshot,
+    skipped: Vec<(String, String)>,
 }
 
 /// A counting semaphore whose waits have a deadline.
@@ -168,7 +186,7 @@ struct Exporter {
 
 /// What one target gave.
 enum Outcome {
-    Done(std::result::Result<Snapshot, String>, Duration),
+    Done(std::result::Result<Scraped, String>, Duration),
     Late,
 }
 
@@ -261,8 +279,17 @@ impl Exporter {
                 ),
             };
             match result {
-                Ok(snap) => {
+                Ok(Scraped { snap, skipped }) => {
                     e.add_snapshot(&snap, series_labels, self.mode);
+                    // A socket of the directory that did not answer at
+                    // discovery: a process that is down or stalled.
+                    for (path, why) in &skipped {
+                        eprintln!("haproxy-cli: exporter: {}: skipped {path}: {why}", t.name);
+                        let mut l = labels.clone();
+                        l.push(("endpoint", path));
+                        l.push(("pid", ""));
+                        e.gauge(UP, UP_HELP, &l, 0.0);
+                    }
                     for p in snap.processes() {
                         up(&mut e, &labels, &p.endpoint().to_string(), p.id().pid, 1.0);
                     }
