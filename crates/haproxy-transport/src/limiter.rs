@@ -22,6 +22,10 @@ struct Inner {
     max: usize,
     open: Mutex<HashMap<Endpoint, usize>>,
     freed: Condvar,
+    /// Wakes async waiters when a slot is freed (the same slots: blocking
+    /// and async clients sharing a limiter share one bound).
+    #[cfg(feature = "tokio")]
+    freed_async: tokio::sync::Notify,
 }
 
 impl Limiter {
@@ -32,6 +36,8 @@ impl Limiter {
                 max: max.max(1),
                 open: Mutex::new(HashMap::new()),
                 freed: Condvar::new(),
+                #[cfg(feature = "tokio")]
+                freed_async: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -92,6 +98,54 @@ impl Limiter {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl Limiter {
+    /// Takes a slot without blocking a thread: the same slots and bound
+    /// as [`Limiter::acquire`], waited for with tokio until `until`
+    /// (`None`: as long as it takes). Cancel-safe: dropping the future
+    /// holds no slot.
+    pub(crate) async fn acquire_async(
+        &self,
+        endpoint: &Endpoint,
+        until: Option<Instant>,
+        wait: Duration,
+    ) -> Result<Permit> {
+        let key = endpoint.connect_target().clone();
+        loop {
+            // Registered before the check, so a slot freed between the
+            // check and the wait is not missed.
+            let freed = self.inner.freed_async.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut map = self.inner.open.lock().unwrap_or_else(|p| p.into_inner());
+                let n = map.entry(key.clone()).or_insert(0);
+                if *n < self.inner.max {
+                    *n += 1;
+                    return Ok(Permit {
+                        limiter: self.clone(),
+                        key,
+                    });
+                }
+            }
+            let timed_out = Error::Timeout {
+                endpoint: endpoint.clone(),
+                phase: Phase::Queue,
+                after: wait,
+            };
+            match until {
+                None => freed.await,
+                Some(until) => {
+                    let at = tokio::time::Instant::from_std(until);
+                    if tokio::time::timeout_at(at, freed).await.is_err() {
+                        return Err(timed_out);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A held slot; given back on drop.
 #[derive(Debug)]
 pub(crate) struct Permit {
@@ -110,6 +164,8 @@ impl Drop for Permit {
             }
         }
         inner.freed.notify_all();
+        #[cfg(feature = "tokio")]
+        inner.freed_async.notify_waiters();
     }
 }
 
