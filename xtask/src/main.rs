@@ -330,7 +330,13 @@ fn ci() -> Result {
     run(
         "cargo doc (warnings denied)",
         cargo()
-            .args(["doc", "--workspace", "--no-deps", "--all-features", "--quiet"])
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--quiet",
+            ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     run(

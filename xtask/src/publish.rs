@@ -63,11 +63,20 @@ pub(crate) fn package() -> Result {
 /// dependencies: tokio and what tokio itself needs for `net`, `time`,
 /// `io-util`, `sync` and `rt` — nothing heavier (no tokio-macros, no
 /// futures, no signal or process support).
-const ASYNC_EXTRA: &[&str] = &["tokio", "mio", "bytes", "pin-project-lite", "socket2", "libc"];
+const ASYNC_EXTRA: &[&str] = &[
+    "tokio",
+    "mio",
+    "bytes",
+    "pin-project-lite",
+    "socket2",
+    "libc",
+];
 
 /// The crate names of `cargo tree -p haproxy-admin -e normal` with
 /// `features`.
-fn admin_tree(features: &[&str]) -> std::result::Result<std::collections::BTreeSet<String>, String> {
+fn admin_tree(
+    features: &[&str],
+) -> std::result::Result<std::collections::BTreeSet<String>, String> {
     let mut c = cargo();
     c.args([
         "tree",

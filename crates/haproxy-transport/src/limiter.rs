@@ -22,10 +22,12 @@ struct Inner {
     max: usize,
     open: Mutex<HashMap<Endpoint, usize>>,
     freed: Condvar,
-    /// Wakes async waiters when a slot is freed (the same slots: blocking
-    /// and async clients sharing a limiter share one bound).
+    /// Per socket, wakes one async waiter when a slot is freed (the same
+    /// slots: blocking and async clients sharing a limiter share one
+    /// bound). One waiter per freed slot, not all of them: a thousand
+    /// queued tasks are not woken for every connection that ends.
     #[cfg(feature = "tokio")]
-    freed_async: tokio::sync::Notify,
+    freed_async: Mutex<HashMap<Endpoint, Arc<tokio::sync::Notify>>>,
 }
 
 impl Limiter {
@@ -37,7 +39,7 @@ impl Limiter {
                 open: Mutex::new(HashMap::new()),
                 freed: Condvar::new(),
                 #[cfg(feature = "tokio")]
-                freed_async: tokio::sync::Notify::new(),
+                freed_async: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -111,10 +113,18 @@ impl Limiter {
         wait: Duration,
     ) -> Result<Permit> {
         let key = endpoint.connect_target().clone();
+        let notify = Arc::clone(
+            self.inner
+                .freed_async
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key.clone())
+                .or_default(),
+        );
         loop {
             // Registered before the check, so a slot freed between the
             // check and the wait is not missed.
-            let freed = self.inner.freed_async.notified();
+            let freed = notify.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
             {
@@ -163,9 +173,19 @@ impl Drop for Permit {
                 map.remove(&self.key);
             }
         }
+        drop(map);
         inner.freed.notify_all();
         #[cfg(feature = "tokio")]
-        inner.freed_async.notify_waiters();
+        if let Some(n) = inner
+            .freed_async
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&self.key)
+        {
+            // A waiter woken and then dropped (cancelled) hands the
+            // wake-up on to the next one (tokio's `Notified` does).
+            n.notify_one();
+        }
     }
 }
 
@@ -200,5 +220,53 @@ mod tests {
         let l = Limiter::new(1);
         let _p = l.acquire(&m1, soon(), Duration::ZERO).expect("m1");
         assert!(l.acquire(&m2, soon(), Duration::ZERO).is_err());
+    }
+
+    /// Async waiters each get a freed slot, one wake-up per slot, even
+    /// when waiters woken for it were cancelled meanwhile.
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn async_waiters_are_woken_one_per_slot_through_cancellations() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let e = Endpoint::unix("/async-permit-test.sock");
+            let l = Limiter::new(1);
+            let held = l
+                .acquire_async(&e, None, Duration::ZERO)
+                .await
+                .expect("first");
+            let mut waiters = Vec::new();
+            for n in 0..40 {
+                let (l, e) = (l.clone(), e.clone());
+                waiters.push(tokio::spawn(async move {
+                    let take = l.acquire_async(&e, None, Duration::ZERO);
+                    if n % 3 == 0 {
+                        // Cancelled while queued, some after being woken.
+                        let _ = tokio::time::timeout(Duration::from_millis(1), take).await;
+                        return false;
+                    }
+                    let p = take.await.expect("slot");
+                    assert_eq!(l.open(&e), 1, "never more than the bound");
+                    tokio::task::yield_now().await;
+                    drop(p);
+                    true
+                }));
+            }
+            tokio::task::yield_now().await;
+            drop(held);
+            let mut served = 0;
+            for w in waiters {
+                let done = tokio::time::timeout(Duration::from_secs(5), w)
+                    .await
+                    .expect("every waiter ends (no lost wake-up)")
+                    .expect("task");
+                served += usize::from(done);
+            }
+            assert_eq!(served, 26);
+            assert_eq!(l.open(&e), 0);
+        });
     }
 }
