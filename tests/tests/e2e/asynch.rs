@@ -548,3 +548,103 @@ fn the_async_watch_example_prints_state_changes() {
     // Four polls, one second apart (the first at once).
     assert!(started.elapsed() >= Duration::from_secs(3));
 }
+
+/// The async transport over TCP and through the master CLI's selectors,
+/// as the blocking one: the same processes, the same replies.
+#[test]
+fn async_over_tcp_and_the_master_cli() {
+    let f = Fleet::start(Options {
+        instances: 2,
+        tcp_socket: true,
+        ..Options::default()
+    });
+    let rt = current_thread();
+    let tcp: Vec<haproxy_admin::Endpoint> = f
+        .instances()
+        .iter()
+        .map(|i| {
+            let a = i.tcp.expect("tcp socket");
+            haproxy_admin::Endpoint::tcp(a.ip().to_string(), a.port())
+        })
+        .collect();
+    let hap = rt
+        .block_on(AsyncHAProxy::from_endpoints(tcp.clone()))
+        .expect("async over tcp");
+    let blocking = HAProxy::from_endpoints(tcp).expect("blocking over tcp");
+    let pids =
+        |p: &[haproxy_admin::Process]| -> Vec<u32> { p.iter().map(|p| p.id().pid).collect() };
+    assert_eq!(pids(hap.processes()), pids(blocking.processes()));
+    let mut want: Vec<u32> = f.instances().iter().map(|i| i.pid).collect();
+    let mut got = pids(hap.processes());
+    want.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, want);
+    let snap = rt.block_on(hap.snapshot()).expect("snapshot over tcp");
+    assert_eq!(snap.process_count(), 2);
+    let s1 = snap
+        .backend("be_static")
+        .and_then(|b| b.server("s1"))
+        .expect("s1");
+    rt.block_on(hap.set_weight(&s1, Weight::Absolute(4)))
+        .expect("write over tcp");
+    for i in f.instances() {
+        assert_eq!(
+            raw_stat(&i.raw("show stat"), "be_static", "s1", "weight"),
+            "4"
+        );
+    }
+
+    let mw = haproxy_e2e::MasterWorker::start(Topology::standard());
+    let hap = rt
+        .block_on(AsyncHAProxy::from_master(mw.master_socket()))
+        .expect("async from master");
+    let blocking = HAProxy::from_master(mw.master_socket()).expect("blocking from master");
+    assert_eq!(pids(hap.processes()), pids(blocking.processes()));
+    assert_eq!(pids(hap.processes()), mw.worker_pids());
+    let a = rt
+        .block_on(hap.snapshot())
+        .expect("async snapshot via master");
+    let b = blocking.snapshot().expect("blocking snapshot via master");
+    assert_eq!(listing(&a), listing(&b));
+    // A session through the master's selector, pipelined.
+    let worker = hap.processes()[0].endpoint().clone();
+    assert!(worker.target().is_some(), "{worker}");
+    let client = haproxy_transport::asynch::AsyncClient::new(worker);
+    let replies = rt
+        .block_on(async {
+            let mut s = client.session().await?;
+            s.pipeline(&["get weight be_static/s1", "get weight be_static/s2"])
+                .await
+        })
+        .expect("pipeline via master");
+    assert_eq!(replies, ["10 (initial 10)\n\n", "20 (initial 20)\n\n"]);
+}
+
+/// Two sockets of one process count once, and the admin-level one is
+/// used, as in blocking discovery (the level probes run as tasks).
+#[test]
+fn async_discovery_counts_a_process_once_and_uses_its_admin_socket() {
+    let f = Fleet::start(Options {
+        instances: 1,
+        extra_sockets: vec![("operator".to_owned(), Level::Operator)],
+        ..Options::default()
+    });
+    let inst = &f.instances()[0];
+    let operator = haproxy_admin::Endpoint::unix(&inst.extra_sockets[0].0);
+    let admin = haproxy_admin::Endpoint::unix(&inst.socket);
+    let rt = current_thread();
+    let hap = rt
+        .block_on(AsyncHAProxy::from_endpoints([
+            operator.clone(),
+            admin.clone(),
+        ]))
+        .expect("discovery");
+    let blocking = HAProxy::from_endpoints([operator.clone(), admin.clone()]).expect("blocking");
+    assert_eq!(hap.processes().len(), 1);
+    assert_eq!(hap.processes()[0].endpoint(), &admin);
+    assert_eq!(hap.processes()[0].alternates(), [operator]);
+    assert_eq!(
+        blocking.processes()[0].endpoint(),
+        hap.processes()[0].endpoint()
+    );
+}
