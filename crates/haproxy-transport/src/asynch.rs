@@ -1,6 +1,6 @@
 //! The async client and session (feature `tokio`): the blocking
 //! [`Client`] and [`Session`](crate::Session) over `tokio::net`, with
-//! every rule of theirs kept — the same [`codec`](crate::codec) frames
+//! every rule of theirs kept — the same [`crate::codec`] frames
 //! the replies, the same [`Timeouts`](crate::Timeouts) are whole-command
 //! deadlines (by `tokio::time`), the same [`RetryPolicy`](crate::RetryPolicy)
 //! retries only what HAProxy cannot have read, the same

@@ -37,7 +37,7 @@
 //!
 //! # Async
 //!
-//! With the `tokio` feature (off by default), [`asynch`] has the same
+//! With the `tokio` feature (off by default), `asynch` has the same
 //! client and session over `tokio::net` — the same codec, deadlines,
 //! retry policy, reply limits and connection limiter; no thread per
 //! command, cancel-safe as documented there.
