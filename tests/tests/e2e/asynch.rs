@@ -648,3 +648,31 @@ fn async_discovery_counts_a_process_once_and_uses_its_admin_socket() {
         hap.processes()[0].endpoint()
     );
 }
+
+/// `Snapshot::from_replies`: replies fetched by other means (here plain
+/// std sockets, outside our libraries) aggregate as a fetch does.
+#[test]
+fn replies_fetched_elsewhere_aggregate_like_a_snapshot() {
+    let f = fleet(3);
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("discovery");
+    let fetched = hap.snapshot().expect("snapshot");
+    let replies = f.instances().iter().map(|i| {
+        (
+            haproxy_admin::Endpoint::unix(&i.socket),
+            i.raw("show info"),
+            i.raw("show stat"),
+        )
+    });
+    let built = Snapshot::from_replies(replies).expect("from replies");
+    let mut a = built.process_ids();
+    let mut b = fetched.process_ids();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+    assert_eq!(built.columns(), fetched.columns());
+    assert_eq!(listing(&built), listing(&fetched));
+    assert_eq!(
+        built.maxconn().expect("maxconn"),
+        fetched.maxconn().expect("maxconn")
+    );
+}
