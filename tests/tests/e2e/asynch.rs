@@ -676,3 +676,40 @@ fn replies_fetched_elsewhere_aggregate_like_a_snapshot() {
         fetched.maxconn().expect("maxconn")
     );
 }
+
+/// A payload larger than HAProxy's buffer goes in chunks through the
+/// async session, and every entry lands on every process.
+#[test]
+fn async_payloads_are_chunked_like_blocking_ones() {
+    let f = fleet(2);
+    let rt = current_thread();
+    let hap = rt
+        .block_on(AsyncHAProxy::from_dir(f.socket_dir()))
+        .expect("discovery");
+    let map = MapRef::File(f.map_file().to_string_lossy().into_owned());
+    let owned: Vec<(String, String)> = (0..3000)
+        .map(|n| (format!("host{n}.example"), format!("be_{n}")))
+        .collect();
+    let entries: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    // About 60 KB: several chunks of under 16 KB.
+    let bytes: usize = entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    assert!(bytes > 3 * 16_000, "{bytes}");
+    rt.block_on(hap.replace_map(&map, &[]))
+        .expect("empty the map");
+    rt.block_on(hap.add_map_entries(&map, &entries))
+        .expect("chunked payload");
+    for i in f.instances() {
+        let reply = i.raw(&format!("show map {}", f.map_file().display()));
+        assert_eq!(reply.lines().filter(|l| !l.is_empty()).count(), 3000);
+        assert!(
+            reply.contains(" host2999.example be_2999\n"),
+            "pid {}",
+            i.pid
+        );
+    }
+    let got = rt.block_on(hap.map_entries(&map)).expect("entries");
+    assert!(got.iter().all(|(_, e)| e.len() == 3000));
+}
