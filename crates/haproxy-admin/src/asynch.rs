@@ -48,8 +48,9 @@ use crate::maps::{
 use crate::process::{apply_levels, level_asks};
 use crate::snapshot::parse_replies;
 use crate::{
-    cmd, Batch, Entry, EntryRef, Error, Frontend, HAProxy, Health, Lookup, MapInfo, MapRef,
-    Process, ProcessId, Result, Server, Snapshot, State, Text, Weight,
+    cmd, sessions_above, Batch, Entry, EntryRef, Error, Frontend, HAProxy, Health, Lookup, MapInfo,
+    MapRef, ObjectRef, Process, ProcessId, Result, Server, SessionsLeft, Snapshot, State, Text,
+    Weight,
 };
 use haproxy_proto::command::Command;
 use haproxy_transport::asynch::{AsyncClient, AsyncSession};
@@ -58,6 +59,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 /// The async twin of [`HAProxy`]: the same process set, async methods,
@@ -472,6 +474,40 @@ impl AsyncHAProxy {
         })
         .await;
         Snapshot::from_results(shared, results, allow_partial)
+    }
+
+    /// [`HAProxy::wait_sessions`], async: polls with async snapshots
+    /// and tokio sleeps until no object of `objects` has more than `max`
+    /// sessions, or `deadline` passes; what is left (empty: done).
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::wait_sessions`].
+    pub async fn wait_sessions(
+        &self,
+        objects: &[ObjectRef],
+        max: u64,
+        deadline: Duration,
+        poll: Duration,
+        mut progress: impl FnMut(&[SessionsLeft]),
+    ) -> Result<Vec<SessionsLeft>> {
+        let end = Instant::now() + deadline;
+        loop {
+            let snap = self.snapshot().await?;
+            if let Some(f) = snap.failures().first() {
+                return Err(Error::WaitUnreadable {
+                    endpoint: f.endpoint.clone(),
+                    reason: f.error.to_string(),
+                });
+            }
+            let left = sessions_above(&snap, objects, max)?;
+            progress(&left);
+            let now = Instant::now();
+            if left.is_empty() || now >= end {
+                return Ok(left);
+            }
+            tokio::time::sleep(poll.min(end - now)).await;
+        }
     }
 
     /// [`HAProxy::command`], async: `line` to every process as is,

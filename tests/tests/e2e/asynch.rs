@@ -713,3 +713,57 @@ fn async_payloads_are_chunked_like_blocking_ones() {
     let got = rt.block_on(hap.map_entries(&map)).expect("entries");
     assert!(got.iter().all(|(_, e)| e.len() == 3000));
 }
+
+/// `wait_sessions`, async: idle servers are done at once; a server that
+/// is gone is the blocking API's error.
+#[test]
+fn async_wait_sessions_answers_as_the_blocking_one() {
+    let f = fleet(2);
+    let blocking = HAProxy::from_dir(f.socket_dir()).expect("discovery");
+    let hap = AsyncHAProxy::from(blocking.clone());
+    let rt = current_thread();
+    let snap = rt.block_on(hap.snapshot()).expect("snapshot");
+    let idle: Vec<haproxy_admin::ObjectRef> = snap
+        .stat_objects(ObjectKind::Server)
+        .iter()
+        .filter(|o| o.proxy() == "be_static")
+        .map(haproxy_admin::ObjectRef::of)
+        .collect();
+    assert_eq!(idle.len(), 2);
+    let mut polls = 0;
+    let left = rt
+        .block_on(hap.wait_sessions(
+            &idle,
+            0,
+            Duration::from_secs(5),
+            Duration::from_millis(50),
+            |_| polls += 1,
+        ))
+        .expect("wait");
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(polls, 1);
+    let gone = [haproxy_admin::ObjectRef {
+        kind: ObjectKind::Server,
+        proxy: "be_static".to_owned(),
+        name: "nope".to_owned(),
+    }];
+    let ea = rt
+        .block_on(hap.wait_sessions(
+            &gone,
+            0,
+            Duration::from_secs(1),
+            Duration::from_millis(50),
+            |_| {},
+        ))
+        .expect_err("gone");
+    let eb = blocking
+        .wait_sessions(
+            &gone,
+            0,
+            Duration::from_secs(1),
+            Duration::from_millis(50),
+            |_| {},
+        )
+        .expect_err("gone");
+    assert_eq!(ea.to_string(), eb.to_string());
+}
