@@ -36,6 +36,7 @@
 //! write methods ([`Server::set_weight`]…) block; from async code use the
 //! methods here, which take the view.
 
+use crate::check::{entries_difference, files_difference, read_difference};
 use crate::conn::{judge, judge_pipelined, judge_text, Settings};
 use crate::error::Unreachable;
 use crate::haproxy::{
@@ -48,9 +49,9 @@ use crate::maps::{
 use crate::process::{apply_levels, level_asks};
 use crate::snapshot::parse_replies;
 use crate::{
-    cmd, sessions_above, Batch, Entry, EntryRef, Error, Frontend, HAProxy, Health, Lookup, MapInfo,
-    MapRef, ObjectRef, Process, ProcessId, Result, Server, SessionsLeft, Snapshot, State, Text,
-    Weight,
+    cmd, sessions_above, snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend,
+    HAProxy, Health, Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server,
+    SessionsLeft, Snapshot, State, Text, Weight,
 };
 use haproxy_proto::command::Command;
 use haproxy_transport::asynch::{AsyncClient, AsyncSession};
@@ -508,6 +509,36 @@ impl AsyncHAProxy {
             }
             tokio::time::sleep(poll.min(end - now)).await;
         }
+    }
+
+    /// [`HAProxy::differences`], async: the snapshot's differences, then
+    /// the maps' and ACLs' (files, then each one's entries), read with
+    /// async commands.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::differences`].
+    pub async fn differences(&self, snap: &Snapshot) -> Result<Vec<Difference>> {
+        let mut out: Vec<Difference> = read_difference(snap).into_iter().collect();
+        out.extend(snapshot_differences(snap));
+        for kind in [ListKind::Map, ListKind::Acl] {
+            let (name, lists) = match kind {
+                ListKind::Map => ("map", self.maps().await?),
+                ListKind::Acl => ("acl", self.acls().await?),
+            };
+            if let Some(d) = files_difference(name, &lists) {
+                out.push(d);
+                continue;
+            }
+            let Some((_, first)) = lists.first() else {
+                continue;
+            };
+            for m in first {
+                let got = self.entries(kind, &MapRef::Id(m.id)).await?;
+                out.extend(entries_difference(name, m, &got));
+            }
+        }
+        Ok(out)
     }
 
     /// [`HAProxy::command`], async: `line` to every process as is,

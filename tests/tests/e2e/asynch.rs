@@ -767,3 +767,30 @@ fn async_wait_sessions_answers_as_the_blocking_one() {
         .expect_err("gone");
     assert_eq!(ea.to_string(), eb.to_string());
 }
+
+/// `differences`, async: the same report as the blocking one, a map
+/// changed on one process only included.
+#[test]
+fn async_differences_match_the_blocking_ones() {
+    let f = fleet(2);
+    let blocking = HAProxy::from_dir(f.socket_dir()).expect("discovery");
+    let hap = AsyncHAProxy::from(blocking.clone());
+    let rt = current_thread();
+    f.instances()[0].raw(&format!(
+        "add map {} only-here.example be_static",
+        f.map_file().display()
+    ));
+    f.instances()[1].raw("set weight be_static/s1 3");
+    let snap = blocking.snapshot().expect("snapshot");
+    let text = |d: Vec<haproxy_admin::Difference>| -> Vec<String> {
+        d.iter().map(ToString::to_string).collect()
+    };
+    let a = text(rt.block_on(hap.differences(&snap)).expect("async"));
+    let b = text(blocking.differences(&snap).expect("blocking"));
+    assert_eq!(a, b);
+    assert!(a.iter().any(|d| d.contains("entries")), "{a:?}");
+    assert!(
+        a.iter().any(|d| d.contains("s1") && d.contains("weight")),
+        "{a:?}"
+    );
+}
