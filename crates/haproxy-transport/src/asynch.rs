@@ -8,7 +8,9 @@
 //! [`Limiter`](crate::Limiter) bounds connections per socket (a client and
 //! its async twin share its slots). No thread is started and none is
 //! blocked: waits for a slot, a connect on a full UNIX backlog, and the
-//! pause between retries are tokio sleeps.
+//! pause between retries are tokio sleeps. (A TCP endpoint given by host
+//! name is resolved by tokio's resolver, on tokio's blocking pool, as in
+//! any tokio program; addresses and UNIX paths need none.)
 //!
 //! Build an [`AsyncClient`] from a configured [`Client`]:
 //!

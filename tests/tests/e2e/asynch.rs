@@ -794,3 +794,59 @@ fn async_differences_match_the_blocking_ones() {
         "{a:?}"
     );
 }
+
+/// A frozen HAProxy (SIGSTOP: the kernel still accepts, nobody answers)
+/// in a fleet: the async snapshot fails at the configured deadline, or
+/// with best effort lists it as failed and keeps the others' data.
+#[test]
+fn a_frozen_process_fails_the_async_snapshot_at_the_deadline() {
+    let f = fleet(3);
+    let rt = current_thread();
+    let timeout = Duration::from_millis(700);
+    let hap = rt
+        .block_on(
+            Builder::new()
+                .timeouts(Timeouts::new(timeout))
+                .retry(RetryPolicy::never())
+                .from_dir_async(f.socket_dir()),
+        )
+        .expect("discovery");
+    let frozen = f.instances()[1].pid;
+    haproxy_e2e::signal(frozen, "STOP");
+    let started = Instant::now();
+    let strict = rt.block_on(hap.snapshot());
+    let took = started.elapsed();
+    let partial = rt.block_on(hap.snapshot_partial());
+    haproxy_e2e::signal(frozen, "CONT");
+    match strict {
+        Err(Error::Partial {
+            failures,
+            succeeded,
+            ..
+        }) => {
+            assert_eq!(succeeded.len(), 2);
+            assert_eq!(failures.len(), 1);
+            assert_eq!(failures[0].process.pid, frozen);
+            assert!(
+                matches!(
+                    *failures[0].error,
+                    Error::Transport(TransportError::Timeout { after, .. }) if after == timeout
+                ),
+                "{}",
+                failures[0].error
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        took >= timeout && took < timeout + Duration::from_millis(500),
+        "{took:?}"
+    );
+    let partial = partial.expect("best effort");
+    assert_eq!(partial.process_count(), 2);
+    assert_eq!(partial.failures().len(), 1);
+    assert!(!partial.is_complete());
+    // Thawed, it answers again through the same handle.
+    let again = rt.block_on(hap.snapshot()).expect("after CONT");
+    assert_eq!(again.process_count(), 3);
+}
