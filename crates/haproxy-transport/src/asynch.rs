@@ -210,22 +210,16 @@ impl AsyncClient {
         let limit = self.client.limits.for_line(line);
         let mut decoder = OneShotDecoder::new(line, limit, prefix.is_some());
         let frame = |e| Error::from_frame(endpoint, line, e);
+        // One buffer for the command, read into and copied from (the
+        // decoder's own `spare` would zero a whole chunk per read).
+        let mut buf = vec![0u8; ONE_SHOT_CHUNK.min(limit.saturating_add(1)).max(64)];
         loop {
             let received = decoder.received();
-            let n = conn
-                .read(endpoint, decoder.spare(ONE_SHOT_CHUNK), &deadline, received)
-                .await;
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => {
-                    decoder.filled(0).map_err(frame)?;
-                    return Err(e);
-                }
-            };
-            decoder.filled(n).map_err(frame)?;
+            let n = conn.read(endpoint, &mut buf, &deadline, received).await?;
             if n == 0 {
                 break;
             }
+            decoder.feed(&buf[..n]).map_err(frame)?;
         }
         decoder.finish().map_err(frame)
     }
