@@ -67,7 +67,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// come this way, and each read is a wake-up of the task (a quarter as
 /// many as at 64 KiB: the async listing of 4 × 10,000 servers on a
 /// current-thread runtime went from about 1.25× the blocking listing to
-/// 0.9–1.1× on a loaded two-core machine).
+/// 0.9–1.2×, within the noise of a loaded two-core machine).
 const ONE_SHOT_CHUNK: usize = 256 * 1024;
 
 /// The async twin of [`Client`]: one endpoint and its settings (taken
