@@ -8,6 +8,10 @@
 //!   vs the raw concurrent fetch of the same `show stat` bytes with the
 //!   transport alone (and vs `haproxy-cli raw 'show stat'`, the CLI's own
 //!   floor: same process start, discovery and fetch);
+//! - `async_4x10000`: the same listing through the async API
+//!   (`haproxy_admin::asynch`, feature `tokio`) on a current-thread and on
+//!   a multi-thread (2 workers) runtime, beside the blocking listing and
+//!   the raw fetch, in one group;
 //! - `scale`: the library listing at 100, 1,000, 10,000 and 50,000 servers
 //!   per instance (4 instances); throughput is servers per second;
 //! - `write`: set weight on 1,000 servers of each of 4 instances over one
@@ -155,6 +159,49 @@ fn read(c: &mut Criterion, cli: &Path) {
     g.bench_function("cli_server_list_json", |b| {
         b.iter(|| run_cli(&["server", "list", "--format", "json"]))
     });
+    g.finish();
+}
+
+fn async_read(c: &mut Criterion) {
+    let f = fleet(10_000, 100);
+    let clients = clients(&f);
+    let bytes = raw_fetch(&clients);
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("discovery");
+    assert_eq!(hap.processes().len(), INSTANCES);
+    let list = |snap: haproxy_admin::Snapshot| {
+        let list = snap.stat_objects(ObjectKind::Server);
+        assert_eq!(list.len(), 10_000);
+        black_box(list)
+    };
+    let mut g = c.benchmark_group("async_4x10000");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(8));
+    g.bench_function("raw_fetch", |b| b.iter(|| black_box(raw_fetch(&clients))));
+    g.bench_function("blocking_listing", |b| {
+        b.iter(|| list(hap.snapshot().expect("snapshot")))
+    });
+    for (name, rt) in [
+        (
+            "async_current_thread",
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+        ),
+        (
+            "async_multi_thread",
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build(),
+        ),
+    ] {
+        let rt = rt.expect("tokio runtime");
+        let ahap = haproxy_admin::asynch::AsyncHAProxy::from(hap.clone());
+        g.bench_function(name, |b| {
+            b.iter(|| list(rt.block_on(ahap.snapshot()).expect("async snapshot")))
+        });
+    }
     g.finish();
 }
 
@@ -893,6 +940,9 @@ fn main() {
     if wants("read_4x10000") {
         let cli = cli_binary();
         read(&mut c, &cli);
+    }
+    if wants("async_4x10000") {
+        async_read(&mut c);
     }
     if wants("scale_4_instances") {
         scale(&mut c);

@@ -320,6 +320,8 @@ fn ci() -> Result {
             "clippy",
             "--workspace",
             "--all-targets",
+            // The optional `tokio` feature (async API, async example) too.
+            "--all-features",
             "--",
             "-D",
             "warnings",
@@ -328,7 +330,13 @@ fn ci() -> Result {
     run(
         "cargo doc (warnings denied)",
         cargo()
-            .args(["doc", "--workspace", "--no-deps", "--quiet"])
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--quiet",
+            ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     run(

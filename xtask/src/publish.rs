@@ -54,7 +54,86 @@ pub(crate) fn package() -> Result {
         check_list(c, &list)?;
         println!("{c}: {} files packaged", list.lines().count());
     }
+    async_dependencies()?;
     println!("xtask package: every published crate packs, verifies and ships README and LICENSE");
+    Ok(())
+}
+
+/// What the `tokio` feature may bring into `haproxy-admin`'s normal
+/// dependencies: tokio and what tokio itself needs for `net`, `time`,
+/// `io-util`, `sync` and `rt` — nothing heavier (no tokio-macros, no
+/// futures, no signal or process support).
+const ASYNC_EXTRA: &[&str] = &[
+    "tokio",
+    "mio",
+    "bytes",
+    "pin-project-lite",
+    "socket2",
+    "libc",
+];
+
+/// The crate names of `cargo tree -p haproxy-admin -e normal` with
+/// `features`.
+fn admin_tree(
+    features: &[&str],
+) -> std::result::Result<std::collections::BTreeSet<String>, String> {
+    let mut c = cargo();
+    c.args([
+        "tree",
+        "-p",
+        "haproxy-admin",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    if !features.is_empty() {
+        c.args(["--features", &features.join(",")]);
+    }
+    let out = c
+        .output()
+        .map_err(|e| format!("cargo tree -p haproxy-admin: cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree -p haproxy-admin {features:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// `cargo tree -p haproxy-admin -e normal` shows no tokio without the
+/// feature, and with it tokio and nothing heavier.
+fn async_dependencies() -> Result {
+    let plain = admin_tree(&[])?;
+    if let Some(t) = plain.iter().find(|c| c.starts_with("tokio")) {
+        return Err(format!(
+            "haproxy-admin's default build depends on {t}: tokio must stay behind the `tokio` feature"
+        ));
+    }
+    let with = admin_tree(&["tokio"])?;
+    if !with.contains("tokio") {
+        return Err("haproxy-admin --features tokio does not depend on tokio".into());
+    }
+    let extra: Vec<&String> = with
+        .difference(&plain)
+        .filter(|c| !ASYNC_EXTRA.contains(&c.as_str()))
+        .collect();
+    if !extra.is_empty() {
+        return Err(format!(
+            "haproxy-admin's `tokio` feature brings in more than tokio needs: {extra:?}"
+        ));
+    }
+    println!(
+        "haproxy-admin: no tokio by default; with `tokio`: {:?}",
+        with.difference(&plain).collect::<Vec<_>>()
+    );
     Ok(())
 }
 

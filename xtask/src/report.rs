@@ -129,6 +129,39 @@ pub fn write(root: &Path) -> Result<String, String> {
             met: None,
         });
     }
+    // 2b. Async: the same listing on tokio, beside the blocking one.
+    if let Some(blocking) = t("async_4x10000/blocking_listing") {
+        let raw = t("async_4x10000/raw_fetch");
+        rows.push(Row {
+            measure: "list 4 × 10,000 servers, blocking (async group)".into(),
+            figure: ms(blocking),
+            floor: raw.map_or("—".into(), |r| format!("{} raw concurrent fetch", ms(r))),
+            ratio: raw.map(|r| blocking / r),
+            target: "—".into(),
+            met: None,
+        });
+        for (bench, what) in [
+            (
+                "async_4x10000/async_current_thread",
+                "list 4 × 10,000 servers, async, current-thread runtime",
+            ),
+            (
+                "async_4x10000/async_multi_thread",
+                "list 4 × 10,000 servers, async, multi-thread runtime",
+            ),
+        ] {
+            if let Some(x) = t(bench) {
+                rows.push(Row {
+                    measure: what.into(),
+                    figure: ms(x),
+                    floor: format!("{} blocking listing", ms(blocking)),
+                    ratio: Some(x / blocking),
+                    target: "≤ 1.1×".into(),
+                    met: Some(x / blocking <= 1.1),
+                });
+            }
+        }
+    }
     // 3. Scale.
     let per_server = |n: usize| {
         t(&format!("scale_4_instances/library_listing/{n}")).map(|ns| ns / (4 * n) as f64)

@@ -194,13 +194,21 @@ impl<'h> Batch<'h> {
             |p| p.endpoint().to_string(),
             |p| settings.session(p.endpoint())?.pipeline(lines),
         );
-        // Name the command when there is one; each failure names its own.
-        let what = match lines.as_slice() {
+        self.hap.collect_for_batch(&self.what(), results)
+    }
+
+    /// What the batch is, for an error: the command when there is one
+    /// (each failure names its own).
+    pub(crate) fn what(&self) -> String {
+        match self.lines.as_slice() {
             [one] => one.line().to_owned(),
-            [first, ..] => format!("batch of {} commands from `{}`", lines.len(), first.line()),
+            [first, ..] => format!(
+                "batch of {} commands from `{}`",
+                self.lines.len(),
+                first.line()
+            ),
             [] => "empty batch".to_owned(),
-        };
-        self.hap.collect_for_batch(&what, results)
+        }
     }
 }
 

@@ -129,15 +129,34 @@ fn content(entries: &[Entry]) -> Vec<(&str, Option<&str>)> {
     v
 }
 
-/// Differences in the maps (or ACLs) of every process: the list of files,
-/// then each one's entries.
-fn list_differences(
-    hap: &HAProxy,
+/// The processes a snapshot could not read, as a difference (best effort
+/// only).
+pub(crate) fn read_difference(snap: &Snapshot) -> Option<Difference> {
+    if snap.failures().is_empty() {
+        return None;
+    }
+    let mut values: PerProcess<Option<String>> = snap
+        .info()
+        .into_iter()
+        .map(|(p, _)| (p, Some("ok".to_owned())))
+        .collect();
+    values.extend(
+        snap.failures()
+            .iter()
+            .map(|f| (f.process.clone(), Some(format!("failed: {}", f.error)))),
+    );
+    Some(Difference {
+        object: "process".to_owned(),
+        field: "read".to_owned(),
+        values,
+    })
+}
+
+/// The processes' lists of map (or ACL) files, when they differ.
+pub(crate) fn files_difference(
     kind: &str,
     lists: &PerProcess<Vec<crate::MapInfo>>,
-    entries: impl Fn(&HAProxy, &MapRef) -> Result<PerProcess<Vec<Entry>>>,
-    out: &mut Vec<Difference>,
-) -> Result<()> {
+) -> Option<Difference> {
     let names = |l: &Vec<crate::MapInfo>| -> Vec<String> {
         let mut v: Vec<String> = l
             .iter()
@@ -150,31 +169,54 @@ fn list_differences(
         .iter()
         .map(|(p, l)| (p.clone(), Some(names(l).join(", "))))
         .collect();
-    if per.windows(2).any(|w| w[0].1 != w[1].1) {
-        out.push(Difference {
+    per.windows(2)
+        .any(|w| w[0].1 != w[1].1)
+        .then(|| Difference {
             object: format!("{kind}s"),
             field: "files".to_owned(),
             values: per,
-        });
+        })
+}
+
+/// One map's (or ACL's) entries on every process, when they differ.
+pub(crate) fn entries_difference(
+    kind: &str,
+    m: &crate::MapInfo,
+    got: &PerProcess<Vec<Entry>>,
+) -> Option<Difference> {
+    let contents: Vec<_> = got.iter().map(|(_, e)| content(e)).collect();
+    contents
+        .windows(2)
+        .any(|w| w[0] != w[1])
+        .then(|| Difference {
+            object: format!("{kind} #{} ({})", m.id, m.file.as_deref().unwrap_or("")),
+            field: "entries".to_owned(),
+            values: got
+                .iter()
+                .map(|(p, e)| (p.clone(), Some(format!("{} entries", e.len()))))
+                .collect(),
+        })
+}
+
+/// Differences in the maps (or ACLs) of every process: the list of files,
+/// then each one's entries.
+fn list_differences(
+    hap: &HAProxy,
+    kind: &str,
+    lists: &PerProcess<Vec<crate::MapInfo>>,
+    entries: impl Fn(&HAProxy, &MapRef) -> Result<PerProcess<Vec<Entry>>>,
+    out: &mut Vec<Difference>,
+) -> Result<()> {
+    if let Some(d) = files_difference(kind, lists) {
+        out.push(d);
         return Ok(());
     }
     let Some((_, first)) = lists.first() else {
         return Ok(());
     };
     for m in first {
-        let r = MapRef::Id(m.id);
-        let got = entries(hap, &r)?;
-        let contents: Vec<_> = got.iter().map(|(_, e)| content(e)).collect();
-        if contents.windows(2).any(|w| w[0] != w[1]) {
-            out.push(Difference {
-                object: format!("{kind} #{} ({})", m.id, m.file.as_deref().unwrap_or("")),
-                field: "entries".to_owned(),
-                values: got
-                    .iter()
-                    .map(|(p, e)| (p.clone(), Some(format!("{} entries", e.len()))))
-                    .collect(),
-            });
-        }
+        let got = entries(hap, &MapRef::Id(m.id))?;
+        out.extend(entries_difference(kind, m, &got));
     }
     Ok(())
 }
@@ -192,24 +234,7 @@ impl HAProxy {
     ///
     /// Reading the maps or ACLs failed on some process.
     pub fn differences(&self, snap: &Snapshot) -> Result<Vec<Difference>> {
-        let mut out = Vec::new();
-        if !snap.failures().is_empty() {
-            let mut values: PerProcess<Option<String>> = snap
-                .info()
-                .into_iter()
-                .map(|(p, _)| (p, Some("ok".to_owned())))
-                .collect();
-            values.extend(
-                snap.failures()
-                    .iter()
-                    .map(|f| (f.process.clone(), Some(format!("failed: {}", f.error)))),
-            );
-            out.push(Difference {
-                object: "process".to_owned(),
-                field: "read".to_owned(),
-                values,
-            });
-        }
+        let mut out: Vec<Difference> = read_difference(snap).into_iter().collect();
         out.extend(snapshot_differences(snap));
         list_differences(
             self,

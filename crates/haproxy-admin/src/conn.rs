@@ -37,7 +37,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn client(&self, endpoint: &Endpoint) -> Client {
+    pub(crate) fn client(&self, endpoint: &Endpoint) -> Client {
         Client::new(endpoint.clone())
             .timeouts(self.timeouts)
             .retry(self.retry)
@@ -46,7 +46,7 @@ impl Settings {
 
     /// A client for discovery probes: the probe timeout for every phase
     /// (by default the command timeouts), no retry.
-    fn probe_client(&self, endpoint: &Endpoint) -> Client {
+    pub(crate) fn probe_client(&self, endpoint: &Endpoint) -> Client {
         let t = self.probe_timeout.map_or(self.timeouts, Timeouts::uniform);
         Client::new(endpoint.clone())
             .timeouts(t)
@@ -143,20 +143,30 @@ impl Conn {
     pub(crate) fn pipeline(&mut self, commands: &[Command]) -> Result<Vec<String>> {
         let lines: Vec<&str> = commands.iter().map(Command::line).collect();
         let replies = self.session.pipeline(&lines)?;
-        commands
-            .iter()
-            .zip(replies)
-            .map(|(command, reply)| {
-                if reply.trim() == "Permission denied" {
-                    return Err(haproxy_transport::Error::LevelTooLow {
-                        endpoint: self.endpoint.clone(),
-                        command: command.line().to_owned(),
-                        message: reply.trim().to_owned(),
-                    }
-                    .into());
-                }
-                judge(&self.endpoint, command, reply)
-            })
-            .collect()
+        judge_pipelined(&self.endpoint, commands, replies)
     }
+}
+
+/// Judges pipelined replies, each by its command; the first failure (in
+/// command order) is the error.
+pub(crate) fn judge_pipelined(
+    endpoint: &Endpoint,
+    commands: &[Command],
+    replies: Vec<String>,
+) -> Result<Vec<String>> {
+    commands
+        .iter()
+        .zip(replies)
+        .map(|(command, reply)| {
+            if reply.trim() == "Permission denied" {
+                return Err(haproxy_transport::Error::LevelTooLow {
+                    endpoint: endpoint.clone(),
+                    command: command.line().to_owned(),
+                    message: reply.trim().to_owned(),
+                }
+                .into());
+            }
+            judge(endpoint, command, reply)
+        })
+        .collect()
 }

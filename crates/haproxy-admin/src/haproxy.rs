@@ -48,7 +48,7 @@ pub struct HAProxy {
 /// Ends with one of the `from_*` constructors.
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
-    settings: Settings,
+    pub(crate) settings: Settings,
 }
 
 impl Builder {
@@ -174,6 +174,18 @@ impl Builder {
         self,
         probed: impl Iterator<Item = (Result<Process>, Endpoint, bool)>,
     ) -> Result<HAProxy> {
+        let (mut processes, unreachable) = self.named_set(probed)?;
+        choose_sockets(&self.settings, &mut processes);
+        Ok(self.build(processes, Vec::new(), unreachable))
+    }
+
+    /// The processes (not yet choosing among sockets reaching one
+    /// process) and the unreachable endpoints, from the probes of
+    /// endpoints the user named: shared by blocking and async discovery.
+    pub(crate) fn named_set(
+        &self,
+        probed: impl Iterator<Item = (Result<Process>, Endpoint, bool)>,
+    ) -> Result<(Vec<Process>, Vec<Unreachable>)> {
         let mut processes = Vec::new();
         let mut unreachable = Vec::new();
         let mut first_error = None;
@@ -196,8 +208,7 @@ impl Builder {
         if processes.is_empty() {
             return Err(first_error.unwrap_or(Error::NoEndpoints));
         }
-        choose_sockets(&self.settings, &mut processes);
-        Ok(self.build(processes, Vec::new(), unreachable))
+        Ok((processes, unreachable))
     }
 
     /// The workers of a master CLI (`haproxy -W -S <socket>`), from
@@ -214,41 +225,8 @@ impl Builder {
         // The master itself, addressed as such (its CLI answers only once
         // the request is complete, which the transport's master mode knows).
         let endpoint = Endpoint::via_master(master.clone(), Target::Master);
-        let not_a_master = |found: &str| Error::NotAMaster {
-            endpoint: master.to_string(),
-            found: found.chars().take(60).collect(),
-        };
-        let reply = match self.settings.command(&endpoint, "show proc") {
-            Ok(reply) => reply,
-            // A worker's stats socket: no `show proc`, its help text instead.
-            Err(Error::CommandFailed { message, .. }) if is_unknown_command(&message) => {
-                return Err(not_a_master(&message));
-            }
-            Err(e) => return Err(e),
-        };
-        if is_unknown_command(&reply) {
-            return Err(not_a_master(&reply));
-        }
-        let procs = haproxy_proto::proc::parse_proc(&reply).map_err(|source| Error::Parse {
-            endpoint: endpoint.to_string(),
-            command: "show proc".to_owned(),
-            source: Box::new(source),
-        })?;
-        let mut workers = Vec::new();
-        let mut old = Vec::new();
-        for p in procs
-            .iter()
-            .filter(|p| p.kind == haproxy_proto::proc::ProcKind::Worker)
-        {
-            workers.push(Endpoint::via_master(master.clone(), Target::Pid(p.pid)));
-            old.push(p.old);
-        }
-        if workers.is_empty() {
-            return Err(Error::NotFound {
-                kind: "worker",
-                name: master.to_string(),
-            });
-        }
+        let reply = self.settings.command(&endpoint, "show proc");
+        let (workers, old) = master_workers(&master, &endpoint, reply)?;
         let probed = probe_all(&self.settings, &workers, false);
         self.named(
             probed
@@ -260,23 +238,25 @@ impl Builder {
     }
 
     fn discover(self, dir: &Path, pattern: Option<&glob::Pattern>) -> Result<HAProxy> {
-        let entries = fs::read_dir(dir).map_err(|source| Error::ReadDir {
-            dir: dir.to_owned(),
-            source,
-        })?;
-        let mut paths: Vec<PathBuf> = Vec::new();
-        for entry in entries.flatten() {
-            let is_socket = entry.file_type().map(|t| t.is_socket()).unwrap_or(false);
-            let name_ok = pattern.map_or(true, |p| p.matches(&entry.file_name().to_string_lossy()));
-            if is_socket && name_ok {
-                paths.push(entry.path());
-            }
-        }
-        paths.sort();
+        let paths = socket_paths(dir, pattern)?;
         // A socket file is a UNIX socket whatever its name holds (`@`, bytes
         // that are not UTF-8): never read back as an endpoint string.
         let endpoints: Vec<Endpoint> = paths.iter().map(Endpoint::unix).collect();
         let probed = probe_all(&self.settings, &endpoints, true);
+        let (mut processes, skipped, unreachable) = self.dir_set(dir, paths, probed)?;
+        choose_sockets(&self.settings, &mut processes);
+        Ok(self.build(processes, skipped, unreachable))
+    }
+
+    /// The processes, skipped sockets and unreachable ones of a
+    /// directory from the probes of its sockets: shared by blocking and
+    /// async discovery.
+    pub(crate) fn dir_set(
+        &self,
+        dir: &Path,
+        paths: Vec<PathBuf>,
+        probed: Vec<Result<Process>>,
+    ) -> Result<(Vec<Process>, Vec<Skipped>, Vec<Unreachable>)> {
         let mut processes = Vec::new();
         let mut skipped = Vec::new();
         let mut unreachable = Vec::new();
@@ -304,11 +284,10 @@ impl Builder {
                 skipped,
             });
         }
-        choose_sockets(&self.settings, &mut processes);
-        Ok(self.build(processes, skipped, unreachable))
+        Ok((processes, skipped, unreachable))
     }
 
-    fn build(
+    pub(crate) fn build(
         self,
         processes: Vec<Process>,
         skipped: Vec<Skipped>,
@@ -325,10 +304,73 @@ impl Builder {
     }
 }
 
+/// The socket files of `dir` (whose name matches `pattern`), sorted.
+pub(crate) fn socket_paths(dir: &Path, pattern: Option<&glob::Pattern>) -> Result<Vec<PathBuf>> {
+    let entries = fs::read_dir(dir).map_err(|source| Error::ReadDir {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries.flatten() {
+        let is_socket = entry.file_type().map(|t| t.is_socket()).unwrap_or(false);
+        let name_ok = pattern.map_or(true, |p| p.matches(&entry.file_name().to_string_lossy()));
+        if is_socket && name_ok {
+            paths.push(entry.path());
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// The workers a master's `show proc` reply lists, each reached as
+/// `<master>@!<pid>`, and whether each is an old one.
+pub(crate) fn master_workers(
+    master: &Endpoint,
+    endpoint: &Endpoint,
+    reply: Result<String>,
+) -> Result<(Vec<Endpoint>, Vec<bool>)> {
+    let not_a_master = |found: &str| Error::NotAMaster {
+        endpoint: master.to_string(),
+        found: found.chars().take(60).collect(),
+    };
+    let reply = match reply {
+        Ok(reply) => reply,
+        // A worker's stats socket: no `show proc`, its help text instead.
+        Err(Error::CommandFailed { message, .. }) if is_unknown_command(&message) => {
+            return Err(not_a_master(&message));
+        }
+        Err(e) => return Err(e),
+    };
+    if is_unknown_command(&reply) {
+        return Err(not_a_master(&reply));
+    }
+    let procs = haproxy_proto::proc::parse_proc(&reply).map_err(|source| Error::Parse {
+        endpoint: endpoint.to_string(),
+        command: "show proc".to_owned(),
+        source: Box::new(source),
+    })?;
+    let mut workers = Vec::new();
+    let mut old = Vec::new();
+    for p in procs
+        .iter()
+        .filter(|p| p.kind == haproxy_proto::proc::ProcKind::Worker)
+    {
+        workers.push(Endpoint::via_master(master.clone(), Target::Pid(p.pid)));
+        old.push(p.old);
+    }
+    if workers.is_empty() {
+        return Err(Error::NotFound {
+            kind: "worker",
+            name: master.to_string(),
+        });
+    }
+    Ok((workers, old))
+}
+
 /// The endpoint a path names: an existing socket file, or a path that is
 /// not UTF-8, as a UNIX socket as is; otherwise the endpoint syntax
 /// (`ipv4@…`, `/master.sock@1`…).
-fn endpoint_of(path: &Path) -> Result<Endpoint> {
+pub(crate) fn endpoint_of(path: &Path) -> Result<Endpoint> {
     let is_socket = fs::metadata(path).is_ok_and(|m| m.file_type().is_socket());
     match path.to_str() {
         Some(text) if !is_socket => Ok(text.parse()?),
@@ -397,6 +439,11 @@ fn identify(settings: &Settings, endpoint: &Endpoint, quick: bool) -> Result<Pro
     } else {
         settings.raw(endpoint, "show info")?
     };
+    identify_reply(endpoint, reply)
+}
+
+/// The process a `show info` reply describes, or why it is not HAProxy.
+pub(crate) fn identify_reply(endpoint: &Endpoint, reply: String) -> Result<Process> {
     let not_haproxy = |what: &str| {
         // The start of what came back, so the user can tell what listens.
         let start: String = reply.chars().take(60).collect();

@@ -45,6 +45,9 @@
 //!   [`Batch`] sends many over one session per process; maps and ACLs
 //!   ([`MapRef`], [`EntryRef`]) including atomic replacement
 //!   ([`HAProxy::replace_map`]).
+//! - `asynch` (feature `tokio`): the same set, snapshots, writes,
+//!   batches and maps from async code — tasks, not threads; the same
+//!   types.
 //! - [`prometheus`]: the Prometheus text exposition of snapshots, under
 //!   the metric names of HAProxy's own exporter (promex).
 //!
@@ -74,6 +77,8 @@
 #![deny(missing_docs)]
 
 mod aggregate;
+#[cfg(feature = "tokio")]
+pub mod asynch;
 mod batch;
 mod check;
 mod cmd;

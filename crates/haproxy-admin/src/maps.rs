@@ -191,19 +191,7 @@ impl HAProxy {
     }
 
     fn lists(&self, kind: ListKind) -> Result<PerProcess<Vec<MapInfo>>> {
-        self.read(&cmd::show_lists(kind), |r| {
-            Ok(parse_map_list(r)?
-                .into_iter()
-                .map(|m| MapInfo {
-                    id: m.id,
-                    file: m.file.map(str::to_owned),
-                    description: m.description.to_owned(),
-                    curr_ver: m.curr_ver,
-                    next_ver: m.next_ver,
-                    entry_cnt: m.entry_cnt,
-                })
-                .collect())
-        })
+        self.read(&cmd::show_lists(kind), map_infos)
     }
 
     fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
@@ -220,22 +208,13 @@ impl HAProxy {
                     command: show.line().to_owned(),
                     source: Box::new(source),
                 };
-                let parsed = match kind {
-                    ListKind::Map => parse_map_entries(&reply),
-                    ListKind::Acl => parse_acl_entries(&reply),
-                }
-                .map_err(parse_error)?;
+                let parsed = parse_entries(kind, &reply).map_err(parse_error)?;
                 let mut out = Vec::with_capacity(parsed.len());
                 for entry in parsed {
                     out.push(if entry.is_ambiguous() {
                         resolve(&mut conn, list, &entry)?
                     } else {
-                        Entry {
-                            id: entry.id.to_owned(),
-                            key: entry.key.to_owned(),
-                            value: entry.value.map(str::to_owned),
-                            ambiguous: false,
-                        }
+                        plain_entry(&entry)
                     });
                 }
                 Ok(out)
@@ -249,17 +228,7 @@ impl HAProxy {
         list: &MapRef,
         value: &str,
     ) -> Result<PerProcess<Vec<Lookup>>> {
-        self.read(&cmd::get(kind, list, value)?, |r| {
-            Ok(parse_lookup(r)?
-                .into_iter()
-                .map(|l| Lookup {
-                    match_type: l.match_type.to_owned(),
-                    found: l.found,
-                    key: l.key.map(str::to_owned),
-                    value: l.value.map(str::to_owned),
-                })
-                .collect())
-        })
+        self.read(&cmd::get(kind, list, value)?, lookups)
     }
 
     /// `show map`: every map of every process.
@@ -455,32 +424,7 @@ impl HAProxy {
             s.send(e, &cmd::commit_map(map, version)?)
         })?;
         let lists = self.lists(ListKind::Map)?;
-        let mut diverged = Vec::new();
-        for ((p, (_, committed)), (_, list)) in all.iter().zip(&versions).zip(&lists) {
-            let current = list
-                .iter()
-                .find(|m| match map {
-                    MapRef::Id(id) => m.id == *id,
-                    MapRef::File(f) => m.file.as_deref() == Some(f.as_str()),
-                })
-                .and_then(|m| m.curr_ver);
-            if current != Some(*committed) {
-                diverged.push(MapVersion {
-                    process: p.id.clone(),
-                    endpoint: p.endpoint().to_string(),
-                    committed: *committed,
-                    current,
-                });
-            }
-        }
-        if diverged.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::MapDiverged {
-                map: map.to_string(),
-                diverged,
-            })
-        }
+        check_committed(map, &all, &versions, &lists)
     }
 
     /// `set maxconn global` on every process.
@@ -611,6 +555,122 @@ impl HAProxy {
     }
 }
 
+/// The last round of [`HAProxy::replace_map`]: every process must hold,
+/// as its current version, the version committed there.
+pub(crate) fn check_committed(
+    map: &MapRef,
+    all: &[&Process],
+    versions: &PerProcess<u64>,
+    lists: &PerProcess<Vec<MapInfo>>,
+) -> Result<()> {
+    let mut diverged = Vec::new();
+    for ((p, (_, committed)), (_, list)) in all.iter().zip(versions).zip(lists) {
+        let current = list
+            .iter()
+            .find(|m| match map {
+                MapRef::Id(id) => m.id == *id,
+                MapRef::File(f) => m.file.as_deref() == Some(f.as_str()),
+            })
+            .and_then(|m| m.curr_ver);
+        if current != Some(*committed) {
+            diverged.push(MapVersion {
+                process: p.id.clone(),
+                endpoint: p.endpoint().to_string(),
+                committed: *committed,
+                current,
+            });
+        }
+    }
+    if diverged.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MapDiverged {
+            map: map.to_string(),
+            diverged,
+        })
+    }
+}
+
+/// `show map` / `show acl` (the lists), owned.
+pub(crate) fn map_infos(reply: &str) -> Result<Vec<MapInfo>, haproxy_proto::ParseError> {
+    Ok(parse_map_list(reply)?
+        .into_iter()
+        .map(|m| MapInfo {
+            id: m.id,
+            file: m.file.map(str::to_owned),
+            description: m.description.to_owned(),
+            curr_ver: m.curr_ver,
+            next_ver: m.next_ver,
+            entry_cnt: m.entry_cnt,
+        })
+        .collect())
+}
+
+/// `get map` / `get acl`, owned.
+pub(crate) fn lookups(reply: &str) -> Result<Vec<Lookup>, haproxy_proto::ParseError> {
+    Ok(parse_lookup(reply)?
+        .into_iter()
+        .map(|l| Lookup {
+            match_type: l.match_type.to_owned(),
+            found: l.found,
+            key: l.key.map(str::to_owned),
+            value: l.value.map(str::to_owned),
+        })
+        .collect())
+}
+
+/// `show map <map>` / `show acl <acl>` entries, borrowed.
+pub(crate) fn parse_entries(
+    kind: ListKind,
+    reply: &str,
+) -> Result<Vec<haproxy_proto::MapEntry<'_>>, haproxy_proto::ParseError> {
+    match kind {
+        ListKind::Map => parse_map_entries(reply),
+        ListKind::Acl => parse_acl_entries(reply),
+    }
+}
+
+/// An entry that reads one way only.
+pub(crate) fn plain_entry(entry: &haproxy_proto::MapEntry<'_>) -> Entry {
+    Entry {
+        id: entry.id.to_owned(),
+        key: entry.key.to_owned(),
+        value: entry.value.map(str::to_owned),
+        ambiguous: false,
+    }
+}
+
+/// Whether `get map <key>`'s reply finds exactly `key` with exactly
+/// `value` (one reading of an ambiguous entry confirmed).
+pub(crate) fn confirms(reply: &str, key: &str, value: &str) -> bool {
+    parse_lookup(reply)
+        .map(|lookups| {
+            lookups
+                .iter()
+                .any(|l| l.found && l.key == Some(key) && l.value == Some(value))
+        })
+        .unwrap_or(false)
+}
+
+/// An ambiguous entry given the readings its lookups confirmed: the one
+/// reading, or ambiguous still.
+pub(crate) fn resolved(entry: &haproxy_proto::MapEntry<'_>, confirmed: &[(&str, &str)]) -> Entry {
+    match confirmed {
+        [(key, value)] => Entry {
+            id: entry.id.to_owned(),
+            key: (*key).to_owned(),
+            value: Some((*value).to_owned()),
+            ambiguous: false,
+        },
+        _ => Entry {
+            id: entry.id.to_owned(),
+            key: entry.text.to_owned(),
+            value: None,
+            ambiguous: true,
+        },
+    }
+}
+
 /// A `show map` line whose key or value holds a blank reads in several
 /// ways: each reading is looked up with `get map <key>`, and the one whose
 /// lookup finds exactly that key with exactly that value is the entry.
@@ -628,33 +688,15 @@ fn resolve(
         let Ok(reply) = conn.send(&get) else {
             continue;
         };
-        let found = parse_lookup(&reply).map(|lookups| {
-            lookups
-                .iter()
-                .any(|l| l.found && l.key == Some(key) && l.value == Some(value))
-        });
-        if found.unwrap_or(false) {
+        if confirms(&reply, key, value) {
             confirmed.push((key, value));
         }
     }
-    Ok(match confirmed.as_slice() {
-        [(key, value)] => Entry {
-            id: entry.id.to_owned(),
-            key: (*key).to_owned(),
-            value: Some((*value).to_owned()),
-            ambiguous: false,
-        },
-        _ => Entry {
-            id: entry.id.to_owned(),
-            key: entry.text.to_owned(),
-            value: None,
-            ambiguous: true,
-        },
-    })
+    Ok(resolved(entry, &confirmed))
 }
 
 /// The version of `prepare map`'s `New version created: <n>`.
-fn parse_new_version(reply: &str) -> Option<u64> {
+pub(crate) fn parse_new_version(reply: &str) -> Option<u64> {
     reply
         .lines()
         .find_map(|l| l.trim().strip_prefix("New version created:"))

@@ -138,17 +138,7 @@ fn level_rank(reply: &str) -> u8 {
 /// a `level user` socket when an admin one reaches the same process. A
 /// socket that cannot say ranks lowest; ties keep discovery order.
 pub(crate) fn choose_sockets(settings: &crate::conn::Settings, processes: &mut [Process]) {
-    let asks: Vec<(usize, usize, Endpoint)> = processes
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !p.alternates.is_empty())
-        .flat_map(|(i, p)| {
-            std::iter::once(&p.endpoint)
-                .chain(&p.alternates)
-                .enumerate()
-                .map(move |(j, e)| (i, j, e.clone()))
-        })
-        .collect();
+    let asks = level_asks(processes);
     if asks.is_empty() {
         return;
     }
@@ -159,8 +149,35 @@ pub(crate) fn choose_sockets(settings: &crate::conn::Settings, processes: &mut [
         |(_, _, e)| e.to_string(),
         |(_, _, e)| settings.probe(e, "show cli level"),
     );
+    apply_levels(processes, &asks, ranks);
+}
+
+/// The sockets to ask `show cli level`: `(process, socket, endpoint)`
+/// for every process reached by several sockets (socket 0: the one in
+/// use, then the alternates).
+pub(crate) fn level_asks(processes: &[Process]) -> Vec<(usize, usize, Endpoint)> {
+    processes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.alternates.is_empty())
+        .flat_map(|(i, p)| {
+            std::iter::once(&p.endpoint)
+                .chain(&p.alternates)
+                .enumerate()
+                .map(move |(j, e)| (i, j, e.clone()))
+        })
+        .collect()
+}
+
+/// Makes each process's highest-level socket its endpoint, from the
+/// replies to [`level_asks`] (in its order).
+pub(crate) fn apply_levels(
+    processes: &mut [Process],
+    asks: &[(usize, usize, Endpoint)],
+    replies: Vec<crate::Result<String>>,
+) {
     let mut best: Vec<Option<(u8, usize)>> = vec![None; processes.len()];
-    for ((i, j, _), r) in asks.iter().zip(ranks) {
+    for ((i, j, _), r) in asks.iter().zip(replies) {
         let rank = r.map_or(0, |reply| level_rank(&reply));
         if best[*i].map_or(true, |(b, _)| rank > b) {
             best[*i] = Some((rank, *j));

@@ -21,8 +21,8 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct Client {
     pub(crate) endpoint: Endpoint,
     pub(crate) timeouts: Timeouts,
-    retry: RetryPolicy,
-    limiter: Limiter,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limiter: Limiter,
     pub(crate) payload_limit: usize,
     pub(crate) limits: ReplyLimits,
 }
@@ -136,26 +136,9 @@ impl Client {
     /// [`Error::NotHAProxy`] when something else answered, or any
     /// connection error.
     pub fn check_haproxy(&self) -> Result<()> {
-        let (line, needle) = match self.endpoint.target() {
-            Some(Target::Master) => ("show proc", "#<PID>"),
-            _ => ("show info", "Name: HAProxy"),
-        };
-        let found = match self.one_shot(line, None) {
-            Ok(text) => text,
-            Err(Error::ClosedMidReply { .. }) | Err(Error::InvalidUtf8 { .. }) => String::new(),
-            Err(e) => return Err(e),
-        };
-        if found
-            .lines()
-            .any(|l| l.trim_end() == needle || l.starts_with(needle))
-        {
-            Ok(())
-        } else {
-            Err(Error::NotHAProxy {
-                endpoint: self.endpoint.clone(),
-                found: found.chars().take(80).collect(),
-            })
-        }
+        let (line, _) = probe_of(&self.endpoint);
+        let reply = self.one_shot(line, None);
+        judge_probe(&self.endpoint, reply)
     }
 
     fn check(&self, line: &str) -> Result<()> {
@@ -222,14 +205,7 @@ impl Client {
         let deadline = Deadline::after(self.timeouts.command);
         let (mut conn, _permit) = self.with_retries(&deadline, || self.open(&deadline))?;
         let prefix = self.endpoint.target().map(Target::prefix);
-        let mut msg = String::with_capacity(line.len() + payload.map_or(0, str::len) + 16);
-        msg.push_str(prefix.as_deref().unwrap_or(""));
-        msg.push_str(line);
-        msg.push('\n');
-        if let Some(p) = payload {
-            msg.push_str(p);
-            msg.push('\n');
-        }
+        let msg = message(prefix.as_deref().unwrap_or(""), line, payload);
         conn.write_all(&self.endpoint, msg.as_bytes(), &deadline)?;
         // Half-close: HAProxy's master CLI only answers once it sees the
         // end of the request; worker sockets do not mind.
@@ -294,4 +270,48 @@ pub(crate) fn judge_level(endpoint: &Endpoint, line: &str, text: String) -> Resu
         });
     }
     Ok(text)
+}
+
+/// One command as sent: the master-CLI route, the line, and the payload
+/// chunk (if any), each ended by a newline.
+pub(crate) fn message(prefix: &str, line: &str, payload: Option<&str>) -> String {
+    let mut msg =
+        String::with_capacity(prefix.len() + line.len() + payload.map_or(0, str::len) + 2);
+    msg.push_str(prefix);
+    msg.push_str(line);
+    msg.push('\n');
+    if let Some(p) = payload {
+        msg.push_str(p);
+        msg.push('\n');
+    }
+    msg
+}
+
+/// What `check_haproxy` sends to `endpoint`, and what its reply must hold.
+pub(crate) fn probe_of(endpoint: &Endpoint) -> (&'static str, &'static str) {
+    match endpoint.target() {
+        Some(Target::Master) => ("show proc", "#<PID>"),
+        _ => ("show info", "Name: HAProxy"),
+    }
+}
+
+/// `check_haproxy`'s verdict on the probe's reply.
+pub(crate) fn judge_probe(endpoint: &Endpoint, reply: Result<String>) -> Result<()> {
+    let (_, needle) = probe_of(endpoint);
+    let found = match reply {
+        Ok(text) => text,
+        Err(Error::ClosedMidReply { .. }) | Err(Error::InvalidUtf8 { .. }) => String::new(),
+        Err(e) => return Err(e),
+    };
+    if found
+        .lines()
+        .any(|l| l.trim_end() == needle || l.starts_with(needle))
+    {
+        Ok(())
+    } else {
+        Err(Error::NotHAProxy {
+            endpoint: endpoint.clone(),
+            found: found.chars().take(80).collect(),
+        })
+    }
 }

@@ -35,11 +35,20 @@
 //! # let _ = info; Ok(()) }
 //! ```
 //!
+//! # Async
+//!
+//! With the `tokio` feature (off by default), `asynch` has the same
+//! client and session over `tokio::net` — the same codec, deadlines,
+//! retry policy, reply limits and connection limiter; no thread per
+//! command, cancel-safe as documented there.
+//!
 //! Lines are sent as given: build them with `haproxy-proto`'s command
 //! builder, which escapes every argument. This crate still refuses a line
 //! holding CR, LF or NUL (defence in depth).
 #![deny(missing_docs)]
 
+#[cfg(feature = "tokio")]
+pub mod asynch;
 mod client;
 pub mod codec;
 mod endpoint;

@@ -22,6 +22,12 @@ struct Inner {
     max: usize,
     open: Mutex<HashMap<Endpoint, usize>>,
     freed: Condvar,
+    /// Per socket, wakes one async waiter when a slot is freed (the same
+    /// slots: blocking and async clients sharing a limiter share one
+    /// bound). One waiter per freed slot, not all of them: a thousand
+    /// queued tasks are not woken for every connection that ends.
+    #[cfg(feature = "tokio")]
+    freed_async: Mutex<HashMap<Endpoint, Arc<tokio::sync::Notify>>>,
 }
 
 impl Limiter {
@@ -32,6 +38,8 @@ impl Limiter {
                 max: max.max(1),
                 open: Mutex::new(HashMap::new()),
                 freed: Condvar::new(),
+                #[cfg(feature = "tokio")]
+                freed_async: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -92,6 +100,62 @@ impl Limiter {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl Limiter {
+    /// Takes a slot without blocking a thread: the same slots and bound
+    /// as [`Limiter::acquire`], waited for with tokio until `until`
+    /// (`None`: as long as it takes). Cancel-safe: dropping the future
+    /// holds no slot.
+    pub(crate) async fn acquire_async(
+        &self,
+        endpoint: &Endpoint,
+        until: Option<Instant>,
+        wait: Duration,
+    ) -> Result<Permit> {
+        let key = endpoint.connect_target().clone();
+        let notify = Arc::clone(
+            self.inner
+                .freed_async
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key.clone())
+                .or_default(),
+        );
+        loop {
+            // Registered before the check, so a slot freed between the
+            // check and the wait is not missed.
+            let freed = notify.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut map = self.inner.open.lock().unwrap_or_else(|p| p.into_inner());
+                let n = map.entry(key.clone()).or_insert(0);
+                if *n < self.inner.max {
+                    *n += 1;
+                    return Ok(Permit {
+                        limiter: self.clone(),
+                        key,
+                    });
+                }
+            }
+            let timed_out = Error::Timeout {
+                endpoint: endpoint.clone(),
+                phase: Phase::Queue,
+                after: wait,
+            };
+            match until {
+                None => freed.await,
+                Some(until) => {
+                    let at = tokio::time::Instant::from_std(until);
+                    if tokio::time::timeout_at(at, freed).await.is_err() {
+                        return Err(timed_out);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A held slot; given back on drop.
 #[derive(Debug)]
 pub(crate) struct Permit {
@@ -109,7 +173,19 @@ impl Drop for Permit {
                 map.remove(&self.key);
             }
         }
+        drop(map);
         inner.freed.notify_all();
+        #[cfg(feature = "tokio")]
+        if let Some(n) = inner
+            .freed_async
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&self.key)
+        {
+            // A waiter woken and then dropped (cancelled) hands the
+            // wake-up on to the next one (tokio's `Notified` does).
+            n.notify_one();
+        }
     }
 }
 
@@ -144,5 +220,53 @@ mod tests {
         let l = Limiter::new(1);
         let _p = l.acquire(&m1, soon(), Duration::ZERO).expect("m1");
         assert!(l.acquire(&m2, soon(), Duration::ZERO).is_err());
+    }
+
+    /// Async waiters each get a freed slot, one wake-up per slot, even
+    /// when waiters woken for it were cancelled meanwhile.
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn async_waiters_are_woken_one_per_slot_through_cancellations() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let e = Endpoint::unix("/async-permit-test.sock");
+            let l = Limiter::new(1);
+            let held = l
+                .acquire_async(&e, None, Duration::ZERO)
+                .await
+                .expect("first");
+            let mut waiters = Vec::new();
+            for n in 0..40 {
+                let (l, e) = (l.clone(), e.clone());
+                waiters.push(tokio::spawn(async move {
+                    let take = l.acquire_async(&e, None, Duration::ZERO);
+                    if n % 3 == 0 {
+                        // Cancelled while queued, some after being woken.
+                        let _ = tokio::time::timeout(Duration::from_millis(1), take).await;
+                        return false;
+                    }
+                    let p = take.await.expect("slot");
+                    assert_eq!(l.open(&e), 1, "never more than the bound");
+                    tokio::task::yield_now().await;
+                    drop(p);
+                    true
+                }));
+            }
+            tokio::task::yield_now().await;
+            drop(held);
+            let mut served = 0;
+            for w in waiters {
+                let done = tokio::time::timeout(Duration::from_secs(5), w)
+                    .await
+                    .expect("every waiter ends (no lost wake-up)")
+                    .expect("task");
+                served += usize::from(done);
+            }
+            assert_eq!(served, 26);
+            assert_eq!(l.open(&e), 0);
+        });
     }
 }

@@ -1,7 +1,7 @@
 //! Sessions: one connection in interactive (`prompt`) mode carrying many
 //! commands, each reply framed on the prompt by the codec.
 
-use crate::client::{chunks, judge_level, Client};
+use crate::client::{chunks, judge_level, message, Client};
 use crate::codec::{self, PromptDecoder};
 use crate::endpoint::{Endpoint, Target};
 use crate::error::{Error, Result};
@@ -60,7 +60,7 @@ impl Session {
     /// As [`Client::command`].
     pub fn command(&mut self, line: &str) -> Result<String> {
         self.check(line)?;
-        let msg = format!("{}{line}\n", self.prefix);
+        let msg = message(&self.prefix, line, None);
         let text = self.exchange(line, msg.as_bytes(), false)?;
         judge_level(self.endpoint(), line, text)
     }
@@ -75,7 +75,7 @@ impl Session {
         let chunks = chunks(self.endpoint(), line, payload, self.client.payload_limit)?;
         let mut out = String::new();
         for chunk in chunks {
-            let msg = format!("{}{line}\n{chunk}\n", self.prefix);
+            let msg = message(&self.prefix, line, Some(chunk));
             let text = self.exchange(line, msg.as_bytes(), true)?;
             out.push_str(&judge_level(self.endpoint(), line, text)?);
         }
@@ -103,14 +103,7 @@ impl Session {
         let mut replies = Vec::with_capacity(lines.len());
         let mut start = 0;
         while start < lines.len() {
-            let mut msg = String::new();
-            let mut end = start;
-            while end < lines.len() && end - start < PIPELINE_WINDOW && msg.len() < 8 * 1024 {
-                msg.push_str(&self.prefix);
-                msg.push_str(lines[end].as_ref());
-                msg.push('\n');
-                end += 1;
-            }
+            let (end, msg) = window(&self.prefix, lines, start);
             let first = lines[start].as_ref();
             match self.pipeline_window(first, msg.as_bytes(), end - start) {
                 Ok(batch) => replies.extend(batch),
@@ -208,14 +201,7 @@ impl Session {
         match result {
             Ok(mut text) => {
                 if payload {
-                    // Interactive mode echoes a `+ ` prompt per payload line.
-                    let skip = text
-                        .as_bytes()
-                        .chunks(2)
-                        .take_while(|c| *c == b"+ ")
-                        .count()
-                        * 2;
-                    text.drain(..skip);
+                    strip_payload_prompts(&mut text);
                 }
                 Ok(text)
             }
@@ -226,6 +212,32 @@ impl Session {
             }
         }
     }
+}
+
+/// The next pipeline window from `start`: up to [`PIPELINE_WINDOW`]
+/// commands and about 8 KiB; the index after it and the bytes to send.
+pub(crate) fn window<S: AsRef<str>>(prefix: &str, lines: &[S], start: usize) -> (usize, String) {
+    let mut msg = String::new();
+    let mut end = start;
+    while end < lines.len() && end - start < PIPELINE_WINDOW && msg.len() < 8 * 1024 {
+        msg.push_str(prefix);
+        msg.push_str(lines[end].as_ref());
+        msg.push('\n');
+        end += 1;
+    }
+    (end, msg)
+}
+
+/// Interactive mode echoes a `+ ` prompt per payload line before the
+/// reply: removes them.
+pub(crate) fn strip_payload_prompts(text: &mut String) {
+    let skip = text
+        .as_bytes()
+        .chunks(2)
+        .take_while(|c| *c == b"+ ")
+        .count()
+        * 2;
+    text.drain(..skip);
 }
 
 /// Reads until the bytes received end with the prompt; the reply before it.

@@ -162,7 +162,7 @@ impl Conn {
     }
 }
 
-fn timed_out(e: &io::Error) -> bool {
+pub(crate) fn timed_out(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
@@ -184,7 +184,7 @@ pub(crate) fn connect(endpoint: &Endpoint, deadline: &Deadline) -> Result<Conn> 
     }
 }
 
-fn map_connect_error(endpoint: &Endpoint, path: Option<&Path>, e: io::Error) -> Error {
+pub(crate) fn map_connect_error(endpoint: &Endpoint, path: Option<&Path>, e: io::Error) -> Error {
     let endpoint = endpoint.clone();
     match e.kind() {
         io::ErrorKind::NotFound => Error::NoSuchSocket { endpoint },

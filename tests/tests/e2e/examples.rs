@@ -25,6 +25,8 @@ fn examples_dir() -> &'static Path {
                 "haproxy-transport",
                 "-p",
                 "haproxy-admin",
+                "--features",
+                "haproxy-admin/tokio",
                 "--examples",
             ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -2,6 +2,7 @@
 //! started by the harness in `haproxy_e2e`.
 
 mod admin;
+mod asynch;
 mod cli;
 mod cli_sets;
 mod commands;

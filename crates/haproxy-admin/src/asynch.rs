@@ -1,0 +1,1118 @@
+//! The async admin (feature `tokio`): the same process set, snapshots,
+//! writes, batches and maps as [`HAProxy`], for programs on tokio.
+//!
+//! [`AsyncHAProxy`] holds a [`HAProxy`] — the same processes, settings and
+//! limiter — and its methods return the same types ([`Snapshot`],
+//! [`PerProcess`], [`Error`], [`MapInfo`]…): only the waiting is async.
+//! Discovery probes and every process's `show info` + `show stat` run as
+//! tokio tasks (no thread per process); each reply is parsed in its task
+//! and the snapshot is combined by the code [`HAProxy::snapshot`] uses.
+//! The commands are built and the replies judged by the same code as the
+//! blocking API.
+//!
+//! ```no_run
+//! use haproxy_admin::asynch::AsyncHAProxy;
+//! use haproxy_admin::Weight;
+//!
+//! # async fn run() -> haproxy_admin::Result<()> {
+//! let hap = AsyncHAProxy::from_dir("/run/haproxy").await?;
+//! let snap = hap.snapshot().await?;
+//! for server in snap.servers(Some("be_app")) {
+//!     println!("{}/{}: {:?}", server.backend(), server.name(), server.status());
+//! }
+//! let app1 = snap.backend("be_app")?.server("app1")?;
+//! hap.set_weight(&app1, Weight::Absolute(50)).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Runtime and cancellation
+//!
+//! Tasks are spawned on the current tokio runtime (current-thread or
+//! multi-thread: both work). Every future may be dropped: the tasks it
+//! spawned are aborted, their connections closed and their connection
+//! slots freed, and the handle stays usable. A write dropped after it was
+//! sent may still have happened on some processes (as with any command
+//! whose reply is not awaited): read the state back. The views' own
+//! write methods ([`Server::set_weight`]…) block; from async code use the
+//! methods here, which take the view.
+
+use crate::check::{entries_difference, files_difference, read_difference};
+use crate::conn::{judge, judge_pipelined, judge_text, Settings};
+use crate::error::Unreachable;
+use crate::haproxy::{
+    collect, endpoint_of, identify_reply, master_workers, socket_paths, Builder, PerProcess,
+};
+use crate::maps::{
+    check_committed, confirms, lookups, map_infos, parse_entries, parse_new_version, plain_entry,
+    resolved, ListKind,
+};
+use crate::process::{apply_levels, level_asks};
+use crate::snapshot::parse_replies;
+use crate::{
+    cmd, sessions_above, snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend,
+    HAProxy, Health, Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server,
+    SessionsLeft, Snapshot, State, Text, Weight,
+};
+use haproxy_proto::command::Command;
+use haproxy_transport::asynch::{AsyncClient, AsyncSession};
+use haproxy_transport::{Endpoint, Target};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// The async twin of [`HAProxy`]: the same process set, async methods,
+/// the same result types. Cheap to clone; share one between tasks (the
+/// connection limiter, [`crate::Builder`]'s, bounds them all per socket).
+#[derive(Debug, Clone)]
+pub struct AsyncHAProxy {
+    hap: HAProxy,
+}
+
+impl From<HAProxy> for AsyncHAProxy {
+    /// The same process set, used from async code.
+    fn from(hap: HAProxy) -> AsyncHAProxy {
+        AsyncHAProxy { hap }
+    }
+}
+
+// ---- transport, per endpoint ------------------------------------------
+
+fn client(settings: &Settings, endpoint: &Endpoint) -> AsyncClient {
+    AsyncClient::from(settings.client(endpoint))
+}
+
+async fn raw(settings: &Settings, endpoint: &Endpoint, line: &str) -> Result<String> {
+    Ok(client(settings, endpoint).command(line).await?)
+}
+
+async fn probe(settings: &Settings, endpoint: &Endpoint, line: &str) -> Result<String> {
+    let c = AsyncClient::from(settings.probe_client(endpoint));
+    Ok(c.command(line).await?)
+}
+
+async fn command(settings: &Settings, endpoint: &Endpoint, line: &str) -> Result<String> {
+    let reply = raw(settings, endpoint, line).await?;
+    judge_text(endpoint, line, reply)
+}
+
+async fn send(settings: &Settings, endpoint: &Endpoint, c: &Command) -> Result<String> {
+    let client = client(settings, endpoint);
+    let reply = match c.payload() {
+        Some(p) => client.command_with_payload(c.line(), p).await?,
+        None => client.command(c.line()).await?,
+    };
+    judge(endpoint, c, reply)
+}
+
+/// A session to one process, replies judged as [`crate::conn::Conn`]'s.
+struct Conn {
+    endpoint: Endpoint,
+    session: AsyncSession,
+}
+
+impl Conn {
+    async fn open(settings: &Settings, endpoint: &Endpoint) -> Result<Conn> {
+        Ok(Conn {
+            endpoint: endpoint.clone(),
+            session: client(settings, endpoint).session().await?,
+        })
+    }
+
+    async fn send(&mut self, c: &Command) -> Result<String> {
+        let reply = match c.payload() {
+            Some(p) => self.session.command_with_payload(c.line(), p).await?,
+            None => self.session.command(c.line()).await?,
+        };
+        judge(&self.endpoint, c, reply)
+    }
+
+    async fn pipeline(&mut self, commands: &[Command]) -> Result<Vec<String>> {
+        let lines: Vec<&str> = commands.iter().map(Command::line).collect();
+        let replies = self.session.pipeline(&lines).await?;
+        judge_pipelined(&self.endpoint, commands, replies)
+    }
+}
+
+// ---- fan-out as tasks --------------------------------------------------
+
+/// Runs `job` for every item as a tokio task; results in item order. A
+/// task that panicked is [`Error::WorkerPanicked`] for its item. Dropping
+/// the future aborts every task.
+async fn fan_out<I, T, F, Fut>(
+    items: Vec<I>,
+    task: &'static str,
+    name: impl Fn(&I) -> String,
+    job: F,
+) -> Vec<Result<T>>
+where
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let names: Vec<String> = items.iter().map(name).collect();
+    let mut set = JoinSet::new();
+    let mut index = HashMap::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let handle = set.spawn(job(item));
+        index.insert(handle.id(), i);
+    }
+    let mut out: Vec<Option<Result<T>>> = names.iter().map(|_| None).collect();
+    while let Some(joined) = set.join_next_with_id().await {
+        match joined {
+            Ok((id, r)) => {
+                if let Some(&i) = index.get(&id) {
+                    out[i] = Some(r);
+                }
+            }
+            Err(e) => {
+                if let Some(&i) = index.get(&e.id()) {
+                    out[i] = Some(Err(Error::WorkerPanicked {
+                        task,
+                        item: names[i].clone(),
+                    }));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .zip(names)
+        .map(|(r, item)| r.unwrap_or(Err(Error::WorkerPanicked { task, item })))
+        .collect()
+}
+
+/// Runs `f` for every process as a task; all results, or the failures
+/// ([`collect`]: the single process's error, or [`Error::Partial`]).
+async fn on_each<T, F, Fut>(
+    settings: &Arc<Settings>,
+    processes: &[&Process],
+    what: &str,
+    f: F,
+) -> Result<PerProcess<T>>
+where
+    F: Fn(Arc<Settings>, Endpoint) -> Fut,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let endpoints: Vec<Endpoint> = processes.iter().map(|p| p.endpoint().clone()).collect();
+    let results = fan_out(endpoints, "command", Endpoint::to_string, |e| {
+        f(Arc::clone(settings), e)
+    })
+    .await;
+    collect(processes, what, results)
+}
+
+// ---- discovery ---------------------------------------------------------
+
+async fn identify(settings: Arc<Settings>, endpoint: Endpoint, quick: bool) -> Result<Process> {
+    let reply = if quick {
+        probe(&settings, &endpoint, "show info").await?
+    } else {
+        raw(&settings, &endpoint, "show info").await?
+    };
+    identify_reply(&endpoint, reply)
+}
+
+async fn probe_all(
+    settings: &Arc<Settings>,
+    endpoints: &[Endpoint],
+    quick: bool,
+) -> Vec<Result<Process>> {
+    fan_out(endpoints.to_vec(), "probe", Endpoint::to_string, |e| {
+        identify(Arc::clone(settings), e, quick)
+    })
+    .await
+}
+
+/// [`crate::process::choose_sockets`], the level probes as tasks.
+async fn choose_sockets(settings: &Arc<Settings>, processes: &mut [Process]) {
+    let asks = level_asks(processes);
+    if asks.is_empty() {
+        return;
+    }
+    let endpoints: Vec<Endpoint> = asks.iter().map(|(_, _, e)| e.clone()).collect();
+    let replies = fan_out(endpoints, "level probe", Endpoint::to_string, |e| {
+        let settings = Arc::clone(settings);
+        async move { probe(&settings, &e, "show cli level").await }
+    })
+    .await;
+    apply_levels(processes, &asks, replies);
+}
+
+impl Builder {
+    /// [`Builder::from_socket`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_socket`].
+    pub async fn from_socket_async(self, socket: impl AsRef<Path>) -> Result<AsyncHAProxy> {
+        let endpoint = endpoint_of(socket.as_ref())?;
+        self.from_endpoints_async([endpoint]).await
+    }
+
+    /// [`Builder::from_dir`], async: the sockets probed as tasks.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_dir`].
+    pub async fn from_dir_async(self, dir: impl AsRef<Path>) -> Result<AsyncHAProxy> {
+        self.discover_async(dir.as_ref(), None).await
+    }
+
+    /// [`Builder::from_dir_matching`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_dir_matching`].
+    pub async fn from_dir_matching_async(
+        self,
+        dir: impl AsRef<Path>,
+        pattern: &str,
+    ) -> Result<AsyncHAProxy> {
+        let pat = glob::Pattern::new(pattern).map_err(|e| Error::Pattern {
+            pattern: pattern.to_owned(),
+            message: e.to_string(),
+        })?;
+        self.discover_async(dir.as_ref(), Some(&pat)).await
+    }
+
+    /// [`Builder::from_endpoints`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_endpoints`].
+    pub async fn from_endpoints_async(
+        self,
+        endpoints: impl IntoIterator<Item = Endpoint>,
+    ) -> Result<AsyncHAProxy> {
+        let endpoints: Vec<Endpoint> = endpoints.into_iter().collect();
+        if endpoints.is_empty() {
+            return Err(Error::NoEndpoints);
+        }
+        let settings = Arc::new(self.settings.clone());
+        let probed = probe_all(&settings, &endpoints, false).await;
+        let olds = vec![false; endpoints.len()];
+        self.named_async(&settings, probed, endpoints, olds).await
+    }
+
+    /// [`Builder::from_master`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_master`].
+    pub async fn from_master_async(self, master: impl AsRef<Path>) -> Result<AsyncHAProxy> {
+        let master = endpoint_of(master.as_ref())?;
+        let endpoint = Endpoint::via_master(master.clone(), Target::Master);
+        let settings = Arc::new(self.settings.clone());
+        let reply = command(&settings, &endpoint, "show proc").await;
+        let (workers, olds) = master_workers(&master, &endpoint, reply)?;
+        let probed = probe_all(&settings, &workers, false).await;
+        self.named_async(&settings, probed, workers, olds).await
+    }
+
+    async fn named_async(
+        self,
+        settings: &Arc<Settings>,
+        probed: Vec<Result<Process>>,
+        endpoints: Vec<Endpoint>,
+        olds: Vec<bool>,
+    ) -> Result<AsyncHAProxy> {
+        let probed = probed
+            .into_iter()
+            .zip(endpoints)
+            .zip(olds)
+            .map(|((r, e), old)| (r, e, old));
+        let (mut processes, unreachable): (Vec<Process>, Vec<Unreachable>) =
+            self.named_set(probed)?;
+        choose_sockets(settings, &mut processes).await;
+        Ok(AsyncHAProxy::from(self.build(
+            processes,
+            Vec::new(),
+            unreachable,
+        )))
+    }
+
+    async fn discover_async(
+        self,
+        dir: &Path,
+        pattern: Option<&glob::Pattern>,
+    ) -> Result<AsyncHAProxy> {
+        let paths = socket_paths(dir, pattern)?;
+        let endpoints: Vec<Endpoint> = paths.iter().map(Endpoint::unix).collect();
+        let settings = Arc::new(self.settings.clone());
+        let probed = probe_all(&settings, &endpoints, true).await;
+        let (mut processes, skipped, unreachable) = self.dir_set(dir, paths, probed)?;
+        choose_sockets(&settings, &mut processes).await;
+        Ok(AsyncHAProxy::from(self.build(
+            processes,
+            skipped,
+            unreachable,
+        )))
+    }
+}
+
+impl AsyncHAProxy {
+    /// One socket, default settings ([`Builder::from_socket_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_socket`].
+    pub async fn from_socket(socket: impl AsRef<Path>) -> Result<AsyncHAProxy> {
+        Builder::new().from_socket_async(socket).await
+    }
+
+    /// Every live socket of `dir`, default settings
+    /// ([`Builder::from_dir_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_dir`].
+    pub async fn from_dir(dir: impl AsRef<Path>) -> Result<AsyncHAProxy> {
+        Builder::new().from_dir_async(dir).await
+    }
+
+    /// The given endpoints, default settings
+    /// ([`Builder::from_endpoints_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_endpoints`].
+    pub async fn from_endpoints(
+        endpoints: impl IntoIterator<Item = Endpoint>,
+    ) -> Result<AsyncHAProxy> {
+        Builder::new().from_endpoints_async(endpoints).await
+    }
+
+    /// The workers of a master CLI, default settings
+    /// ([`Builder::from_master_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_master`].
+    pub async fn from_master(master: impl AsRef<Path>) -> Result<AsyncHAProxy> {
+        Builder::new().from_master_async(master).await
+    }
+
+    /// The same process set as a blocking [`HAProxy`] (for code that is
+    /// not async, or `spawn_blocking`).
+    pub fn blocking(&self) -> &HAProxy {
+        &self.hap
+    }
+
+    /// The processes, each once, in discovery order.
+    pub fn processes(&self) -> &[Process] {
+        self.hap.processes()
+    }
+
+    /// Socket files discovery skipped, and why ([`HAProxy::skipped`]).
+    pub fn skipped(&self) -> &[crate::Skipped] {
+        self.hap.skipped()
+    }
+
+    /// Processes that could not be reached ([`HAProxy::unreachable`]).
+    pub fn unreachable(&self) -> &[Unreachable] {
+        self.hap.unreachable()
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        Arc::new(self.hap.shared.settings.clone())
+    }
+
+    fn all(&self) -> Vec<&Process> {
+        self.hap.shared.processes.iter().collect()
+    }
+
+    /// The processes of this set among `ids` (those having an object).
+    fn having(&self, ids: &[ProcessId]) -> Vec<&Process> {
+        self.hap
+            .shared
+            .processes
+            .iter()
+            .filter(|p| ids.contains(p.id()))
+            .collect()
+    }
+
+    // ---- reads ----------------------------------------------------------
+
+    /// [`HAProxy::snapshot`], async: every process's `show info` and
+    /// `show stat` fetched and parsed in a task of its own, combined as
+    /// the blocking snapshot is.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::snapshot`].
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let partial = self.hap.shared.settings.allow_partial;
+        self.fetch(partial).await
+    }
+
+    /// [`HAProxy::snapshot_partial`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::snapshot_partial`].
+    pub async fn snapshot_partial(&self) -> Result<Snapshot> {
+        self.fetch(true).await
+    }
+
+    async fn fetch(&self, allow_partial: bool) -> Result<Snapshot> {
+        let shared = Arc::clone(&self.hap.shared);
+        let settings = self.settings();
+        let endpoints: Vec<Endpoint> = shared
+            .processes
+            .iter()
+            .map(|p| p.endpoint().clone())
+            .collect();
+        let results = fan_out(endpoints, "fetch", Endpoint::to_string, |e| {
+            let settings = Arc::clone(&settings);
+            async move {
+                let info = command(&settings, &e, "show info").await?;
+                let stat = command(&settings, &e, "show stat").await?;
+                parse_replies(&e.to_string(), &info, stat)
+            }
+        })
+        .await;
+        Snapshot::from_results(shared, results, allow_partial)
+    }
+
+    /// [`HAProxy::wait_sessions`], async: polls with async snapshots
+    /// and tokio sleeps until no object of `objects` has more than `max`
+    /// sessions, or `deadline` passes; what is left (empty: done).
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::wait_sessions`].
+    pub async fn wait_sessions(
+        &self,
+        objects: &[ObjectRef],
+        max: u64,
+        deadline: Duration,
+        poll: Duration,
+        mut progress: impl FnMut(&[SessionsLeft]),
+    ) -> Result<Vec<SessionsLeft>> {
+        let end = Instant::now() + deadline;
+        loop {
+            let snap = self.snapshot().await?;
+            if let Some(f) = snap.failures().first() {
+                return Err(Error::WaitUnreadable {
+                    endpoint: f.endpoint.clone(),
+                    reason: f.error.to_string(),
+                });
+            }
+            let left = sessions_above(&snap, objects, max)?;
+            progress(&left);
+            let now = Instant::now();
+            if left.is_empty() || now >= end {
+                return Ok(left);
+            }
+            tokio::time::sleep(poll.min(end - now)).await;
+        }
+    }
+
+    /// [`HAProxy::differences`], async: the snapshot's differences, then
+    /// the maps' and ACLs' (files, then each one's entries), read with
+    /// async commands.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::differences`].
+    pub async fn differences(&self, snap: &Snapshot) -> Result<Vec<Difference>> {
+        let mut out: Vec<Difference> = read_difference(snap).into_iter().collect();
+        out.extend(snapshot_differences(snap));
+        for kind in [ListKind::Map, ListKind::Acl] {
+            let (name, lists) = match kind {
+                ListKind::Map => ("map", self.maps().await?),
+                ListKind::Acl => ("acl", self.acls().await?),
+            };
+            if let Some(d) = files_difference(name, &lists) {
+                out.push(d);
+                continue;
+            }
+            let Some((_, first)) = lists.first() else {
+                continue;
+            };
+            for m in first {
+                let got = self.entries(kind, &MapRef::Id(m.id)).await?;
+                out.extend(entries_difference(name, m, &got));
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`HAProxy::command`], async: `line` to every process as is,
+    /// replies verbatim.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::command`].
+    pub async fn command(&self, line: &str) -> Result<PerProcess<String>> {
+        let line = Command::raw(line)?.to_wire();
+        let what = line.clone();
+        on_each(&self.settings(), &self.all(), &what, move |s, e| {
+            let line = line.clone();
+            async move { raw(&s, &e, &line).await }
+        })
+        .await
+    }
+
+    /// Sends a command built by `haproxy-proto`'s builder to every
+    /// process, each reply judged by recognition.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandFailed`] with HAProxy's text, or
+    /// [`Error::Partial`] when only some processes failed.
+    pub async fn run(&self, command: &Command) -> Result<PerProcess<String>> {
+        self.run_on(&self.all(), command).await
+    }
+
+    async fn run_on(&self, processes: &[&Process], c: &Command) -> Result<PerProcess<String>> {
+        let what = c.line().to_owned();
+        let c = c.clone();
+        on_each(&self.settings(), processes, &what, move |s, e| {
+            let c = c.clone();
+            async move { send(&s, &e, &c).await }
+        })
+        .await
+    }
+
+    /// Runs `c` on every process that has the object (as the views'
+    /// writes do).
+    async fn run_having(&self, ids: &[ProcessId], c: Result<Command>) -> Result<()> {
+        self.run_on(&self.having(ids), &c?).await.map(drop)
+    }
+
+    // ---- writes to objects of a snapshot -------------------------------
+
+    /// [`Server::set_weight`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::set_weight`].
+    pub async fn set_weight(&self, server: &Server<'_>, weight: Weight) -> Result<()> {
+        let c = cmd::set_weight(server.backend(), server.name(), weight);
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::set_state`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::set_state`].
+    pub async fn set_state(&self, server: &Server<'_>, state: State) -> Result<()> {
+        let c = cmd::set_state(server.backend(), server.name(), state);
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::enable`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::enable`].
+    pub async fn enable_server(&self, server: &Server<'_>) -> Result<()> {
+        let c = cmd::enable_server(server.backend(), server.name());
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::disable`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::disable`].
+    pub async fn disable_server(&self, server: &Server<'_>) -> Result<()> {
+        let c = cmd::disable_server(server.backend(), server.name());
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::set_address`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::set_address`].
+    pub async fn set_address(
+        &self,
+        server: &Server<'_>,
+        addr: &str,
+        port: Option<u16>,
+    ) -> Result<()> {
+        let c = cmd::set_addr(server.backend(), server.name(), addr, port);
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::shutdown_sessions`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::shutdown_sessions`].
+    pub async fn shutdown_sessions(&self, server: &Server<'_>) -> Result<()> {
+        let c = cmd::shutdown_sessions(server.backend(), server.name());
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::set_health`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::set_health`].
+    pub async fn set_health(&self, server: &Server<'_>, health: Health) -> Result<()> {
+        let c = cmd::set_health(server.backend(), server.name(), health);
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Server::set_agent`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::set_agent`].
+    pub async fn set_agent(&self, server: &Server<'_>, health: Health) -> Result<()> {
+        let c = cmd::set_agent(server.backend(), server.name(), health);
+        self.run_having(&server.processes(), c).await
+    }
+
+    /// [`Frontend::enable`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Frontend::enable`].
+    pub async fn enable_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
+        let c = cmd::enable_frontend(frontend.name());
+        self.run_having(&frontend.processes(), c).await
+    }
+
+    /// [`Frontend::disable`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Frontend::disable`].
+    pub async fn disable_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
+        let c = cmd::disable_frontend(frontend.name());
+        self.run_having(&frontend.processes(), c).await
+    }
+
+    /// [`Frontend::shutdown`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Frontend::shutdown`].
+    pub async fn shutdown_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
+        let c = cmd::shutdown_frontend(frontend.name());
+        self.run_having(&frontend.processes(), c).await
+    }
+
+    /// [`Frontend::set_maxconn`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`Frontend::set_maxconn`].
+    pub async fn set_frontend_maxconn(&self, frontend: &Frontend<'_>, maxconn: u32) -> Result<()> {
+        let c = cmd::set_maxconn_frontend(frontend.name(), maxconn);
+        self.run_having(&frontend.processes(), c).await
+    }
+
+    // ---- process-wide writes -------------------------------------------
+
+    /// [`HAProxy::set_maxconn`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::set_maxconn`].
+    pub async fn set_maxconn(&self, maxconn: u32) -> Result<()> {
+        self.run(&cmd::set_maxconn_global(maxconn)?).await.map(drop)
+    }
+
+    /// [`HAProxy::set_rate_limit_conn`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::set_rate_limit_conn`].
+    pub async fn set_rate_limit_conn(&self, limit: u32) -> Result<()> {
+        let c = cmd::set_rate_limit(cmd::RateLimit::Connections, limit)?;
+        self.run(&c).await.map(drop)
+    }
+
+    /// [`HAProxy::set_rate_limit_sess`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::set_rate_limit_sess`].
+    pub async fn set_rate_limit_sess(&self, limit: u32) -> Result<()> {
+        let c = cmd::set_rate_limit(cmd::RateLimit::Sessions, limit)?;
+        self.run(&c).await.map(drop)
+    }
+
+    /// [`HAProxy::set_rate_limit_ssl_sess`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::set_rate_limit_ssl_sess`].
+    pub async fn set_rate_limit_ssl_sess(&self, limit: u32) -> Result<()> {
+        let c = cmd::set_rate_limit(cmd::RateLimit::SslSessions, limit)?;
+        self.run(&c).await.map(drop)
+    }
+
+    /// [`HAProxy::errors`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::errors`].
+    pub async fn errors(&self, proxy_id: Option<i64>) -> Result<PerProcess<Text>> {
+        let replies = self.run(&cmd::show_errors(proxy_id)?).await?;
+        Ok(replies.into_iter().map(|(p, t)| (p, Text(t))).collect())
+    }
+
+    /// [`HAProxy::clear_counters`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::clear_counters`].
+    pub async fn clear_counters(&self) -> Result<()> {
+        self.run(&cmd::clear_counters(false)?).await.map(drop)
+    }
+
+    /// [`HAProxy::clear_all_counters`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::clear_all_counters`].
+    pub async fn clear_all_counters(&self) -> Result<()> {
+        self.run(&cmd::clear_counters(true)?).await.map(drop)
+    }
+
+    /// [`HAProxy::add_server`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_server`].
+    pub async fn add_server(
+        &self,
+        backend: &str,
+        name: &str,
+        address: &str,
+        options: &[&str],
+    ) -> Result<()> {
+        let c = cmd::add_server(backend, name, address, options)?;
+        self.run(&c).await.map(drop)
+    }
+
+    /// [`HAProxy::del_server`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::del_server`].
+    pub async fn del_server(&self, backend: &str, name: &str) -> Result<()> {
+        self.run(&cmd::del_server(backend, name)?).await.map(drop)
+    }
+
+    /// [`HAProxy::servers_state`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::servers_state`].
+    pub async fn servers_state(&self, backend: Option<&str>) -> Result<PerProcess<Text>> {
+        let replies = self.run(&cmd::show_servers_state(backend)?).await?;
+        Ok(replies.into_iter().map(|(p, t)| (p, Text(t))).collect())
+    }
+
+    // ---- batches --------------------------------------------------------
+
+    /// A [`Batch`] for this process set: queue commands with its
+    /// methods, then send it with [`AsyncHAProxy::run_batch`] (its own
+    /// [`Batch::run`] blocks).
+    pub fn batch(&self) -> Batch<'_> {
+        self.hap.batch()
+    }
+
+    /// [`Batch::run`], async: one session per process, pipelined, the
+    /// processes as tasks.
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::run`].
+    pub async fn run_batch(&self, batch: Batch<'_>) -> Result<PerProcess<Vec<String>>> {
+        let commands: Arc<[Command]> = batch.commands().into();
+        on_each(&self.settings(), &self.all(), &batch.what(), move |s, e| {
+            let commands = Arc::clone(&commands);
+            async move { Conn::open(&s, &e).await?.pipeline(&commands).await }
+        })
+        .await
+    }
+
+    // ---- maps and ACLs --------------------------------------------------
+
+    async fn read<T, P>(&self, c: Command, parse: P) -> Result<PerProcess<T>>
+    where
+        T: Send + 'static,
+        P: Fn(&str) -> std::result::Result<T, haproxy_proto::ParseError>
+            + Send
+            + Sync
+            + Copy
+            + 'static,
+    {
+        let what = c.line().to_owned();
+        on_each(&self.settings(), &self.all(), &what, move |s, e| {
+            let c = c.clone();
+            async move {
+                let reply = send(&s, &e, &c).await?;
+                parse(&reply).map_err(|source| Error::Parse {
+                    endpoint: e.to_string(),
+                    command: c.line().to_owned(),
+                    source: Box::new(source),
+                })
+            }
+        })
+        .await
+    }
+
+    async fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+        let show = cmd::show_entries(kind, list)?;
+        let what = show.line().to_owned();
+        let list = list.clone();
+        on_each(&self.settings(), &self.all(), &what, move |s, e| {
+            let (show, list) = (show.clone(), list.clone());
+            async move {
+                let mut conn = Conn::open(&s, &e).await?;
+                let reply = conn.send(&show).await?;
+                let parsed = parse_entries(kind, &reply).map_err(|source| Error::Parse {
+                    endpoint: e.to_string(),
+                    command: show.line().to_owned(),
+                    source: Box::new(source),
+                })?;
+                let mut out = Vec::with_capacity(parsed.len());
+                for entry in parsed {
+                    if !entry.is_ambiguous() {
+                        out.push(plain_entry(&entry));
+                        continue;
+                    }
+                    // As the blocking resolve: each reading looked up.
+                    let mut confirmed = Vec::new();
+                    for (key, value) in entry.splits() {
+                        let get = cmd::get(ListKind::Map, &list, key)?;
+                        if let Ok(reply) = conn.send(&get).await {
+                            if confirms(&reply, key, value) {
+                                confirmed.push((key, value));
+                            }
+                        }
+                    }
+                    out.push(resolved(&entry, &confirmed));
+                }
+                Ok(out)
+            }
+        })
+        .await
+    }
+
+    /// [`HAProxy::maps`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::maps`].
+    pub async fn maps(&self) -> Result<PerProcess<Vec<MapInfo>>> {
+        self.read(cmd::show_lists(ListKind::Map), map_infos).await
+    }
+
+    /// [`HAProxy::acls`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::acls`].
+    pub async fn acls(&self) -> Result<PerProcess<Vec<MapInfo>>> {
+        self.read(cmd::show_lists(ListKind::Acl), map_infos).await
+    }
+
+    /// [`HAProxy::map_entries`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::map_entries`].
+    pub async fn map_entries(&self, map: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+        self.entries(ListKind::Map, map).await
+    }
+
+    /// [`HAProxy::acl_entries`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::acl_entries`].
+    pub async fn acl_entries(&self, acl: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+        self.entries(ListKind::Acl, acl).await
+    }
+
+    /// [`HAProxy::get_map`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::get_map`].
+    pub async fn get_map(&self, map: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+        self.read(cmd::get(ListKind::Map, map, value)?, lookups)
+            .await
+    }
+
+    /// [`HAProxy::get_acl`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::get_acl`].
+    pub async fn get_acl(&self, acl: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+        self.read(cmd::get(ListKind::Acl, acl, value)?, lookups)
+            .await
+    }
+
+    /// [`HAProxy::add_map`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map`].
+    pub async fn add_map(&self, map: &MapRef, key: &str, value: &str) -> Result<()> {
+        self.run(&cmd::add_map(map, key, value)?).await.map(drop)
+    }
+
+    /// [`HAProxy::set_map`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::set_map`].
+    pub async fn set_map(&self, map: &MapRef, entry: EntryRef<'_>, value: &str) -> Result<()> {
+        self.run(&cmd::set_map(map, entry, value)?).await.map(drop)
+    }
+
+    /// [`HAProxy::del_map`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::del_map`].
+    pub async fn del_map(&self, map: &MapRef, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&cmd::del(ListKind::Map, map, entry)?)
+            .await
+            .map(drop)
+    }
+
+    /// [`HAProxy::clear_map`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::clear_map`].
+    pub async fn clear_map(&self, map: &MapRef) -> Result<()> {
+        self.run(&cmd::clear(ListKind::Map, map)?).await.map(drop)
+    }
+
+    /// [`HAProxy::add_acl`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_acl`].
+    pub async fn add_acl(&self, acl: &MapRef, pattern: &str) -> Result<()> {
+        self.run(&cmd::add_acl(acl, pattern)?).await.map(drop)
+    }
+
+    /// [`HAProxy::del_acl`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::del_acl`].
+    pub async fn del_acl(&self, acl: &MapRef, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&cmd::del(ListKind::Acl, acl, entry)?)
+            .await
+            .map(drop)
+    }
+
+    /// [`HAProxy::clear_acl`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::clear_acl`].
+    pub async fn clear_acl(&self, acl: &MapRef) -> Result<()> {
+        self.run(&cmd::clear(ListKind::Acl, acl)?).await.map(drop)
+    }
+
+    /// [`HAProxy::add_map_entries`], async: the payload chunked, one
+    /// session per process.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::add_map_entries`].
+    pub async fn add_map_entries(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
+        let add = cmd::add_map_payload(map, None, entries)?;
+        let what = add.line().to_owned();
+        on_each(&self.settings(), &self.all(), &what, move |s, e| {
+            let add = add.clone();
+            async move { Conn::open(&s, &e).await?.send(&add).await }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// [`HAProxy::replace_map`], async: the same three rounds (prepare and
+    /// fill, commit, check every process holds what it committed), each
+    /// round's processes as tasks.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::replace_map`].
+    pub async fn replace_map(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
+        let prepare = cmd::prepare_map(map)?;
+        // Built once, before any process is touched: an entry the builder
+        // refuses fails here, with nothing prepared.
+        let fill = if entries.is_empty() {
+            None
+        } else {
+            // The version is per process; the payload is checked now and
+            // built again with each process's version below.
+            cmd::add_map_payload(map, Some(0), entries)?;
+            Some(
+                entries
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let all = self.all();
+        let what = prepare.line().to_owned();
+        let owned_map = map.clone();
+        let versions: PerProcess<u64> = on_each(&self.settings(), &all, &what, move |s, e| {
+            let (prepare, fill, map) = (prepare.clone(), fill.clone(), owned_map.clone());
+            async move {
+                let mut conn = Conn::open(&s, &e).await?;
+                let reply = conn.send(&prepare).await?;
+                let version = parse_new_version(&reply).ok_or_else(|| Error::CommandFailed {
+                    endpoint: e.to_string(),
+                    command: prepare.line().to_owned(),
+                    message: reply.clone(),
+                })?;
+                if let Some(fill) = fill {
+                    let pairs: Vec<(&str, &str)> =
+                        fill.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    conn.send(&cmd::add_map_payload(&map, Some(version), &pairs)?)
+                        .await?;
+                }
+                Ok(version)
+            }
+        })
+        .await?;
+        let by_endpoint: HashMap<Endpoint, u64> = all
+            .iter()
+            .zip(&versions)
+            .map(|(p, (_, v))| (p.endpoint().clone(), *v))
+            .collect();
+        let by_endpoint = Arc::new(by_endpoint);
+        let what = format!("commit map {map}");
+        let owned_map = map.clone();
+        on_each(&self.settings(), &all, &what, move |s, e| {
+            let (by_endpoint, map) = (Arc::clone(&by_endpoint), owned_map.clone());
+            async move {
+                let version = by_endpoint
+                    .get(&e)
+                    .copied()
+                    .ok_or_else(|| Error::NotHaproxy {
+                        endpoint: e.to_string(),
+                        reason: "no prepared version for this process".to_owned(),
+                    })?;
+                send(&s, &e, &cmd::commit_map(&map, version)?).await
+            }
+        })
+        .await?;
+        let lists = self.maps().await?;
+        check_committed(map, &all, &versions, &lists)
+    }
+}
