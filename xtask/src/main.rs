@@ -2,17 +2,23 @@
 //!
 //! - `cargo xtask demo`: start a throwaway local HAProxy fleet and run
 //!   `haproxy-cli` against it.
-//! - `cargo xtask test`: every test (unit, property, fixtures, end-to-end
-//!   against real HAProxy).
-//! - `cargo xtask ci`: what CI runs: fmt, clippy, the tests, docs, the
-//!   benches compiled and the parser bench in quick mode, a short fuzz run.
+//! - `cargo xtask test [--haproxy all|VERSION,…]`: every test (unit,
+//!   property, fixtures, end-to-end against real HAProxy) with the system's
+//!   HAProxy; with `--haproxy`, the e2e suite once per version of the
+//!   matrix (2.6, 3.0, 3.2, 3.4) and the mixed-version fleet test.
+//! - `cargo xtask ci`: what CI runs: fmt, clippy, docs, the benches
+//!   compiled and the parser bench in quick mode, a short fuzz run, the
+//!   tests over every version of the matrix.
 //! - `cargo xtask bench`: the benchmark suite and its report.
 //! - `cargo xtask fuzz [SECS]`: the proto fuzz targets for SECS seconds
 //!   each.
+//! - `cargo xtask haproxy [VERSION…|all]`: fetch Debian's builds of HAProxy
+//!   3.0, 3.2 and 3.4 into `target/haproxy/` (see the `haproxy` module) and
+//!   print every version's binary.
 //!
 //! `ci`, `test`, `bench` and `demo` need `haproxy`: where it is missing and
 //! the user is root they install it with apt-get, otherwise they stop with
-//! the command to run.
+//! the command to run (so does `haproxy` for `patchelf`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -157,19 +163,14 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     for (n, v) in versions.iter().enumerate() {
         let mut c = cargo();
         c.env("HAPROXY_BIN", &v.binary);
+        // Always `--workspace`, as the first run: the same features, so the
+        // same build (with `-p haproxy-e2e` cargo builds every dependency
+        // again).
         let what = if n == 0 {
             c.args(["test", "--workspace", "--color", "never"]);
             format!("cargo test --workspace, HAProxy {}", v.full)
         } else {
-            c.args([
-                "test",
-                "-p",
-                "haproxy-e2e",
-                "--test",
-                "e2e",
-                "--color",
-                "never",
-            ]);
+            c.args(["test", "--workspace", "--test", "e2e", "--color", "never"]);
             format!("e2e suite, HAProxy {}", v.full)
         };
         let r = cargo_test(&format!("{what} ({})", v.binary.display()), &mut c);
@@ -185,8 +186,7 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
             .env("HAPROXY_BIN", &versions[0].binary)
             .args([
                 "test",
-                "-p",
-                "haproxy-e2e",
+                "--workspace",
                 "--test",
                 "e2e",
                 "--color",
@@ -262,6 +262,9 @@ fn count(line: &str, label: &str) -> u64 {
 }
 
 fn ci() -> Result {
+    // The versions first: a Debian archive out of reach fails in seconds,
+    // not after the build.
+    haproxy::ensure(&["all".to_owned()])?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),

@@ -7,8 +7,8 @@
 //!
 //! Needs the matrix's binaries (`cargo xtask haproxy`): run by `cargo
 //! xtask test --haproxy all` (and `cargo xtask ci`), which sets
-//! `HAPROXY_MATRIX`; by hand, `cargo test -p haproxy-e2e --test e2e --
-//! --ignored mixed_fleet` once `cargo xtask haproxy` has written
+//! `HAPROXY_MATRIX`; by hand, `cargo test --workspace --test e2e
+//! -- --ignored mixed_fleet` once `cargo xtask haproxy` has written
 //! `target/haproxy/READY`.
 
 use crate::cli::cli;
