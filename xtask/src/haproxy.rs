@@ -628,7 +628,7 @@ impl Apt {
             // (Docker images do); without them every apt-cache call parses
             // every index again, seconds each.
             "Dir::Cache::pkgcache=pkgcache.bin",
-            "Dir::Cache::srcpkgcache=srcpkgcache.bin",
+            "Dir::Cache::srcpkgcache=",
             "Acquire::Languages=none",
             "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false",
             "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false",

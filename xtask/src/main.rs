@@ -142,10 +142,14 @@ fn test_cmd(args: &[String]) -> Result {
 /// (passed, failed) summed over every test binary.
 fn test() -> Result<(u64, u64)> {
     ensure_haproxy()?;
-    let (passed, failed) = cargo_test(
+    let (passed, failed, problem) = cargo_test(
         "cargo test --workspace",
         cargo().args(["test", "--workspace", "--color", "never"]),
     )?;
+    if let Some(p) = problem {
+        println!("tests: {passed} passed, {failed} failed");
+        return Err(format!("cargo test failed: {p}"));
+    }
     println!("tests: {passed} passed, {failed} failed");
     if passed == 0 {
         return Err("cargo test ran no test".into());
@@ -159,7 +163,7 @@ fn test() -> Result<(u64, u64)> {
 /// run is made even when one fails; the summary names each.
 fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     let versions = haproxy::ensure(selectors)?;
-    let mut summary: Vec<(String, Result<(u64, u64)>)> = Vec::new();
+    let mut summary: Vec<(String, Result<TestRun>)> = Vec::new();
     for (n, v) in versions.iter().enumerate() {
         let mut c = cargo();
         c.env("HAPROXY_BIN", &v.binary);
@@ -203,10 +207,16 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     println!("\nversion matrix:");
     for (what, r) in &summary {
         match r {
-            Ok((p, f)) => {
+            Ok((p, f, None)) => {
                 passed += p;
                 failed += f;
                 println!("  ok    {what}: {p} passed");
+            }
+            Ok((p, f, Some(e))) => {
+                passed += p;
+                failed += f;
+                println!("  FAIL  {what}: {e}");
+                errors.push(what.clone());
             }
             Err(e) => {
                 println!("  FAIL  {what}: {e}");
@@ -224,9 +234,13 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     Ok((passed, failed))
 }
 
+/// Tests passed, tests failed, and what went wrong if anything did.
+type TestRun = (u64, u64, Option<String>);
+
 /// Runs `cmd` (a `cargo test`), echoing its output; returns (passed,
-/// failed) summed over every test binary, or an error naming the failure.
-fn cargo_test(what: &str, cmd: &mut Command) -> Result<(u64, u64)> {
+/// failed) summed over every test binary, and what went wrong if anything
+/// did (failed tests, or cargo's own failure).
+fn cargo_test(what: &str, cmd: &mut Command) -> Result<TestRun> {
     eprintln!("xtask: {what}");
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -246,10 +260,9 @@ fn cargo_test(what: &str, cmd: &mut Command) -> Result<(u64, u64)> {
         }
     }
     let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
-    if !status.success() || failed > 0 {
-        return Err(format!("{failed} failed, {passed} passed ({status})"));
-    }
-    Ok((passed, failed))
+    let problem = (!status.success() || failed > 0)
+        .then(|| format!("{failed} failed, {passed} passed ({status})"));
+    Ok((passed, failed, problem))
 }
 
 /// The number before `label` in a `test result:` line.

@@ -309,6 +309,10 @@ impl Client {
         loop {
             match conn.read_some(&self.endpoint, &mut buf, self.timeouts.read)? {
                 0 => break,
+                // The master's refusal of a selector is the whole reply;
+                // 3.0–3.4 then leave the connection open now and then (2.6
+                // always closes it), so waiting for EOF could time out.
+                _ if self.endpoint.target().is_some() && is_master_refusal_line(&buf) => break,
                 _ => continue,
             }
         }
@@ -620,8 +624,14 @@ fn find_prompt(buf: &[u8], master: bool) -> Option<(usize, usize)> {
     }
 }
 
-/// The master CLI closes the connection with this text when a selector
-/// names no process.
+/// Whether `buf` is the master CLI's refusal of a selector, complete:
+/// `Can't find the target PID matching the prefix '@!1'` and its newline.
+fn is_master_refusal_line(buf: &[u8]) -> bool {
+    buf.starts_with(b"Can't find the target") && buf.ends_with(b"\n")
+}
+
+/// The master CLI answers with this text (and closes the connection, on
+/// 2.6 always, on 3.x not always) when a selector names no process.
 fn master_refusal(endpoint: &Endpoint, bytes: &[u8]) -> Option<Error> {
     endpoint.target()?;
     let text = String::from_utf8_lossy(bytes);
@@ -1029,6 +1039,15 @@ mod tests {
 
     fn ep() -> Endpoint {
         Endpoint::unix("/x.sock")
+    }
+
+    #[test]
+    fn a_master_refusal_is_complete_at_its_newline() {
+        assert!(is_master_refusal_line(
+            b"Can't find the target PID matching the prefix '@!1'\n"
+        ));
+        assert!(!is_master_refusal_line(b"Can't find the target PID"));
+        assert!(!is_master_refusal_line(b"Name: HAProxy\n"));
     }
 
     #[test]
