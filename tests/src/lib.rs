@@ -390,7 +390,7 @@ fn config(
     let acl = dir.join("blocked.acl");
     c.push_str(
         "\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    \
-         timeout server 10s\n    timeout check 500ms\n\n",
+         timeout server 10s\n    timeout check 2s\n\n",
     );
     match topology {
         Topology::Standard => {

@@ -29,7 +29,7 @@
 //! listed in `target/haproxy/READY` (`<version> <absolute binary path>`, one
 //! line each) and printed.
 
-use crate::{ensure_haproxy, run, Result};
+use crate::{ensure_haproxy, Result};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -473,41 +473,14 @@ fn patch(dir: &Path, debian: &str) -> Result {
         .map_err(|e| format!("{}: {e}", dir.display()))
 }
 
-/// Whether `user` is root.
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// Makes sure `patchelf` is installed, like [`crate::ensure_haproxy`].
 fn ensure_patchelf() -> Result {
-    let found = Command::new("patchelf")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Ok(());
-    }
-    let install = "apt-get update && apt-get install -y patchelf";
-    if !is_root() {
-        return Err(format!(
-            "patchelf is not installed and this user is not root; run: sudo sh -c '{install}'"
-        ));
-    }
-    eprintln!("xtask: patchelf is missing; installing it: {install}");
-    run(
-        "apt-get update",
-        Command::new("apt-get").args(["update", "-qq"]),
-    )?;
-    run(
-        "apt-get install patchelf",
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "patchelf"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+    crate::ensure_apt_package("patchelf", || {
+        Command::new("patchelf")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 /// One package's stanza, as much as the fetcher needs.
@@ -628,7 +601,7 @@ impl Apt {
             // (Docker images do); without them every apt-cache call parses
             // every index again, seconds each.
             "Dir::Cache::pkgcache=pkgcache.bin",
-            "Dir::Cache::srcpkgcache=srcpkgcache.bin",
+            "Dir::Cache::srcpkgcache=",
             "Acquire::Languages=none",
             "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false",
             "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false",
@@ -638,7 +611,7 @@ impl Apt {
         ] {
             c.arg("-o").arg(o);
         }
-        if is_root() {
+        if crate::is_root() {
             // The private directories belong to root; `_apt` cannot write
             // them.
             c.arg("-o").arg("APT::Sandbox::User=root");

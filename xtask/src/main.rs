@@ -2,14 +2,20 @@
 //!
 //! - `cargo xtask demo`: start a throwaway local HAProxy fleet and run
 //!   `haproxy-cli` against it.
-//! - `cargo xtask test`: every test (unit, property, fixtures, end-to-end
-//!   against real HAProxy).
-//! - `cargo xtask ci`: what CI runs: fmt, clippy, the tests, docs, the
-//!   benches compiled and the parser bench in quick mode, a short fuzz run.
+//! - `cargo xtask test [--haproxy all|VERSION,…]`: every test (unit,
+//!   property, fixtures, end-to-end against real HAProxy) with the system's
+//!   HAProxy; with `--haproxy`, the e2e suite once per version of the
+//!   matrix (2.6, 3.0, 3.2, 3.4) and the mixed-version fleet test.
+//! - `cargo xtask ci`: what CI runs: fmt, clippy, docs, the benches
+//!   compiled and the parser bench in quick mode, a short fuzz run, the
+//!   tests over every version of the matrix.
 //! - `cargo xtask bench`: the benchmark suite and its report.
 //! - `cargo xtask fuzz [SECS]`: the fuzz targets for SECS seconds each:
 //!   the stable mutation fuzzer, then the coverage-guided libFuzzer
 //!   targets when a nightly toolchain and cargo-fuzz are installed.
+//! - `cargo xtask haproxy [VERSION…|all]`: fetch Debian's builds of HAProxy
+//!   3.0, 3.2 and 3.4 into `target/haproxy/` (see the `haproxy` module) and
+//!   print every version's binary.
 //! - `cargo xtask package`: `cargo package` of every published crate,
 //!   verified, and what each ships checked.
 //! - `cargo xtask deb [--install]`: the Debian package of `haproxy-cli`
@@ -18,7 +24,7 @@
 //!
 //! `ci`, `test`, `bench` and `demo` need `haproxy`: where it is missing and
 //! the user is root they install it with apt-get, otherwise they stop with
-//! the command to run.
+//! the command to run (so does `haproxy` for `patchelf`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -183,10 +189,18 @@ fn test_cmd(args: &[String]) -> Result {
 fn test() -> Result<(u64, u64)> {
     ensure_haproxy()?;
     ensure_test_tools()?;
-    let (passed, failed) = cargo_test(
+    // The mixed-version fleet tests need every line of the matrix.
+    let versions = haproxy::ensure(&["all".to_owned()])?;
+    let (passed, failed, problem) = cargo_test(
         "cargo test --workspace",
-        cargo().args(["test", "--workspace", "--color", "never"]),
+        cargo()
+            .env("HAPROXY_MATRIX", matrix_paths(&versions)?)
+            .args(["test", "--workspace", "--color", "never"]),
     )?;
+    if let Some(p) = problem {
+        println!("tests: {passed} passed, {failed} failed");
+        return Err(format!("cargo test failed: {p}"));
+    }
     println!("tests: {passed} passed, {failed} failed");
     if passed == 0 {
         return Err("cargo test ran no test".into());
@@ -194,56 +208,37 @@ fn test() -> Result<(u64, u64)> {
     Ok((passed, failed))
 }
 
+/// `HAPROXY_MATRIX`: every binary of the matrix, for the mixed-version
+/// fleet tests.
+fn matrix_paths(versions: &[haproxy::Installed]) -> Result<std::ffi::OsString> {
+    std::env::join_paths(versions.iter().map(|v| &v.binary))
+        .map_err(|e| format!("HAPROXY_MATRIX: {e}"))
+}
+
 /// The version matrix: every test once, with the first version; the e2e
-/// suite again with each other version (`HAPROXY_BIN`); then the
-/// mixed-fleet tests with every version at once (`HAPROXY_MATRIX`). Every
-/// run is made even when one fails; the summary names each.
+/// suite again with each other version (`HAPROXY_BIN`). Every run also has
+/// every version at once (`HAPROXY_MATRIX`) for the mixed-fleet tests.
+/// Every run is made even when one fails; the summary names each.
 fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     let versions = haproxy::ensure(selectors)?;
     ensure_test_tools()?;
-    let mut summary: Vec<(String, Result<(u64, u64)>)> = Vec::new();
+    let paths = matrix_paths(&versions)?;
+    let mut summary: Vec<(String, Result<TestRun>)> = Vec::new();
     for (n, v) in versions.iter().enumerate() {
         let mut c = cargo();
-        c.env("HAPROXY_BIN", &v.binary);
+        c.env("HAPROXY_BIN", &v.binary)
+            .env("HAPROXY_MATRIX", &paths);
+        // Always `--workspace`, as the first run: the same features, so the
+        // same build (with `-p haproxy-e2e` cargo builds every dependency
+        // again).
         let what = if n == 0 {
             c.args(["test", "--workspace", "--color", "never"]);
             format!("cargo test --workspace, HAProxy {}", v.full)
         } else {
-            c.args([
-                "test",
-                "-p",
-                "haproxy-e2e",
-                "--test",
-                "e2e",
-                "--color",
-                "never",
-            ]);
+            c.args(["test", "--workspace", "--test", "e2e", "--color", "never"]);
             format!("e2e suite, HAProxy {}", v.full)
         };
         let r = cargo_test(&format!("{what} ({})", v.binary.display()), &mut c);
-        summary.push((what, r));
-    }
-    if versions.len() > 1 {
-        let paths = std::env::join_paths(versions.iter().map(|v| &v.binary))
-            .map_err(|e| format!("HAPROXY_MATRIX: {e}"))?;
-        let names: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
-        let what = format!("mixed-fleet e2e tests, HAProxy {}", names.join(" + "));
-        let mut c = cargo();
-        c.env("HAPROXY_MATRIX", paths)
-            .env("HAPROXY_BIN", &versions[0].binary)
-            .args([
-                "test",
-                "-p",
-                "haproxy-e2e",
-                "--test",
-                "e2e",
-                "--color",
-                "never",
-                "--",
-                "--ignored",
-                "mixed_fleet",
-            ]);
-        let r = cargo_test(&what, &mut c);
         summary.push((what, r));
     }
     let (mut passed, mut failed) = (0, 0);
@@ -251,10 +246,16 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     println!("\nversion matrix:");
     for (what, r) in &summary {
         match r {
-            Ok((p, f)) => {
+            Ok((p, f, None)) => {
                 passed += p;
                 failed += f;
                 println!("  ok    {what}: {p} passed");
+            }
+            Ok((p, f, Some(e))) => {
+                passed += p;
+                failed += f;
+                println!("  FAIL  {what}: {e}");
+                errors.push(what.clone());
             }
             Err(e) => {
                 println!("  FAIL  {what}: {e}");
@@ -272,9 +273,13 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
     Ok((passed, failed))
 }
 
+/// Tests passed, tests failed, and what went wrong if anything did.
+type TestRun = (u64, u64, Option<String>);
+
 /// Runs `cmd` (a `cargo test`), echoing its output; returns (passed,
-/// failed) summed over every test binary, or an error naming the failure.
-fn cargo_test(what: &str, cmd: &mut Command) -> Result<(u64, u64)> {
+/// failed) summed over every test binary, and what went wrong if anything
+/// did (failed tests, or cargo's own failure).
+fn cargo_test(what: &str, cmd: &mut Command) -> Result<TestRun> {
     eprintln!("xtask: {what}");
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -294,10 +299,9 @@ fn cargo_test(what: &str, cmd: &mut Command) -> Result<(u64, u64)> {
         }
     }
     let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
-    if !status.success() || failed > 0 {
-        return Err(format!("{failed} failed, {passed} passed ({status})"));
-    }
-    Ok((passed, failed))
+    let problem = (!status.success() || failed > 0)
+        .then(|| format!("{failed} failed, {passed} passed ({status})"));
+    Ok((passed, failed, problem))
 }
 
 /// The number before `label` in a `test result:` line.
@@ -310,6 +314,9 @@ fn count(line: &str, label: &str) -> u64 {
 }
 
 fn ci() -> Result {
+    // The versions first: a Debian archive out of reach fails in seconds,
+    // not after the build.
+    haproxy::ensure(&["all".to_owned()])?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),

@@ -243,7 +243,7 @@ fn ensure_cargo_deb() -> Result {
 /// Installs `deb`, checks the binary, the man page and the completion,
 /// and removes the package again unless it was installed before.
 fn install_and_check(deb: &Path) -> Result {
-    if !is_root() {
+    if !crate::is_root() {
         return Err(format!(
             "installing needs root; run: sudo dpkg -i {}",
             deb.display()
@@ -278,18 +278,12 @@ fn check_installed() -> Result {
         ));
     }
     println!("$ haproxy-cli --version\n{}", version.trim());
-    if !Command::new("man")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        run(
-            "man is missing; apt-get install man-db",
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "man-db"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
-    }
+    crate::ensure_apt_package("man-db", || {
+        Command::new("man")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
     let page = output_of(
         Command::new("man")
             .arg("haproxy-cli")
@@ -361,11 +355,4 @@ fn gzip(data: &[u8], to: &Path) -> Result {
     } else {
         Err(format!("gzip failed ({status})"))
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

@@ -220,6 +220,9 @@ impl AsyncClient {
                 break;
             }
             decoder.feed(&buf[..n]).map_err(frame)?;
+            if decoder.is_done() {
+                break;
+            }
         }
         decoder.finish().map_err(frame)
     }

@@ -229,7 +229,7 @@ impl Client {
                 }
             };
             decoder.filled(n).map_err(frame)?;
-            if n == 0 {
+            if n == 0 || decoder.is_done() {
                 break;
             }
         }

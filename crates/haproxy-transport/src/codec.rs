@@ -231,6 +231,16 @@ impl OneShotDecoder {
         self.len
     }
 
+    /// Whether the reply is complete before the end of the stream: the
+    /// master CLI's refusal of a selector (`Can't find the target PID
+    /// matching the prefix '@!1'` and its newline) is the whole reply, and
+    /// HAProxy 3.0–3.4 now and then leave that connection open (2.6 always
+    /// closes it), so waiting for the end of the stream could time out.
+    pub fn is_done(&self) -> bool {
+        let bytes = &self.buf[..self.len.min(self.buf.len())];
+        self.via_master && bytes.starts_with(b"Can't find the target") && bytes.ends_with(b"\n")
+    }
+
     /// Appends bytes.
     ///
     /// # Errors
@@ -491,6 +501,22 @@ fn find_prompt(buf: &[u8], master: bool) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_master_refusal_is_complete_at_its_newline() {
+        let mut d = OneShotDecoder::new("show info", 1 << 20, true);
+        d.feed(b"Can't find the target PID").expect("feed");
+        assert!(!d.is_done());
+        d.feed(b" matching the prefix '@!1'\n").expect("feed");
+        assert!(d.is_done());
+        assert!(matches!(d.finish(), Err(FrameError::NoSuchProcess { .. })));
+        let mut worker = OneShotDecoder::new("show info", 1 << 20, false);
+        worker.feed(b"Can't find the target PID\n").expect("feed");
+        assert!(!worker.is_done(), "only through the master");
+        let mut info = OneShotDecoder::new("show info", 1 << 20, true);
+        info.feed(b"Name: HAProxy\n").expect("feed");
+        assert!(!info.is_done());
+    }
 
     #[test]
     fn prompt_framing() {

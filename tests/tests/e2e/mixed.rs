@@ -5,11 +5,10 @@
 //! summed over the processes that have it; `metric Version` reports the
 //! disagreement.
 //!
-//! Needs the matrix's binaries (`cargo xtask haproxy`): run by `cargo
-//! xtask test --haproxy all` (and `cargo xtask ci`), which sets
-//! `HAPROXY_MATRIX`; by hand, `cargo test -p haproxy-e2e --test e2e --
-//! --ignored mixed_fleet` once `cargo xtask haproxy` has written
-//! `target/haproxy/READY`.
+//! Needs the matrix's binaries: `cargo xtask test` (and `ci`) fetch them
+//! and set `HAPROXY_MATRIX`; by hand, `cargo xtask haproxy` writes
+//! `target/haproxy/READY`, which the harness reads. Without them the test
+//! fails saying so.
 
 use crate::cli::cli;
 use haproxy_admin::{HAProxy, MapRef, ObjectKind};
@@ -87,7 +86,6 @@ fn versions() -> Vec<(String, PathBuf)> {
 }
 
 #[test]
-#[ignore = "needs every HAProxy of the matrix: cargo xtask test --haproxy all"]
 fn mixed_fleet_of_every_version() {
     let versions = versions();
     let n = versions.len();

@@ -554,44 +554,23 @@ fn control_characters_are_escaped_in_every_format() {
     }
 }
 
-/// The newest HAProxy 3.x of the version matrix: `$HAPROXY_NEWEST`, else
-/// the last of `$HAPROXY_MATRIX` (`:`-separated paths, as `cargo xtask
-/// test --haproxy all` sets it), else the last 3.x line of
-/// `target/haproxy/READY` (`VERSION PATH`, written by `cargo xtask
-/// haproxy`).
+/// The newest HAProxy of the version matrix ([`haproxy_e2e::haproxy_matrix`]).
 ///
 /// # Panics
 ///
-/// When none is found, saying how to fetch one: the test needs two
+/// When the matrix has no 3.x, saying how to fetch it: the test needs two
 /// versions and does not pass silently with one.
 fn newest_haproxy() -> PathBuf {
-    if let Some(p) = std::env::var_os("HAPROXY_NEWEST") {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("HAPROXY_MATRIX")
-        .and_then(|m| std::env::split_paths(&m).last())
-        .filter(|p| p.is_file())
-    {
-        return p;
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
-    let ready = target.join("haproxy").join("READY");
-    let text = std::fs::read_to_string(&ready).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: a mixed-version fleet needs a second HAProxy version; run \
-             `cargo xtask haproxy` (or set HAPROXY_NEWEST to a haproxy 3.x binary)",
-            ready.display()
-        )
-    });
-    text.lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(v, _)| !v.starts_with("2."))
-        .map(|(_, p)| PathBuf::from(p.trim()))
-        .rfind(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{}: no HAProxy 3.x listed", ready.display()))
+    haproxy_e2e::haproxy_matrix()
+        .into_iter()
+        .rfind(|(v, _)| !v.starts_with("2."))
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!(
+                "a mixed-version fleet needs a HAProxy 3.x: run `cargo xtask haproxy` \
+                 (or `cargo xtask test`, which fetches the matrix)"
+            )
+        })
 }
 
 #[test]

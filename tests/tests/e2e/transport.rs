@@ -182,3 +182,31 @@ fn a_ten_thousand_entry_payload_is_chunked_under_the_buffer() {
         10_000
     );
 }
+
+#[test]
+fn the_masters_refusal_of_a_selector_ends_the_reply() {
+    // After `Can't find the target PID matching the prefix '@!1'`, the
+    // master of 3.0–3.4 now and then leaves the connection open (2.6
+    // always closes it): the refusal itself must end the reply, or the
+    // read waits for a close that may not come. One in a few dozen hangs
+    // there, so this asks sixty times.
+    let mw = MasterWorker::start(Topology::standard());
+    let master = Endpoint::unix(mw.master_socket());
+    for (i, target) in [Target::Pid(1), Target::Relative(99)]
+        .into_iter()
+        .cycle()
+        .take(60)
+        .enumerate()
+    {
+        let started = std::time::Instant::now();
+        let err = Client::new(Endpoint::via_master(master.clone(), target))
+            .command("show info")
+            .expect_err("no such process");
+        assert!(matches!(err, Error::NoSuchProcess { .. }), "#{i}: {err:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "#{i}: {:?}",
+            started.elapsed()
+        );
+    }
+}
