@@ -448,7 +448,7 @@ impl HAProxy {
         };
         let what = format!("commit map {map}");
         fan_out(self.settings(), &all, &what, |s, e| {
-            let version = version_of(e).ok_or_else(|| Error::NotHaproxy {
+            let version = version_of(e).ok_or_else(|| Error::NotHAProxy {
                 endpoint: e.to_string(),
                 reason: "no prepared version for this process".to_owned(),
             })?;

@@ -77,10 +77,9 @@ impl StatObject {
         columns: Arc<[Box<str>]>,
         values: impl Iterator<Item = Option<Combined<Value>>>,
     ) -> StatObject {
-        let values = values
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i, v)))
-            .collect();
+        let mut kept = Vec::with_capacity(columns.len());
+        kept.extend(values.enumerate().filter_map(|(i, v)| v.map(|v| (i, v))));
+        let values = kept;
         StatObject {
             kind,
             proxy: proxy.to_owned(),

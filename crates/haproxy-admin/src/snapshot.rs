@@ -10,6 +10,7 @@ use crate::table::{column_traits, Cell, ColumnKind, ProcTable};
 use crate::value::Value;
 use crate::{Error, Result};
 use haproxy_proto::info::{info_combine, parse_info, InfoOwned};
+use haproxy_proto::stat::Cells;
 use haproxy_proto::Combine;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,7 +73,7 @@ fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
     let info = parse_info(&info_text)
         .map_err(|e| parse_err("show info", e))?
         .into_owned();
-    let stat_text = shared.settings.command(&p.endpoint, "show stat")?;
+    let stat_text = shared.settings.csv_dump(&p.endpoint, "show stat")?;
     let table = ProcTable::parse(stat_text).map_err(|e| parse_err("show stat", e))?;
     Ok(Fetched { info, table })
 }
@@ -645,6 +646,23 @@ impl Snapshot {
         })
     }
 
+    /// Each process's record of object `obj`, in process order: read once
+    /// per object, then every column is combined from it.
+    fn records(&self, obj: usize) -> Vec<Rec<'_>> {
+        self.objects[obj]
+            .rows
+            .iter()
+            .filter_map(|&(pi, row)| {
+                let p = &self.procs[pi];
+                Some(Rec {
+                    proc_index: pi,
+                    col_map: &p.col_map,
+                    cells: p.table.cells(row)?,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| &**c == name)
     }
@@ -656,32 +674,48 @@ impl Snapshot {
         col: usize,
         scratch: &mut Vec<Option<Value>>,
     ) -> Option<Combined<Value>> {
+        let recs = self.records(obj);
+        self.combine_records(obj, &recs, col, scratch)
+    }
+
+    /// Column `col` of object `obj` from its records `recs`.
+    fn combine_records(
+        &self,
+        obj: usize,
+        recs: &[Rec<'_>],
+        col: usize,
+        scratch: &mut Vec<Option<Value>>,
+    ) -> Option<Combined<Value>> {
         let (how, kind) = self
             .traits
             .get(col)
             .copied()
             .unwrap_or((Combine::MustAgree, ColumnKind::Guess));
+        // Every process holds a small number or nothing (most fields):
+        // combined on the parser's integers, nothing unpacked or built.
+        if let Some(v) = fold_small(how, recs, col) {
+            return v.map(|n| Combined::Value(int_value(n)));
+        }
         // Read each process's field once.
-        let rows = &self.objects[obj].rows;
         let mut small = [Cell::Empty; 16];
         let mut big = Vec::new();
-        let cells: &[Cell<'_>] = if rows.len() <= small.len() {
-            for (slot, (_, _, c)) in small.iter_mut().zip(self.cells(obj, col)) {
-                *slot = c;
+        let cells: &[Cell<'_>] = if recs.len() <= small.len() {
+            for (slot, r) in small.iter_mut().zip(recs) {
+                *slot = r.cell(col);
             }
-            &small[..rows.len()]
+            &small[..recs.len()]
         } else {
-            big.extend(self.cells(obj, col).map(|(_, _, c)| c));
+            big.extend(recs.iter().map(|r| r.cell(col)));
             &big
         };
         let (&c0, rest) = cells.split_first()?;
         // A column some of the object's processes lack (mixed versions):
         // every process's value, never a sum over the subset as if it were
         // the whole.
-        if self.uneven.get(col).copied().unwrap_or(false) && rows.len() > 1 {
-            let has = |pi: usize| self.procs[pi].col_map.get(col).copied().flatten().is_some();
-            if rows.iter().any(|&(pi, _)| !has(pi)) {
-                if rows.iter().all(|&(pi, _)| !has(pi)) {
+        if self.uneven.get(col).copied().unwrap_or(false) && recs.len() > 1 {
+            let has = |r: &Rec<'_>| r.col_map.get(col).copied().flatten().is_some();
+            if recs.iter().any(|r| !has(r)) {
+                if recs.iter().all(|r| !has(r)) {
                     return None;
                 }
                 return Some(Combined::Disagreement {
@@ -689,9 +723,9 @@ impl Snapshot {
                 });
             }
         }
-        // Fast path: every process holds the same field (always true with
-        // one process), and combining equal values gives that value: read
-        // it once.
+        // Every process holds the same field (always true with one
+        // process), and combining equal values gives that value: read it
+        // once.
         if rest.is_empty() || (!matches!(how, Combine::Sum) && rest.iter().all(|c| *c == c0)) {
             return value_of(c0, kind).map(Combined::Value);
         }
@@ -700,7 +734,7 @@ impl Snapshot {
         }
         scratch.clear();
         scratch.extend(cells.iter().map(|&c| value_of(c, kind)));
-        combine_indexed(how, scratch, |i| self.process_id(rows[i].0))
+        combine_indexed(how, scratch, |i| self.process_id(recs[i].proc_index))
     }
 
     /// Column `col` of object `obj` for each process.
@@ -713,7 +747,8 @@ impl Snapshot {
 
     pub(crate) fn stat_object(&self, obj: usize, scratch: &mut Vec<Option<Value>>) -> StatObject {
         let entry = &self.objects[obj];
-        let values = (0..self.columns.len()).map(|c| self.combined(obj, c, scratch));
+        let recs = self.records(obj);
+        let values = (0..self.columns.len()).map(|c| self.combine_records(obj, &recs, c, scratch));
         StatObject::new(
             entry.kind,
             &entry.proxy,
@@ -754,6 +789,74 @@ impl Snapshot {
             .iter()
             .map(|&(pi, _)| &self.shared.processes[self.procs[pi].process])
             .collect()
+    }
+}
+
+/// One process's record of an object.
+struct Rec<'a> {
+    /// Index into `Snapshot::procs`.
+    proc_index: usize,
+    /// For every snapshot column, this process's column index.
+    col_map: &'a [Option<usize>],
+    cells: Cells<'a>,
+}
+
+impl<'a> Rec<'a> {
+    /// Column `col` (snapshot index); empty when this process lacks it.
+    fn cell(&self, col: usize) -> Cell<'a> {
+        self.col_map
+            .get(col)
+            .copied()
+            .flatten()
+            .map_or(Cell::Empty, |c| self.cells.get(c))
+    }
+}
+
+/// An integer as a [`Value`].
+fn int_value(n: i64) -> Value {
+    match u64::try_from(n) {
+        Ok(u) => Value::Unsigned(u),
+        Err(_) => Value::Signed(n),
+    }
+}
+
+/// Column `col` combined straight from the parser's integers when every
+/// record holds a small one or nothing: `Some(None)` when all are empty,
+/// `None` when the general path must decide (text, a large number, a
+/// process without the column, a must-agree field that differs, an
+/// overflow). Gives what [`combine_indexed`] gives on the same values.
+fn fold_small(how: Combine, recs: &[Rec<'_>], col: usize) -> Option<Option<i64>> {
+    let mut first: Option<Option<i64>> = None;
+    let mut same = true;
+    let mut acc: Option<i64> = None;
+    let mut count: i64 = 0;
+    for r in recs {
+        let local = r.col_map.get(col).copied().flatten()?;
+        let v = r.cells.small_int(local)?;
+        match first {
+            None => first = Some(v),
+            Some(f) => same &= f == v,
+        }
+        if let Some(n) = v {
+            count += 1;
+            acc = Some(match acc {
+                None => n,
+                Some(a) => match how {
+                    Combine::Sum | Combine::Average => a.checked_add(n)?,
+                    Combine::Max => a.max(n),
+                    Combine::Min => a.min(n),
+                    _ => a,
+                },
+            });
+        }
+    }
+    let first = first?;
+    match how {
+        Combine::First => Some(first),
+        Combine::MustAgree if same => Some(first),
+        Combine::MustAgree => None,
+        Combine::Sum | Combine::Max | Combine::Min => Some(acc),
+        Combine::Average => Some(acc.and_then(|sum| sum.checked_div(count))),
     }
 }
 

@@ -30,6 +30,11 @@ impl ProcTable {
         self.t.len()
     }
 
+    /// The typed cells of record `row`.
+    pub(crate) fn cells(&self, row: usize) -> Option<haproxy_proto::stat::Cells<'_>> {
+        self.t.cells(row)
+    }
+
     /// Field `col` of record `row` ([`Field::Empty`] when out of range).
     pub(crate) fn cell(&self, row: usize, col: usize) -> Cell<'_> {
         self.t.field(row, col)

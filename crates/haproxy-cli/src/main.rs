@@ -46,6 +46,9 @@ enum Failure {
     WaitTimeout(String),
     /// `check` found differences (exit 1; they are on stdout).
     Checked(String),
+    /// The reader of stdout went away (`| head`): exit 0 without a word,
+    /// as other Unix tools do.
+    BrokenPipe,
 }
 
 impl From<Error> for Failure {
@@ -56,7 +59,22 @@ impl From<Error> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Failure {
-        Failure::Io(e.to_string())
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Io(e.to_string())
+        }
+    }
+}
+
+impl Failure {
+    /// A JSON writer's failure: a closed pipe, or what went wrong.
+    fn json(e: serde_json::Error) -> Failure {
+        if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+            Failure::BrokenPipe
+        } else {
+            Failure::Io(format!("writing JSON: {e}"))
+        }
     }
 }
 
@@ -96,11 +114,10 @@ fn main() -> ExitCode {
             eprintln!("haproxy-cli: {msg}");
             ExitCode::FAILURE
         }
+        // A closed pipe (`| head`): the reader has what it wanted.
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Io(msg)) => {
-            // A closed pipe (`| head`) is not worth a message.
-            if !msg.contains("Broken pipe") {
-                eprintln!("haproxy-cli: {msg}");
-            }
+            eprintln!("haproxy-cli: {msg}");
             ExitCode::FAILURE
         }
         // An argument the command builder refused is a usage error.
@@ -126,17 +143,18 @@ fn one_line(s: &str) -> String {
 
 fn run(cli: &Cli) -> Result {
     match &cli.command {
+        // Written whole into memory first: clap_complete panics on a
+        // failed write, and `completions bash | head -1` closes the pipe.
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "haproxy-cli",
-                &mut std::io::stdout(),
-            );
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "haproxy-cli", &mut text);
+            std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }
         // Usage errors before any socket is opened.

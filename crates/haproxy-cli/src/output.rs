@@ -59,7 +59,7 @@ pub(crate) fn prometheus_metric(out: &mut impl Write, snap: &Snapshot, name: &st
 }
 
 fn json_err(e: serde_json::Error) -> Failure {
-    Failure::Io(format!("writing JSON: {e}"))
+    Failure::json(e)
 }
 
 fn not_for(format: Format, what: &str) -> Failure {
