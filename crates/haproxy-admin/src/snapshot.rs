@@ -6,7 +6,7 @@ use crate::error::ProcessFailure;
 use crate::haproxy::{PerProcess, Shared};
 use crate::objects::{Backend, Frontend, ObjectKind, Server, StatObject};
 use crate::process::{Process, ProcessId};
-use crate::table::{column_traits, Cell, ColumnKind, ProcTable};
+use crate::table::{Cell, ProcTable};
 use crate::value::Value;
 use crate::{Error, Result};
 use haproxy_proto::info::{info_combine, parse_info, InfoOwned};
@@ -50,7 +50,9 @@ pub struct Snapshot {
     pub(crate) procs: Vec<ProcSnap>,
     failures: Vec<ProcessFailure>,
     pub(crate) columns: Arc<[Box<str>]>,
-    pub(crate) traits: Vec<(Combine, ColumnKind)>,
+    /// How each column combines across processes (from its
+    /// [`haproxy_proto::HeaderColumn`], decided once per snapshot).
+    pub(crate) combine: Vec<Combine>,
     /// For every column, whether some process lacks it (processes of
     /// different versions): such a column is never combined over the
     /// processes that have it as if they were all.
@@ -131,12 +133,14 @@ impl Snapshot {
     ) -> Snapshot {
         // The union of every process's columns, in first-seen order.
         let mut columns: Vec<Box<str>> = Vec::new();
+        let mut combine: Vec<Combine> = Vec::new();
         let mut by_name: HashMap<Box<str>, usize> = HashMap::new();
         for p in &procs {
-            for c in p.table.columns() {
+            for (c, h) in p.table.columns().iter().zip(p.table.header()) {
                 if !by_name.contains_key(c) {
                     by_name.insert(c.clone(), columns.len());
                     columns.push(c.clone());
+                    combine.push(h.combine());
                 }
             }
         }
@@ -149,7 +153,6 @@ impl Snapshot {
             }
             p.col_map = map;
         }
-        let traits = columns.iter().map(|c| column_traits(c)).collect();
         let uneven = (0..columns.len())
             .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
             .collect();
@@ -159,7 +162,7 @@ impl Snapshot {
             procs,
             failures,
             columns: columns.into(),
-            traits,
+            combine,
             uneven,
             objects,
         }
@@ -686,15 +689,11 @@ impl Snapshot {
         col: usize,
         scratch: &mut Vec<Option<Value>>,
     ) -> Option<Combined<Value>> {
-        let (how, kind) = self
-            .traits
-            .get(col)
-            .copied()
-            .unwrap_or((Combine::MustAgree, ColumnKind::Guess));
+        let how = self.combine.get(col).copied().unwrap_or(Combine::MustAgree);
         // Every process holds a small number or nothing (most fields):
         // combined on the parser's integers, nothing unpacked or built.
         if let Some(v) = fold_small(how, recs, col) {
-            return v.map(|n| Combined::Value(int_value(n)));
+            return v.map(|n| Combined::Value(Value::of_i64(n)));
         }
         // Read each process's field once.
         let mut small = [Cell::Empty; 16];
@@ -727,21 +726,20 @@ impl Snapshot {
         // process), and combining equal values gives that value: read it
         // once.
         if rest.is_empty() || (!matches!(how, Combine::Sum) && rest.iter().all(|c| *c == c0)) {
-            return value_of(c0, kind).map(Combined::Value);
+            return Value::of_cell(c0).map(Combined::Value);
         }
         if let Some(v) = fold_unsigned(how, cells.iter().copied()) {
             return v.map(|n| Combined::Value(Value::Unsigned(n)));
         }
         scratch.clear();
-        scratch.extend(cells.iter().map(|&c| value_of(c, kind)));
+        scratch.extend(cells.iter().map(|&c| Value::of_cell(c)));
         combine_indexed(how, scratch, |i| self.process_id(recs[i].proc_index))
     }
 
     /// Column `col` of object `obj` for each process.
     pub(crate) fn per_process(&self, obj: usize, col: usize) -> PerProcess<Option<Value>> {
-        let kind = self.traits.get(col).map_or(ColumnKind::Guess, |t| t.1);
         self.cells(obj, col)
-            .map(|(pi, t, c)| (self.process_id(pi), t.value(c, kind)))
+            .map(|(pi, _, c)| (self.process_id(pi), Value::of_cell(c)))
             .collect()
     }
 
@@ -764,9 +762,8 @@ impl Snapshot {
         let &(pi, row) = entry.rows.get(pos)?;
         let p = &self.procs[pi];
         let values = (0..self.columns.len()).map(|c| {
-            let kind = self.traits[c].1;
             p.col_map[c]
-                .and_then(|lc| p.table.value(p.table.cell(row, lc), kind))
+                .and_then(|lc| Value::of_cell(p.table.cell(row, lc)))
                 .map(Combined::Value)
         });
         Some(
@@ -812,14 +809,6 @@ impl<'a> Rec<'a> {
     }
 }
 
-/// An integer as a [`Value`].
-fn int_value(n: i64) -> Value {
-    match u64::try_from(n) {
-        Ok(u) => Value::Unsigned(u),
-        Err(_) => Value::Signed(n),
-    }
-}
-
 /// Column `col` combined straight from the parser's integers when every
 /// record holds a small one or nothing: `Some(None)` when all are empty,
 /// `None` when the general path must decide (text, a large number, a
@@ -857,19 +846,6 @@ fn fold_small(how: Combine, recs: &[Rec<'_>], col: usize) -> Option<Option<i64>>
         Combine::MustAgree => None,
         Combine::Sum | Combine::Max | Combine::Min => Some(acc),
         Combine::Average => Some(acc.and_then(|sum| sum.checked_div(count))),
-    }
-}
-
-/// A field as a [`Value`], read as `kind` says.
-fn value_of(cell: Cell<'_>, kind: ColumnKind) -> Option<Value> {
-    match cell {
-        Cell::Empty => None,
-        Cell::Int(n) => Some(match u64::try_from(n) {
-            Ok(u) => Value::Unsigned(u),
-            Err(_) => Value::Signed(n),
-        }),
-        Cell::UInt(n) => Some(Value::Unsigned(n)),
-        Cell::Text(t) => kind.read(t),
     }
 }
 

@@ -3,8 +3,9 @@
 //! [`parse_stat`] reads a whole reply into a [`StatTable`]: the header (a
 //! [`HeaderColumn`] per column) and every record, typed. Records are
 //! [`StatRecord`] views that borrow the reply; a field is copied only when
-//! CSV quoting forced an unescape. [`StatRecord::to_row`] makes the owned,
-//! serde-ready [`StatRow`].
+//! CSV quoting forced an unescape. [`OwnedStatTable`] keeps the reply and
+//! its typed cells for holding many tables at once (what `haproxy-admin`
+//! combines from).
 //!
 //! ```
 //! use haproxy_proto::field::Column;
@@ -77,11 +78,7 @@ use nom::multi::separated_list1;
 use nom::sequence::pair;
 use nom::IResult;
 #[cfg(feature = "serde")]
-use serde::de::{self, MapAccess, Visitor};
-#[cfg(feature = "serde")]
-use serde::ser::SerializeMap;
-#[cfg(feature = "serde")]
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::field::{Column, HeaderColumn, ValueKind, COLUMN_COUNT};
@@ -530,7 +527,7 @@ impl<'a> StatTable<'a> {
     /// reading each record's value with [`StatRecord::get_at`].
     pub fn columns(
         &self,
-    ) -> impl ExactSizeIterator<Item = (usize, HeaderColumn<'a>, Option<Combine>)> + '_ {
+    ) -> impl ExactSizeIterator<Item = (usize, HeaderColumn<'a>, Combine)> + '_ {
         self.header
             .iter()
             .enumerate()
@@ -575,11 +572,6 @@ impl<'a> StatTable<'a> {
     /// Every record, in order.
     pub fn records(&self) -> impl ExactSizeIterator<Item = StatRecord<'_>> + '_ {
         (0..self.records).map(move |row| StatRecord { table: self, row })
-    }
-
-    /// Every record as an owned [`StatRow`].
-    pub fn to_rows(&self) -> Vec<StatRow> {
-        self.records().map(|r| r.to_row()).collect()
     }
 
     fn slot(&self, row: usize, col: usize) -> Option<Slot> {
@@ -740,140 +732,6 @@ impl<'t> StatRecord<'t> {
             .iter()
             .enumerate()
             .map(move |(i, h)| (*h, self.get_at(i)))
-    }
-
-    /// The owned form of the record.
-    pub fn to_row(&self) -> StatRow {
-        StatRow {
-            fields: self
-                .values()
-                .map(|(h, v)| (h.name().to_owned(), v.map(Value::into_owned)))
-                .collect(),
-        }
-    }
-}
-
-/// An owned record: each column's name with its value (`None` for an
-/// empty field), in the reply's order. Serialized as a map in that order,
-/// empty fields as `null`; deserialized back by typing each value after its
-/// column's name.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StatRow {
-    /// `(column name, value)` in the reply's order.
-    pub fields: Vec<(String, Option<Value<'static>>)>,
-}
-
-impl StatRow {
-    /// The value of the column named `name` (the first, if it repeats).
-    pub fn get_by_name(&self, name: &str) -> Option<&Value<'static>> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_ref())
-    }
-
-    /// The value of `column`.
-    pub fn get(&self, column: Column) -> Option<&Value<'static>> {
-        self.get_by_name(column.name())
-    }
-}
-
-#[cfg(feature = "serde")]
-impl Serialize for StatRow {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
-        for (name, value) in &self.fields {
-            map.serialize_entry(name, value)?;
-        }
-        map.end()
-    }
-}
-
-/// A scalar as a self-describing format holds it.
-#[cfg(feature = "serde")]
-enum Scalar {
-    Null,
-    Int(i64),
-    UInt(u64),
-    Text(String),
-}
-
-#[cfg(feature = "serde")]
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an integer, a string or null")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(i64::try_from(v).map_or(Scalar::UInt(v), Scalar::Int))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
-                Scalar::deserialize(d)
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> Deserialize<'de> for StatRow {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StatRow;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of show stat column names to values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StatRow, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some((name, scalar)) = map.next_entry::<String, Scalar>()? {
-                    let value = {
-                        let column = HeaderColumn::from_name(&name);
-                        match scalar {
-                            Scalar::Null => None,
-                            Scalar::Int(v) => match column.info().map(|i| i.kind) {
-                                Some(ValueKind::ProxyType) => {
-                                    let code = u8::try_from(v).map_err(|_| {
-                                        de::Error::custom(format!("{name}: {v} is not a type"))
-                                    })?;
-                                    Some(Value::ProxyType(ProxyType::from_code(code)))
-                                }
-                                _ => Some(Value::Int(v)),
-                            },
-                            Scalar::UInt(v) => Some(Value::UInt(v)),
-                            Scalar::Text(s) => Some(
-                                Value::from_text(column, &s)
-                                    .ok_or_else(|| {
-                                        de::Error::custom(format!("{name}: {s:?} is not a number"))
-                                    })?
-                                    .into_owned(),
-                            ),
-                        }
-                    };
-                    fields.push((name, value));
-                }
-                Ok(StatRow { fields })
-            }
-        }
-        deserializer.deserialize_map(V)
     }
 }
 
@@ -1765,39 +1623,18 @@ mod tests {
     }
 
     #[test]
-    fn rows_convert_to_owned_and_back() {
+    fn records_type_text_like_columns() {
         let input =
             "# pxname,svname,scur,status,type,addr,h2_x,\nbe,s1,3,MAINT (via a/b),2,[::1]:80,x,\n";
         let table = t(input);
-        let row = table.record(0).expect("record").to_row();
-        assert_eq!(row.get(Column::Scur), Some(&Value::Int(3)));
+        let rec = table.record(0).expect("record");
+        assert_eq!(rec.get(Column::Scur), Some(Value::Int(3)));
         assert_eq!(
-            row.get(Column::Status),
-            Some(&Value::Status(Status::MaintVia("a/b".into())))
-        );
-    }
-
-    #[cfg(feature = "serde")]
-    #[test]
-    fn rows_deserialize_from_a_map() {
-        use serde::de::value::{Error as DeError, MapDeserializer};
-        let entries = vec![
-            ("pxname", "be"),
-            ("scur", "3"),
-            ("status", "UP"),
-            ("addr", "[::1]:80"),
-            ("type", "2"),
-        ];
-        let d: MapDeserializer<'_, _, DeError> = MapDeserializer::new(entries.into_iter());
-        let back = StatRow::deserialize(d).expect("deserializes");
-        assert_eq!(back.get(Column::Scur), Some(&Value::Int(3)));
-        assert_eq!(back.get(Column::Status), Some(&Value::Status(Status::Up)));
-        assert_eq!(
-            back.get(Column::Type),
-            Some(&Value::ProxyType(ProxyType::Server))
+            rec.get(Column::Status),
+            Some(Value::Status(Status::MaintVia("a/b".into())))
         );
         assert_eq!(
-            back.get(Column::Addr).map(|a| a.to_string()),
+            rec.get(Column::Addr).map(|a| a.to_string()),
             Some("[::1]:80".into())
         );
     }
@@ -1805,9 +1642,10 @@ mod tests {
     #[test]
     fn columns_carry_their_combine() {
         let table = t(H);
-        let combines: Vec<Option<Combine>> = table.columns().map(|(_, _, c)| c).collect();
-        assert_eq!(combines[2], Some(Combine::Sum));
-        assert_eq!(combines[3], Some(Combine::MustAgree));
-        assert_eq!(combines[8], None);
+        let combines: Vec<Combine> = table.columns().map(|(_, _, c)| c).collect();
+        assert_eq!(combines[2], Combine::Sum);
+        assert_eq!(combines[3], Combine::MustAgree);
+        assert_eq!(combines[7], Combine::MustAgree, "an unknown column");
+        assert_eq!(combines[8], Combine::Sum, "a module counter");
     }
 }
