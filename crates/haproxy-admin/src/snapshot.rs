@@ -594,34 +594,20 @@ impl Snapshot {
             }
             return Ok(());
         }
-        // Large listings: rounds of `batch` objects per thread, combined in
-        // parallel, handed on in order.
-        let combine = |part: &&[usize]| {
-            let mut scratch = Vec::new();
-            part.iter()
-                .map(|&i| self.stat_object(i, &mut scratch))
-                .collect::<Vec<_>>()
-        };
-        for round in wanted.chunks(batch.saturating_mul(threads)) {
-            let chunk = round.len().div_ceil(threads);
-            let parts: Vec<&[usize]> = round.chunks(chunk).collect();
-            let combined = crate::fanout::fan_out(
-                &parts,
-                threads,
-                "combine",
-                |part| format!("{} objects", part.len()),
-                |part| Ok(combine(part)),
-            );
-            for (done, part) in combined.into_iter().zip(&parts) {
-                // A panic in a worker cannot come from our code (no
-                // panicking paths); that part is recomputed here, where a
-                // second panic would show.
-                for o in done.unwrap_or_else(|_| combine(part)) {
-                    f(o)?;
-                }
-            }
-        }
-        Ok(())
+        // Large listings: chunks of `batch` objects combined on every
+        // core, handed on in order while the next are combined.
+        crate::fanout::in_order(
+            &wanted,
+            threads,
+            batch.min(wanted.len().div_ceil(threads)),
+            |part| {
+                let mut scratch = Vec::new();
+                part.iter()
+                    .map(|&i| self.stat_object(i, &mut scratch))
+                    .collect()
+            },
+            f,
+        )
     }
 
     // ---- per-object field access ---------------------------------------
