@@ -1,7 +1,7 @@
 //! The `show stat` CSV parser.
 //!
 //! [`parse_stat`] reads a whole reply into a [`StatTable`]: the header (a
-//! [`HeaderColumn`] per column) and every record, typed. Records are
+//! [`HeaderColumn`](crate::HeaderColumn) per column) and every record, typed. Records are
 //! [`StatRecord`] views that borrow the reply; a field is copied only when
 //! CSV quoting forced an unescape. [`OwnedStatTable`] keeps the reply and
 //! its typed cells for holding many tables at once (what `haproxy-admin`
@@ -31,12 +31,12 @@
 //!   next non-blank line the names line, without its own `#` (as a 2012
 //!   Datadog paste has it). Duplicate names (2.3's h2 module) are kept; a
 //!   lookup by column or name finds the first.
-//! - **No header.** Data before any header is [`ParseErrorKind::MissingHeader`].
+//! - **No header.** Data before any header is [`crate::ParseErrorKind::MissingHeader`].
 //!   For headerless input whose layout is known, use
 //!   [`parse_stat_with_columns`].
 //! - **Second header.** A later `#` line naming exactly the same columns (two
 //!   processes' replies joined) is skipped and the records go on; one naming
-//!   different columns is a [`ParseErrorKind::Malformed`] error — parse each
+//!   different columns is a [`crate::ParseErrorKind::Malformed`] error — parse each
 //!   process's reply on its own.
 //! - **Empty reply**, or only blank lines: an empty table with no header,
 //!   not an error. **Header only**: a table with a header and no records.
@@ -47,19 +47,19 @@
 //!   comma; it does not make a column. A record may also lack it.
 //! - **Field count.** A record must have exactly the header's number of
 //!   fields (plus, optionally, the empty one after the trailing comma).
-//!   Fewer is [`ParseErrorKind::TooFewFields`], more is
-//!   [`ParseErrorKind::TooManyFields`] — except at the very end of an input
+//!   Fewer is [`crate::ParseErrorKind::TooFewFields`], more is
+//!   [`crate::ParseErrorKind::TooManyFields`] — except at the very end of an input
 //!   without a final newline, where a short record is
-//!   [`ParseErrorKind::Truncated`]. A record at the end with the full field
+//!   [`crate::ParseErrorKind::Truncated`]. A record at the end with the full field
 //!   count is complete even without a final newline.
 //! - **Quoting.** A field starting with `"` is quoted: it ends at the next
 //!   lone `"`, `""` inside stands for `"`, and it may hold `,`, CR and LF
 //!   (a record may so span lines). After the closing quote must come a
-//!   comma or the end of the line, else [`ParseErrorKind::Malformed`]. An
-//!   unclosed quote is [`ParseErrorKind::UnterminatedQuote`] at the opening
+//!   comma or the end of the line, else [`crate::ParseErrorKind::Malformed`]. An
+//!   unclosed quote is [`crate::ParseErrorKind::UnterminatedQuote`] at the opening
 //!   quote. A `"` inside an unquoted field is an ordinary character.
-//! - **Types.** Every numeric column of the [`Column`] table is parsed and
-//!   checked while reading: text there is [`ParseErrorKind::InvalidNumber`]
+//! - **Types.** Every numeric column of the [`Column`](crate::Column) table is parsed and
+//!   checked while reading: text there is [`crate::ParseErrorKind::InvalidNumber`]
 //!   with line, column, record, field name and the text found. `type` must
 //!   also fit in a byte. Text-like columns (status, check status, mode,
 //!   address) are kept as text and made into their enum on access; those
@@ -224,21 +224,21 @@ mod tests {
         let cases: Vec<(String, ParseErrorKind, usize, usize, Option<&str>)> = vec![
             (
                 format!("{row}\n"),
-                ParseErrorKind::MissingHeader,
+                crate::ParseErrorKind::MissingHeader,
                 1,
                 1,
                 None,
             ),
             (
                 "\n#\n".to_owned(),
-                ParseErrorKind::MissingHeader,
+                crate::ParseErrorKind::MissingHeader,
                 2,
                 1,
                 None,
             ),
             (
                 format!("{H}be,s1,3\n"),
-                ParseErrorKind::TooFewFields {
+                crate::ParseErrorKind::TooFewFields {
                     expected: 9,
                     found: 3,
                 },
@@ -248,14 +248,14 @@ mod tests {
             ),
             (
                 format!("{H}be,s1,3"),
-                ParseErrorKind::Truncated,
+                crate::ParseErrorKind::Truncated,
                 2,
                 8,
                 Some("status"),
             ),
             (
                 format!("{H}{row}8,\n"),
-                ParseErrorKind::TooManyFields {
+                crate::ParseErrorKind::TooManyFields {
                     expected: 9,
                     found: 10,
                 },
@@ -265,21 +265,21 @@ mod tests {
             ),
             (
                 format!("{H}be,s1,x3,UP,2,L7OK,a,-,7,\n"),
-                ParseErrorKind::InvalidNumber,
+                crate::ParseErrorKind::InvalidNumber,
                 2,
                 7,
                 Some("qcur"),
             ),
             (
                 format!("{H}be,s1,-3x,UP,2,L7OK,a,-,7,\n"),
-                ParseErrorKind::InvalidNumber,
+                crate::ParseErrorKind::InvalidNumber,
                 2,
                 7,
                 Some("qcur"),
             ),
             (
                 format!("{H}be,s1,3,UP,300,L7OK,a,-,7,\n"),
-                ParseErrorKind::Malformed {
+                crate::ParseErrorKind::Malformed {
                     expected: "a proxy type from 0 to 255",
                 },
                 2,
@@ -288,14 +288,14 @@ mod tests {
             ),
             (
                 format!("{H}be,\"s1,3,UP\n"),
-                ParseErrorKind::UnterminatedQuote,
+                crate::ParseErrorKind::UnterminatedQuote,
                 2,
                 4,
                 Some("svname"),
             ),
             (
                 format!("{H}be,\"s1\"x,3,UP,2,L7OK,a,-,7,\n"),
-                ParseErrorKind::Malformed {
+                crate::ParseErrorKind::Malformed {
                     expected: "a comma or a line end after a closing quote",
                 },
                 2,
@@ -304,7 +304,7 @@ mod tests {
             ),
             (
                 format!("{H}{row}\n# pxname,svname,\n"),
-                ParseErrorKind::Malformed {
+                crate::ParseErrorKind::Malformed {
                     expected: "a repeated header naming the same columns as the first",
                 },
                 3,
@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(table.len(), 2);
         assert_eq!(table.record(1).and_then(|r| r.int(Column::Qmax)), Some(4));
         let e = parse_stat_with_columns("# pxname\nbe\n", cols).expect_err("has a header");
-        assert!(matches!(e.kind, ParseErrorKind::Malformed { .. }));
+        assert!(matches!(e.kind, crate::ParseErrorKind::Malformed { .. }));
         assert!(parse_stat_with_columns("x\n", &[]).is_err());
     }
 

@@ -13,7 +13,7 @@ use super::table::{Read, StatTable};
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::field::{Column, HeaderColumn};
 
-/// Parses a `show stat` reply. See the [module documentation](self) for
+/// Parses a `show stat` reply. See the [module documentation](crate::stat) for
 /// every edge case.
 ///
 /// # Errors
