@@ -15,6 +15,7 @@ use haproxy_admin::{
     Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Retry, RetryPolicy,
     Snapshot, State, Timeouts, Weight,
 };
+use haproxy_cli::{output, Failure};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +23,7 @@ use std::time::Duration;
 
 mod args;
 mod config;
-mod escape;
 mod exporter;
-mod output;
 mod sets;
 mod top;
 mod watch;
@@ -34,49 +33,6 @@ use args::{
     RateLimitArg, ServerCmd,
 };
 use sets::Action;
-
-/// What a subcommand can fail with: the library's error, or a usage
-/// problem found after parsing (exit 2).
-#[derive(Debug)]
-enum Failure {
-    Admin(Error),
-    Usage(String),
-    Io(String),
-    /// A `--wait` reached its deadline (exit 4).
-    WaitTimeout(String),
-    /// `check` found differences (exit 1; they are on stdout).
-    Checked(String),
-    /// The reader of stdout went away (`| head`): exit 0 without a word,
-    /// as other Unix tools do.
-    BrokenPipe,
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Failure {
-        Failure::Admin(e)
-    }
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Failure {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            Failure::BrokenPipe
-        } else {
-            Failure::Io(e.to_string())
-        }
-    }
-}
-
-impl Failure {
-    /// A JSON writer's failure: a closed pipe, or what went wrong.
-    fn json(e: serde_json::Error) -> Failure {
-        if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
-            Failure::BrokenPipe
-        } else {
-            Failure::Io(format!("writing JSON: {e}"))
-        }
-    }
-}
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 

@@ -12,8 +12,7 @@
 //!   which are per process): if they do not, the command fails and says
 //!   which processes differ rather than printing one of them.
 
-use crate::args::Format;
-use crate::Failure;
+use crate::{Failure, Format};
 use haproxy_admin::prometheus::{Exposition, Mode, INFO_METRICS};
 use haproxy_admin::{
     Combined, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess, ProcessId, Snapshot,
@@ -31,7 +30,7 @@ type Result<T = ()> = std::result::Result<T, Failure>;
 static PER_PROCESS: AtomicBool = AtomicBool::new(false);
 
 /// Prometheus output keeps one series per process (`--per-process`).
-pub(crate) fn set_per_process(on: bool) {
+pub fn set_per_process(on: bool) {
     PER_PROCESS.store(on, Ordering::Relaxed);
 }
 
@@ -45,7 +44,7 @@ fn prometheus_mode() -> Mode {
 
 /// `metric NAME --format prometheus`: the process metric promex names
 /// for `show info` field NAME.
-pub(crate) fn prometheus_metric(out: &mut impl Write, snap: &Snapshot, name: &str) -> Result {
+pub fn prometheus_metric(out: &mut impl Write, snap: &Snapshot, name: &str) -> Result {
     if !INFO_METRICS.iter().any(|m| m.field == name) {
         return Err(Failure::Usage(format!(
             "show info field {name} has no Prometheus metric (promex exports none); \
@@ -79,7 +78,7 @@ fn not_for(format: Format, what: &str) -> Failure {
 
 /// A combined value as one table or CSV cell (control characters made
 /// visible).
-pub(crate) fn cell(v: Option<&Combined<Value>>) -> String {
+pub fn cell(v: Option<&Combined<Value>>) -> String {
     match v {
         None => String::new(),
         Some(Combined::Value(v)) => crate::escape::control(&v.to_string()).into_owned(),
@@ -108,10 +107,8 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-pub(crate) fn csv_row<'a>(
-    out: &mut impl Write,
-    fields: impl IntoIterator<Item = &'a str>,
-) -> Result {
+/// One CSV row of `fields`, quoted as [`csv_field`] says.
+pub fn csv_row<'a>(out: &mut impl Write, fields: impl IntoIterator<Item = &'a str>) -> Result {
     let mut first = true;
     for f in fields {
         if !first {
@@ -132,11 +129,7 @@ fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result 
 /// [`table`], with the header line left out when `header` is `None`
 /// (`--no-header`; the widths are those of the rows). Control characters
 /// are made visible.
-pub(crate) fn table_rows(
-    out: &mut impl Write,
-    header: Option<&[&str]>,
-    rows: &[Vec<String>],
-) -> Result {
+pub fn table_rows(out: &mut impl Write, header: Option<&[&str]>, rows: &[Vec<String>]) -> Result {
     let shown = header.is_some();
     let header: Vec<String> = match header {
         Some(h) => h
@@ -198,7 +191,7 @@ fn info_names(snap: &Snapshot) -> Vec<String> {
 }
 
 /// `info`: every `show info` field, combined across processes.
-pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
+pub fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
     let fields: Vec<(String, Option<Combined<Value>>)> = info_names(snap)
         .into_iter()
         .map(|n| {
@@ -244,7 +237,7 @@ pub(crate) fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Res
 }
 
 /// `metric NAME`: the bare value by default.
-pub(crate) fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value) -> Result {
+pub fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value) -> Result {
     match format {
         Format::Table => writeln!(out, "{v}")?,
         Format::Json | Format::Jsonl => {
@@ -264,7 +257,7 @@ pub(crate) fn metric(out: &mut impl Write, format: Format, name: &str, v: &Value
 
 /// The columns a table shows per kind; every format but `table` shows
 /// all of them.
-pub(crate) fn table_columns(kind: ObjectKind) -> &'static [&'static str] {
+pub fn table_columns(kind: ObjectKind) -> &'static [&'static str] {
     match kind {
         ObjectKind::Frontend => &[
             "status", "scur", "slim", "stot", "rate", "req_rate", "ereq", "dreq", "bin", "bout",
@@ -402,7 +395,7 @@ fn table_name(o: &StatObject) -> String {
 }
 
 /// `frontend list`, `backend list`, `server list`.
-pub(crate) fn objects(
+pub fn objects(
     out: &mut impl Write,
     format: Format,
     kind: ObjectKind,
@@ -483,7 +476,7 @@ fn csv_object(out: &mut impl Write, kind: ObjectKind, o: &StatObject, partial: b
 /// and CSV are streamed object by object, so memory stays flat however
 /// many servers there are; a table (column widths) and Prometheus
 /// (grouped by metric) need every object first.
-pub(crate) fn stream_objects(
+pub fn stream_objects(
     out: &mut impl Write,
     format: Format,
     kind: ObjectKind,
@@ -550,12 +543,7 @@ pub(crate) fn stream_objects(
 
 /// `frontend show`, `backend show`, `server show`: one object, every
 /// column.
-pub(crate) fn object(
-    out: &mut impl Write,
-    format: Format,
-    kind: ObjectKind,
-    o: &StatObject,
-) -> Result {
+pub fn object(out: &mut impl Write, format: Format, kind: ObjectKind, o: &StatObject) -> Result {
     match format {
         Format::Table => {
             let w = o.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
@@ -578,7 +566,7 @@ pub(crate) fn object(
 
 /// `dump`: every frontend, backend and server, every column, every
 /// process, uncombined.
-pub(crate) fn dump(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
+pub fn dump(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
     let mut rows: Vec<(ProcessId, StatObject)> = Vec::new();
     for f in snap.frontends() {
         rows.extend(f.stats_per_process());
@@ -665,7 +653,7 @@ fn kind_name(k: ObjectKind) -> &'static str {
 // ---- per-process text -------------------------------------------------------
 
 /// `raw`, `errors`: each process's reply, verbatim.
-pub(crate) fn per_process_text<T: AsRef<str>>(
+pub fn per_process_text<T: AsRef<str>>(
     out: &mut impl Write,
     format: Format,
     replies: &PerProcess<T>,
@@ -736,11 +724,7 @@ fn agreed<'a, T, K: PartialEq + std::fmt::Debug>(
 }
 
 /// `map list`, `acl list`.
-pub(crate) fn lists(
-    out: &mut impl Write,
-    format: Format,
-    per: &PerProcess<Vec<MapInfo>>,
-) -> Result {
+pub fn lists(out: &mut impl Write, format: Format, per: &PerProcess<Vec<MapInfo>>) -> Result {
     let list = agreed("the map/ACL list", per, |l| {
         l.iter()
             .map(|m| (m.id, m.file.clone(), m.entry_cnt))
@@ -789,11 +773,7 @@ pub(crate) fn lists(
 
 /// `map show`, `acl show`: `[{"id", "key", "value"}]` (ids are those of
 /// the first process; entry ids are per process).
-pub(crate) fn entries(
-    out: &mut impl Write,
-    format: Format,
-    per: &PerProcess<Vec<Entry>>,
-) -> Result {
+pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>>) -> Result {
     let list = agreed("the entries", per, |l| {
         l.iter()
             .map(|e| (e.key.clone(), e.value.clone()))
@@ -832,11 +812,7 @@ pub(crate) fn entries(
 }
 
 /// `map get`, `acl get`.
-pub(crate) fn lookups(
-    out: &mut impl Write,
-    format: Format,
-    per: &PerProcess<Vec<Lookup>>,
-) -> Result {
+pub fn lookups(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Lookup>>) -> Result {
     let list = agreed("the lookup", per, |l| l.clone())?;
     let list = list.map(Vec::as_slice).unwrap_or_default();
     match format {
