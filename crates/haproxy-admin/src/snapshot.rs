@@ -213,7 +213,7 @@ impl Snapshot {
     }
 
     /// How many processes answered (the number every
-    /// [`StatObject::processes`] is out of).
+    /// [`crate::StatObject::processes`] is out of).
     pub fn process_count(&self) -> usize {
         self.procs.len()
     }

@@ -107,7 +107,8 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// One CSV row of `fields`, quoted as [`csv_field`] says.
+/// One CSV row of `fields`, RFC 4180 quoting, control characters made
+/// visible.
 pub fn csv_row<'a>(out: &mut impl Write, fields: impl IntoIterator<Item = &'a str>) -> Result {
     let mut first = true;
     for f in fields {
@@ -126,7 +127,7 @@ fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result 
     table_rows(out, Some(header), rows)
 }
 
-/// [`table`], with the header line left out when `header` is `None`
+/// An aligned table, with the header line left out when `header` is `None`
 /// (`--no-header`; the widths are those of the rows). Control characters
 /// are made visible.
 pub fn table_rows(out: &mut impl Write, header: Option<&[&str]>, rows: &[Vec<String>]) -> Result {
