@@ -457,21 +457,8 @@ fn health(h: HealthArg) -> Health {
 
 /// `0`–`256`, or `N%`.
 fn parse_weight(s: &str) -> Result<Weight> {
-    let bad = || {
-        Failure::Usage(format!(
-            "weight must be 0-256 or a percentage like 50%, not {s:?}"
-        ))
-    };
-    match s.strip_suffix('%') {
-        Some(p) => Ok(Weight::Percent(p.parse().map_err(|_| bad())?)),
-        None => {
-            let w: u16 = s.parse().map_err(|_| bad())?;
-            if w > 256 {
-                return Err(bad());
-            }
-            Ok(Weight::Absolute(w))
-        }
-    }
+    s.parse()
+        .map_err(|e: haproxy_admin::InvalidWeight| Failure::Usage(e.to_string()))
 }
 
 fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Result {

@@ -13,6 +13,11 @@ use haproxy_proto::stat::Cells;
 use haproxy_proto::Combine;
 use std::sync::Arc;
 
+/// Objects per chunk when a listing is streamed: each worker holds at most
+/// two chunks (one combined and waiting, one being combined), so a
+/// 10,000-server listing's peak stays under a few MiB of objects.
+const STREAM_CHUNK: usize = 128;
+
 impl Snapshot {
     /// Every object of `kind` with all its columns combined: the owned,
     /// serialisable form the CLI prints. Large listings are combined on
@@ -45,7 +50,7 @@ impl Snapshot {
         kind: ObjectKind,
         f: impl FnMut(StatObject) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        self.combine_in_rounds(kind, 512, f)
+        self.combine_in_rounds(kind, STREAM_CHUNK, f)
     }
 
     /// Combines the objects of `kind` in rounds of at most `batch` objects
