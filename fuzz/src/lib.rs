@@ -227,7 +227,6 @@ pub fn stat(s: &str) {
                     drop((c, v.map(|v| v.to_string())));
                 }
                 drop((r.status(), r.check_status(), r.key(), r.pid(), r.iid()));
-                drop(r.to_row());
             }
             drop(format!("{:?}", t.header()));
         }

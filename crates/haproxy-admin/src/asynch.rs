@@ -1104,7 +1104,7 @@ impl AsyncHAProxy {
                 let version = by_endpoint
                     .get(&e)
                     .copied()
-                    .ok_or_else(|| Error::NotHaproxy {
+                    .ok_or_else(|| Error::NotHAProxy {
                         endpoint: e.to_string(),
                         reason: "no prepared version for this process".to_owned(),
                     })?;

@@ -73,6 +73,20 @@ impl Settings {
         judge_text(endpoint, line, reply)
     }
 
+    /// Sends `show stat` (or another CSV dump) and returns the reply. A
+    /// reply that starts with the dump's header line (`# pxname,…`) is
+    /// data, recognised by that header and handed whole to its parser
+    /// (megabytes of records are not scanned for error messages, which a
+    /// record cannot be); any other reply is judged as
+    /// [`Settings::command`] judges it.
+    pub(crate) fn csv_dump(&self, endpoint: &Endpoint, line: &str) -> Result<String> {
+        let reply = self.raw(endpoint, line)?;
+        if reply.starts_with("# ") {
+            return Ok(reply);
+        }
+        judge_text(endpoint, line, reply)
+    }
+
     /// Sends a built command and judges the reply by recognition: success
     /// only when it is what the command's success looks like.
     pub(crate) fn send(&self, endpoint: &Endpoint, command: &Command) -> Result<String> {

@@ -115,7 +115,7 @@ pub enum Error {
     /// An endpoint answered `show info` but is not HAProxy, or gave no
     /// `Pid` to identify the process.
     #[error("{endpoint}: not a HAProxy process ({reason})")]
-    NotHaproxy {
+    NotHAProxy {
         /// The endpoint.
         endpoint: String,
         /// What was missing, and the start of what it answered.

@@ -108,7 +108,7 @@ impl Builder {
     /// # Errors
     ///
     /// [`Error::Transport`] if the endpoint does not parse or does not
-    /// answer; [`Error::NotHaproxy`] if it is not HAProxy.
+    /// answer; [`Error::NotHAProxy`] if it is not HAProxy.
     pub fn from_socket(self, socket: impl AsRef<Path>) -> Result<HAProxy> {
         let endpoint = endpoint_of(socket.as_ref())?;
         self.from_endpoints([endpoint])
@@ -398,7 +398,7 @@ enum Verdict {
 
 fn probe_verdict(e: &Error) -> Verdict {
     match e {
-        Error::NotHaproxy { .. } => Verdict::Foreign,
+        Error::NotHAProxy { .. } => Verdict::Foreign,
         Error::Transport(t) => transport_verdict(t),
         _ => Verdict::Unreachable,
     }
@@ -447,7 +447,7 @@ pub(crate) fn identify_reply(endpoint: &Endpoint, reply: String) -> Result<Proce
     let not_haproxy = |what: &str| {
         // The start of what came back, so the user can tell what listens.
         let start: String = reply.chars().take(60).collect();
-        Error::NotHaproxy {
+        Error::NotHAProxy {
             endpoint: endpoint.to_string(),
             reason: format!("{what}; it answered {start:?}"),
         }
@@ -686,7 +686,7 @@ mod tests {
                 Verdict::Foreign,
             ),
             (
-                Error::NotHaproxy {
+                Error::NotHAProxy {
                     endpoint: "x".into(),
                     reason: "no Name".into(),
                 },

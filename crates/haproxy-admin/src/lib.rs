@@ -101,7 +101,9 @@ pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE
 pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess};
 pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
-pub use objects::{Backend, Frontend, Health, ObjectKind, Server, StatObject, State, Weight};
+pub use objects::{
+    Backend, Frontend, Health, InvalidWeight, ObjectKind, Server, StatObject, State, Weight,
+};
 pub use process::{Process, ProcessId};
 pub use select::{
     display_name, sessions_above, sort_objects, NamePattern, ObjectRef, Op, Predicate, Selection,

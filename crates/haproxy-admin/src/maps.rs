@@ -39,6 +39,29 @@ impl MapRef {
     }
 }
 
+impl std::str::FromStr for MapRef {
+    type Err = std::convert::Infallible;
+
+    /// As [`MapRef::parse`]: every text names a map.
+    fn from_str(s: &str) -> std::result::Result<MapRef, Self::Err> {
+        Ok(MapRef::parse(s))
+    }
+}
+
+impl From<&str> for MapRef {
+    /// As [`MapRef::parse`].
+    fn from(s: &str) -> MapRef {
+        MapRef::parse(s)
+    }
+}
+
+impl From<i64> for MapRef {
+    /// The map or ACL with HAProxy's id `id` (`#id`).
+    fn from(id: i64) -> MapRef {
+        MapRef::Id(id)
+    }
+}
+
 impl fmt::Display for MapRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -56,6 +79,13 @@ pub enum EntryRef<'a> {
     Key(&'a str),
     /// The entry with this id (`0x55d0c4a3b2c0`).
     Id(&'a str),
+}
+
+impl<'a> From<&'a str> for EntryRef<'a> {
+    /// As [`EntryRef::parse`].
+    fn from(s: &'a str) -> EntryRef<'a> {
+        EntryRef::parse(s)
+    }
 }
 
 impl<'a> EntryRef<'a> {
@@ -417,7 +447,7 @@ impl HAProxy {
         };
         let what = format!("commit map {map}");
         fan_out(self.settings(), &all, &what, |s, e| {
-            let version = version_of(e).ok_or_else(|| Error::NotHaproxy {
+            let version = version_of(e).ok_or_else(|| Error::NotHAProxy {
                 endpoint: e.to_string(),
                 reason: "no prepared version for this process".to_owned(),
             })?;
@@ -720,7 +750,11 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(MapRef::parse(s), want, "{s}");
+            assert_eq!(MapRef::from(s), want, "{s}");
+            assert_eq!(s.parse::<MapRef>(), Ok(want), "{s}");
         }
+        assert_eq!(MapRef::from(7), MapRef::Id(7));
+        assert_eq!(EntryRef::from("0x1"), EntryRef::Id("0x1"));
         assert_eq!(MapRef::Id(3).to_string(), "#3");
         assert_eq!(EntryRef::parse("0x55d0"), EntryRef::Id("0x55d0"));
         assert_eq!(EntryRef::parse("example.com"), EntryRef::Key("example.com"));

@@ -77,10 +77,12 @@ impl StatObject {
         columns: Arc<[Box<str>]>,
         values: impl Iterator<Item = Option<Combined<Value>>>,
     ) -> StatObject {
-        let values = values
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i, v)))
-            .collect();
+        // Room for every column at once, then only what is kept (about
+        // half the columns are empty): one allocation, shrunk in place.
+        let mut kept = Vec::with_capacity(columns.len());
+        kept.extend(values.enumerate().filter_map(|(i, v)| v.map(|v| (i, v))));
+        kept.shrink_to_fit();
+        let values = kept;
         StatObject {
             kind,
             proxy: proxy.to_owned(),
@@ -492,6 +494,28 @@ pub enum Weight {
     Percent(u16),
 }
 
+/// A weight that is neither `0`–`256` nor a percentage (`50%`), with the
+/// text given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("weight must be 0-256 or a percentage like 50%, not {0:?}")]
+pub struct InvalidWeight(pub String);
+
+impl std::str::FromStr for Weight {
+    type Err = InvalidWeight;
+
+    /// `0`–`256` is [`Weight::Absolute`], `N%` is [`Weight::Percent`].
+    fn from_str(s: &str) -> std::result::Result<Weight, InvalidWeight> {
+        let bad = || InvalidWeight(s.to_owned());
+        match s.strip_suffix('%') {
+            Some(p) => p.parse().map(Weight::Percent).map_err(|_| bad()),
+            None => match s.parse::<u16>() {
+                Ok(w) if w <= 256 => Ok(Weight::Absolute(w)),
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
 /// The operational state forced by `set server … health` / `agent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -707,5 +731,31 @@ impl<'s> Server<'s> {
     pub fn set_agent(&self, health: Health) -> Result<()> {
         self.v
             .run(&cmd::set_agent(self.backend(), self.name(), health)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_parse_from_text() {
+        let cases = [
+            ("0", Ok(Weight::Absolute(0))),
+            ("256", Ok(Weight::Absolute(256))),
+            ("50%", Ok(Weight::Percent(50))),
+            ("257", Err(())),
+            ("-1", Err(())),
+            ("x%", Err(())),
+            ("", Err(())),
+        ];
+        for (s, want) in cases {
+            assert_eq!(s.parse::<Weight>().map_err(|_| ()), want, "{s:?}");
+        }
+        let e = "300".parse::<Weight>().expect_err("out of range");
+        assert_eq!(
+            e.to_string(),
+            "weight must be 0-256 or a percentage like 50%, not \"300\""
+        );
     }
 }

@@ -1274,9 +1274,8 @@ fn base_labels(labels: &[(&str, &str)]) -> Labels {
 fn cell(snap: &Snapshot, obj: usize, pos: usize, col: usize) -> Option<Value> {
     let &(pi, row) = snap.objects.get(obj)?.rows.get(pos)?;
     let p = snap.procs.get(pi)?;
-    let kind = snap.traits.get(col)?.1;
     let local = (*p.col_map.get(col)?)?;
-    p.table.value(p.table.cell(row, local), kind)
+    Value::of_cell(p.table.cell(row, local))
 }
 
 /// The snapshot column index of every table entry, resolved once.

@@ -125,6 +125,7 @@ impl fmt::Display for NamePattern {
 
 /// A comparison of a [`Predicate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Op {
     /// `=`: equal (numerically when both sides are numbers).
     Eq,

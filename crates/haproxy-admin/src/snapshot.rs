@@ -1,12 +1,16 @@
 //! One concurrent read of every process: `show info` and `show stat`,
-//! parsed in each fetch thread, grouped by object across processes.
+//! parsed in each fetch thread, grouped by object across processes (the
+//! fetch and the model); [`combine`] makes each object's columns one value
+//! across processes.
+
+mod combine;
 
 use crate::aggregate::{combine_indexed, Combined};
 use crate::error::ProcessFailure;
 use crate::haproxy::{PerProcess, Shared};
-use crate::objects::{Backend, Frontend, ObjectKind, Server, StatObject};
+use crate::objects::{Backend, Frontend, ObjectKind, Server};
 use crate::process::{Process, ProcessId};
-use crate::table::{column_traits, Cell, ColumnKind, ProcTable};
+use crate::table::{Cell, ProcTable};
 use crate::value::Value;
 use crate::{Error, Result};
 use haproxy_proto::info::{info_combine, parse_info, InfoOwned};
@@ -49,7 +53,9 @@ pub struct Snapshot {
     pub(crate) procs: Vec<ProcSnap>,
     failures: Vec<ProcessFailure>,
     pub(crate) columns: Arc<[Box<str>]>,
-    pub(crate) traits: Vec<(Combine, ColumnKind)>,
+    /// How each column combines across processes (from its
+    /// [`haproxy_proto::HeaderColumn`], decided once per snapshot).
+    pub(crate) combine: Vec<Combine>,
     /// For every column, whether some process lacks it (processes of
     /// different versions): such a column is never combined over the
     /// processes that have it as if they were all.
@@ -81,7 +87,7 @@ pub(crate) fn parse_replies(endpoint: &str, info_text: &str, stat_text: String) 
 
 fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
     let info_text = shared.settings.command(&p.endpoint, "show info")?;
-    let stat_text = shared.settings.command(&p.endpoint, "show stat")?;
+    let stat_text = shared.settings.csv_dump(&p.endpoint, "show stat")?;
     parse_replies(&p.endpoint.to_string(), &info_text, stat_text)
 }
 
@@ -149,12 +155,14 @@ impl Snapshot {
     ) -> Snapshot {
         // The union of every process's columns, in first-seen order.
         let mut columns: Vec<Box<str>> = Vec::new();
+        let mut combine: Vec<Combine> = Vec::new();
         let mut by_name: HashMap<Box<str>, usize> = HashMap::new();
         for p in &procs {
-            for c in p.table.columns() {
+            for (c, h) in p.table.columns().iter().zip(p.table.header()) {
                 if !by_name.contains_key(c) {
                     by_name.insert(c.clone(), columns.len());
                     columns.push(c.clone());
+                    combine.push(h.combine());
                 }
             }
         }
@@ -167,7 +175,6 @@ impl Snapshot {
             }
             p.col_map = map;
         }
-        let traits = columns.iter().map(|c| column_traits(c)).collect();
         let uneven = (0..columns.len())
             .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
             .collect();
@@ -177,7 +184,7 @@ impl Snapshot {
             procs,
             failures,
             columns: columns.into(),
-            traits,
+            combine,
             uneven,
             objects,
         }
@@ -285,7 +292,7 @@ impl Snapshot {
     }
 
     /// How many processes answered (the number every
-    /// [`StatObject::processes`] is out of).
+    /// [`crate::StatObject::processes`] is out of).
     pub fn process_count(&self) -> usize {
         self.procs.len()
     }
@@ -616,214 +623,14 @@ impl Snapshot {
         })
     }
 
-    /// Every object of `kind` with all its columns combined: the owned,
-    /// serialisable form the CLI prints. Large listings are combined on
-    /// every core; see [`Snapshot::for_each_stat_object`] to stream them
-    /// instead of holding them all.
-    pub fn stat_objects(&self, kind: ObjectKind) -> Vec<StatObject> {
-        let mut out = Vec::new();
-        // All at once: one parallel round.
-        let done: std::result::Result<(), std::convert::Infallible> =
-            self.combine_in_rounds(kind, usize::MAX, |o| {
-                out.push(o);
-                Ok(())
-            });
-        match done {
-            Ok(()) => out,
-            Err(never) => match never {},
-        }
-    }
-
-    /// Hands every object of `kind`, combined as in
-    /// [`Snapshot::stat_objects`], to `f` in order, holding only a bounded
-    /// batch at a time (combined on every core): for printing very large
-    /// listings in constant memory. Stops at `f`'s first error.
-    ///
-    /// # Errors
-    ///
-    /// The first error `f` returns.
-    pub fn for_each_stat_object<E>(
-        &self,
-        kind: ObjectKind,
-        f: impl FnMut(StatObject) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
-        self.combine_in_rounds(kind, 512, f)
-    }
-
-    /// Combines the objects of `kind` in rounds of at most `batch` objects
-    /// per core and hands them to `f` in order.
-    fn combine_in_rounds<E>(
-        &self,
-        kind: ObjectKind,
-        batch: usize,
-        mut f: impl FnMut(StatObject) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
-        let wanted: Vec<usize> = (0..self.objects.len())
-            .filter(|&i| self.objects[i].kind == kind)
-            .collect();
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        if threads < 2 || wanted.len() < PARALLEL_MIN_OBJECTS {
-            let mut scratch = Vec::new();
-            for &i in &wanted {
-                f(self.stat_object(i, &mut scratch))?;
-            }
-            return Ok(());
-        }
-        // Large listings: rounds of `batch` objects per thread, combined in
-        // parallel, handed on in order.
-        let combine = |part: &&[usize]| {
-            let mut scratch = Vec::new();
-            part.iter()
-                .map(|&i| self.stat_object(i, &mut scratch))
-                .collect::<Vec<_>>()
-        };
-        for round in wanted.chunks(batch.saturating_mul(threads)) {
-            let chunk = round.len().div_ceil(threads);
-            let parts: Vec<&[usize]> = round.chunks(chunk).collect();
-            let combined = crate::fanout::fan_out(
-                &parts,
-                threads,
-                "combine",
-                |part| format!("{} objects", part.len()),
-                |part| Ok(combine(part)),
-            );
-            for (done, part) in combined.into_iter().zip(&parts) {
-                // A panic in a worker cannot come from our code (no
-                // panicking paths); that part is recomputed here, where a
-                // second panic would show.
-                for o in done.unwrap_or_else(|_| combine(part)) {
-                    f(o)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     // ---- per-object field access ---------------------------------------
 
     pub(crate) fn object(&self, obj: usize) -> &ObjectEntry {
         &self.objects[obj]
     }
 
-    /// The cell of column `col` (snapshot index) for every process that
-    /// has the object, with that process's table, in process order.
-    fn cells(
-        &self,
-        obj: usize,
-        col: usize,
-    ) -> impl Iterator<Item = (usize, &ProcTable, Cell<'_>)> + '_ {
-        self.objects[obj].rows.iter().map(move |&(pi, row)| {
-            let p = &self.procs[pi];
-            let cell = p
-                .col_map
-                .get(col)
-                .copied()
-                .flatten()
-                .map_or(Cell::Empty, |c| p.table.cell(row, c));
-            (pi, &p.table, cell)
-        })
-    }
-
     pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| &**c == name)
-    }
-
-    /// Column `col` of object `obj`, combined as the field table says.
-    pub(crate) fn combined(
-        &self,
-        obj: usize,
-        col: usize,
-        scratch: &mut Vec<Option<Value>>,
-    ) -> Option<Combined<Value>> {
-        let (how, kind) = self
-            .traits
-            .get(col)
-            .copied()
-            .unwrap_or((Combine::MustAgree, ColumnKind::Guess));
-        // Read each process's field once.
-        let rows = &self.objects[obj].rows;
-        let mut small = [Cell::Empty; 16];
-        let mut big = Vec::new();
-        let cells: &[Cell<'_>] = if rows.len() <= small.len() {
-            for (slot, (_, _, c)) in small.iter_mut().zip(self.cells(obj, col)) {
-                *slot = c;
-            }
-            &small[..rows.len()]
-        } else {
-            big.extend(self.cells(obj, col).map(|(_, _, c)| c));
-            &big
-        };
-        let (&c0, rest) = cells.split_first()?;
-        // A column some of the object's processes lack (mixed versions):
-        // every process's value, never a sum over the subset as if it were
-        // the whole.
-        if self.uneven.get(col).copied().unwrap_or(false) && rows.len() > 1 {
-            let has = |pi: usize| self.procs[pi].col_map.get(col).copied().flatten().is_some();
-            if rows.iter().any(|&(pi, _)| !has(pi)) {
-                if rows.iter().all(|&(pi, _)| !has(pi)) {
-                    return None;
-                }
-                return Some(Combined::Disagreement {
-                    values: self.per_process(obj, col),
-                });
-            }
-        }
-        // Fast path: every process holds the same field (always true with
-        // one process), and combining equal values gives that value: read
-        // it once.
-        if rest.is_empty() || (!matches!(how, Combine::Sum) && rest.iter().all(|c| *c == c0)) {
-            return value_of(c0, kind).map(Combined::Value);
-        }
-        if let Some(v) = fold_unsigned(how, cells.iter().copied()) {
-            return v.map(|n| Combined::Value(Value::Unsigned(n)));
-        }
-        scratch.clear();
-        scratch.extend(cells.iter().map(|&c| value_of(c, kind)));
-        combine_indexed(how, scratch, |i| self.process_id(rows[i].0))
-    }
-
-    /// Column `col` of object `obj` for each process.
-    pub(crate) fn per_process(&self, obj: usize, col: usize) -> PerProcess<Option<Value>> {
-        let kind = self.traits.get(col).map_or(ColumnKind::Guess, |t| t.1);
-        self.cells(obj, col)
-            .map(|(pi, t, c)| (self.process_id(pi), t.value(c, kind)))
-            .collect()
-    }
-
-    pub(crate) fn stat_object(&self, obj: usize, scratch: &mut Vec<Option<Value>>) -> StatObject {
-        let entry = &self.objects[obj];
-        let values = (0..self.columns.len()).map(|c| self.combined(obj, c, scratch));
-        StatObject::new(
-            entry.kind,
-            &entry.proxy,
-            &entry.name,
-            Arc::clone(&self.columns),
-            values,
-        )
-        .with_processes(entry.rows.len(), self.procs.len())
-    }
-
-    pub(crate) fn stat_for_process(&self, obj: usize, pos: usize) -> Option<StatObject> {
-        let entry = &self.objects[obj];
-        let &(pi, row) = entry.rows.get(pos)?;
-        let p = &self.procs[pi];
-        let values = (0..self.columns.len()).map(|c| {
-            let kind = self.traits[c].1;
-            p.col_map[c]
-                .and_then(|lc| p.table.value(p.table.cell(row, lc), kind))
-                .map(Combined::Value)
-        });
-        Some(
-            StatObject::new(
-                entry.kind,
-                &entry.proxy,
-                &entry.name,
-                Arc::clone(&self.columns),
-                values,
-            )
-            // One process's row is the whole of that process.
-            .with_processes(1, 1),
-        )
     }
 
     /// The processes (as in the shared list) that have object `obj`.
@@ -834,46 +641,6 @@ impl Snapshot {
             .map(|&(pi, _)| &self.shared.processes[self.procs[pi].process])
             .collect()
     }
-}
-
-/// A field as a [`Value`], read as `kind` says.
-fn value_of(cell: Cell<'_>, kind: ColumnKind) -> Option<Value> {
-    match cell {
-        Cell::Empty => None,
-        Cell::Int(n) => Some(match u64::try_from(n) {
-            Ok(u) => Value::Unsigned(u),
-            Err(_) => Value::Signed(n),
-        }),
-        Cell::UInt(n) => Some(Value::Unsigned(n)),
-        Cell::Text(t) => kind.read(t),
-    }
-}
-
-/// Sum, max or min of fields that are all non-negative integers or
-/// empty, without building values: `Some(None)` when every field is
-/// empty, `None` when the fast path does not apply (other combines, text,
-/// negatives, overflow) and the general path must decide.
-fn fold_unsigned<'a>(how: Combine, cells: impl Iterator<Item = Cell<'a>>) -> Option<Option<u64>> {
-    let step: fn(u64, u64) -> Option<u64> = match how {
-        Combine::Sum => u64::checked_add,
-        Combine::Max => |a, b| Some(a.max(b)),
-        Combine::Min => |a, b| Some(a.min(b)),
-        _ => return None,
-    };
-    let mut acc: Option<u64> = None;
-    for c in cells {
-        let n = match c {
-            Cell::Empty => continue,
-            Cell::Int(n) => u64::try_from(n).ok()?,
-            Cell::UInt(n) => n,
-            Cell::Text(_) => return None,
-        };
-        acc = Some(match acc {
-            None => n,
-            Some(a) => step(a, n)?,
-        });
-    }
-    Some(acc)
 }
 
 /// Groups every process's records by (kind, proxy, name), in first-seen
@@ -914,44 +681,6 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn unsigned_fast_path_matches_the_general_rules() {
-        use haproxy_proto::Field;
-        let cells = [Field::Int(3), Field::Empty, Field::Int(4)];
-        assert_eq!(
-            fold_unsigned(Combine::Sum, cells.into_iter()),
-            Some(Some(7))
-        );
-        assert_eq!(
-            fold_unsigned(Combine::Max, cells.into_iter()),
-            Some(Some(4))
-        );
-        assert_eq!(
-            fold_unsigned(Combine::Min, cells.into_iter()),
-            Some(Some(3))
-        );
-        assert_eq!(
-            fold_unsigned(Combine::Sum, [Field::Empty; 2].into_iter()),
-            Some(None)
-        );
-        // Anything else goes the general way.
-        assert_eq!(fold_unsigned(Combine::Average, cells.into_iter()), None);
-        assert_eq!(
-            fold_unsigned(Combine::Sum, [Field::Int(-1)].into_iter()),
-            None
-        );
-        assert_eq!(
-            fold_unsigned(Combine::Sum, [Field::Text("x")].into_iter()),
-            None
-        );
-        assert_eq!(
-            fold_unsigned(
-                Combine::Sum,
-                [Field::UInt(u64::MAX), Field::Int(1)].into_iter()
-            ),
-            None
-        );
-    }
     use crate::conn::Settings;
 
     const HEADER: &str = "# pxname,svname,qmax,scur,stot,status,weight,ttime,type,addr,\n";

@@ -31,6 +31,26 @@ impl Value {
         Some(Value::parse_number(raw).unwrap_or_else(|| Value::Text(raw.to_owned())))
     }
 
+    /// A `show stat` cell as the parser typed it: numbers as numbers,
+    /// text as text (never read again for a number), `None` when empty.
+    pub(crate) fn of_cell(cell: haproxy_proto::Field<'_>) -> Option<Value> {
+        use haproxy_proto::Field;
+        match cell {
+            Field::Empty => None,
+            Field::Int(n) => Some(Value::of_i64(n)),
+            Field::UInt(n) => Some(Value::Unsigned(n)),
+            Field::Text(t) => Value::text(t),
+        }
+    }
+
+    /// An integer: [`Value::Unsigned`] when it is not negative.
+    pub(crate) fn of_i64(n: i64) -> Value {
+        match u64::try_from(n) {
+            Ok(u) => Value::Unsigned(u),
+            Err(_) => Value::Signed(n),
+        }
+    }
+
     /// Reads a field's text as text, even if it looks like a number (names).
     pub fn text(raw: &str) -> Option<Value> {
         (!raw.is_empty()).then(|| Value::Text(raw.to_owned()))

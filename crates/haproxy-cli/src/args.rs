@@ -155,20 +155,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Aligned columns for people.
-    Table,
-    /// JSON: arrays of objects, numbers as numbers, empty fields as null.
-    Json,
-    /// CSV with a header, every column.
-    Csv,
-    /// JSON lines: one object per line (listings).
-    Jsonl,
-    /// Prometheus text exposition format.
-    Prometheus,
-}
+pub use haproxy_cli::Format;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

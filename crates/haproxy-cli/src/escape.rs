@@ -8,7 +8,7 @@ use std::borrow::Cow;
 /// `s` with every control character (C0, DEL, C1) written as `\0`, `\t`,
 /// `\n`, `\r` or `\xNN` / `\u{NN}`; unchanged (and not copied) when it has
 /// none.
-pub(crate) fn control(s: &str) -> Cow<'_, str> {
+pub fn control(s: &str) -> Cow<'_, str> {
     if !s.chars().any(char::is_control) {
         return Cow::Borrowed(s);
     }

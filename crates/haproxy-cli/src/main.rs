@@ -15,6 +15,7 @@ use haproxy_admin::{
     Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Retry, RetryPolicy,
     Snapshot, State, Timeouts, Weight,
 };
+use haproxy_cli::{output, Failure};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +23,7 @@ use std::time::Duration;
 
 mod args;
 mod config;
-mod escape;
 mod exporter;
-mod output;
 mod sets;
 mod top;
 mod watch;
@@ -34,31 +33,6 @@ use args::{
     RateLimitArg, ServerCmd,
 };
 use sets::Action;
-
-/// What a subcommand can fail with: the library's error, or a usage
-/// problem found after parsing (exit 2).
-#[derive(Debug)]
-enum Failure {
-    Admin(Error),
-    Usage(String),
-    Io(String),
-    /// A `--wait` reached its deadline (exit 4).
-    WaitTimeout(String),
-    /// `check` found differences (exit 1; they are on stdout).
-    Checked(String),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Failure {
-        Failure::Admin(e)
-    }
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Failure {
-        Failure::Io(e.to_string())
-    }
-}
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 
@@ -96,11 +70,10 @@ fn main() -> ExitCode {
             eprintln!("haproxy-cli: {msg}");
             ExitCode::FAILURE
         }
+        // A closed pipe (`| head`): the reader has what it wanted.
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Io(msg)) => {
-            // A closed pipe (`| head`) is not worth a message.
-            if !msg.contains("Broken pipe") {
-                eprintln!("haproxy-cli: {msg}");
-            }
+            eprintln!("haproxy-cli: {msg}");
             ExitCode::FAILURE
         }
         // An argument the command builder refused is a usage error.
@@ -126,17 +99,18 @@ fn one_line(s: &str) -> String {
 
 fn run(cli: &Cli) -> Result {
     match &cli.command {
+        // Written whole into memory first: clap_complete panics on a
+        // failed write, and `completions bash | head -1` closes the pipe.
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "haproxy-cli",
-                &mut std::io::stdout(),
-            );
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "haproxy-cli", &mut text);
+            std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }
         // Usage errors before any socket is opened.
@@ -483,21 +457,8 @@ fn health(h: HealthArg) -> Health {
 
 /// `0`–`256`, or `N%`.
 fn parse_weight(s: &str) -> Result<Weight> {
-    let bad = || {
-        Failure::Usage(format!(
-            "weight must be 0-256 or a percentage like 50%, not {s:?}"
-        ))
-    };
-    match s.strip_suffix('%') {
-        Some(p) => Ok(Weight::Percent(p.parse().map_err(|_| bad())?)),
-        None => {
-            let w: u16 = s.parse().map_err(|_| bad())?;
-            if w > 256 {
-                return Err(bad());
-            }
-            Ok(Weight::Absolute(w))
-        }
-    }
+    s.parse()
+        .map_err(|e: haproxy_admin::InvalidWeight| Failure::Usage(e.to_string()))
 }
 
 fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Result {

@@ -348,7 +348,7 @@ impl serde::Serialize for Chosen<'_> {
 }
 
 fn json_err(e: serde_json::Error) -> Failure {
-    Failure::Io(format!("writing JSON: {e}"))
+    Failure::json(e)
 }
 
 // ---- writes -----------------------------------------------------------------

@@ -104,6 +104,7 @@ pub(crate) fn run(
                 failed += 1;
                 let e = match e {
                     Failure::Admin(e) => e.to_string(),
+                    Failure::BrokenPipe => return Err(Failure::BrokenPipe),
                     Failure::Io(m)
                     | Failure::Usage(m)
                     | Failure::WaitTimeout(m)

@@ -351,12 +351,36 @@ impl<'a> HeaderColumn<'a> {
         self.column().map(Column::info)
     }
 
-    /// How the column combines across processes; `None` for an unknown
-    /// column, for which the caller decides (module columns are mostly
-    /// counters).
-    pub fn combine(&self) -> Option<Combine> {
-        self.column().map(Column::combine)
+    /// How the column combines across processes: the table's
+    /// [`Combine`] for a standard column; for another, [`Combine::Sum`]
+    /// when it is a per-module column (`h1_*`, `h2_*`, `ssl_*`, …: every
+    /// one a counter or a current count of its process), else
+    /// [`Combine::MustAgree`].
+    pub fn combine(&self) -> Combine {
+        match self {
+            HeaderColumn::Known(c) => c.combine(),
+            HeaderColumn::Unknown(name) if is_module_column(name) => Combine::Sum,
+            HeaderColumn::Unknown(_) => Combine::MustAgree,
+        }
     }
+}
+
+/// The prefixes of the per-module columns HAProxy 2.x and 3.x print after
+/// the `-` column. 3.0–3.4's QPACK module names its first column
+/// `pack_decompression_failed` (sic; the others are `qpack_*`).
+const MODULE_PREFIXES: &[&str] = &[
+    "h1_",
+    "h2_",
+    "h3_",
+    "ssl_",
+    "quic_",
+    "qpack_",
+    "pack_decompression_failed",
+    "rslv_",
+];
+
+fn is_module_column(name: &str) -> bool {
+    MODULE_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 impl fmt::Display for HeaderColumn<'_> {
@@ -455,9 +479,26 @@ mod tests {
         assert_eq!(HeaderColumn::from_name("-"), HeaderColumn::Unknown("-"));
         let h = HeaderColumn::from_name("h2_headers_rcvd");
         assert_eq!(h.name(), "h2_headers_rcvd");
-        assert_eq!(h.combine(), None);
+        assert_eq!(h.combine(), Combine::Sum, "a module counter");
         let k = HeaderColumn::from_name("scur");
         assert_eq!(k.column(), Some(Column::Scur));
-        assert_eq!(k.combine(), Some(Combine::Sum));
+        assert_eq!(k.combine(), Combine::Sum);
+        for name in [
+            "h3_data",
+            "quic_rxbuf_full",
+            "qpack_encoder_stream_error",
+            "pack_decompression_failed",
+        ] {
+            assert_eq!(
+                HeaderColumn::from_name(name).combine(),
+                Combine::Sum,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            HeaderColumn::from_name("no_such").combine(),
+            Combine::MustAgree
+        );
+        assert_eq!(HeaderColumn::from_name("-").combine(), Combine::MustAgree);
     }
 }

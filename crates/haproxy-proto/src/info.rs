@@ -346,6 +346,7 @@ impl InfoOwned {
 /// What kind of value an info field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum InfoValueKind {
     /// An unsigned integer.
     Unsigned,

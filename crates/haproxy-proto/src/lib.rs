@@ -29,8 +29,7 @@ pub use proc::{parse_proc, ProcEntry, ProcKind};
 pub use servers_state::{parse_servers_state, ServersState};
 pub use show_errors::{parse_errors, ErrorsReport};
 pub use stat::{
-    parse_stat, parse_stat_with_columns, Field, OwnedStatTable, StatRecord, StatRow, StatTable,
-    Value,
+    parse_stat, parse_stat_with_columns, Cells, Field, OwnedStatTable, StatRecord, StatTable, Value,
 };
 pub use typed::{parse_typed, TypedField};
 pub use value::{Addr, CheckStatus, Mode, ProxyType, Status};

@@ -100,6 +100,7 @@ impl<'a> MapEntry<'a> {
 /// Whether a lookup result is from a map (`found=`) or an ACL (`match=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
+#[non_exhaustive]
 pub enum LookupKind {
     /// `get map`.
     Map,

@@ -37,6 +37,7 @@ use std::time::Duration;
 /// What a `show proc` line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
+#[non_exhaustive]
 pub enum ProcKind<'a> {
     /// The master process.
     Master,

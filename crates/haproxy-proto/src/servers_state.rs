@@ -49,6 +49,7 @@ pub struct ServersState<'a> {
 
 /// A server's operational state, `srv_op_state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OpState {
     /// 0: stopped.
     Stopped,

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 /// Where a value comes from (first tag letter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Origin {
     /// `M`: a metric, measured.
     Metric,
@@ -73,6 +74,7 @@ impl Origin {
 /// What a value means (second tag letter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Nature {
     /// `A`: an age (time since an event).
     Age,
@@ -148,6 +150,7 @@ impl Nature {
 /// How far a value applies (third tag letter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Scope {
     /// `G`: global, the same for the whole host.
     Global,
@@ -177,6 +180,7 @@ impl Scope {
 /// Whether a value survives a `clear counters` (fourth tag letter, 3.3+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
 pub enum Persistence {
     /// `V`: volatile.
     Volatile,

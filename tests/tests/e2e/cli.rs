@@ -837,3 +837,60 @@ fn top_completions_and_man() {
         &o.stdout[..200.min(o.stdout.len())]
     );
 }
+
+/// Runs `haproxy-cli args`, reads the first line of its output and closes
+/// the pipe, as `| head -1` does; returns that line and the exit.
+fn head_1(args: &[&str]) -> (String, Out) {
+    use std::io::BufRead;
+    let mut child = Command::new(cli())
+        .args(args)
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn haproxy-cli");
+    let mut first = String::new();
+    {
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut reader = std::io::BufReader::with_capacity(64, stdout);
+        reader.read_line(&mut first).expect("read the first line");
+        // The reader (and the pipe) dropped here, mid-output.
+    }
+    let o = child.wait_with_output().expect("wait haproxy-cli");
+    (
+        first,
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        },
+    )
+}
+
+#[test]
+fn a_closed_pipe_is_exit_0_without_a_word() {
+    // Outputs larger than a pipe's buffer (64 KiB), so that the reader is
+    // gone while the CLI still writes.
+    let f = Fleet::start(Options {
+        instances: 1,
+        topology: Topology::large(30, 100, 0),
+        ..Options::default()
+    });
+    let dir = f.socket_dir();
+    let dir = dir.to_string_lossy().into_owned();
+    let list = ["--socket-dir", &dir, "server", "list"];
+    let whole = run(&list);
+    assert_eq!(whole.code, 0, "{whole:?}");
+    assert!(whole.stdout.len() > 4 * 65536, "{}", whole.stdout.len());
+    let (first, o) = head_1(&list);
+    assert!(first.starts_with("backend"), "{first}");
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+
+    let whole = run(&["completions", "bash"]);
+    assert_eq!(whole.code, 0);
+    assert!(whole.stdout.len() > 65536, "{}", whole.stdout.len());
+    let (first, o) = head_1(&["completions", "bash"]);
+    assert!(!first.is_empty());
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+}

@@ -1,0 +1,366 @@
+//! Combining: each object's columns across processes, from the parser's
+//! typed cells (one record per process, read once per object), as the
+//! field table's [`Combine`] says; listings combined on every core and
+//! handed on in order.
+
+use super::{Snapshot, PARALLEL_MIN_OBJECTS};
+use crate::aggregate::{combine_indexed, Combined};
+use crate::haproxy::PerProcess;
+use crate::objects::{ObjectKind, StatObject};
+use crate::table::{Cell, ProcTable};
+use crate::value::Value;
+use haproxy_proto::stat::Cells;
+use haproxy_proto::Combine;
+use std::sync::Arc;
+
+/// Objects per chunk when a listing is streamed: each worker holds at most
+/// two chunks (one combined and waiting, one being combined), so a
+/// 10,000-server listing's peak stays under a few MiB of objects.
+const STREAM_CHUNK: usize = 128;
+
+impl Snapshot {
+    /// Every object of `kind` with all its columns combined: the owned,
+    /// serialisable form the CLI prints. Large listings are combined on
+    /// every core; see [`Snapshot::for_each_stat_object`] to stream them
+    /// instead of holding them all.
+    pub fn stat_objects(&self, kind: ObjectKind) -> Vec<StatObject> {
+        let mut out = Vec::new();
+        // All at once: one parallel round.
+        let done: std::result::Result<(), std::convert::Infallible> =
+            self.combine_in_rounds(kind, usize::MAX, |o| {
+                out.push(o);
+                Ok(())
+            });
+        match done {
+            Ok(()) => out,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Hands every object of `kind`, combined as in
+    /// [`Snapshot::stat_objects`], to `f` in order, holding only a bounded
+    /// batch at a time (combined on every core): for printing very large
+    /// listings in constant memory. Stops at `f`'s first error.
+    ///
+    /// # Errors
+    ///
+    /// The first error `f` returns.
+    pub fn for_each_stat_object<E>(
+        &self,
+        kind: ObjectKind,
+        f: impl FnMut(StatObject) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.combine_in_rounds(kind, STREAM_CHUNK, f)
+    }
+
+    /// Combines the objects of `kind` in rounds of at most `batch` objects
+    /// per core and hands them to `f` in order.
+    fn combine_in_rounds<E>(
+        &self,
+        kind: ObjectKind,
+        batch: usize,
+        mut f: impl FnMut(StatObject) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let wanted: Vec<usize> = (0..self.objects.len())
+            .filter(|&i| self.objects[i].kind == kind)
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        if threads < 2 || wanted.len() < PARALLEL_MIN_OBJECTS {
+            let mut scratch = Vec::new();
+            for &i in &wanted {
+                f(self.stat_object(i, &mut scratch))?;
+            }
+            return Ok(());
+        }
+        // Large listings: chunks of `batch` objects combined on every
+        // core, handed on in order while the next are combined.
+        crate::fanout::in_order(
+            &wanted,
+            threads,
+            batch.min(wanted.len().div_ceil(threads)),
+            |part| {
+                let mut scratch = Vec::new();
+                part.iter()
+                    .map(|&i| self.stat_object(i, &mut scratch))
+                    .collect()
+            },
+            f,
+        )
+    }
+
+    /// The cell of column `col` (snapshot index) for every process that
+    /// has the object, with that process's table, in process order.
+    fn cells(
+        &self,
+        obj: usize,
+        col: usize,
+    ) -> impl Iterator<Item = (usize, &ProcTable, Cell<'_>)> + '_ {
+        self.objects[obj].rows.iter().map(move |&(pi, row)| {
+            let p = &self.procs[pi];
+            let cell = p
+                .col_map
+                .get(col)
+                .copied()
+                .flatten()
+                .map_or(Cell::Empty, |c| p.table.cell(row, c));
+            (pi, &p.table, cell)
+        })
+    }
+
+    /// Each process's record of object `obj`, in process order: read once
+    /// per object, then every column is combined from it.
+    fn records(&self, obj: usize) -> Vec<Rec<'_>> {
+        self.objects[obj]
+            .rows
+            .iter()
+            .filter_map(|&(pi, row)| {
+                let p = &self.procs[pi];
+                Some(Rec {
+                    proc_index: pi,
+                    col_map: &p.col_map,
+                    cells: p.table.cells(row)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Column `col` of object `obj`, combined as the field table says.
+    pub(crate) fn combined(
+        &self,
+        obj: usize,
+        col: usize,
+        scratch: &mut Vec<Option<Value>>,
+    ) -> Option<Combined<Value>> {
+        let recs = self.records(obj);
+        self.combine_records(obj, &recs, col, scratch)
+    }
+
+    /// Column `col` of object `obj` from its records `recs`.
+    fn combine_records(
+        &self,
+        obj: usize,
+        recs: &[Rec<'_>],
+        col: usize,
+        scratch: &mut Vec<Option<Value>>,
+    ) -> Option<Combined<Value>> {
+        let how = self.combine.get(col).copied().unwrap_or(Combine::MustAgree);
+        // Every process holds a small number or nothing (most fields):
+        // combined on the parser's integers, nothing unpacked or built.
+        if let Some(v) = fold_small(how, recs, col) {
+            return v.map(|n| Combined::Value(Value::of_i64(n)));
+        }
+        // Read each process's field once.
+        let mut small = [Cell::Empty; 16];
+        let mut big = Vec::new();
+        let cells: &[Cell<'_>] = if recs.len() <= small.len() {
+            for (slot, r) in small.iter_mut().zip(recs) {
+                *slot = r.cell(col);
+            }
+            &small[..recs.len()]
+        } else {
+            big.extend(recs.iter().map(|r| r.cell(col)));
+            &big
+        };
+        let (&c0, rest) = cells.split_first()?;
+        // A column some of the object's processes lack (mixed versions):
+        // every process's value, never a sum over the subset as if it were
+        // the whole.
+        if self.uneven.get(col).copied().unwrap_or(false) && recs.len() > 1 {
+            let has = |r: &Rec<'_>| r.col_map.get(col).copied().flatten().is_some();
+            if recs.iter().any(|r| !has(r)) {
+                if recs.iter().all(|r| !has(r)) {
+                    return None;
+                }
+                return Some(Combined::Disagreement {
+                    values: self.per_process(obj, col),
+                });
+            }
+        }
+        // Every process holds the same field (always true with one
+        // process), and combining equal values gives that value: read it
+        // once.
+        if rest.is_empty() || (!matches!(how, Combine::Sum) && rest.iter().all(|c| *c == c0)) {
+            return Value::of_cell(c0).map(Combined::Value);
+        }
+        if let Some(v) = fold_unsigned(how, cells.iter().copied()) {
+            return v.map(|n| Combined::Value(Value::Unsigned(n)));
+        }
+        scratch.clear();
+        scratch.extend(cells.iter().map(|&c| Value::of_cell(c)));
+        combine_indexed(how, scratch, |i| self.process_id(recs[i].proc_index))
+    }
+
+    /// Column `col` of object `obj` for each process.
+    pub(crate) fn per_process(&self, obj: usize, col: usize) -> PerProcess<Option<Value>> {
+        self.cells(obj, col)
+            .map(|(pi, _, c)| (self.process_id(pi), Value::of_cell(c)))
+            .collect()
+    }
+
+    pub(crate) fn stat_object(&self, obj: usize, scratch: &mut Vec<Option<Value>>) -> StatObject {
+        let entry = &self.objects[obj];
+        let recs = self.records(obj);
+        let values = (0..self.columns.len()).map(|c| self.combine_records(obj, &recs, c, scratch));
+        StatObject::new(
+            entry.kind,
+            &entry.proxy,
+            &entry.name,
+            Arc::clone(&self.columns),
+            values,
+        )
+        .with_processes(entry.rows.len(), self.procs.len())
+    }
+
+    pub(crate) fn stat_for_process(&self, obj: usize, pos: usize) -> Option<StatObject> {
+        let entry = &self.objects[obj];
+        let &(pi, row) = entry.rows.get(pos)?;
+        let p = &self.procs[pi];
+        let values = (0..self.columns.len()).map(|c| {
+            p.col_map[c]
+                .and_then(|lc| Value::of_cell(p.table.cell(row, lc)))
+                .map(Combined::Value)
+        });
+        Some(
+            StatObject::new(
+                entry.kind,
+                &entry.proxy,
+                &entry.name,
+                Arc::clone(&self.columns),
+                values,
+            )
+            // One process's row is the whole of that process.
+            .with_processes(1, 1),
+        )
+    }
+}
+
+/// One process's record of an object.
+struct Rec<'a> {
+    /// Index into `Snapshot::procs`.
+    proc_index: usize,
+    /// For every snapshot column, this process's column index.
+    col_map: &'a [Option<usize>],
+    cells: Cells<'a>,
+}
+
+impl<'a> Rec<'a> {
+    /// Column `col` (snapshot index); empty when this process lacks it.
+    fn cell(&self, col: usize) -> Cell<'a> {
+        self.col_map
+            .get(col)
+            .copied()
+            .flatten()
+            .map_or(Cell::Empty, |c| self.cells.get(c))
+    }
+}
+
+/// Column `col` combined straight from the parser's integers when every
+/// record holds a small one or nothing: `Some(None)` when all are empty,
+/// `None` when the general path must decide (text, a large number, a
+/// process without the column, a must-agree field that differs, an
+/// overflow). Gives what [`combine_indexed`] gives on the same values.
+fn fold_small(how: Combine, recs: &[Rec<'_>], col: usize) -> Option<Option<i64>> {
+    let mut first: Option<Option<i64>> = None;
+    let mut same = true;
+    let mut acc: Option<i64> = None;
+    let mut count: i64 = 0;
+    for r in recs {
+        let local = r.col_map.get(col).copied().flatten()?;
+        let v = r.cells.small_int(local)?;
+        match first {
+            None => first = Some(v),
+            Some(f) => same &= f == v,
+        }
+        if let Some(n) = v {
+            count += 1;
+            acc = Some(match acc {
+                None => n,
+                Some(a) => match how {
+                    Combine::Sum | Combine::Average => a.checked_add(n)?,
+                    Combine::Max => a.max(n),
+                    Combine::Min => a.min(n),
+                    _ => a,
+                },
+            });
+        }
+    }
+    let first = first?;
+    match how {
+        Combine::First => Some(first),
+        Combine::MustAgree if same => Some(first),
+        Combine::MustAgree => None,
+        Combine::Sum | Combine::Max | Combine::Min => Some(acc),
+        Combine::Average => Some(acc.and_then(|sum| sum.checked_div(count))),
+    }
+}
+
+/// Sum, max or min of fields that are all non-negative integers or
+/// empty, without building values: `Some(None)` when every field is
+/// empty, `None` when the fast path does not apply (other combines, text,
+/// negatives, overflow) and the general path must decide.
+fn fold_unsigned<'a>(how: Combine, cells: impl Iterator<Item = Cell<'a>>) -> Option<Option<u64>> {
+    let step: fn(u64, u64) -> Option<u64> = match how {
+        Combine::Sum => u64::checked_add,
+        Combine::Max => |a, b| Some(a.max(b)),
+        Combine::Min => |a, b| Some(a.min(b)),
+        _ => return None,
+    };
+    let mut acc: Option<u64> = None;
+    for c in cells {
+        let n = match c {
+            Cell::Empty => continue,
+            Cell::Int(n) => u64::try_from(n).ok()?,
+            Cell::UInt(n) => n,
+            Cell::Text(_) => return None,
+        };
+        acc = Some(match acc {
+            None => n,
+            Some(a) => step(a, n)?,
+        });
+    }
+    Some(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsigned_fast_path_matches_the_general_rules() {
+        use haproxy_proto::Field;
+        let cells = [Field::Int(3), Field::Empty, Field::Int(4)];
+        assert_eq!(
+            fold_unsigned(Combine::Sum, cells.into_iter()),
+            Some(Some(7))
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Max, cells.into_iter()),
+            Some(Some(4))
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Min, cells.into_iter()),
+            Some(Some(3))
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Sum, [Field::Empty; 2].into_iter()),
+            Some(None)
+        );
+        // Anything else goes the general way.
+        assert_eq!(fold_unsigned(Combine::Average, cells.into_iter()), None);
+        assert_eq!(
+            fold_unsigned(Combine::Sum, [Field::Int(-1)].into_iter()),
+            None
+        );
+        assert_eq!(
+            fold_unsigned(Combine::Sum, [Field::Text("x")].into_iter()),
+            None
+        );
+        assert_eq!(
+            fold_unsigned(
+                Combine::Sum,
+                [Field::UInt(u64::MAX), Field::Int(1)].into_iter()
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The parsed tables: [`StatTable`] (borrowing the reply, typed records)
+//! and [`OwnedStatTable`] (owning it, for holding many processes' tables),
+//! with their cells ([`Field`], [`Cells`]).
+
+use super::packing::{Packed, Slot};
+use super::parse::parse_stat;
+use super::record::StatRecord;
+use crate::error::ParseError;
+use crate::field::{Column, HeaderColumn, ValueKind, COLUMN_COUNT};
+use crate::Combine;
+
+/// A field of an [`OwnedStatTable`]: what the parser read, untyped beyond
+/// number or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// An empty field.
+    Empty,
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// A larger non-negative integer.
+    UInt(u64),
+    /// Text (unquoted and unescaped).
+    Text(&'a str),
+}
+
+/// A parsed `show stat` reply that owns its text: the reply and, per
+/// field, 8 bytes (a span of the text or a number). For holding many
+/// processes' tables at once without a copy per field; [`StatTable`] is
+/// the borrowing, typed view.
+#[derive(Debug)]
+pub struct OwnedStatTable {
+    pub(super) input: String,
+    pub(super) header: Vec<Box<str>>,
+    /// The known column of each header name (`None`: not in the table).
+    pub(super) known: Vec<Option<Column>>,
+    pub(super) slots: Vec<Packed>,
+    pub(super) overflow: Vec<Slot>,
+    pub(super) unescaped: Vec<String>,
+    pub(super) records: usize,
+}
+
+impl OwnedStatTable {
+    /// Parses `input` as [`parse_stat`] does and keeps it.
+    ///
+    /// # Errors
+    /// As [`parse_stat`].
+    pub fn parse(input: String) -> Result<OwnedStatTable, ParseError> {
+        let (header, known, slots, overflow, unescaped, records) = {
+            let t = parse_stat(&input)?;
+            let header: Vec<Box<str>> = t.header.iter().map(|h| Box::from(h.name())).collect();
+            let known = t.header.iter().map(HeaderColumn::column).collect();
+            (header, known, t.slots, t.overflow, t.unescaped, t.records)
+        };
+        Ok(OwnedStatTable {
+            input,
+            header,
+            known,
+            slots,
+            overflow,
+            unescaped,
+            records,
+        })
+    }
+
+    /// The reply's text.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The header's column names, in order.
+    pub fn columns(&self) -> &[Box<str>] {
+        &self.header
+    }
+
+    /// The header's columns, typed: each one's [`Column`] (its kind,
+    /// [`Combine`] and version) or its name when the table does not know
+    /// it.
+    pub fn header(&self) -> impl ExactSizeIterator<Item = HeaderColumn<'_>> + '_ {
+        self.header
+            .iter()
+            .zip(&self.known)
+            .map(|(name, known)| match known {
+                Some(c) => HeaderColumn::Known(*c),
+                None => HeaderColumn::Unknown(name),
+            })
+    }
+
+    /// The typed cells of record `row`; `None` when out of range.
+    pub fn cells(&self, row: usize) -> Option<Cells<'_>> {
+        let n = self.header.len();
+        if row >= self.records {
+            return None;
+        }
+        let slots = self.slots.get(row * n..(row + 1) * n)?;
+        Some(Cells { table: self, slots })
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Field `col` of record `row`; [`Field::Empty`] when out of range.
+    pub fn field(&self, row: usize, col: usize) -> Field<'_> {
+        let n = self.header.len();
+        if col >= n || row >= self.records {
+            return Field::Empty;
+        }
+        match self.slots.get(row * n + col) {
+            Some(p) => self.unpack(*p),
+            None => Field::Empty,
+        }
+    }
+
+    pub(super) fn unpack(&self, p: Packed) -> Field<'_> {
+        match p.unpack(&self.overflow) {
+            Slot::Empty => Field::Empty,
+            Slot::Int(v) => Field::Int(v),
+            Slot::UInt(v) => Field::UInt(v),
+            Slot::Span(s, e) => self
+                .input
+                .get(s as usize..e as usize)
+                .map_or(Field::Empty, Field::Text),
+            Slot::Owned(i) => self
+                .unescaped
+                .get(i as usize)
+                .map_or(Field::Empty, |t| Field::Text(t)),
+        }
+    }
+}
+
+/// The typed cells of one record of an [`OwnedStatTable`], 8 bytes each:
+/// what the parser read, handed on without a copy or a second parse.
+#[derive(Debug, Clone, Copy)]
+pub struct Cells<'a> {
+    pub(super) table: &'a OwnedStatTable,
+    pub(super) slots: &'a [Packed],
+}
+
+impl<'a> Cells<'a> {
+    /// Field `col`; [`Field::Empty`] when out of range.
+    #[inline]
+    pub fn get(&self, col: usize) -> Field<'a> {
+        match self.slots.get(col) {
+            Some(p) => self.table.unpack(*p),
+            None => Field::Empty,
+        }
+    }
+
+    /// Field `col` when it is empty or a number that fits in 62 bits (nine
+    /// in ten fields of a dump), read without unpacking: `Some(None)` for
+    /// an empty field, `None` for anything else (text, a larger number,
+    /// out of range), which [`Cells::get`] reads.
+    #[inline]
+    pub fn small_int(&self, col: usize) -> Option<Option<i64>> {
+        let p = self.slots.get(col)?;
+        match p.0 & 0b11 {
+            0b00 => Some(None),
+            // Arithmetic shift of the reinterpreted bits restores the sign.
+            0b01 => Some(Some((p.0 as i64) >> 2)),
+            _ => None,
+        }
+    }
+
+    /// How many fields (the header's columns).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the record has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+/// How the parser reads one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    /// A number; anything else is an error.
+    Number,
+    /// A number from 0 to 255 (`type`).
+    Byte,
+    /// Text, kept as it is.
+    Text,
+    /// A column not in the table: a number if it is one, else text.
+    Guess,
+}
+
+pub(super) const NO_INDEX: u16 = u16::MAX;
+
+/// A parsed `show stat` reply: the header and the typed records, borrowing
+/// the reply.
+#[derive(Debug, Clone)]
+pub struct StatTable<'a> {
+    pub(super) input: &'a str,
+    pub(super) header: Vec<HeaderColumn<'a>>,
+    pub(super) reads: Vec<Read>,
+    /// Where each standard column is in `header`, by `Column::index()`.
+    pub(super) index: [u16; COLUMN_COUNT],
+    /// `header.len()` slots per record, records one after the other,
+    /// 8 bytes each (see [`Packed`]).
+    pub(super) slots: Vec<Packed>,
+    /// Slots that do not fit in 8 bytes.
+    pub(super) overflow: Vec<Slot>,
+    pub(super) unescaped: Vec<String>,
+    pub(super) records: usize,
+}
+
+impl<'a> StatTable<'a> {
+    pub(super) fn new(input: &'a str) -> StatTable<'a> {
+        StatTable {
+            input,
+            header: Vec::new(),
+            reads: Vec::new(),
+            index: [NO_INDEX; COLUMN_COUNT],
+            slots: Vec::new(),
+            overflow: Vec::new(),
+            unescaped: Vec::new(),
+            records: 0,
+        }
+    }
+
+    pub(super) fn set_header(&mut self, header: Vec<HeaderColumn<'a>>) {
+        self.index = [NO_INDEX; COLUMN_COUNT];
+        self.reads = Vec::with_capacity(header.len());
+        for (i, h) in header.iter().enumerate() {
+            let read = match h.info() {
+                None => Read::Guess,
+                Some(info) if info.kind == ValueKind::ProxyType => Read::Byte,
+                Some(info) if info.kind.is_numeric() => Read::Number,
+                Some(_) => Read::Text,
+            };
+            self.reads.push(read);
+            if let (Some(c), Ok(i)) = (h.column(), u16::try_from(i)) {
+                let slot = &mut self.index[c.index()];
+                if *slot == NO_INDEX {
+                    *slot = i;
+                }
+            }
+        }
+        self.header = header;
+    }
+
+    /// The columns, in the reply's order. Empty for an empty reply.
+    pub fn header(&self) -> &[HeaderColumn<'a>] {
+        &self.header
+    }
+
+    /// Each column with its place and how it combines across processes
+    /// (`None` for columns not in the table): what an aggregator iterates,
+    /// reading each record's value with [`StatRecord::get_at`].
+    pub fn columns(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (usize, HeaderColumn<'a>, Combine)> + '_ {
+        self.header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (i, *h, h.combine()))
+    }
+
+    /// Where `column` is in the header, if the reply has it.
+    pub fn position(&self, column: Column) -> Option<usize> {
+        match self.index[column.index()] {
+            NO_INDEX => None,
+            i => Some(usize::from(i)),
+        }
+    }
+
+    /// Where the column named `name` is in the header (the first, if the
+    /// name repeats).
+    pub fn position_by_name(&self, name: &str) -> Option<usize> {
+        match Column::from_name(name) {
+            Some(c) => self.position(c),
+            None => self.header.iter().position(|h| h.name() == name),
+        }
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Record `i`, 0-based.
+    pub fn record(&self, i: usize) -> Option<StatRecord<'_>> {
+        (i < self.records).then_some(StatRecord {
+            table: self,
+            row: i,
+        })
+    }
+
+    /// Every record, in order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = StatRecord<'_>> + '_ {
+        (0..self.records).map(move |row| StatRecord { table: self, row })
+    }
+
+    pub(super) fn slot(&self, row: usize, col: usize) -> Option<Slot> {
+        let n = self.header.len();
+        if col >= n {
+            return None;
+        }
+        self.slots
+            .get(row * n + col)
+            .map(|p| p.unpack(&self.overflow))
+    }
+
+    pub(super) fn push_slot(&mut self, slot: Slot) {
+        let packed = Packed::pack(slot, &mut self.overflow);
+        self.slots.push(packed);
+    }
+
+    pub(super) fn slot_text(&self, slot: Slot) -> Option<&str> {
+        match slot {
+            Slot::Span(s, e) => self.input.get(s as usize..e as usize),
+            Slot::Owned(i) => self.unescaped.get(i as usize).map(String::as_str),
+            _ => None,
+        }
+    }
+}
