@@ -86,10 +86,12 @@ impl Target {
         let builder = HAProxy::builder()
             .timeouts(Timeouts::uniform(timeout / 2))
             .probe_timeout(timeout / 4);
+        // A directory is best effort: a process that could not be reached
+        // is reported `up 0` beside the others, never the whole scrape lost.
         let hap = match &self.source {
             Source::Endpoint(e) => builder.from_endpoints([e.clone()]),
-            Source::Dir(d, None) => builder.from_dir(d),
-            Source::Dir(d, Some(p)) => builder.from_dir_matching(d, p),
+            Source::Dir(d, None) => builder.allow_partial().from_dir(d),
+            Source::Dir(d, Some(p)) => builder.allow_partial().from_dir_matching(d, p),
         }
         .map_err(|e| e.to_string())?;
         let hap = Arc::new(hap);
@@ -114,6 +116,11 @@ impl Target {
             .iter()
             .filter(|s| std::fs::symlink_metadata(&s.path).is_ok_and(|m| m.file_type().is_socket()))
             .map(|s| (s.path.display().to_string(), s.reason.clone()))
+            .chain(
+                hap.unreachable()
+                    .iter()
+                    .map(|u| (u.endpoint.clone(), u.reason.clone())),
+            )
             .collect();
         Ok(Scraped { snap, skipped })
     }

@@ -374,11 +374,18 @@ fn hold_sessions(f: &Fleet, n: u64) -> Vec<TcpStream> {
             c
         })
         .collect();
-    wait_until(
-        Duration::from_secs(10),
-        "sessions to the slow backend",
-        || server_sessions(f) == n,
-    );
+    // A deadline for a loaded machine; the count seen is named if it
+    // passes.
+    let mut seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen < n {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after 30s waiting for {n} sessions to the slow backend; HAProxy counts {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        seen = server_sessions(f);
+    }
     clients
 }
 

@@ -577,8 +577,14 @@ fn newest_haproxy() -> PathBuf {
 fn a_mixed_version_fleet_never_sums_a_column_over_the_processes_that_have_it() {
     // HAProxy 2.6 (the harness) and 3.x (newer columns, e.g. `reqbin`, a
     // counter summed across processes, from 3.3) share `be_static`;
-    // `be_app` is on the 2.6 process only.
-    let f = Fleet::start(Options::default());
+    // `be_app` is on the 2.6 process only. The older side is the matrix's
+    // oldest (2.6), whichever version the suite runs on.
+    let oldest = haproxy_e2e::haproxy_matrix()
+        .into_iter()
+        .next()
+        .map(|(_, p)| p)
+        .expect("the matrix has the system's 2.6");
+    let f = Fleet::start_mixed(Options::default(), &[oldest]);
     let dir = f.socket_dir();
     let newer = Custom::start(&newest_haproxy(), &dir, "newer", "", BE_STATIC);
     let newer_stat = raw_unix(&newer.socket, "show stat").expect("show stat");

@@ -201,6 +201,18 @@ fn same_values_as_promex_for_a_large_listing() {
 }
 
 fn compare_with_promex(f: &Fleet, min_compared: usize) {
+    // The metric table is promex's of HAProxy 2.6, the matrix's first
+    // version (every run of the suite on 2.6 compares). Promex 3.x words
+    // some help texts differently (`[DEPRECATED] …`) and adds families:
+    // following it per version is open work (docs/prometheus.md), so the
+    // runs on 3.x say so instead of comparing.
+    if haproxy_e2e::haproxy_at_least(3, 0) {
+        eprintln!(
+            "promex comparison: the table is 2.6's promex; HAProxy {} not compared",
+            haproxy_e2e::haproxy_version_string()
+        );
+        return;
+    }
     let i = &f.instances()[0];
     let addr = i.promex.expect("promex address");
     let hap = HAProxy::from_socket(&i.socket).expect("connect");
