@@ -205,28 +205,12 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
                 None => builder.from_dir(dir)?,
             }
         } else {
-            let endpoints = t
-                .sockets
-                .iter()
-                .map(|s| {
-                    s.parse()
-                        .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            builder.from_endpoints(endpoints)?
+            builder.from_endpoints(endpoints(&t.sockets)?)?
         }
     } else if let Some(master) = &cli.master {
         builder.from_master(master)?
     } else if !cli.sockets.is_empty() {
-        let endpoints = cli
-            .sockets
-            .iter()
-            .map(|s| {
-                s.parse()
-                    .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        builder.from_endpoints(endpoints)?
+        builder.from_endpoints(endpoints(&cli.sockets)?)?
     } else if let Some(pattern) = &cli.pattern {
         builder.from_dir_matching(&cli.socket_dir, pattern)?
     } else {
@@ -242,6 +226,18 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
         .collect();
     note_missing(&unreachable);
     Ok(hap)
+}
+
+/// The endpoints of `--socket` (or a target's `socket` lines); a bad one
+/// is a usage error naming it.
+fn endpoints(sockets: &[String]) -> Result<Vec<haproxy_admin::Endpoint>> {
+    sockets
+        .iter()
+        .map(|s| {
+            s.parse()
+                .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))
+        })
+        .collect()
 }
 
 /// A snapshot for reads: a process that failed makes the read fail
