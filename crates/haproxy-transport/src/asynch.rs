@@ -48,7 +48,7 @@ use crate::codec::{self, OneShotDecoder, PromptDecoder};
 use crate::endpoint::{Endpoint, Family, Target};
 use crate::error::{Error, Phase, Result};
 use crate::limiter::Permit;
-use crate::session::{strip_payload_prompts, window};
+use crate::session::{nothing_left, strip_payload_prompts, window};
 use crate::socket::{map_connect_error, timed_out, Deadline};
 use std::future::Future;
 use std::io;
@@ -357,15 +357,7 @@ impl AsyncSession {
                 }
             }
         }
-        if decoder.pending() != 0 {
-            return Err(Error::Framing {
-                endpoint,
-                detail: format!(
-                    "{} bytes after the reply to the last of {count} pipelined commands",
-                    decoder.pending()
-                ),
-            });
-        }
+        nothing_left(&endpoint, decoder.pending(), count)?;
         self.conn = Some((conn, permit));
         Ok(out)
     }
@@ -591,13 +583,7 @@ async fn connect_tcp(
         endpoint: endpoint.clone(),
         source: e,
     })?;
-    let addrs: Vec<SocketAddr> = resolved
-        .filter(|a| match family {
-            Family::V4 => a.is_ipv4(),
-            Family::V6 => a.is_ipv6(),
-            _ => true,
-        })
-        .collect();
+    let addrs: Vec<SocketAddr> = resolved.filter(|a| family.admits(a)).collect();
     let mut last = None;
     for a in addrs {
         match before(deadline, endpoint, Phase::Connect, TcpStream::connect(a)).await {

@@ -31,6 +31,17 @@ pub enum Family {
     V6,
 }
 
+impl Family {
+    /// Whether a resolved address is of this family.
+    pub fn admits(self, addr: &std::net::SocketAddr) -> bool {
+        match self {
+            Family::V4 => addr.is_ipv4(),
+            Family::V6 => addr.is_ipv6(),
+            Family::Any => true,
+        }
+    }
+}
+
 /// Which process a master-CLI endpoint talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

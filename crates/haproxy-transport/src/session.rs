@@ -142,15 +142,7 @@ impl Session {
                 }
             }
         }
-        if decoder.pending() != 0 {
-            return Err(Error::Framing {
-                endpoint,
-                detail: format!(
-                    "{} bytes after the reply to the last of {count} pipelined commands",
-                    decoder.pending()
-                ),
-            });
-        }
+        nothing_left(&endpoint, decoder.pending(), count)?;
         Ok(out)
     }
 
@@ -262,4 +254,18 @@ fn read_reply(
             return reply.map_err(frame);
         }
     }
+}
+
+/// A pipelined window's replies must use every byte read: bytes after the
+/// last reply mean the framing went wrong ([`Error::Framing`]).
+pub(crate) fn nothing_left(endpoint: &Endpoint, pending: usize, count: usize) -> Result<()> {
+    if pending == 0 {
+        return Ok(());
+    }
+    Err(Error::Framing {
+        endpoint: endpoint.clone(),
+        detail: format!(
+            "{pending} bytes after the reply to the last of {count} pipelined commands"
+        ),
+    })
 }

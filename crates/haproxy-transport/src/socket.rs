@@ -259,11 +259,7 @@ fn connect_tcp(
             endpoint: endpoint.clone(),
             source: e,
         })?
-        .filter(|a| match family {
-            Family::V4 => a.is_ipv4(),
-            Family::V6 => a.is_ipv6(),
-            _ => true,
-        })
+        .filter(|a| family.admits(a))
         .collect();
     let mut last = None;
     for a in addrs {
