@@ -328,16 +328,68 @@ pub fn raw_unix(path: &Path, command: &str) -> std::io::Result<String> {
 /// A free TCP port on 127.0.0.1 (bound, read, released; never the same
 /// twice in one process).
 pub fn free_port() -> u16 {
+    let l = listen_loopback();
+    l.local_addr().expect("local addr").port()
+}
+
+/// A listener on a loopback port no other caller of [`free_port`] or
+/// `listen_loopback` in this test process has had: a port handed to a
+/// fleet (including its deliberately closed one) is never reused by a
+/// fake server of another test, and the reverse.
+///
+/// # Panics
+///
+/// When 127.0.0.1 cannot be bound.
+pub fn listen_loopback() -> TcpListener {
     static TAKEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = l.local_addr().expect("local addr").port();
-        if !taken.contains(&port) {
+        if !taken.contains(&port) && claim_port(port) {
             taken.push(port);
-            return port;
+            return l;
         }
     }
+}
+
+/// Claims `port` for this process across test processes run at once (a
+/// bench beside a test run): HAProxy binds with `SO_REUSEPORT`, so two
+/// fleets handed the same free port would both listen on it and share
+/// each other's connections. A claim is a file naming the PID under
+/// `/tmp/hx-ports`; one whose process is gone is taken over.
+fn claim_port(port: u16) -> bool {
+    let dir = Path::new("/tmp/hx-ports");
+    let _ = std::fs::create_dir_all(dir);
+    let path = dir.join(port.to_string());
+    let me = std::process::id();
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => return f.write_all(me.to_string().as_bytes()).is_ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let owner = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok());
+                match owner {
+                    // A claim of a finished process: removed, then claimed
+                    // anew (or lost to a faster claimant).
+                    Some(pid) if pid != me && !pid_alive(pid) => {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    // Ours, alive, or still being written: not ours to take.
+                    _ => return false,
+                }
+            }
+            // No claim directory (read-only /tmp): this process's own
+            // registry is all there is.
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// A fresh directory `/tmp/hx-<pid>-<n>`.
@@ -390,7 +442,7 @@ fn config(
     let acl = dir.join("blocked.acl");
     c.push_str(
         "\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    \
-         timeout server 10s\n    timeout check 2s\n\n",
+         timeout server 10s\n    timeout check 5s\n\n",
     );
     match topology {
         Topology::Standard => {
@@ -504,6 +556,65 @@ fn wait_socket(socket: &Path, child: &mut Child, log: &Path) {
             let log = std::fs::read_to_string(log).unwrap_or_default();
             panic!("{} did not answer within 20s:\n{log}", socket.display());
         }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the standard topology's health checks have each run once
+/// on `instance` and left the documented states (app1 and app4 UP by a
+/// passed check, app2 DOWN), so that no test sees one process mid-check
+/// beside others that are done: HAProxy starts a checked server UP and
+/// the first check decides.
+///
+/// # Panics
+///
+/// When they do not settle within 20 s, with the last `show stat`.
+fn wait_checks_settled(instance: &Instance) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stat = instance.raw("show stat -1 4 -1");
+        let header: Vec<&str> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("# ")
+            .split(',')
+            .collect();
+        let col = |name: &str| header.iter().position(|c| *c == name);
+        let settled = match (col("status"), col("check_status")) {
+            (Some(status), Some(check)) => {
+                let row = |server: &str| {
+                    stat.lines()
+                        .find(|l| l.starts_with(&format!("be_app,{server},")))
+                        .map(|l| {
+                            let f: Vec<&str> = l.split(',').collect();
+                            (
+                                f.get(status).copied().unwrap_or_default(),
+                                f.get(check).copied().unwrap_or_default(),
+                            )
+                        })
+                        .unwrap_or_default()
+                };
+                let (s1, c1) = row("app1");
+                let (s2, c2) = row("app2");
+                let (s4, c4) = row("app4");
+                s1 == "UP"
+                    && c1 == "L7OK"
+                    && s2 == "DOWN"
+                    && c2.starts_with("L4")
+                    && s4 == "UP"
+                    && c4 == "L7OK"
+            }
+            _ => false,
+        };
+        if settled {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health checks of {} did not settle within 20s:\n{stat}",
+            instance.socket.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -630,6 +741,11 @@ impl Fleet {
             wait_socket(&socket, &mut child, &log);
             if let Some(i) = fleet.instances.last_mut() {
                 i.child = Some(child);
+            }
+        }
+        if matches!(options.topology, Topology::Standard) {
+            for i in &fleet.instances {
+                wait_checks_settled(i);
             }
         }
         fleet

@@ -11,7 +11,7 @@ use crate::cli::cli;
 use haproxy_e2e::{wait_until, Fleet, Instance, Options, Topology};
 use serde_json::Value as Json;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -302,7 +302,7 @@ struct SlowBackend {
 
 impl SlowBackend {
     fn start() -> SlowBackend {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind slow backend");
+        let l = haproxy_e2e::listen_loopback();
         l.set_nonblocking(true).expect("nonblocking");
         let port = l.local_addr().expect("addr").port();
         let held = Arc::new(Mutex::new(Vec::new()));
@@ -379,10 +379,17 @@ fn hold_sessions(f: &Fleet, n: u64) -> Vec<TcpStream> {
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     while seen < n {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after 30s waiting for {n} sessions to the slow backend; HAProxy counts {seen}"
-        );
+        if Instant::now() >= deadline {
+            let sessions: Vec<String> = f
+                .instances()
+                .iter()
+                .map(|i| i.raw("show sess") + &i.raw("show stat -1 6 -1"))
+                .collect();
+            panic!(
+                "timed out after 30s waiting for {n} sessions to the slow backend; HAProxy \
+                 counts {seen}; sessions per process: {sessions:#?}"
+            );
+        }
         std::thread::sleep(Duration::from_millis(20));
         seen = server_sessions(f);
     }
