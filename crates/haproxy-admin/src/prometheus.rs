@@ -430,19 +430,22 @@ pub const RENAMED: [(&str, &str); 1] = [(
     "haproxy_process_failed_resolutions_total",
 )];
 
-/// Below this many objects per core, the exposition is written on one.
-const PARALLEL_MIN_OBJECTS: usize = 2_000;
-
 /// The family that flags a must-agree field the processes disagree on.
 pub const DISAGREEMENT: &str = "haproxy_cli_disagreement";
 
 const DISAGREEMENT_HELP: &str = "1 for a must-agree field on which the processes disagree; the field's series are then per process (pid, node labels)";
 
 /// Metric families being collected; see the [module docs](self).
+///
+/// Snapshots are held by reference and written family by family when the
+/// exposition is written: no sample is buffered before then, and
+/// [`Exposition::write_to`] streams, so a large fleet costs its output,
+/// not a copy of it per family.
 #[derive(Debug, Default)]
-pub struct Exposition {
+pub struct Exposition<'s> {
     families: Vec<Family>,
     index: HashMap<String, usize>,
+    sources: Vec<Source<'s>>,
 }
 
 #[derive(Debug)]
@@ -450,7 +453,96 @@ struct Family {
     name: String,
     help: String,
     ty: MetricType,
+    /// Samples added one at a time ([`Exposition::add`]).
     body: String,
+    /// The table rows whose samples it holds, from every source.
+    feeds: Vec<Feed>,
+}
+
+/// Where a family's samples come from.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// [`INFO_METRICS`]`[i]`.
+    Info(usize),
+    /// [`STAT_METRICS`]`[i]` for objects of this kind.
+    Stat(ObjectKind, usize),
+    /// The flags of disagreements met while writing the others.
+    Disagreement,
+}
+
+/// One snapshot added, with what to write of it.
+#[derive(Debug)]
+struct Source<'s> {
+    snap: &'s Snapshot,
+    base: Labels,
+    mode: Mode,
+    /// Which [`INFO_METRICS`] to write.
+    info: Vec<bool>,
+    /// The objects to write, per kind (frontend, backend, server): one row
+    /// per object, or per object and process.
+    rows: [Vec<Row>; 3],
+    cols: Columns,
+    /// Server counts, per backend row that has servers.
+    aggs: Vec<Agg>,
+    /// The length of every row's labels, per kind (for sizing the output).
+    label_bytes: [usize; 3],
+    /// Per kind, the numeric values of every row, read object by object
+    /// (where the table is in cache) and written family by family.
+    grids: [Grid; 3],
+}
+
+/// Per kind: for each [`STAT_METRICS`] entry read as a number, every
+/// row's value, in row order.
+#[derive(Debug, Default)]
+struct Grid {
+    /// `STAT_METRICS` index → position in `columns`.
+    slot: Vec<Option<usize>>,
+    columns: Vec<Vec<Quick>>,
+}
+
+/// A value as the writer needs it: a small number kept, anything else
+/// (text, decimals, disagreements) read again when written (few).
+#[derive(Debug, Clone, Copy)]
+enum Quick {
+    Empty,
+    UInt(u64),
+    Int(i64),
+    Other,
+}
+
+impl Quick {
+    fn of(v: Option<&Combined<Value>>) -> Quick {
+        match v {
+            None => Quick::Empty,
+            Some(Combined::Value(Value::Unsigned(n))) => Quick::UInt(*n),
+            Some(Combined::Value(Value::Signed(n))) => Quick::Int(*n),
+            Some(_) => Quick::Other,
+        }
+    }
+
+    fn of_cell(c: haproxy_proto::Field<'_>) -> Quick {
+        match c {
+            haproxy_proto::Field::Empty => Quick::Empty,
+            haproxy_proto::Field::UInt(n) => Quick::UInt(n),
+            haproxy_proto::Field::Int(n) => Quick::Int(n),
+            haproxy_proto::Field::Text(_) => Quick::Other,
+        }
+    }
+}
+
+/// One series set: an object (combined) or an object on one process.
+#[derive(Debug)]
+struct Row {
+    obj: usize,
+    /// The process position within the object (per-process mode).
+    pos: Option<usize>,
+    labels: Labels,
+    /// In `mode http` (promex writes the HTTP families only then).
+    http: bool,
+    /// Has a check status (promex writes check codes only then).
+    checked: bool,
+    /// Index into the source's `aggs` (backends).
+    agg: Option<usize>,
 }
 
 /// A label set being built: `name="value"` pairs, escaped.
@@ -476,9 +568,115 @@ impl Labels {
 
     fn process(&self, p: &ProcessId) -> Labels {
         let mut l = self.clone();
-        l.push("pid", &p.pid.to_string());
+        let mut pid = String::new();
+        push_u64(&mut pid, u64::from(p.pid));
+        l.push("pid", &pid);
         l.push("node", p.node.as_deref().unwrap_or(""));
         l
+    }
+}
+
+/// Where samples are written: a buffer, flushed to a writer as it fills
+/// when there is one. A family's `# HELP`/`# TYPE` lines are written
+/// before its first sample, so a family without samples is not written.
+struct Out<'w, 'f> {
+    buf: String,
+    sink: Option<&'w mut dyn io::Write>,
+    error: Option<io::Error>,
+    pending: Option<&'f Family>,
+}
+
+/// How much is buffered before a streaming write flushes.
+const FLUSH_AT: usize = 1 << 16;
+
+impl<'f> Out<'_, 'f> {
+    /// Starts a sample line of `name`: the header first if it is due.
+    fn begin(&mut self, name: &str) {
+        if let Some(f) = self.pending.take() {
+            self.header(f);
+        }
+        self.buf.push_str(name);
+    }
+
+    fn header(&mut self, f: &Family) {
+        for (word, text) in [("HELP", f.help.as_str()), ("TYPE", f.ty.as_str())] {
+            self.buf.push_str("# ");
+            self.buf.push_str(word);
+            self.buf.push(' ');
+            self.buf.push_str(&f.name);
+            self.buf.push(' ');
+            self.buf.push_str(text);
+            self.buf.push('\n');
+        }
+    }
+
+    /// Ends a sample line; flushes a full buffer.
+    fn end(&mut self) {
+        self.buf.push('\n');
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    /// Whole sample lines written beforehand (none: nothing, not even the
+    /// header).
+    fn lines(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        self.begin("");
+        self.buf.push_str(text);
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(w) = self.sink.as_mut() {
+            if self.error.is_none() {
+                if let Err(e) = w.write_all(self.buf.as_bytes()) {
+                    self.error = Some(e);
+                }
+            }
+            self.buf.clear();
+        }
+    }
+
+    /// One sample line: `name`, `labels` and an `extra` label, and the
+    /// value `write` writes.
+    fn sample(
+        &mut self,
+        name: &str,
+        labels: &Labels,
+        extra: Option<(&str, &str)>,
+        write: impl FnOnce(&mut String),
+    ) {
+        self.begin(name);
+        let b = &mut self.buf;
+        if !labels.0.is_empty() || extra.is_some() {
+            b.push('{');
+            b.push_str(&labels.0);
+            if let Some((k, v)) = extra {
+                if !labels.0.is_empty() {
+                    b.push(',');
+                }
+                // Extra labels are the table's constants (state, code):
+                // nothing to escape.
+                b.push_str(k);
+                b.push_str("=\"");
+                b.push_str(v);
+                b.push('"');
+            }
+            b.push('}');
+        }
+        b.push(' ');
+        write(b);
+        self.end();
+    }
+
+    /// Whether writing failed (the rest is not worth rendering).
+    fn failed(&self) -> bool {
+        self.error.is_some()
     }
 }
 
@@ -678,24 +876,36 @@ struct Agg {
     checks: [u64; CHECK_STATES.len()],
 }
 
-impl Exposition {
+/// The kinds with metric families, in the order they are written.
+const KINDS: [ObjectKind; 3] = [
+    ObjectKind::Frontend,
+    ObjectKind::Backend,
+    ObjectKind::Server,
+];
+
+fn kind_index(kind: ObjectKind) -> Option<usize> {
+    KINDS.iter().position(|k| *k == kind)
+}
+
+impl<'s> Exposition<'s> {
     /// An empty exposition, every family of the tables registered (in
     /// promex's order) so that output order does not depend on data.
-    pub fn new() -> Exposition {
+    pub fn new() -> Exposition<'s> {
         let mut e = Exposition::default();
-        for m in INFO_METRICS {
-            e.family(&format!("haproxy_process_{}", m.name), m.help, m.ty);
+        for (i, m) in INFO_METRICS.iter().enumerate() {
+            let f = e.family(&format!("haproxy_process_{}", m.name), m.help, m.ty);
+            e.families[f].feeds.push(Feed::Info(i));
         }
-        for kind in [
-            ObjectKind::Frontend,
-            ObjectKind::Backend,
-            ObjectKind::Server,
-        ] {
-            for m in STAT_METRICS.iter().filter(|m| in_scope(m.scopes, kind)) {
-                e.family(&format!("{}{}", kind_prefix(kind), m.name), m.help, m.ty);
+        for kind in KINDS {
+            for (i, m) in STAT_METRICS.iter().enumerate() {
+                if in_scope(m.scopes, kind) {
+                    let f = e.family(&format!("{}{}", kind_prefix(kind), m.name), m.help, m.ty);
+                    e.families[f].feeds.push(Feed::Stat(kind, i));
+                }
             }
         }
-        e.family(DISAGREEMENT, DISAGREEMENT_HELP, MetricType::Gauge);
+        let f = e.family(DISAGREEMENT, DISAGREEMENT_HELP, MetricType::Gauge);
+        e.families[f].feeds.push(Feed::Disagreement);
         e
     }
 
@@ -710,45 +920,10 @@ impl Exposition {
             help: help.replace('\\', "\\\\").replace('\n', "\\n"),
             ty,
             body: String::new(),
+            feeds: Vec::new(),
         });
         self.index.insert(name.to_owned(), i);
         i
-    }
-
-    fn sample(&mut self, fam: usize, labels: &Labels, value: &str) {
-        self.sample_with(fam, labels, None, |out| out.push_str(value));
-    }
-
-    /// One sample line: the family's name, `labels` and an `extra` label,
-    /// and the value `write` writes.
-    fn sample_with(
-        &mut self,
-        fam: usize,
-        labels: &Labels,
-        extra: Option<(&str, &str)>,
-        write: impl FnOnce(&mut String),
-    ) {
-        let f = &mut self.families[fam];
-        f.body.push_str(&f.name);
-        if !labels.0.is_empty() || extra.is_some() {
-            f.body.push('{');
-            f.body.push_str(&labels.0);
-            if let Some((k, v)) = extra {
-                if !labels.0.is_empty() {
-                    f.body.push(',');
-                }
-                // Extra labels are the table's constants (state, code):
-                // nothing to escape.
-                f.body.push_str(k);
-                f.body.push_str("=\"");
-                f.body.push_str(v);
-                f.body.push('"');
-            }
-            f.body.push('}');
-        }
-        f.body.push(' ');
-        write(&mut f.body);
-        f.body.push('\n');
     }
 
     /// Adds one sample of the caller's own family (created as a gauge or
@@ -768,17 +943,22 @@ impl Exposition {
         value: f64,
     ) {
         let fam = self.family(name, help, ty);
-        let mut l = Labels::default();
-        for (n, v) in labels {
-            l.push(n, v);
-        }
-        self.sample(fam, &l, &float(value));
+        let l = base_labels(labels);
+        let f = &mut self.families[fam];
+        let mut out = Out {
+            buf: std::mem::take(&mut f.body),
+            sink: None,
+            error: None,
+            pending: None,
+        };
+        out.sample(&f.name, &l, None, |o| o.push_str(&float(value)));
+        f.body = out.buf;
     }
 
     /// Adds every process, frontend, backend and server metric of `snap`,
     /// each series with `labels` (a fleet's target labels: host,
     /// datacenter…), combined or per process as `mode` says.
-    pub fn add_snapshot(&mut self, snap: &Snapshot, labels: &[(&str, &str)], mode: Mode) {
+    pub fn add_snapshot(&mut self, snap: &'s Snapshot, labels: &[(&str, &str)], mode: Mode) {
         self.add_process(snap, labels, mode, |_| true);
         self.add_objects(snap, labels, mode, |_, _, _| true);
     }
@@ -786,13 +966,14 @@ impl Exposition {
     /// Adds the process metrics ([`INFO_METRICS`]) that `keep` accepts.
     pub fn add_process(
         &mut self,
-        snap: &Snapshot,
+        snap: &'s Snapshot,
         labels: &[(&str, &str)],
         mode: Mode,
         keep: impl Fn(&InfoMetric) -> bool,
     ) {
-        let base = base_labels(labels);
-        self.add_info(snap, &base, mode, &keep);
+        let mut src = Source::new(snap, labels, mode);
+        src.info = INFO_METRICS.iter().map(keep).collect();
+        self.sources.push(src);
     }
 
     /// Adds the frontend, backend and server metrics of the objects that
@@ -800,466 +981,573 @@ impl Exposition {
     /// for proxies). A backend's `agg_*` families count all its servers.
     pub fn add_objects(
         &mut self,
-        snap: &Snapshot,
+        snap: &'s Snapshot,
         labels: &[(&str, &str)],
         mode: Mode,
         keep: impl Fn(ObjectKind, &str, &str) -> bool,
     ) {
-        let base = base_labels(labels);
-        let cols = Columns::of(snap);
-        let aggs = self.aggregates(snap, &cols, mode);
-        let wanted: Vec<usize> = snap
-            .objects
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.kind != ObjectKind::Listener && keep(e.kind, &e.proxy, &e.name))
-            .map(|(i, _)| i)
-            .collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(wanted.len() / PARALLEL_MIN_OBJECTS);
-        if threads < 2 {
-            self.add_chunk(snap, &wanted, &base, &cols, &aggs, mode);
-            return;
-        }
-        // Large listings: each core writes its share into an exposition of
-        // its own; the shares are joined family by family, in order.
-        let chunk = wanted.len().div_ceil(threads);
-        let parts: Vec<Exposition> = std::thread::scope(|s| {
-            let handles: Vec<_> = wanted
-                .chunks(chunk)
-                .map(|part| {
-                    let (base, cols, aggs) = (&base, &cols, &aggs);
-                    s.spawn(move || {
-                        let mut e = Exposition::new();
-                        e.add_chunk(snap, part, base, cols, aggs, mode);
-                        e
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(wanted.chunks(chunk))
-                .map(|(h, part)| {
-                    h.join().unwrap_or_else(|_| {
-                        // No panicking path in our code; redo that part here.
-                        let mut e = Exposition::new();
-                        e.add_chunk(snap, part, &base, &cols, &aggs, mode);
-                        e
-                    })
-                })
-                .collect()
-        });
-        for part in parts {
-            self.merge(part);
-        }
-    }
-
-    /// Appends every family body of `other` to the same family here.
-    fn merge(&mut self, other: Exposition) {
-        for f in other.families.into_iter().filter(|f| !f.body.is_empty()) {
-            let i = self.family(&f.name, &f.help, f.ty);
-            let body = &mut self.families[i].body;
-            if body.is_empty() {
-                *body = f.body;
-            } else {
-                body.push_str(&f.body);
-            }
-        }
-    }
-
-    /// The objects `objs` (indices into the snapshot's objects), in order.
-    fn add_chunk(
-        &mut self,
-        snap: &Snapshot,
-        objs: &[usize],
-        base: &Labels,
-        cols: &Columns,
-        aggs: &HashMap<(String, Option<u32>), Agg>,
-        mode: Mode,
-    ) {
-        let mut scratch = Vec::new();
-        // The family of every table row, per kind, looked up once.
-        let kinds = [
-            ObjectKind::Frontend,
-            ObjectKind::Backend,
-            ObjectKind::Server,
-        ];
-        let fams: Vec<Vec<Option<usize>>> = kinds
-            .iter()
-            .map(|&kind| {
-                STAT_METRICS
-                    .iter()
-                    .map(|m| {
-                        in_scope(m.scopes, kind).then(|| {
-                            self.family(&format!("{}{}", kind_prefix(kind), m.name), m.help, m.ty)
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
-        for &obj in objs {
-            let Some(entry) = snap.objects.get(obj) else {
-                continue;
-            };
-            let mut l = base.with("proxy", &entry.proxy);
-            if entry.kind == ObjectKind::Server {
-                l.push("server", &entry.name);
-            }
-            let k = kinds.iter().position(|k| *k == entry.kind).unwrap_or(0);
-            let fams = &fams[k];
-            match mode {
-                Mode::Combined => {
-                    let values: Vec<Option<Combined<Value>>> = cols
-                        .stat
-                        .iter()
-                        .map(|c| c.and_then(|c| snap.combined(obj, c, &mut scratch)))
-                        .collect();
-                    let mode_http = cols.mode.and_then(|c| snap.combined(obj, c, &mut scratch));
-                    let agg = aggs.get(&(entry.proxy.to_string(), None));
-                    self.add_object(entry.kind, &l, &values, mode_http.as_ref(), agg, fams);
-                }
-                Mode::PerProcess => {
-                    for pos in 0..entry.rows.len() {
-                        let p = snap.process_id(entry.rows[pos].0);
-                        let pl = l.process(&p);
-                        let values: Vec<Option<Combined<Value>>> = cols
-                            .stat
-                            .iter()
-                            .map(|c| c.and_then(|c| cell(snap, obj, pos, c)).map(Combined::Value))
-                            .collect();
-                        let mode_http = cols
-                            .mode
-                            .and_then(|c| cell(snap, obj, pos, c))
-                            .map(Combined::Value);
-                        let agg = aggs.get(&(entry.proxy.to_string(), Some(p.pid)));
-                        self.add_object(entry.kind, &pl, &values, mode_http.as_ref(), agg, fams);
-                    }
-                }
-            }
-        }
-    }
-
-    fn add_info(
-        &mut self,
-        snap: &Snapshot,
-        base: &Labels,
-        mode: Mode,
-        keep: &dyn Fn(&InfoMetric) -> bool,
-    ) {
-        let version = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
-        match mode {
-            Mode::Combined => {
-                for m in INFO_METRICS.iter().filter(|m| keep(m)) {
-                    let name = format!("haproxy_process_{}", m.name);
-                    let fam = self.family(&name, m.help, m.ty);
-                    if m.field == BUILD_INFO_FIELD {
-                        let v = snap.info_field("Version");
-                        for (p, v) in samples(v.as_ref()) {
-                            let l = p.map_or_else(|| base.clone(), |p| base.process(p));
-                            self.sample(fam, &l.with("version", &version(v)), "1");
-                        }
-                        continue;
-                    }
-                    let v = snap.info_field(m.field);
-                    self.emit(
-                        fam,
-                        base,
-                        &v.as_ref(),
-                        ObjectKind::Frontend,
-                        m.field,
-                        number_into,
-                        true,
-                    );
-                }
-            }
-            Mode::PerProcess => {
-                for (p, info) in snap.info() {
-                    let l = base.process(&p);
-                    for m in INFO_METRICS.iter().filter(|m| keep(m)) {
-                        let name = format!("haproxy_process_{}", m.name);
-                        let fam = self.family(&name, m.help, m.ty);
-                        if m.field == BUILD_INFO_FIELD {
-                            let v = info.get("Version").and_then(Value::parse);
-                            self.sample(fam, &l.with("version", &version(v.as_ref())), "1");
-                            continue;
-                        }
-                        let v = info.get(m.field).and_then(Value::parse);
-                        self.sample_with(fam, &l, None, |o| number_into(o, v.as_ref()));
-                    }
-                }
-            }
-        }
-    }
-
-    /// The samples of one field (disagreements per process, flagged).
-    #[allow(clippy::too_many_arguments)]
-    fn emit(
-        &mut self,
-        fam: usize,
-        labels: &Labels,
-        v: &Option<&Combined<Value>>,
-        kind: ObjectKind,
-        field: &str,
-        conv: Writer,
-        process_level: bool,
-    ) {
-        self.emit_with(fam, labels, None, v, kind, field, conv, process_level);
-    }
-
-    /// As `emit`, with one more label.
-    #[allow(clippy::too_many_arguments)]
-    fn emit_with(
-        &mut self,
-        fam: usize,
-        labels: &Labels,
-        extra: Option<(&str, &str)>,
-        v: &Option<&Combined<Value>>,
-        kind: ObjectKind,
-        field: &str,
-        conv: Writer,
-        process_level: bool,
-    ) {
-        match v {
-            Some(Combined::Disagreement { values }) => {
-                for (p, v) in values {
-                    self.sample_with(fam, &labels.process(p), extra, |o| conv(o, v.as_ref()));
-                }
-                self.flag(labels, kind, field, process_level);
-            }
-            Some(Combined::Value(v)) => self.sample_with(fam, labels, extra, |o| conv(o, Some(v))),
-            None => self.sample_with(fam, labels, extra, |o| conv(o, None)),
-        }
-    }
-
-    fn flag(&mut self, labels: &Labels, kind: ObjectKind, field: &str, process_level: bool) {
-        let fam = self.family(DISAGREEMENT, DISAGREEMENT_HELP, MetricType::Gauge);
-        let scope = if process_level {
-            "process"
-        } else {
-            match kind {
-                ObjectKind::Frontend => "frontend",
-                ObjectKind::Backend => "backend",
-                ObjectKind::Server => "server",
-                ObjectKind::Listener => "listener",
-            }
-        };
-        let l = labels.with("scope", scope).with("field", field);
-        self.sample(fam, &l, "1");
-    }
-
-    fn add_object(
-        &mut self,
-        kind: ObjectKind,
-        l: &Labels,
-        values: &[Option<Combined<Value>>],
-        mode: Option<&Combined<Value>>,
-        agg: Option<&Agg>,
-        fams: &[Option<usize>],
-    ) {
-        // promex: the HTTP families only for proxies in `mode http`.
-        let http = matches!(mode, Some(Combined::Value(Value::Text(m))) if m == "http");
-        for ((m, v), fam) in STAT_METRICS.iter().zip(values).zip(fams) {
-            let Some(fam) = *fam else { continue };
-            let field = m.columns.first().copied().unwrap_or(m.name);
-            match m.conversion {
-                Plain => self.emit(fam, l, &v.as_ref(), kind, field, number_into, false),
-                Millis => self.emit(fam, l, &v.as_ref(), kind, field, millis_into, false),
-                HttpOnly => {
-                    if http {
-                        self.emit(fam, l, &v.as_ref(), kind, field, number_into, false);
-                    }
-                }
-                Code(code) => {
-                    if http {
-                        let extra = Some(("code", code));
-                        self.emit_with(fam, l, extra, &v.as_ref(), kind, field, number_into, false);
-                    }
-                }
-                CheckCode => {
-                    // Only with the check enabled: a check status present.
-                    let enabled = STAT_METRICS
-                        .iter()
-                        .zip(values)
-                        .find(|(m, _)| m.conversion == CheckStatus)
-                        .is_some_and(|(_, v)| v.is_some());
-                    if enabled {
-                        self.emit(fam, l, &v.as_ref(), kind, field, zero_into, false);
-                    }
-                }
-                CheckDuration => {
-                    if v.is_some() {
-                        self.emit(fam, l, &v.as_ref(), kind, field, millis_into, false);
-                    }
-                }
-                Status | CheckStatus => {
-                    if v.is_none() {
-                        continue;
-                    }
-                    for (p, v) in samples(v.as_ref()) {
-                        let Some(s) = text(v) else { continue };
-                        let pl = p.map_or_else(|| l.clone(), |p| l.process(p));
-                        let states: &[&str] = match (m.conversion, kind) {
-                            (CheckStatus, _) => &CHECK_STATES,
-                            (_, ObjectKind::Server) => &SERVER_STATES,
-                            _ => &SERVER_STATES[..2],
-                        };
-                        let current = match (m.conversion, kind) {
-                            (CheckStatus, _) => check_state(&s),
-                            (_, ObjectKind::Server) => Some(server_state(&s)),
-                            (_, ObjectKind::Frontend) => Some(usize::from(s != "STOP")),
-                            _ => Some(usize::from(s == "UP")),
-                        };
-                        for (i, st) in states.iter().enumerate() {
-                            let one = if current == Some(i) { "1" } else { "0" };
-                            self.sample_with(fam, &pl, Some(("state", st)), |o| o.push_str(one));
-                        }
-                    }
-                    if matches!(v, Some(Combined::Disagreement { .. })) {
-                        self.flag(l, kind, field, false);
-                    }
-                }
-                AggServerStatus | AggCheckStatus => {
-                    let Some(a) = agg.filter(|a| a.servers > 0) else {
-                        continue;
-                    };
-                    let (states, counts): (&[&str], &[u64]) = if m.conversion == AggServerStatus {
-                        (&SERVER_STATES, &a.states)
-                    } else {
-                        (&CHECK_STATES, &a.checks)
-                    };
-                    for (st, n) in states.iter().zip(counts) {
-                        self.sample_with(fam, l, Some(("state", st)), |o| push_u64(o, *n));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Server counts per backend (and process in per-process mode), for
-    /// the `agg_*` families. A server whose status disagrees across
-    /// processes is not counted in combined mode (its status series are
-    /// per process and flagged).
-    fn aggregates(
-        &self,
-        snap: &Snapshot,
-        cols: &Columns,
-        mode: Mode,
-    ) -> HashMap<(String, Option<u32>), Agg> {
-        let mut out: HashMap<(String, Option<u32>), Agg> = HashMap::new();
-        let mut scratch = Vec::new();
-        let mut count =
-            |key: (String, Option<u32>), status: Option<String>, check: Option<String>| {
-                let a = out.entry(key).or_default();
-                a.servers += 1;
-                if let Some(s) = status {
-                    a.states[server_state(&s)] += 1;
-                }
-                if let Some(i) = check.as_deref().and_then(check_state) {
-                    a.checks[i] += 1;
-                }
-            };
-        for (obj, entry) in snap.objects.iter().enumerate() {
-            if entry.kind != ObjectKind::Server {
-                continue;
-            }
-            match mode {
-                Mode::Combined => {
-                    let get = |c: Option<usize>, scratch: &mut Vec<Option<Value>>| match c
-                        .and_then(|c| snap.combined(obj, c, scratch))
-                    {
-                        Some(Combined::Value(v)) => Some(v.to_string()),
-                        _ => None,
-                    };
-                    let status = get(cols.status, &mut scratch);
-                    let check = get(cols.check_status, &mut scratch);
-                    count((entry.proxy.to_string(), None), status, check);
-                }
-                Mode::PerProcess => {
-                    for pos in 0..entry.rows.len() {
-                        let pid = snap.process_id(entry.rows[pos].0).pid;
-                        let get = |c: Option<usize>| {
-                            c.and_then(|c| cell(snap, obj, pos, c))
-                                .map(|v| v.to_string())
-                        };
-                        count(
-                            (entry.proxy.to_string(), Some(pid)),
-                            get(cols.status),
-                            get(cols.check_status),
-                        );
-                    }
-                }
-            }
-        }
-        out
+        let mut src = Source::new(snap, labels, mode);
+        src.add_rows(&keep);
+        self.sources.push(src);
     }
 
     /// Writes every family that has samples: `# HELP`, `# TYPE`, then its
-    /// samples.
+    /// samples, streamed to `out` as they are written.
     ///
     /// # Errors
     ///
     /// What `out` returns.
     pub fn write_to(&self, out: &mut impl io::Write) -> io::Result<()> {
-        for f in self.families.iter().filter(|f| !f.body.is_empty()) {
-            write!(
-                out,
-                "# HELP {} {}\n# TYPE {} {}\n",
-                f.name,
-                f.help,
-                f.name,
-                f.ty.as_str()
-            )?;
-            out.write_all(f.body.as_bytes())?;
-        }
-        Ok(())
+        let mut o = Out {
+            buf: String::with_capacity(FLUSH_AT + 4096),
+            sink: Some(out),
+            error: None,
+            pending: None,
+        };
+        self.render(&mut o);
+        o.flush();
+        o.error.map_or(Ok(()), Err)
     }
 
-    /// The whole exposition as bytes, each family's buffer freed as soon
-    /// as it is copied (for large fleets: about one copy in memory, not
-    /// two).
+    /// The whole exposition as bytes, written once into a buffer sized
+    /// beforehand.
     pub fn into_bytes(self) -> Vec<u8> {
-        let len: usize = self
-            .families
-            .iter()
-            .map(|f| f.body.len() + f.help.len() + 64)
-            .sum();
-        let mut s = Vec::with_capacity(len);
-        for f in self.families.into_iter().filter(|f| !f.body.is_empty()) {
-            let head = format!(
-                "# HELP {} {}\n# TYPE {} {}\n",
-                f.name,
-                f.help,
-                f.name,
-                f.ty.as_str()
-            );
-            s.extend_from_slice(head.as_bytes());
-            s.extend_from_slice(f.body.as_bytes());
-        }
-        s
+        self.to_text().into_bytes()
     }
 
     /// The whole exposition as text.
     pub fn to_text(&self) -> String {
-        let len: usize = self
-            .families
-            .iter()
-            .map(|f| f.body.len() + f.help.len() + 64)
-            .sum();
-        let mut s = String::with_capacity(len);
-        for f in self.families.iter().filter(|f| !f.body.is_empty()) {
-            let _ = write!(
-                s,
-                "# HELP {} {}\n# TYPE {} {}\n",
-                f.name,
-                f.help,
-                f.name,
-                f.ty.as_str()
-            );
-            s.push_str(&f.body);
-        }
-        s
+        let mut o = Out {
+            buf: String::with_capacity(self.estimate()),
+            sink: None,
+            error: None,
+            pending: None,
+        };
+        self.render(&mut o);
+        o.buf
     }
+
+    /// About how many bytes the exposition takes (a little more, as a
+    /// rule): the buffer is sized once.
+    fn estimate(&self) -> usize {
+        let mut n = 0;
+        for f in &self.families {
+            n += f.name.len() + f.help.len() + 32 + f.body.len();
+            for feed in &f.feeds {
+                let Feed::Stat(kind, i) = *feed else {
+                    n += 256;
+                    continue;
+                };
+                let per_row = match STAT_METRICS[i].conversion {
+                    Status | AggServerStatus => SERVER_STATES.len(),
+                    CheckStatus | AggCheckStatus => CHECK_STATES.len(),
+                    _ => 1,
+                };
+                let Some(k) = kind_index(kind) else { continue };
+                for src in &self.sources {
+                    let rows = src.rows[k].len();
+                    n += per_row * (rows * (f.name.len() + 24) + src.label_bytes[k]);
+                }
+            }
+        }
+        n
+    }
+
+    /// Every family in order, each from its own samples and its feeds.
+    fn render<'f>(&'f self, out: &mut Out<'_, 'f>) {
+        let mut flags = String::new();
+        let mut scratch = Vec::new();
+        for f in &self.families {
+            out.pending = Some(f);
+            out.lines(&f.body);
+            let mut at = 0;
+            while let Some(&feed) = f.feeds.get(at) {
+                at += 1;
+                match feed {
+                    Feed::Info(i) => {
+                        for src in &self.sources {
+                            src.info_samples(out, &mut flags, &f.name, i);
+                        }
+                    }
+                    Feed::Stat(kind, _) => {
+                        // Table rows feeding one family (HTTP response
+                        // classes) are written object by object.
+                        let from = at - 1;
+                        at += f.feeds[at..]
+                            .iter()
+                            .take_while(|g| matches!(g, Feed::Stat(k, _) if *k == kind))
+                            .count();
+                        let Some(k) = kind_index(kind) else { continue };
+                        for src in &self.sources {
+                            for row in src.rows[k].iter().enumerate() {
+                                for g in &f.feeds[from..at] {
+                                    if let Feed::Stat(_, i) = *g {
+                                        src.stat_samples(
+                                            out,
+                                            &mut flags,
+                                            &f.name,
+                                            kind,
+                                            i,
+                                            row,
+                                            &mut scratch,
+                                        );
+                                    }
+                                }
+                                if out.failed() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    Feed::Disagreement => {
+                        out.lines(&flags);
+                        flags.clear();
+                    }
+                }
+            }
+            out.pending = None;
+        }
+    }
+}
+
+impl<'s> Source<'s> {
+    fn new(snap: &'s Snapshot, labels: &[(&str, &str)], mode: Mode) -> Source<'s> {
+        Source {
+            snap,
+            base: base_labels(labels),
+            mode,
+            info: Vec::new(),
+            rows: [Vec::new(), Vec::new(), Vec::new()],
+            cols: Columns::of(snap),
+            aggs: Vec::new(),
+            label_bytes: [0; 3],
+            grids: Default::default(),
+        }
+    }
+
+    /// The rows of the objects `keep` accepts, with their labels and
+    /// what decides which families they have; the backends' server counts.
+    fn add_rows(&mut self, keep: &dyn Fn(ObjectKind, &str, &str) -> bool) {
+        let snap = self.snap;
+        let aggs = aggregates(snap, &self.cols, self.mode);
+        let check_col = STAT_METRICS
+            .iter()
+            .position(|m| m.conversion == CheckStatus)
+            .and_then(|i| self.cols.stat.get(i).copied().flatten());
+        let mut scratch = Vec::new();
+        let is_http = |v: Option<Combined<Value>>| matches!(v, Some(Combined::Value(Value::Text(m))) if m == "http");
+        for (obj, entry) in snap.objects.iter().enumerate() {
+            let Some(k) = kind_index(entry.kind) else {
+                continue;
+            };
+            if !keep(entry.kind, &entry.proxy, &entry.name) {
+                continue;
+            }
+            let mut l = self.base.with("proxy", &entry.proxy);
+            if entry.kind == ObjectKind::Server {
+                l.push("server", &entry.name);
+            }
+            let agg = |pid: Option<u32>, aggs_out: &mut Vec<Agg>| {
+                if entry.kind != ObjectKind::Backend {
+                    return None;
+                }
+                let a = aggs.get(&(&*entry.proxy, pid))?;
+                aggs_out.push(a.clone());
+                Some(aggs_out.len() - 1)
+            };
+            match self.mode {
+                Mode::Combined => {
+                    let http = is_http(
+                        self.cols
+                            .mode
+                            .and_then(|c| snap.combined(obj, c, &mut scratch)),
+                    );
+                    let checked = check_col
+                        .and_then(|c| snap.combined(obj, c, &mut scratch))
+                        .is_some();
+                    let agg = agg(None, &mut self.aggs);
+                    self.rows[k].push(Row {
+                        obj,
+                        pos: None,
+                        labels: l,
+                        http,
+                        checked,
+                        agg,
+                    });
+                }
+                Mode::PerProcess => {
+                    for pos in 0..entry.rows.len() {
+                        let p = snap.process_id(entry.rows[pos].0);
+                        let http = is_http(
+                            self.cols
+                                .mode
+                                .and_then(|c| cell(snap, obj, pos, c))
+                                .map(Combined::Value),
+                        );
+                        let checked = check_col.and_then(|c| cell(snap, obj, pos, c)).is_some();
+                        let agg = agg(Some(p.pid), &mut self.aggs);
+                        self.rows[k].push(Row {
+                            obj,
+                            pos: Some(pos),
+                            labels: l.process(&p),
+                            http,
+                            checked,
+                            agg,
+                        });
+                    }
+                }
+            }
+        }
+        for (n, rows) in self.label_bytes.iter_mut().zip(&self.rows) {
+            *n = rows.iter().map(|r| r.labels.0.len()).sum();
+        }
+        self.fill_grids();
+    }
+
+    /// Reads the numeric values of every row into the grids: one pass
+    /// over each object's record, all its columns at once.
+    fn fill_grids(&mut self) {
+        let snap = self.snap;
+        let mut scratch = Vec::new();
+        for (k, kind) in KINDS.iter().enumerate() {
+            let mut grid = Grid {
+                slot: vec![None; STAT_METRICS.len()],
+                columns: Vec::new(),
+            };
+            // The snapshot column of every numeric metric of `kind`.
+            let mut wanted = Vec::new();
+            for (i, m) in STAT_METRICS.iter().enumerate() {
+                let numeric = !matches!(
+                    m.conversion,
+                    Status | CheckStatus | AggServerStatus | AggCheckStatus
+                );
+                if let (true, true, Some(c)) = (
+                    numeric,
+                    in_scope(m.scopes, *kind),
+                    self.cols.stat.get(i).copied().flatten(),
+                ) {
+                    grid.slot[i] = Some(wanted.len());
+                    wanted.push(c);
+                }
+            }
+            let rows = &self.rows[k];
+            grid.columns = wanted
+                .iter()
+                .map(|_| Vec::with_capacity(rows.len()))
+                .collect();
+            for row in rows {
+                match row.pos {
+                    None => {
+                        let recs = snap.records(row.obj);
+                        for (column, &c) in grid.columns.iter_mut().zip(&wanted) {
+                            let v = snap.combine_records(row.obj, &recs, c, &mut scratch);
+                            column.push(Quick::of(v.as_ref()));
+                        }
+                    }
+                    Some(pos) => {
+                        let cells = snap.objects[row.obj].rows.get(pos).and_then(|&(pi, r)| {
+                            let p = snap.procs.get(pi)?;
+                            Some((p, p.table.cells(r)?))
+                        });
+                        for (column, &c) in grid.columns.iter_mut().zip(&wanted) {
+                            let q = cells.as_ref().map_or(Quick::Empty, |(p, cells)| {
+                                p.col_map
+                                    .get(c)
+                                    .copied()
+                                    .flatten()
+                                    .map_or(Quick::Empty, |l| Quick::of_cell(cells.get(l)))
+                            });
+                            column.push(q);
+                        }
+                    }
+                }
+            }
+            self.grids[k] = grid;
+        }
+    }
+
+    /// The samples of process metric `INFO_METRICS[i]`.
+    fn info_samples(&self, out: &mut Out<'_, '_>, flags: &mut String, name: &str, i: usize) {
+        let Some(m) = INFO_METRICS
+            .get(i)
+            .filter(|_| self.info.get(i) == Some(&true))
+        else {
+            return;
+        };
+        let version = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
+        match self.mode {
+            Mode::Combined => {
+                if m.field == BUILD_INFO_FIELD {
+                    let v = self.snap.info_field("Version");
+                    for (p, v) in samples(v.as_ref()) {
+                        let l = p.map_or_else(|| self.base.clone(), |p| self.base.process(p));
+                        out.sample(name, &l.with("version", &version(v)), None, |o| o.push('1'));
+                    }
+                    return;
+                }
+                let v = self.snap.info_field(m.field);
+                let field = Field {
+                    name,
+                    kind: ObjectKind::Frontend,
+                    column: m.field,
+                    process_level: true,
+                };
+                emit(
+                    out,
+                    flags,
+                    &field,
+                    &self.base,
+                    None,
+                    v.as_ref(),
+                    number_into,
+                );
+            }
+            Mode::PerProcess => {
+                for (p, info) in self.snap.info() {
+                    let l = self.base.process(&p);
+                    if m.field == BUILD_INFO_FIELD {
+                        let v = info.get("Version").and_then(Value::parse);
+                        out.sample(name, &l.with("version", &version(v.as_ref())), None, |o| {
+                            o.push('1');
+                        });
+                        continue;
+                    }
+                    let v = info.get(m.field).and_then(Value::parse);
+                    out.sample(name, &l, None, |o| number_into(o, v.as_ref()));
+                }
+            }
+        }
+    }
+
+    /// The samples of `STAT_METRICS[i]` for one row.
+    #[allow(clippy::too_many_arguments)]
+    fn stat_samples(
+        &self,
+        out: &mut Out<'_, '_>,
+        flags: &mut String,
+        name: &str,
+        kind: ObjectKind,
+        i: usize,
+        (r, row): (usize, &Row),
+        scratch: &mut Vec<Option<Value>>,
+    ) {
+        let Some(m) = STAT_METRICS.get(i) else { return };
+        // The families that exist only for some rows, decided before any
+        // value is read.
+        match m.conversion {
+            HttpOnly | Code(_) if !row.http => return,
+            CheckCode if !row.checked => return,
+            AggServerStatus | AggCheckStatus => {
+                let Some(a) = row
+                    .agg
+                    .and_then(|a| self.aggs.get(a))
+                    .filter(|a| a.servers > 0)
+                else {
+                    return;
+                };
+                let (states, counts): (&[&str], &[u64]) = if m.conversion == AggServerStatus {
+                    (&SERVER_STATES, &a.states)
+                } else {
+                    (&CHECK_STATES, &a.checks)
+                };
+                for (st, n) in states.iter().zip(counts) {
+                    out.sample(name, &row.labels, Some(("state", st)), |o| push_u64(o, *n));
+                }
+                return;
+            }
+            _ => {}
+        }
+        let quick = kind_index(kind)
+            .and_then(|k| {
+                let g = &self.grids[k];
+                g.columns
+                    .get(g.slot.get(i).copied().flatten()?)?
+                    .get(r)
+                    .copied()
+            })
+            .unwrap_or(Quick::Other);
+        let v = match quick {
+            Quick::Empty => None,
+            Quick::UInt(n) => Some(Combined::Value(Value::Unsigned(n))),
+            Quick::Int(n) => Some(Combined::Value(Value::of_i64(n))),
+            Quick::Other => {
+                let col = self.cols.stat.get(i).copied().flatten();
+                match row.pos {
+                    None => col.and_then(|c| self.snap.combined(row.obj, c, scratch)),
+                    Some(pos) => col
+                        .and_then(|c| cell(self.snap, row.obj, pos, c))
+                        .map(Combined::Value),
+                }
+            }
+        };
+        let field = Field {
+            name,
+            kind,
+            column: m.columns.first().copied().unwrap_or(m.name),
+            process_level: false,
+        };
+        let l = &row.labels;
+        match m.conversion {
+            Plain | HttpOnly => emit(out, flags, &field, l, None, v.as_ref(), number_into),
+            Code(code) => emit(
+                out,
+                flags,
+                &field,
+                l,
+                Some(("code", code)),
+                v.as_ref(),
+                number_into,
+            ),
+            Millis => emit(out, flags, &field, l, None, v.as_ref(), millis_into),
+            CheckCode => emit(out, flags, &field, l, None, v.as_ref(), zero_into),
+            CheckDuration => {
+                if v.is_some() {
+                    emit(out, flags, &field, l, None, v.as_ref(), millis_into);
+                }
+            }
+            Status | CheckStatus => {
+                if v.is_none() {
+                    return;
+                }
+                for (p, v) in samples(v.as_ref()) {
+                    let Some(s) = text(v) else { continue };
+                    let pl = p.map(|p| l.process(p));
+                    let states: &[&str] = match (m.conversion, kind) {
+                        (CheckStatus, _) => &CHECK_STATES,
+                        (_, ObjectKind::Server) => &SERVER_STATES,
+                        _ => &SERVER_STATES[..2],
+                    };
+                    let current = match (m.conversion, kind) {
+                        (CheckStatus, _) => check_state(&s),
+                        (_, ObjectKind::Server) => Some(server_state(&s)),
+                        (_, ObjectKind::Frontend) => Some(usize::from(s != "STOP")),
+                        _ => Some(usize::from(s == "UP")),
+                    };
+                    for (i, st) in states.iter().enumerate() {
+                        let one = if current == Some(i) { "1" } else { "0" };
+                        out.sample(name, pl.as_ref().unwrap_or(l), Some(("state", st)), |o| {
+                            o.push_str(one);
+                        });
+                    }
+                }
+                if matches!(v, Some(Combined::Disagreement { .. })) {
+                    flag(flags, l, &field);
+                }
+            }
+            AggServerStatus | AggCheckStatus => {}
+        }
+    }
+}
+
+/// The field a sample is of, for flagging a disagreement.
+struct Field<'a> {
+    /// The family's name.
+    name: &'a str,
+    kind: ObjectKind,
+    /// The `show stat` column or `show info` field.
+    column: &'a str,
+    /// A process metric (`show info`).
+    process_level: bool,
+}
+
+/// The samples of one value: per process, and flagged, when the
+/// processes disagree.
+fn emit(
+    out: &mut Out<'_, '_>,
+    flags: &mut String,
+    field: &Field<'_>,
+    labels: &Labels,
+    extra: Option<(&str, &str)>,
+    v: Option<&Combined<Value>>,
+    conv: Writer,
+) {
+    match v {
+        Some(Combined::Disagreement { values }) => {
+            for (p, v) in values {
+                out.sample(field.name, &labels.process(p), extra, |o| {
+                    conv(o, v.as_ref())
+                });
+            }
+            flag(flags, labels, field);
+        }
+        Some(Combined::Value(v)) => out.sample(field.name, labels, extra, |o| conv(o, Some(v))),
+        None => out.sample(field.name, labels, extra, |o| conv(o, None)),
+    }
+}
+
+/// A sample of the disagreement family, kept until that family is written.
+fn flag(flags: &mut String, labels: &Labels, field: &Field<'_>) {
+    let scope = if field.process_level {
+        "process"
+    } else {
+        match field.kind {
+            ObjectKind::Frontend => "frontend",
+            ObjectKind::Backend => "backend",
+            ObjectKind::Server => "server",
+            ObjectKind::Listener => "listener",
+        }
+    };
+    let l = labels.with("scope", scope).with("field", field.column);
+    let mut out = Out {
+        buf: std::mem::take(flags),
+        sink: None,
+        error: None,
+        pending: None,
+    };
+    out.sample(DISAGREEMENT, &l, None, |o| o.push('1'));
+    *flags = out.buf;
+}
+
+/// Server counts per backend (and process in per-process mode), for the
+/// `agg_*` families. A server whose status disagrees across processes is
+/// not counted in combined mode (its status series are per process and
+/// flagged).
+fn aggregates<'s>(
+    snap: &'s Snapshot,
+    cols: &Columns,
+    mode: Mode,
+) -> HashMap<(&'s str, Option<u32>), Agg> {
+    let mut out: HashMap<(&str, Option<u32>), Agg> = HashMap::new();
+    let mut scratch = Vec::new();
+    let mut count = |key: (&'s str, Option<u32>), status: Option<Value>, check: Option<Value>| {
+        let a = out.entry(key).or_default();
+        a.servers += 1;
+        if let Some(s) = text(status.as_ref()) {
+            a.states[server_state(&s)] += 1;
+        }
+        if let Some(i) = text(check.as_ref()).as_deref().and_then(check_state) {
+            a.checks[i] += 1;
+        }
+    };
+    for (obj, entry) in snap.objects.iter().enumerate() {
+        if entry.kind != ObjectKind::Server {
+            continue;
+        }
+        match mode {
+            Mode::Combined => {
+                let mut get =
+                    |c: Option<usize>| match c.and_then(|c| snap.combined(obj, c, &mut scratch)) {
+                        Some(Combined::Value(v)) => Some(v),
+                        _ => None,
+                    };
+                let status = get(cols.status);
+                let check = get(cols.check_status);
+                count((&entry.proxy, None), status, check);
+            }
+            Mode::PerProcess => {
+                for pos in 0..entry.rows.len() {
+                    let pid = snap.process_id(entry.rows[pos].0).pid;
+                    let get = |c: Option<usize>| c.and_then(|c| cell(snap, obj, pos, c));
+                    count(
+                        (&entry.proxy, Some(pid)),
+                        get(cols.status),
+                        get(cols.check_status),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 fn base_labels(labels: &[(&str, &str)]) -> Labels {
@@ -1279,6 +1567,7 @@ fn cell(snap: &Snapshot, obj: usize, pos: usize, col: usize) -> Option<Value> {
 }
 
 /// The snapshot column index of every table entry, resolved once.
+#[derive(Debug)]
 struct Columns {
     stat: Vec<Option<usize>>,
     mode: Option<usize>,
@@ -1381,6 +1670,102 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&w), e.to_text());
         let text = e.to_text();
         assert_eq!(e.into_bytes(), text.into_bytes());
+    }
+
+    /// Two processes, `n` servers; server `s1` DOWN on the second.
+    fn two_processes(n: usize) -> Snapshot {
+        use haproxy_transport::Endpoint;
+        let stat = |down: bool| {
+            let mut t = String::from("# pxname,svname,scur,stot,status,check_status,mode,\n");
+            for i in 0..n {
+                let st = if down && i == 1 { "DOWN" } else { "UP" };
+                t.push_str(&format!("be,s{i},{i},7,{st},L7OK,http,\n"));
+            }
+            t.push_str("be,BACKEND,0,14,UP,,http,\n\n");
+            t
+        };
+        Snapshot::from_replies([
+            (
+                Endpoint::unix("/a"),
+                "Name: HAProxy\nPid: 10\n".into(),
+                stat(false),
+            ),
+            (
+                Endpoint::unix("/b"),
+                "Name: HAProxy\nPid: 11\n".into(),
+                stat(true),
+            ),
+        ])
+        .expect("snapshot")
+    }
+
+    #[test]
+    fn streamed_buffered_and_per_process_agree() {
+        let snap = two_processes(1_000);
+        for mode in [Mode::Combined, Mode::PerProcess] {
+            let mut e = Exposition::new();
+            e.add_snapshot(&snap, &[("host", "lb1")], mode);
+            e.gauge("haproxy_up", "Up.", &[], 1.0);
+            let text = e.to_text();
+            assert!(text.len() > 4 * FLUSH_AT, "{}", text.len());
+            let mut streamed = Vec::new();
+            e.write_to(&mut streamed).expect("vec write");
+            assert_eq!(String::from_utf8_lossy(&streamed), text);
+            assert!(
+                text.ends_with("# TYPE haproxy_up gauge\nhaproxy_up 1\n"),
+                "{mode:?}"
+            );
+            // Every family once, its header before its samples.
+            let heads = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
+            let names: std::collections::HashSet<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| l.split(['{', ' ']).next().unwrap_or(""))
+                .collect();
+            assert_eq!(heads, names.len(), "{mode:?}");
+            assert_eq!(e.into_bytes(), text.into_bytes());
+        }
+        let mut e = Exposition::new();
+        e.add_snapshot(&snap, &[], Mode::Combined);
+        let text = e.to_text();
+        // Summed across processes; the status both disagree on is per
+        // process and flagged.
+        assert!(text.contains("\nhaproxy_server_current_sessions{proxy=\"be\",server=\"s2\"} 4\n"));
+        assert!(text.contains(
+            "\nhaproxy_server_status{proxy=\"be\",server=\"s1\",pid=\"11\",node=\"\",state=\"DOWN\"} 1\n"
+        ));
+        assert!(text.contains(
+            "\nhaproxy_cli_disagreement{proxy=\"be\",server=\"s1\",scope=\"server\",field=\"status\"} 1\n"
+        ));
+        let mut e = Exposition::new();
+        e.add_snapshot(&snap, &[], Mode::PerProcess);
+        let text = e.to_text();
+        assert!(text.contains(
+            "\nhaproxy_server_current_sessions{proxy=\"be\",server=\"s2\",pid=\"11\",node=\"\"} 2\n"
+        ));
+        assert!(!text.contains("haproxy_cli_disagreement"));
+    }
+
+    #[test]
+    fn a_failing_writer_is_an_error() {
+        struct Full(usize);
+        impl io::Write for Full {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                if self.0 < b.len() {
+                    return Err(io::Error::new(io::ErrorKind::WriteZero, "full"));
+                }
+                self.0 -= b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let snap = two_processes(1_000);
+        let mut e = Exposition::new();
+        e.add_snapshot(&snap, &[], Mode::PerProcess);
+        let err = e.write_to(&mut Full(100_000)).expect_err("full");
+        assert_eq!(err.kind(), io::ErrorKind::WriteZero);
     }
 
     #[test]

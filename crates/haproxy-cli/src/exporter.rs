@@ -264,8 +264,23 @@ impl Exporter {
                 Err(_) => break,
             }
         }
+        // Every target's outcome first: the exposition borrows the
+        // snapshots and writes them when the body is made.
+        let outcomes: Vec<(Duration, std::result::Result<Scraped, String>)> = outcomes
+            .into_iter()
+            .map(|o| match o.unwrap_or(Outcome::Late) {
+                Outcome::Done(r, took) => (took, r),
+                Outcome::Late => (
+                    self.timeout,
+                    Err(format!(
+                        "no answer within the scrape timeout of {:?}",
+                        self.timeout
+                    )),
+                ),
+            })
+            .collect();
         let mut e = Exposition::new();
-        for (t, o) in self.targets.iter().zip(outcomes) {
+        for (t, (took, result)) in self.targets.iter().zip(&outcomes) {
             let mut labels: Vec<(&str, &str)> = vec![("target", t.name.as_str())];
             labels.extend(t.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             // One target needs no `target` label on its (many) series;
@@ -275,22 +290,12 @@ impl Exporter {
             } else {
                 &labels[1..]
             };
-            let (took, result) = match o.unwrap_or(Outcome::Late) {
-                Outcome::Done(r, took) => (took, r),
-                Outcome::Late => (
-                    self.timeout,
-                    Err(format!(
-                        "no answer within the scrape timeout of {:?}",
-                        self.timeout
-                    )),
-                ),
-            };
             match result {
                 Ok(Scraped { snap, skipped }) => {
-                    e.add_snapshot(&snap, series_labels, self.mode);
+                    e.add_snapshot(snap, series_labels, self.mode);
                     // A socket of the directory that did not answer at
                     // discovery: a process that is down or stalled.
-                    for (path, why) in &skipped {
+                    for (path, why) in skipped {
                         eprintln!("haproxy-cli: exporter: {}: skipped {path}: {why}", t.name);
                         let mut l = labels.clone();
                         l.push(("endpoint", path));
@@ -322,7 +327,7 @@ impl Exporter {
         }
         e.gauge(
             "haproxy_cli_exposition_duration_seconds",
-            "How long the whole scrape took, targets read concurrently, rendering included",
+            "How long the whole scrape took, targets read concurrently, up to writing the text (streamed after)",
             &[],
             start.elapsed().as_secs_f64(),
         );
@@ -337,7 +342,7 @@ const UP: &str = "haproxy_up";
 const UP_HELP: &str =
     "1 if this HAProxy process answered show info and show stat in this scrape, 0 if it failed or did not answer in time";
 
-fn up(e: &mut Exposition, labels: &[(&str, &str)], endpoint: &str, pid: u32, v: f64) {
+fn up(e: &mut Exposition<'_>, labels: &[(&str, &str)], endpoint: &str, pid: u32, v: f64) {
     let pid = pid.to_string();
     let mut l = labels.to_vec();
     l.push(("endpoint", endpoint));

@@ -109,7 +109,7 @@ impl Snapshot {
 
     /// Each process's record of object `obj`, in process order: read once
     /// per object, then every column is combined from it.
-    fn records(&self, obj: usize) -> Vec<Rec<'_>> {
+    pub(crate) fn records(&self, obj: usize) -> Vec<Rec<'_>> {
         self.objects[obj]
             .rows
             .iter()
@@ -136,7 +136,7 @@ impl Snapshot {
     }
 
     /// Column `col` of object `obj` from its records `recs`.
-    fn combine_records(
+    pub(crate) fn combine_records(
         &self,
         obj: usize,
         recs: &[Rec<'_>],
@@ -235,7 +235,7 @@ impl Snapshot {
 }
 
 /// One process's record of an object.
-struct Rec<'a> {
+pub(crate) struct Rec<'a> {
     /// Index into `Snapshot::procs`.
     proc_index: usize,
     /// For every snapshot column, this process's column index.
