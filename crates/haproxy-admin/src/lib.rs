@@ -81,7 +81,6 @@ mod aggregate;
 pub mod asynch;
 mod batch;
 mod check;
-mod cmd;
 mod conn;
 mod error;
 mod fanout;
@@ -100,10 +99,11 @@ pub use batch::{Batch, Enable};
 pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
 pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess};
-pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
-pub use objects::{
-    Backend, Frontend, Health, InvalidWeight, ObjectKind, Server, StatObject, State, Weight,
-};
+/// Maps and ACLs and server states as `haproxy-proto`'s command builder
+/// takes them (one type each, nothing converted).
+pub use haproxy_proto::command::{EntryRef, Health, MapRef, ServerState as State};
+pub use maps::{Entry, Lookup, MapInfo, Text};
+pub use objects::{Backend, Frontend, InvalidWeight, ObjectKind, Server, StatObject, Weight};
 pub use process::{Process, ProcessId};
 pub use select::{
     display_name, sessions_above, sort_objects, NamePattern, ObjectRef, Op, Predicate, Selection,

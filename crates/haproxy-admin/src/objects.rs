@@ -2,12 +2,13 @@
 //! trip per property), and the owned, serialisable [`StatObject`].
 
 use crate::aggregate::Combined;
-use crate::cmd;
 use crate::haproxy::{run_on, PerProcess};
 use crate::snapshot::Snapshot;
 use crate::value::Value;
-use crate::{Error, Result};
+use crate::{Error, Health, Result, State};
+use haproxy_proto::command::Command;
 use haproxy_proto::value::{Addr, CheckStatus, Status};
+use haproxy_proto::ArgError;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::sync::Arc;
@@ -245,10 +246,11 @@ impl<'s> View<'s> {
             .collect()
     }
 
-    /// Sends `command` to every process that has this object.
-    fn run(&self, command: &haproxy_proto::command::Command) -> Result<()> {
+    /// Sends `command` (as the builder made it) to every process that
+    /// has this object.
+    fn run(&self, command: Result<Command, ArgError>) -> Result<()> {
         let procs = self.snap.object_processes(self.obj);
-        run_on(&self.snap.shared.settings, &procs, command).map(|_| ())
+        run_on(&self.snap.shared.settings, &procs, &command?).map(|_| ())
     }
 }
 
@@ -369,7 +371,7 @@ impl<'s> Frontend<'s> {
     /// [`Error::CommandFailed`] with HAProxy's text, or
     /// [`Error::Partial`] when only some processes failed.
     pub fn enable(&self) -> Result<()> {
-        self.v.run(&cmd::enable_frontend(self.name())?)
+        self.v.run(Command::enable_frontend(self.name()))
     }
 
     /// `disable frontend`.
@@ -378,7 +380,7 @@ impl<'s> Frontend<'s> {
     ///
     /// As [`Frontend::enable`].
     pub fn disable(&self) -> Result<()> {
-        self.v.run(&cmd::disable_frontend(self.name())?)
+        self.v.run(Command::disable_frontend(self.name()))
     }
 
     /// `shutdown frontend`: stops it for good (until a reload).
@@ -387,7 +389,7 @@ impl<'s> Frontend<'s> {
     ///
     /// As [`Frontend::enable`].
     pub fn shutdown(&self) -> Result<()> {
-        self.v.run(&cmd::shutdown_frontend(self.name())?)
+        self.v.run(Command::shutdown_frontend(self.name()))
     }
 
     /// `set maxconn frontend`.
@@ -397,7 +399,7 @@ impl<'s> Frontend<'s> {
     /// As [`Frontend::enable`].
     pub fn set_maxconn(&self, maxconn: u32) -> Result<()> {
         self.v
-            .run(&cmd::set_maxconn_frontend(self.name(), maxconn)?)
+            .run(Command::set_maxconn_frontend(self.name(), maxconn))
     }
 }
 
@@ -472,18 +474,6 @@ impl<'s> Backend<'s> {
     common_view_methods!();
 }
 
-/// A server's administrative state, for [`Server::set_state`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Normal mode: takes traffic (leaves drain and maintenance).
-    Ready,
-    /// Drain: no new connections except persistent ones; checks go on.
-    Drain,
-    /// Maintenance: no traffic, checks stopped.
-    Maint,
-}
-
 /// A server's weight, for [`Server::set_weight`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -492,6 +482,16 @@ pub enum Weight {
     Absolute(u16),
     /// A percentage of the configured weight.
     Percent(u16),
+}
+
+impl Weight {
+    /// `set weight <backend>/<server> <weight>[%]`.
+    pub(crate) fn command(self, backend: &str, server: &str) -> Result<Command, ArgError> {
+        match self {
+            Weight::Absolute(w) => Command::set_weight(backend, server, u32::from(w)),
+            Weight::Percent(p) => Command::set_weight_percent(backend, server, u32::from(p)),
+        }
+    }
 }
 
 /// A weight that is neither `0`–`256` nor a percentage (`50%`), with the
@@ -514,18 +514,6 @@ impl std::str::FromStr for Weight {
             },
         }
     }
-}
-
-/// The operational state forced by `set server … health` / `agent`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Health {
-    /// Up.
-    Up,
-    /// Stopping (health only).
-    Stopping,
-    /// Down.
-    Down,
 }
 
 /// A server, across processes.
@@ -658,8 +646,7 @@ impl<'s> Server<'s> {
     /// with HAProxy's text; [`Error::Partial`] when only some processes
     /// failed.
     pub fn set_weight(&self, weight: Weight) -> Result<()> {
-        self.v
-            .run(&cmd::set_weight(self.backend(), self.name(), weight)?)
+        self.v.run(weight.command(self.backend(), self.name()))
     }
 
     /// `set server <backend>/<server> state ready|drain|maint`.
@@ -668,8 +655,11 @@ impl<'s> Server<'s> {
     ///
     /// As [`Server::set_weight`].
     pub fn set_state(&self, state: State) -> Result<()> {
-        self.v
-            .run(&cmd::set_state(self.backend(), self.name(), state)?)
+        self.v.run(Command::set_server_state(
+            self.backend(),
+            self.name(),
+            state,
+        ))
     }
 
     /// `enable server`: leave maintenance, re-enable checks.
@@ -679,7 +669,7 @@ impl<'s> Server<'s> {
     /// As [`Server::set_weight`].
     pub fn enable(&self) -> Result<()> {
         self.v
-            .run(&cmd::enable_server(self.backend(), self.name())?)
+            .run(Command::enable_server(self.backend(), self.name()))
     }
 
     /// `disable server`: maintenance, checks stopped.
@@ -689,7 +679,7 @@ impl<'s> Server<'s> {
     /// As [`Server::set_weight`].
     pub fn disable(&self) -> Result<()> {
         self.v
-            .run(&cmd::disable_server(self.backend(), self.name())?)
+            .run(Command::disable_server(self.backend(), self.name()))
     }
 
     /// `set server <b>/<s> addr <addr> [port <port>]`.
@@ -698,8 +688,12 @@ impl<'s> Server<'s> {
     ///
     /// As [`Server::set_weight`].
     pub fn set_address(&self, addr: &str, port: Option<u16>) -> Result<()> {
-        self.v
-            .run(&cmd::set_addr(self.backend(), self.name(), addr, port)?)
+        self.v.run(Command::set_server_addr(
+            self.backend(),
+            self.name(),
+            addr,
+            port,
+        ))
     }
 
     /// `shutdown sessions server`: closes every session on the server.
@@ -708,8 +702,10 @@ impl<'s> Server<'s> {
     ///
     /// As [`Server::set_weight`].
     pub fn shutdown_sessions(&self) -> Result<()> {
-        self.v
-            .run(&cmd::shutdown_sessions(self.backend(), self.name())?)
+        self.v.run(Command::shutdown_sessions_server(
+            self.backend(),
+            self.name(),
+        ))
     }
 
     /// `set server <b>/<s> health up|stopping|down`.
@@ -718,8 +714,11 @@ impl<'s> Server<'s> {
     ///
     /// As [`Server::set_weight`].
     pub fn set_health(&self, health: Health) -> Result<()> {
-        self.v
-            .run(&cmd::set_health(self.backend(), self.name(), health)?)
+        self.v.run(Command::set_server_health(
+            self.backend(),
+            self.name(),
+            health,
+        ))
     }
 
     /// `set server <b>/<s> agent up|down` ([`Health::Stopping`] is refused
@@ -729,8 +728,11 @@ impl<'s> Server<'s> {
     ///
     /// As [`Server::set_weight`].
     pub fn set_agent(&self, health: Health) -> Result<()> {
-        self.v
-            .run(&cmd::set_agent(self.backend(), self.name(), health)?)
+        self.v.run(Command::set_server_agent(
+            self.backend(),
+            self.name(),
+            health,
+        ))
     }
 }
 
