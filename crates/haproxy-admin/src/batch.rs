@@ -1,9 +1,17 @@
 //! Bulk changes: many commands sent to every process over one session per
 //! process (not one connection per command), processes in parallel.
 
-use crate::haproxy::{HAProxy, PerProcess};
+use crate::haproxy::{collect, HAProxy, PerProcess};
 use crate::{Health, Result, State, Weight};
 use haproxy_proto::command::Command;
+
+impl HAProxy {
+    /// A [`Batch`] of commands for every process, sent over one
+    /// session per process.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch::new(self)
+    }
+}
 
 /// Commands queued for every process; [`Batch::run`] sends them in order
 /// over one session per process. Arguments are checked as they are queued.
@@ -198,7 +206,7 @@ impl<'h> Batch<'h> {
             |p| p.endpoint().to_string(),
             |p| settings.session(p.endpoint())?.pipeline(lines),
         );
-        self.hap.collect_for_batch(&self.what(), results)
+        collect(&self.hap.all(), &self.what(), results)
     }
 
     /// What the batch is, for an error: the command when there is one

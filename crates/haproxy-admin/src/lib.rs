@@ -84,15 +84,19 @@ mod check;
 mod conn;
 mod error;
 mod fanout;
+mod global;
 mod haproxy;
 mod maps;
 mod objects;
 mod process;
 pub mod prometheus;
+mod reports;
 mod select;
+mod servers;
 mod snapshot;
 mod table;
 mod value;
+mod views;
 
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
@@ -102,15 +106,17 @@ pub use haproxy::{Builder, HAProxy, PerProcess};
 /// Maps and ACLs and server states as `haproxy-proto`'s command builder
 /// takes them (one type each, nothing converted).
 pub use haproxy_proto::command::{EntryRef, Health, MapRef, ServerState as State};
-pub use maps::{Entry, Lookup, MapInfo, Text};
-pub use objects::{Backend, Frontend, InvalidWeight, ObjectKind, Server, StatObject, Weight};
+pub use maps::{Entry, Lookup, MapInfo};
+pub use objects::{ObjectKind, StatObject};
 pub use process::{Process, ProcessId};
+pub use reports::Text;
 pub use select::{
     display_name, sessions_above, sort_objects, NamePattern, ObjectRef, Op, Predicate, Selection,
     SessionsLeft, SortKey,
 };
 pub use snapshot::Snapshot;
 pub use value::Value;
+pub use views::{Backend, Frontend, InvalidWeight, Server, Weight};
 
 /// The transport's error (what a socket did), as `haproxy-admin` wraps it.
 pub use haproxy_transport::Error as TransportError;

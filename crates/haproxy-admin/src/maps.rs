@@ -1,14 +1,12 @@
-//! Maps and ACLs, and the process-wide writes of the set (`set maxconn
-//! global`, rate limits, `clear counters`, `show errors`, `show servers
-//! state`, dynamic servers).
+//! Maps and ACLs: listings, entries, lookups, writes, and the atomic
+//! replacement of a map's content.
 //!
 //! Reads return every process's answer ([`PerProcess`]): processes that
 //! are not forks of one parent do not share entry ids (`0x…`), and a map
 //! changed on one process only is data to see, not to hide.
 
-use crate::conn::Settings;
 use crate::error::MapVersion;
-use crate::haproxy::{collect, fan_out, HAProxy, PerProcess};
+use crate::haproxy::{fan_out, HAProxy, PerProcess};
 use crate::process::Process;
 use crate::{EntryRef, Error, MapRef, Result};
 use haproxy_proto::command::Command;
@@ -64,43 +62,6 @@ pub struct Lookup {
     pub value: Option<String>,
 }
 
-/// A reply kept as text, parsed on demand with `haproxy-proto` (`show
-/// errors`, `show servers state`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Text(pub String);
-
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Text {
-    /// `show errors`, parsed.
-    ///
-    /// # Errors
-    ///
-    /// A positioned parse error if the text is not `show errors` output.
-    pub fn errors(
-        &self,
-    ) -> Result<haproxy_proto::show_errors::ErrorsReport<'_>, haproxy_proto::ParseError> {
-        haproxy_proto::show_errors::parse_errors(&self.0)
-    }
-
-    /// `show servers state`, parsed.
-    ///
-    /// # Errors
-    ///
-    /// A positioned parse error if the text is not `show servers state`
-    /// output.
-    pub fn servers_state(
-        &self,
-    ) -> Result<haproxy_proto::servers_state::ServersState<'_>, haproxy_proto::ParseError> {
-        haproxy_proto::servers_state::parse_servers_state(&self.0)
-    }
-}
-
 /// Which of the two list families a command addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ListKind {
@@ -135,14 +96,6 @@ impl ListKind {
 }
 
 impl HAProxy {
-    fn all(&self) -> Vec<&Process> {
-        self.shared.processes.iter().collect()
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.shared.settings
-    }
-
     /// Sends `command` to every process, judges and parses each reply.
     fn read<T: Send>(
         &self,
@@ -399,133 +352,6 @@ impl HAProxy {
         })?;
         let lists = self.lists(ListKind::Map)?;
         check_committed(map, &all, &versions, &lists)
-    }
-
-    /// `set maxconn global` on every process.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_maxconn(&self, maxconn: u32) -> Result<()> {
-        self.run(&Command::set_maxconn_global(maxconn)?).map(drop)
-    }
-
-    /// `set rate-limit connections global`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_rate_limit_conn(&self, limit: u32) -> Result<()> {
-        self.run(&Command::set_rate_limit_connections(limit)?)
-            .map(drop)
-    }
-
-    /// `set rate-limit sessions global`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_rate_limit_sess(&self, limit: u32) -> Result<()> {
-        self.run(&Command::set_rate_limit_sessions(limit)?)
-            .map(drop)
-    }
-
-    /// `set rate-limit ssl-sessions global`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_rate_limit_ssl_sess(&self, limit: u32) -> Result<()> {
-        self.run(&Command::set_rate_limit_ssl_sessions(limit)?)
-            .map(drop)
-    }
-
-    /// `clear counters`: the maxima and rates.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn clear_counters(&self) -> Result<()> {
-        self.run(&Command::clear_counters()).map(drop)
-    }
-
-    /// `clear counters all`: every counter, as after a restart.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn clear_all_counters(&self) -> Result<()> {
-        self.run(&Command::clear_counters_all()).map(drop)
-    }
-
-    /// `show errors [<proxy id>]` per process (parse with
-    /// [`Text::errors`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::maps`].
-    pub fn errors(&self, proxy_id: Option<i64>) -> Result<PerProcess<Text>> {
-        Ok(self
-            .run(&Command::show_errors(proxy_id)?)?
-            .into_iter()
-            .map(|(p, t)| (p, Text(t)))
-            .collect())
-    }
-
-    /// `show servers state [<backend>]` per process (parse with
-    /// [`Text::servers_state`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::maps`].
-    pub fn servers_state(&self, backend: Option<&str>) -> Result<PerProcess<Text>> {
-        Ok(self
-            .run(&Command::show_servers_state(backend)?)?
-            .into_iter()
-            .map(|(p, t)| (p, Text(t)))
-            .collect())
-    }
-
-    /// `add server <backend>/<name> <address> [<options>…]` (dynamic
-    /// servers, HAProxy 2.4+) on every process. The server starts in
-    /// maintenance, as HAProxy adds it.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn add_server(
-        &self,
-        backend: &str,
-        name: &str,
-        address: &str,
-        options: &[&str],
-    ) -> Result<()> {
-        self.run(&Command::add_server(backend, name, address, options)?)
-            .map(drop)
-    }
-
-    /// `del server <backend>/<name>` on every process (the server must be
-    /// in maintenance without sessions).
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn del_server(&self, backend: &str, name: &str) -> Result<()> {
-        self.run(&Command::del_server(backend, name)?).map(drop)
-    }
-
-    /// A [`crate::Batch`] of commands for every process, sent over one
-    /// session per process.
-    pub fn batch(&self) -> crate::Batch<'_> {
-        crate::Batch::new(self)
-    }
-
-    pub(crate) fn collect_for_batch<T>(
-        &self,
-        what: &str,
-        results: Vec<Result<T>>,
-    ) -> Result<PerProcess<T>> {
-        collect(&self.all(), what, results)
     }
 }
 

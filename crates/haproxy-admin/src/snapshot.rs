@@ -7,8 +7,8 @@ mod combine;
 
 use crate::aggregate::{combine_indexed, Combined};
 use crate::error::ProcessFailure;
-use crate::haproxy::{PerProcess, Shared};
-use crate::objects::{Backend, Frontend, ObjectKind, Server};
+use crate::haproxy::{HAProxy, PerProcess, Shared};
+use crate::objects::ObjectKind;
 use crate::process::{Process, ProcessId};
 use crate::table::{Cell, ProcTable};
 use crate::value::Value;
@@ -89,6 +89,32 @@ fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
     let info_text = shared.settings.command(&p.endpoint, "show info")?;
     let stat_text = shared.settings.csv_dump(&p.endpoint, "show stat")?;
     parse_replies(&p.endpoint.to_string(), &info_text, stat_text)
+}
+
+impl HAProxy {
+    /// Fetches `show info` and `show stat` from every process, concurrently.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Partial`] when a process failed (the single process's
+    /// error for a set of one). With [`Builder::allow_partial`](crate::Builder::allow_partial), only
+    /// when every process failed: a process that failed is then listed
+    /// in [`Snapshot::failures`], the others' data is kept, and
+    /// [`Snapshot::missing`] says what the snapshot lacks.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::fetch(Arc::clone(&self.shared), self.shared.settings.allow_partial)
+    }
+
+    /// Like [`HAProxy::snapshot`] with best effort whatever the builder
+    /// said: for live views (`top`) that show a failed process as such
+    /// rather than stop.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Partial`] when every process failed.
+    pub fn snapshot_partial(&self) -> Result<Snapshot> {
+        Snapshot::fetch(Arc::clone(&self.shared), true)
+    }
 }
 
 impl Snapshot {
@@ -196,7 +222,7 @@ impl Snapshot {
     /// as [`crate::HAProxy::snapshot`] aggregates its own fetches.
     ///
     /// The endpoint names the process in errors and is where the views'
-    /// writes ([`Server::set_weight`]…) go, with default settings. A
+    /// writes ([`Server::set_weight`](crate::Server::set_weight)…) go, with default settings. A
     /// process is identified by its `show info` (`Pid`, `node`, start
     /// time); an empty `show info` (an HTTP stats page has none) gives
     /// PID 0, and [`Snapshot::metric`] then finds no field.
@@ -517,110 +543,6 @@ impl Snapshot {
             Some(c) => Ok(Some(c.into_value("description")?.to_string())),
             None => Ok(None),
         }
-    }
-
-    // ---- show stat objects --------------------------------------------
-
-    fn views<'s, T>(&'s self, kind: ObjectKind, make: impl Fn(&'s Snapshot, usize) -> T) -> Vec<T> {
-        self.objects
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.kind == kind)
-            .map(|(i, _)| make(self, i))
-            .collect()
-    }
-
-    /// Every frontend.
-    pub fn frontends(&self) -> Vec<Frontend<'_>> {
-        self.views(ObjectKind::Frontend, Frontend::new)
-    }
-
-    /// The frontend `name`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotFound`] if no process has it.
-    pub fn frontend(&self, name: &str) -> Result<Frontend<'_>> {
-        self.find(ObjectKind::Frontend, name, None)
-            .map(|i| Frontend::new(self, i))
-            .ok_or_else(|| Error::NotFound {
-                kind: "frontend",
-                name: name.to_owned(),
-            })
-    }
-
-    /// Every backend.
-    pub fn backends(&self) -> Vec<Backend<'_>> {
-        self.views(ObjectKind::Backend, Backend::new)
-    }
-
-    /// The backend `name`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotFound`] if no process has it.
-    pub fn backend(&self, name: &str) -> Result<Backend<'_>> {
-        self.find(ObjectKind::Backend, name, None)
-            .map(|i| Backend::new(self, i))
-            .ok_or_else(|| Error::NotFound {
-                kind: "backend",
-                name: name.to_owned(),
-            })
-    }
-
-    /// Every server, or those of `backend`.
-    pub fn servers(&self, backend: Option<&str>) -> Vec<Server<'_>> {
-        self.objects
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| {
-                o.kind == ObjectKind::Server && backend.map_or(true, |b| &*o.proxy == b)
-            })
-            .map(|(i, _)| Server::new(self, i))
-            .collect()
-    }
-
-    /// The servers named `name` (one per backend that has such a server),
-    /// or only the one of `backend`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotFound`] if none exists.
-    pub fn server(&self, name: &str, backend: Option<&str>) -> Result<Vec<Server<'_>>> {
-        let found: Vec<Server<'_>> = self
-            .objects
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| {
-                o.kind == ObjectKind::Server
-                    && &*o.name == name
-                    && backend.map_or(true, |b| &*o.proxy == b)
-            })
-            .map(|(i, _)| Server::new(self, i))
-            .collect();
-        if found.is_empty() {
-            let name = match backend {
-                Some(b) => format!("{b}/{name}"),
-                None => name.to_owned(),
-            };
-            return Err(Error::NotFound {
-                kind: "server",
-                name,
-            });
-        }
-        Ok(found)
-    }
-
-    fn find(&self, kind: ObjectKind, name: &str, proxy: Option<&str>) -> Option<usize> {
-        self.objects.iter().position(|o| {
-            o.kind == kind
-                && match kind {
-                    ObjectKind::Server | ObjectKind::Listener => {
-                        &*o.name == name && proxy.map_or(true, |p| &*o.proxy == p)
-                    }
-                    _ => &*o.proxy == name,
-                }
-        })
     }
 
     // ---- per-object field access ---------------------------------------
