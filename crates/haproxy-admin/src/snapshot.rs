@@ -9,6 +9,7 @@ mod combine;
 mod fetch;
 mod model;
 
+#[cfg(feature = "tokio")]
 pub(crate) use fetch::parse_replies;
 pub(crate) use model::ObjectEntry;
 pub use model::Snapshot;

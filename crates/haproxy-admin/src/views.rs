@@ -175,6 +175,13 @@ impl<'s> View<'s> {
         }
     }
 
+    fn numbers_per_process(&self, name: &str) -> PerProcess<Option<u64>> {
+        self.per_process(name)
+            .into_iter()
+            .map(|(p, v)| (p, v.and_then(|v| v.as_u64())))
+            .collect()
+    }
+
     fn stats(&self) -> StatObject {
         self.snap.stat_object(self.obj, &mut Vec::new())
     }
@@ -299,11 +306,7 @@ impl<'s> Frontend<'s> {
 
     /// `req_tot` per process.
     pub fn requests_per_process(&self) -> PerProcess<Option<u64>> {
-        self.v
-            .per_process("req_tot")
-            .into_iter()
-            .map(|(p, v)| (p, v.and_then(|v| v.as_u64())))
-            .collect()
+        self.v.numbers_per_process("req_tot")
     }
 
     common_view_methods!();
@@ -390,11 +393,7 @@ impl<'s> Backend<'s> {
 
     /// `stot` per process.
     pub fn requests_per_process(&self) -> PerProcess<Option<u64>> {
-        self.v
-            .per_process("stot")
-            .into_iter()
-            .map(|(p, v)| (p, v.and_then(|v| v.as_u64())))
-            .collect()
+        self.v.numbers_per_process("stot")
     }
 
     /// The backend's servers.
@@ -572,11 +571,7 @@ impl<'s> Server<'s> {
 
     /// `stot` per process.
     pub fn requests_per_process(&self) -> PerProcess<Option<u64>> {
-        self.v
-            .per_process("stot")
-            .into_iter()
-            .map(|(p, v)| (p, v.and_then(|v| v.as_u64())))
-            .collect()
+        self.v.numbers_per_process("stot")
     }
 
     common_view_methods!();
