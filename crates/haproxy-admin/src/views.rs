@@ -207,6 +207,23 @@ impl<'s> View<'s> {
 
 macro_rules! common_view_methods {
     () => {
+        pub(crate) fn new(snap: &'s Snapshot, obj: usize) -> Self {
+            Self {
+                v: View { snap, obj },
+            }
+        }
+
+        /// `status`, must agree: a frontend's `OPEN`, `STOP`, `FULL`; a
+        /// backend's `UP`, `DOWN`; a server's also `MAINT`, `DRAIN`, `no
+        /// check`…
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InconsistentData`] when processes differ.
+        pub fn status(&self) -> Result<Option<Status>> {
+            Ok(self.v.text("status")?.map(|s| Status::parse(&s)))
+        }
+
         /// Every column combined across processes (owned, serialisable).
         pub fn stats(&self) -> StatObject {
             self.v.stats()
@@ -261,12 +278,6 @@ pub struct Frontend<'s> {
 }
 
 impl<'s> Frontend<'s> {
-    pub(crate) fn new(snap: &'s Snapshot, obj: usize) -> Frontend<'s> {
-        Frontend {
-            v: View { snap, obj },
-        }
-    }
-
     /// The frontend's name.
     pub fn name(&self) -> &'s str {
         self.v.proxy()
@@ -279,15 +290,6 @@ impl<'s> Frontend<'s> {
     /// [`Error::InconsistentData`] when processes differ.
     pub fn iid(&self) -> Result<Option<u64>> {
         self.v.number("iid")
-    }
-
-    /// `status` (`OPEN`, `STOP`, `FULL`); must agree.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InconsistentData`] when processes differ.
-    pub fn status(&self) -> Result<Option<Status>> {
-        Ok(self.v.text("status")?.map(|s| Status::parse(&s)))
     }
 
     /// `slim`, the configured session limit, summed over processes.
@@ -357,12 +359,6 @@ pub struct Backend<'s> {
 }
 
 impl<'s> Backend<'s> {
-    pub(crate) fn new(snap: &'s Snapshot, obj: usize) -> Backend<'s> {
-        Backend {
-            v: View { snap, obj },
-        }
-    }
-
     /// The backend's name.
     pub fn name(&self) -> &'s str {
         self.v.proxy()
@@ -375,15 +371,6 @@ impl<'s> Backend<'s> {
     /// [`Error::InconsistentData`] when processes differ.
     pub fn iid(&self) -> Result<Option<u64>> {
         self.v.number("iid")
-    }
-
-    /// `status` (`UP`, `DOWN`); must agree.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InconsistentData`] when processes differ.
-    pub fn status(&self) -> Result<Option<Status>> {
-        Ok(self.v.text("status")?.map(|s| Status::parse(&s)))
     }
 
     /// `stot` summed: sessions (requests, for HTTP) sent to the backend.
@@ -466,12 +453,6 @@ pub struct Server<'s> {
 }
 
 impl<'s> Server<'s> {
-    pub(crate) fn new(snap: &'s Snapshot, obj: usize) -> Server<'s> {
-        Server {
-            v: View { snap, obj },
-        }
-    }
-
     /// The server's name.
     pub fn name(&self) -> &'s str {
         &self.v.entry().name
@@ -489,15 +470,6 @@ impl<'s> Server<'s> {
     /// [`Error::InconsistentData`] when processes differ.
     pub fn sid(&self) -> Result<Option<u64>> {
         self.v.number("sid")
-    }
-
-    /// `status` (`UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`…); must agree.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InconsistentData`] when processes differ.
-    pub fn status(&self) -> Result<Option<Status>> {
-        Ok(self.v.text("status")?.map(|s| Status::parse(&s)))
     }
 
     /// `weight`, the effective weight; must agree.
