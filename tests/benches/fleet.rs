@@ -278,7 +278,7 @@ fn write(c: &mut Criterion) {
     g.throughput(Throughput::Elements(entries.len() as u64));
     g.bench_function("map_10000_atomic_replace", |b| {
         b.iter(|| {
-            hap.replace_map(&MapRef::File(map.clone()), &pairs)
+            hap.replace_map(MapRef::File(&map), &pairs)
                 .expect("replace")
         })
     });

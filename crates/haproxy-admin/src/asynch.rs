@@ -49,7 +49,7 @@ use crate::maps::{
 use crate::process::{apply_levels, level_asks};
 use crate::snapshot::parse_replies;
 use crate::{
-    cmd, sessions_above, snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend,
+    sessions_above, snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend,
     HAProxy, Health, Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server,
     SessionsLeft, Snapshot, State, Text, Weight,
 };
@@ -181,6 +181,30 @@ where
         .zip(names)
         .map(|(r, item)| r.unwrap_or(Err(Error::WorkerPanicked { task, item })))
         .collect()
+}
+
+/// A map reference a task can own: `haproxy-proto`'s [`MapRef`] borrows
+/// its file name, and a task outlives the caller's borrow.
+#[derive(Debug, Clone)]
+enum TaskMap {
+    Id(u64),
+    File(Arc<str>),
+}
+
+impl TaskMap {
+    fn new(map: MapRef<'_>) -> TaskMap {
+        match map {
+            MapRef::Id(id) => TaskMap::Id(id),
+            MapRef::File(f) => TaskMap::File(f.into()),
+        }
+    }
+
+    fn get(&self) -> MapRef<'_> {
+        match self {
+            TaskMap::Id(id) => MapRef::Id(*id),
+            TaskMap::File(f) => MapRef::File(f),
+        }
+    }
 }
 
 /// Runs `f` for every process as a task; all results, or the failures
@@ -534,7 +558,7 @@ impl AsyncHAProxy {
                 continue;
             };
             for m in first {
-                let got = self.entries(kind, &MapRef::Id(m.id)).await?;
+                let got = self.entries(kind, MapRef::try_from(m.id)?).await?;
                 out.extend(entries_difference(name, m, &got));
             }
         }
@@ -580,7 +604,11 @@ impl AsyncHAProxy {
 
     /// Runs `c` on every process that has the object (as the views'
     /// writes do).
-    async fn run_having(&self, ids: &[ProcessId], c: Result<Command>) -> Result<()> {
+    async fn run_having(
+        &self,
+        ids: &[ProcessId],
+        c: Result<Command, haproxy_proto::ArgError>,
+    ) -> Result<()> {
         self.run_on(&self.having(ids), &c?).await.map(drop)
     }
 
@@ -592,7 +620,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::set_weight`].
     pub async fn set_weight(&self, server: &Server<'_>, weight: Weight) -> Result<()> {
-        let c = cmd::set_weight(server.backend(), server.name(), weight);
+        let c = weight.command(server.backend(), server.name());
         self.run_having(&server.processes(), c).await
     }
 
@@ -602,7 +630,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::set_state`].
     pub async fn set_state(&self, server: &Server<'_>, state: State) -> Result<()> {
-        let c = cmd::set_state(server.backend(), server.name(), state);
+        let c = Command::set_server_state(server.backend(), server.name(), state);
         self.run_having(&server.processes(), c).await
     }
 
@@ -612,7 +640,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::enable`].
     pub async fn enable_server(&self, server: &Server<'_>) -> Result<()> {
-        let c = cmd::enable_server(server.backend(), server.name());
+        let c = Command::enable_server(server.backend(), server.name());
         self.run_having(&server.processes(), c).await
     }
 
@@ -622,7 +650,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::disable`].
     pub async fn disable_server(&self, server: &Server<'_>) -> Result<()> {
-        let c = cmd::disable_server(server.backend(), server.name());
+        let c = Command::disable_server(server.backend(), server.name());
         self.run_having(&server.processes(), c).await
     }
 
@@ -637,7 +665,7 @@ impl AsyncHAProxy {
         addr: &str,
         port: Option<u16>,
     ) -> Result<()> {
-        let c = cmd::set_addr(server.backend(), server.name(), addr, port);
+        let c = Command::set_server_addr(server.backend(), server.name(), addr, port);
         self.run_having(&server.processes(), c).await
     }
 
@@ -647,7 +675,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::shutdown_sessions`].
     pub async fn shutdown_sessions(&self, server: &Server<'_>) -> Result<()> {
-        let c = cmd::shutdown_sessions(server.backend(), server.name());
+        let c = Command::shutdown_sessions_server(server.backend(), server.name());
         self.run_having(&server.processes(), c).await
     }
 
@@ -657,7 +685,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::set_health`].
     pub async fn set_health(&self, server: &Server<'_>, health: Health) -> Result<()> {
-        let c = cmd::set_health(server.backend(), server.name(), health);
+        let c = Command::set_server_health(server.backend(), server.name(), health);
         self.run_having(&server.processes(), c).await
     }
 
@@ -667,7 +695,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Server::set_agent`].
     pub async fn set_agent(&self, server: &Server<'_>, health: Health) -> Result<()> {
-        let c = cmd::set_agent(server.backend(), server.name(), health);
+        let c = Command::set_server_agent(server.backend(), server.name(), health);
         self.run_having(&server.processes(), c).await
     }
 
@@ -677,7 +705,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Frontend::enable`].
     pub async fn enable_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
-        let c = cmd::enable_frontend(frontend.name());
+        let c = Command::enable_frontend(frontend.name());
         self.run_having(&frontend.processes(), c).await
     }
 
@@ -687,7 +715,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Frontend::disable`].
     pub async fn disable_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
-        let c = cmd::disable_frontend(frontend.name());
+        let c = Command::disable_frontend(frontend.name());
         self.run_having(&frontend.processes(), c).await
     }
 
@@ -697,7 +725,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Frontend::shutdown`].
     pub async fn shutdown_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
-        let c = cmd::shutdown_frontend(frontend.name());
+        let c = Command::shutdown_frontend(frontend.name());
         self.run_having(&frontend.processes(), c).await
     }
 
@@ -707,7 +735,7 @@ impl AsyncHAProxy {
     ///
     /// As [`Frontend::set_maxconn`].
     pub async fn set_frontend_maxconn(&self, frontend: &Frontend<'_>, maxconn: u32) -> Result<()> {
-        let c = cmd::set_maxconn_frontend(frontend.name(), maxconn);
+        let c = Command::set_maxconn_frontend(frontend.name(), maxconn);
         self.run_having(&frontend.processes(), c).await
     }
 
@@ -719,7 +747,9 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::set_maxconn`].
     pub async fn set_maxconn(&self, maxconn: u32) -> Result<()> {
-        self.run(&cmd::set_maxconn_global(maxconn)?).await.map(drop)
+        self.run(&Command::set_maxconn_global(maxconn)?)
+            .await
+            .map(drop)
     }
 
     /// [`HAProxy::set_rate_limit_conn`], async.
@@ -728,7 +758,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::set_rate_limit_conn`].
     pub async fn set_rate_limit_conn(&self, limit: u32) -> Result<()> {
-        let c = cmd::set_rate_limit(cmd::RateLimit::Connections, limit)?;
+        let c = Command::set_rate_limit_connections(limit)?;
         self.run(&c).await.map(drop)
     }
 
@@ -738,7 +768,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::set_rate_limit_sess`].
     pub async fn set_rate_limit_sess(&self, limit: u32) -> Result<()> {
-        let c = cmd::set_rate_limit(cmd::RateLimit::Sessions, limit)?;
+        let c = Command::set_rate_limit_sessions(limit)?;
         self.run(&c).await.map(drop)
     }
 
@@ -748,7 +778,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::set_rate_limit_ssl_sess`].
     pub async fn set_rate_limit_ssl_sess(&self, limit: u32) -> Result<()> {
-        let c = cmd::set_rate_limit(cmd::RateLimit::SslSessions, limit)?;
+        let c = Command::set_rate_limit_ssl_sessions(limit)?;
         self.run(&c).await.map(drop)
     }
 
@@ -758,7 +788,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::errors`].
     pub async fn errors(&self, proxy_id: Option<i64>) -> Result<PerProcess<Text>> {
-        let replies = self.run(&cmd::show_errors(proxy_id)?).await?;
+        let replies = self.run(&Command::show_errors(proxy_id)?).await?;
         Ok(replies.into_iter().map(|(p, t)| (p, Text(t))).collect())
     }
 
@@ -768,7 +798,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::clear_counters`].
     pub async fn clear_counters(&self) -> Result<()> {
-        self.run(&cmd::clear_counters(false)?).await.map(drop)
+        self.run(&Command::clear_counters()).await.map(drop)
     }
 
     /// [`HAProxy::clear_all_counters`], async.
@@ -777,7 +807,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::clear_all_counters`].
     pub async fn clear_all_counters(&self) -> Result<()> {
-        self.run(&cmd::clear_counters(true)?).await.map(drop)
+        self.run(&Command::clear_counters_all()).await.map(drop)
     }
 
     /// [`HAProxy::add_server`], async.
@@ -792,7 +822,7 @@ impl AsyncHAProxy {
         address: &str,
         options: &[&str],
     ) -> Result<()> {
-        let c = cmd::add_server(backend, name, address, options)?;
+        let c = Command::add_server(backend, name, address, options)?;
         self.run(&c).await.map(drop)
     }
 
@@ -802,7 +832,9 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::del_server`].
     pub async fn del_server(&self, backend: &str, name: &str) -> Result<()> {
-        self.run(&cmd::del_server(backend, name)?).await.map(drop)
+        self.run(&Command::del_server(backend, name)?)
+            .await
+            .map(drop)
     }
 
     /// [`HAProxy::servers_state`], async.
@@ -811,7 +843,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::servers_state`].
     pub async fn servers_state(&self, backend: Option<&str>) -> Result<PerProcess<Text>> {
-        let replies = self.run(&cmd::show_servers_state(backend)?).await?;
+        let replies = self.run(&Command::show_servers_state(backend)?).await?;
         Ok(replies.into_iter().map(|(p, t)| (p, Text(t))).collect())
     }
 
@@ -865,10 +897,10 @@ impl AsyncHAProxy {
         .await
     }
 
-    async fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
-        let show = cmd::show_entries(kind, list)?;
+    async fn entries(&self, kind: ListKind, list: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
+        let show = kind.show_entries(list)?;
         let what = show.line().to_owned();
-        let list = list.clone();
+        let list = TaskMap::new(list);
         on_each(&self.settings(), &self.all(), &what, move |s, e| {
             let (show, list) = (show.clone(), list.clone());
             async move {
@@ -888,7 +920,7 @@ impl AsyncHAProxy {
                     // As the blocking resolve: each reading looked up.
                     let mut confirmed = Vec::new();
                     for (key, value) in entry.splits() {
-                        let get = cmd::get(ListKind::Map, &list, key)?;
+                        let get = Command::get_map(list.get(), key)?;
                         if let Ok(reply) = conn.send(&get).await {
                             if confirms(&reply, key, value) {
                                 confirmed.push((key, value));
@@ -909,7 +941,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::maps`].
     pub async fn maps(&self) -> Result<PerProcess<Vec<MapInfo>>> {
-        self.read(cmd::show_lists(ListKind::Map), map_infos).await
+        self.read(ListKind::Map.show_lists(), map_infos).await
     }
 
     /// [`HAProxy::acls`], async.
@@ -918,7 +950,7 @@ impl AsyncHAProxy {
     ///
     /// As [`HAProxy::acls`].
     pub async fn acls(&self) -> Result<PerProcess<Vec<MapInfo>>> {
-        self.read(cmd::show_lists(ListKind::Acl), map_infos).await
+        self.read(ListKind::Acl.show_lists(), map_infos).await
     }
 
     /// [`HAProxy::map_entries`], async.
@@ -926,7 +958,7 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::map_entries`].
-    pub async fn map_entries(&self, map: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+    pub async fn map_entries(&self, map: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
         self.entries(ListKind::Map, map).await
     }
 
@@ -935,7 +967,7 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::acl_entries`].
-    pub async fn acl_entries(&self, acl: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+    pub async fn acl_entries(&self, acl: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
         self.entries(ListKind::Acl, acl).await
     }
 
@@ -944,9 +976,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::get_map`].
-    pub async fn get_map(&self, map: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
-        self.read(cmd::get(ListKind::Map, map, value)?, lookups)
-            .await
+    pub async fn get_map(&self, map: MapRef<'_>, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+        self.read(ListKind::Map.get(map, value)?, lookups).await
     }
 
     /// [`HAProxy::get_acl`], async.
@@ -954,9 +985,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::get_acl`].
-    pub async fn get_acl(&self, acl: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
-        self.read(cmd::get(ListKind::Acl, acl, value)?, lookups)
-            .await
+    pub async fn get_acl(&self, acl: MapRef<'_>, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+        self.read(ListKind::Acl.get(acl, value)?, lookups).await
     }
 
     /// [`HAProxy::add_map`], async.
@@ -964,8 +994,10 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub async fn add_map(&self, map: &MapRef, key: &str, value: &str) -> Result<()> {
-        self.run(&cmd::add_map(map, key, value)?).await.map(drop)
+    pub async fn add_map(&self, map: MapRef<'_>, key: &str, value: &str) -> Result<()> {
+        self.run(&Command::add_map(map, key, value)?)
+            .await
+            .map(drop)
     }
 
     /// [`HAProxy::set_map`], async.
@@ -973,8 +1005,10 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::set_map`].
-    pub async fn set_map(&self, map: &MapRef, entry: EntryRef<'_>, value: &str) -> Result<()> {
-        self.run(&cmd::set_map(map, entry, value)?).await.map(drop)
+    pub async fn set_map(&self, map: MapRef<'_>, entry: EntryRef<'_>, value: &str) -> Result<()> {
+        self.run(&Command::set_map(map, entry, value)?)
+            .await
+            .map(drop)
     }
 
     /// [`HAProxy::del_map`], async.
@@ -982,10 +1016,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::del_map`].
-    pub async fn del_map(&self, map: &MapRef, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&cmd::del(ListKind::Map, map, entry)?)
-            .await
-            .map(drop)
+    pub async fn del_map(&self, map: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&Command::del_map(map, entry)?).await.map(drop)
     }
 
     /// [`HAProxy::clear_map`], async.
@@ -993,8 +1025,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::clear_map`].
-    pub async fn clear_map(&self, map: &MapRef) -> Result<()> {
-        self.run(&cmd::clear(ListKind::Map, map)?).await.map(drop)
+    pub async fn clear_map(&self, map: MapRef<'_>) -> Result<()> {
+        self.run(&Command::clear_map(map)?).await.map(drop)
     }
 
     /// [`HAProxy::add_acl`], async.
@@ -1002,8 +1034,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_acl`].
-    pub async fn add_acl(&self, acl: &MapRef, pattern: &str) -> Result<()> {
-        self.run(&cmd::add_acl(acl, pattern)?).await.map(drop)
+    pub async fn add_acl(&self, acl: MapRef<'_>, pattern: &str) -> Result<()> {
+        self.run(&Command::add_acl(acl, pattern)?).await.map(drop)
     }
 
     /// [`HAProxy::del_acl`], async.
@@ -1011,10 +1043,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::del_acl`].
-    pub async fn del_acl(&self, acl: &MapRef, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&cmd::del(ListKind::Acl, acl, entry)?)
-            .await
-            .map(drop)
+    pub async fn del_acl(&self, acl: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&Command::del_acl(acl, entry)?).await.map(drop)
     }
 
     /// [`HAProxy::clear_acl`], async.
@@ -1022,8 +1052,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::clear_acl`].
-    pub async fn clear_acl(&self, acl: &MapRef) -> Result<()> {
-        self.run(&cmd::clear(ListKind::Acl, acl)?).await.map(drop)
+    pub async fn clear_acl(&self, acl: MapRef<'_>) -> Result<()> {
+        self.run(&Command::clear_acl(acl)?).await.map(drop)
     }
 
     /// [`HAProxy::add_map_entries`], async: the payload chunked, one
@@ -1032,8 +1062,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map_entries`].
-    pub async fn add_map_entries(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
-        let add = cmd::add_map_payload(map, None, entries)?;
+    pub async fn add_map_entries(&self, map: MapRef<'_>, entries: &[(&str, &str)]) -> Result<()> {
+        let add = Command::add_map_bulk(map, None, entries)?;
         let what = add.line().to_owned();
         on_each(&self.settings(), &self.all(), &what, move |s, e| {
             let add = add.clone();
@@ -1050,8 +1080,8 @@ impl AsyncHAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::replace_map`].
-    pub async fn replace_map(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
-        let prepare = cmd::prepare_map(map)?;
+    pub async fn replace_map(&self, map: MapRef<'_>, entries: &[(&str, &str)]) -> Result<()> {
+        let prepare = Command::prepare_map(map)?;
         // Built once, before any process is touched: an entry the builder
         // refuses fails here, with nothing prepared.
         let fill = if entries.is_empty() {
@@ -1059,7 +1089,7 @@ impl AsyncHAProxy {
         } else {
             // The version is per process; the payload is checked now and
             // built again with each process's version below.
-            cmd::add_map_payload(map, Some(0), entries)?;
+            Command::add_map_bulk(map, Some(0), entries)?;
             Some(
                 entries
                     .iter()
@@ -1069,7 +1099,7 @@ impl AsyncHAProxy {
         };
         let all = self.all();
         let what = prepare.line().to_owned();
-        let owned_map = map.clone();
+        let owned_map = TaskMap::new(map);
         let versions: PerProcess<u64> = on_each(&self.settings(), &all, &what, move |s, e| {
             let (prepare, fill, map) = (prepare.clone(), fill.clone(), owned_map.clone());
             async move {
@@ -1083,7 +1113,7 @@ impl AsyncHAProxy {
                 if let Some(fill) = fill {
                     let pairs: Vec<(&str, &str)> =
                         fill.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                    conn.send(&cmd::add_map_payload(&map, Some(version), &pairs)?)
+                    conn.send(&Command::add_map_bulk(map.get(), Some(version), &pairs)?)
                         .await?;
                 }
                 Ok(version)
@@ -1097,7 +1127,7 @@ impl AsyncHAProxy {
             .collect();
         let by_endpoint = Arc::new(by_endpoint);
         let what = format!("commit map {map}");
-        let owned_map = map.clone();
+        let owned_map = TaskMap::new(map);
         on_each(&self.settings(), &all, &what, move |s, e| {
             let (by_endpoint, map) = (Arc::clone(&by_endpoint), owned_map.clone());
             async move {
@@ -1108,7 +1138,7 @@ impl AsyncHAProxy {
                         endpoint: e.to_string(),
                         reason: "no prepared version for this process".to_owned(),
                     })?;
-                send(&s, &e, &cmd::commit_map(&map, version)?).await
+                send(&s, &e, &Command::commit_map(map.get(), version)?).await
             }
         })
         .await?;

@@ -1,11 +1,17 @@
 //! Bulk changes: many commands sent to every process over one session per
 //! process (not one connection per command), processes in parallel.
 
-use crate::cmd;
-use crate::haproxy::{HAProxy, PerProcess};
-use crate::objects::{Health, State, Weight};
-use crate::Result;
+use crate::haproxy::{collect, HAProxy, PerProcess};
+use crate::{Health, Result, State, Weight};
 use haproxy_proto::command::Command;
+
+impl HAProxy {
+    /// A [`Batch`] of commands for every process, sent over one
+    /// session per process.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch::new(self)
+    }
+}
 
 /// Commands queued for every process; [`Batch::run`] sends them in order
 /// over one session per process. Arguments are checked as they are queued.
@@ -44,7 +50,7 @@ impl<'h> Batch<'h> {
 
     /// The queued command lines, in order, as they will be sent (for a
     /// dry run).
-    pub fn commands(&self) -> &[haproxy_proto::command::Command] {
+    pub fn commands(&self) -> &[Command] {
         &self.lines
     }
 
@@ -59,7 +65,7 @@ impl<'h> Batch<'h> {
     ///
     /// [`crate::Error::Proto`] for an argument the builder refuses.
     pub fn set_weight(&mut self, backend: &str, server: &str, weight: Weight) -> Result<&mut Self> {
-        self.lines.push(cmd::set_weight(backend, server, weight)?);
+        self.lines.push(weight.command(backend, server)?);
         Ok(self)
     }
 
@@ -69,7 +75,8 @@ impl<'h> Batch<'h> {
     ///
     /// As [`Batch::set_weight`].
     pub fn set_state(&mut self, backend: &str, server: &str, state: State) -> Result<&mut Self> {
-        self.lines.push(cmd::set_state(backend, server, state)?);
+        self.lines
+            .push(Command::set_server_state(backend, server, state)?);
         Ok(self)
     }
 
@@ -79,7 +86,8 @@ impl<'h> Batch<'h> {
     ///
     /// As [`Batch::set_weight`].
     pub fn set_health(&mut self, backend: &str, server: &str, health: Health) -> Result<&mut Self> {
-        self.lines.push(cmd::set_health(backend, server, health)?);
+        self.lines
+            .push(Command::set_server_health(backend, server, health)?);
         Ok(self)
     }
 
@@ -95,8 +103,8 @@ impl<'h> Batch<'h> {
         enable: Enable,
     ) -> Result<&mut Self> {
         self.lines.push(match enable {
-            Enable::Enable => cmd::enable_server(backend, server)?,
-            Enable::Disable => cmd::disable_server(backend, server)?,
+            Enable::Enable => Command::enable_server(backend, server)?,
+            Enable::Disable => Command::disable_server(backend, server)?,
         });
         Ok(self)
     }
@@ -113,7 +121,8 @@ impl<'h> Batch<'h> {
         addr: &str,
         port: Option<u16>,
     ) -> Result<&mut Self> {
-        self.lines.push(cmd::set_addr(backend, server, addr, port)?);
+        self.lines
+            .push(Command::set_server_addr(backend, server, addr, port)?);
         Ok(self)
     }
 
@@ -123,7 +132,8 @@ impl<'h> Batch<'h> {
     ///
     /// As [`Batch::set_weight`].
     pub fn set_agent(&mut self, backend: &str, server: &str, health: Health) -> Result<&mut Self> {
-        self.lines.push(cmd::set_agent(backend, server, health)?);
+        self.lines
+            .push(Command::set_server_agent(backend, server, health)?);
         Ok(self)
     }
 
@@ -133,7 +143,8 @@ impl<'h> Batch<'h> {
     ///
     /// As [`Batch::set_weight`].
     pub fn shutdown_sessions(&mut self, backend: &str, server: &str) -> Result<&mut Self> {
-        self.lines.push(cmd::shutdown_sessions(backend, server)?);
+        self.lines
+            .push(Command::shutdown_sessions_server(backend, server)?);
         Ok(self)
     }
 
@@ -144,8 +155,8 @@ impl<'h> Batch<'h> {
     /// As [`Batch::set_weight`].
     pub fn enable_frontend(&mut self, name: &str, enable: Enable) -> Result<&mut Self> {
         self.lines.push(match enable {
-            Enable::Enable => cmd::enable_frontend(name)?,
-            Enable::Disable => cmd::disable_frontend(name)?,
+            Enable::Enable => Command::enable_frontend(name)?,
+            Enable::Disable => Command::disable_frontend(name)?,
         });
         Ok(self)
     }
@@ -157,7 +168,7 @@ impl<'h> Batch<'h> {
     ///
     /// As [`Batch::set_weight`].
     pub fn shutdown_frontend(&mut self, name: &str) -> Result<&mut Self> {
-        self.lines.push(cmd::shutdown_frontend(name)?);
+        self.lines.push(Command::shutdown_frontend(name)?);
         Ok(self)
     }
 
@@ -167,7 +178,8 @@ impl<'h> Batch<'h> {
     ///
     /// As [`Batch::set_weight`].
     pub fn set_maxconn_frontend(&mut self, name: &str, maxconn: u32) -> Result<&mut Self> {
-        self.lines.push(cmd::set_maxconn_frontend(name, maxconn)?);
+        self.lines
+            .push(Command::set_maxconn_frontend(name, maxconn)?);
         Ok(self)
     }
 
@@ -194,7 +206,7 @@ impl<'h> Batch<'h> {
             |p| p.endpoint().to_string(),
             |p| settings.session(p.endpoint())?.pipeline(lines),
         );
-        self.hap.collect_for_batch(&self.what(), results)
+        collect(&self.hap.all(), &self.what(), results)
     }
 
     /// What the batch is, for an error: the command when there is one

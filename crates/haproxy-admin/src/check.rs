@@ -5,10 +5,11 @@
 
 use crate::aggregate::Combined;
 use crate::haproxy::{HAProxy, PerProcess};
-use crate::maps::{Entry, MapRef};
+use crate::maps::Entry;
 use crate::objects::StatObject;
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
+use crate::MapRef;
 use crate::Result;
 use std::fmt;
 
@@ -204,7 +205,7 @@ fn list_differences(
     hap: &HAProxy,
     kind: &str,
     lists: &PerProcess<Vec<crate::MapInfo>>,
-    entries: impl Fn(&HAProxy, &MapRef) -> Result<PerProcess<Vec<Entry>>>,
+    entries: impl Fn(&HAProxy, MapRef<'_>) -> Result<PerProcess<Vec<Entry>>>,
     out: &mut Vec<Difference>,
 ) -> Result<()> {
     if let Some(d) = files_difference(kind, lists) {
@@ -215,7 +216,7 @@ fn list_differences(
         return Ok(());
     };
     for m in first {
-        let got = entries(hap, &MapRef::Id(m.id))?;
+        let got = entries(hap, MapRef::try_from(m.id)?)?;
         out.extend(entries_difference(kind, m, &got));
     }
     Ok(())

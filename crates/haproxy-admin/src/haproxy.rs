@@ -5,8 +5,7 @@
 use crate::conn::Settings;
 use crate::error::{ProcessFailure, Skipped, Unreachable};
 use crate::fanout;
-use crate::process::{add_unique, choose_sockets, Process, ProcessId};
-use crate::snapshot::Snapshot;
+use crate::process::{add_unique, apply_levels, level_asks, Process, ProcessId};
 use crate::{Error, Result};
 use haproxy_proto::command::Command;
 use haproxy_proto::info::parse_info;
@@ -34,7 +33,7 @@ pub(crate) struct Shared {
 /// Every HAProxy process reachable through the given sockets, each counted
 /// once however many sockets reach it.
 ///
-/// Reads go through a [`Snapshot`] ([`HAProxy::snapshot`]): one `show info`
+/// Reads go through a [`Snapshot`](crate::Snapshot) ([`HAProxy::snapshot`]): one `show info`
 /// and one `show stat` per process, fetched concurrently. Writes go to
 /// every process, concurrently, and every reply is judged whole.
 #[derive(Debug, Clone)]
@@ -85,9 +84,9 @@ impl Builder {
 
     /// Best effort: proceed without the processes that could not be
     /// reached, instead of failing. Discovery then keeps them in
-    /// [`HAProxy::unreachable`]; a [`Snapshot`] keeps the processes that
-    /// failed in [`Snapshot::failures`] and says what it lacks in
-    /// [`Snapshot::missing`]. Without it, a socket that accepted but did
+    /// [`HAProxy::unreachable`]; a [`Snapshot`](crate::Snapshot) keeps the processes that
+    /// failed in [`Snapshot::failures`](crate::Snapshot::failures) and says what it lacks in
+    /// [`Snapshot::missing`](crate::Snapshot::missing). Without it, a socket that accepted but did
     /// not answer in time, whose `stats maxconn` was full, or that could
     /// not be opened (e.g. out of file descriptors) makes discovery fail
     /// with [`Error::Unreachable`], and a process failing during a
@@ -545,30 +544,6 @@ impl HAProxy {
         &self.shared.unreachable
     }
 
-    /// Fetches `show info` and `show stat` from every process, concurrently.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Partial`] when a process failed (the single process's
-    /// error for a set of one). With [`Builder::allow_partial`], only
-    /// when every process failed: a process that failed is then listed
-    /// in [`Snapshot::failures`], the others' data is kept, and
-    /// [`Snapshot::missing`] says what the snapshot lacks.
-    pub fn snapshot(&self) -> Result<Snapshot> {
-        Snapshot::fetch(Arc::clone(&self.shared), self.shared.settings.allow_partial)
-    }
-
-    /// Like [`HAProxy::snapshot`] with best effort whatever the builder
-    /// said: for live views (`top`) that show a failed process as such
-    /// rather than stop.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Partial`] when every process failed.
-    pub fn snapshot_partial(&self) -> Result<Snapshot> {
-        Snapshot::fetch(Arc::clone(&self.shared), true)
-    }
-
     /// Sends `line` to every process as is, without judging the replies
     /// (raw passthrough); each process's reply, verbatim.
     ///
@@ -587,6 +562,16 @@ impl HAProxy {
         fan_out(&self.shared.settings, &all, line, |s, e| s.raw(e, line))
     }
 
+    /// Every process of the set.
+    pub(crate) fn all(&self) -> Vec<&Process> {
+        self.shared.processes.iter().collect()
+    }
+
+    /// How the set talks to its processes.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
     /// Sends an already built command to every process and judges each
     /// reply.
     ///
@@ -595,9 +580,28 @@ impl HAProxy {
     /// [`Error::CommandFailed`] with HAProxy's text (or [`Error::Partial`]
     /// when only some processes failed).
     pub(crate) fn run(&self, command: &Command) -> Result<PerProcess<String>> {
-        let all: Vec<&Process> = self.shared.processes.iter().collect();
-        run_on(&self.shared.settings, &all, command)
+        run_on(self.settings(), &self.all(), command)
     }
+}
+
+/// For every process reached by several sockets, asks each socket its
+/// level (`show cli level`, concurrently) and makes the highest-level one
+/// the process's endpoint, the others alternates: writes must not go to
+/// a `level user` socket when an admin one reaches the same process. A
+/// socket that cannot say ranks lowest; ties keep discovery order.
+fn choose_sockets(settings: &Settings, processes: &mut [Process]) {
+    let asks = level_asks(processes);
+    if asks.is_empty() {
+        return;
+    }
+    let ranks = fanout::fan_out(
+        &asks,
+        asks.len(),
+        "level probe",
+        |(_, _, e)| e.to_string(),
+        |(_, _, e)| settings.probe(e, "show cli level"),
+    );
+    apply_levels(processes, &asks, ranks);
 }
 
 /// Sends `command` to `processes` concurrently and judges every reply by

@@ -81,36 +81,42 @@ mod aggregate;
 pub mod asynch;
 mod batch;
 mod check;
-mod cmd;
 mod conn;
 mod error;
 mod fanout;
+mod global;
 mod haproxy;
 mod maps;
 mod objects;
 mod process;
 pub mod prometheus;
+mod reports;
 mod select;
+mod servers;
 mod snapshot;
 mod table;
 mod value;
+mod views;
 
 pub use aggregate::{combine, Combined, Merge};
 pub use batch::{Batch, Enable};
 pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
 pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess};
-pub use maps::{Entry, EntryRef, Lookup, MapInfo, MapRef, Text};
-pub use objects::{
-    Backend, Frontend, Health, InvalidWeight, ObjectKind, Server, StatObject, State, Weight,
-};
+/// Maps and ACLs and server states as `haproxy-proto`'s command builder
+/// takes them (one type each, nothing converted).
+pub use haproxy_proto::command::{EntryRef, Health, MapRef, ServerState as State};
+pub use maps::{Entry, Lookup, MapInfo};
+pub use objects::{ObjectKind, StatObject};
 pub use process::{Process, ProcessId};
+pub use reports::Text;
 pub use select::{
     display_name, sessions_above, sort_objects, NamePattern, ObjectRef, Op, Predicate, Selection,
     SessionsLeft, SortKey,
 };
 pub use snapshot::Snapshot;
 pub use value::Value;
+pub use views::{Backend, Frontend, InvalidWeight, Server, Weight};
 
 /// The transport's error (what a socket did), as `haproxy-admin` wraps it.
 pub use haproxy_transport::Error as TransportError;

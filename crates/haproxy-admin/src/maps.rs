@@ -1,103 +1,19 @@
-//! Maps and ACLs, and the process-wide writes of the set (`set maxconn
-//! global`, rate limits, `clear counters`, `show errors`, `show servers
-//! state`, dynamic servers).
+//! Maps and ACLs: listings, entries, lookups, writes, and the atomic
+//! replacement of a map's content.
 //!
 //! Reads return every process's answer ([`PerProcess`]): processes that
 //! are not forks of one parent do not share entry ids (`0x…`), and a map
 //! changed on one process only is data to see, not to hide.
 
-use crate::cmd;
-use crate::conn::Settings;
 use crate::error::MapVersion;
-use crate::haproxy::{collect, fan_out, HAProxy, PerProcess};
+use crate::haproxy::{fan_out, HAProxy, PerProcess};
 use crate::process::Process;
-use crate::{Error, Result};
+use crate::{EntryRef, Error, MapRef, Result};
 use haproxy_proto::command::Command;
 use haproxy_proto::map::{parse_acl_entries, parse_lookup, parse_map_entries, parse_map_list};
+use haproxy_proto::ArgError;
 use haproxy_transport::Endpoint;
 use serde::Serialize;
-use std::fmt;
-
-/// A map or ACL, by HAProxy's numeric id (`#<id>`) or by file name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MapRef {
-    /// `#<id>` as listed by `show map` / `show acl`.
-    Id(i64),
-    /// The file the map or ACL was loaded from (as HAProxy names it).
-    File(String),
-}
-
-impl MapRef {
-    /// `#12` or `12` is an id; anything else a file name.
-    pub fn parse(s: &str) -> MapRef {
-        let digits = s.strip_prefix('#').unwrap_or(s);
-        match digits.parse::<i64>() {
-            Ok(id) => MapRef::Id(id),
-            Err(_) => MapRef::File(s.to_owned()),
-        }
-    }
-}
-
-impl std::str::FromStr for MapRef {
-    type Err = std::convert::Infallible;
-
-    /// As [`MapRef::parse`]: every text names a map.
-    fn from_str(s: &str) -> std::result::Result<MapRef, Self::Err> {
-        Ok(MapRef::parse(s))
-    }
-}
-
-impl From<&str> for MapRef {
-    /// As [`MapRef::parse`].
-    fn from(s: &str) -> MapRef {
-        MapRef::parse(s)
-    }
-}
-
-impl From<i64> for MapRef {
-    /// The map or ACL with HAProxy's id `id` (`#id`).
-    fn from(id: i64) -> MapRef {
-        MapRef::Id(id)
-    }
-}
-
-impl fmt::Display for MapRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MapRef::Id(id) => write!(f, "#{id}"),
-            MapRef::File(file) => f.write_str(file),
-        }
-    }
-}
-
-/// One entry of a map or ACL, by key (all entries with that key) or by
-/// HAProxy's entry id (`0x…`, as `show map <map>` lists it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EntryRef<'a> {
-    /// Every entry whose key (pattern) is this.
-    Key(&'a str),
-    /// The entry with this id (`0x55d0c4a3b2c0`).
-    Id(&'a str),
-}
-
-impl<'a> From<&'a str> for EntryRef<'a> {
-    /// As [`EntryRef::parse`].
-    fn from(s: &'a str) -> EntryRef<'a> {
-        EntryRef::parse(s)
-    }
-}
-
-impl<'a> EntryRef<'a> {
-    /// `0x…` is an entry id; anything else a key.
-    pub fn parse(s: &'a str) -> EntryRef<'a> {
-        if s.starts_with("0x") {
-            EntryRef::Id(s)
-        } else {
-            EntryRef::Key(s)
-        }
-    }
-}
 
 /// One map or ACL of `show map` / `show acl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,43 +62,6 @@ pub struct Lookup {
     pub value: Option<String>,
 }
 
-/// A reply kept as text, parsed on demand with `haproxy-proto` (`show
-/// errors`, `show servers state`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Text(pub String);
-
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Text {
-    /// `show errors`, parsed.
-    ///
-    /// # Errors
-    ///
-    /// A positioned parse error if the text is not `show errors` output.
-    pub fn errors(
-        &self,
-    ) -> Result<haproxy_proto::show_errors::ErrorsReport<'_>, haproxy_proto::ParseError> {
-        haproxy_proto::show_errors::parse_errors(&self.0)
-    }
-
-    /// `show servers state`, parsed.
-    ///
-    /// # Errors
-    ///
-    /// A positioned parse error if the text is not `show servers state`
-    /// output.
-    pub fn servers_state(
-        &self,
-    ) -> Result<haproxy_proto::servers_state::ServersState<'_>, haproxy_proto::ParseError> {
-        haproxy_proto::servers_state::parse_servers_state(&self.0)
-    }
-}
-
 /// Which of the two list families a command addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ListKind {
@@ -190,15 +69,33 @@ pub(crate) enum ListKind {
     Acl,
 }
 
+impl ListKind {
+    /// `show map` / `show acl`: the lists.
+    pub(crate) fn show_lists(self) -> Command {
+        match self {
+            ListKind::Map => Command::show_maps(),
+            ListKind::Acl => Command::show_acls(),
+        }
+    }
+
+    /// `show map <map>` / `show acl <acl>`: one list's entries.
+    pub(crate) fn show_entries(self, list: MapRef<'_>) -> Result<Command, ArgError> {
+        match self {
+            ListKind::Map => Command::show_map(list),
+            ListKind::Acl => Command::show_acl(list),
+        }
+    }
+
+    /// `get map <map> <value>` / `get acl <acl> <value>`.
+    pub(crate) fn get(self, list: MapRef<'_>, value: &str) -> Result<Command, ArgError> {
+        match self {
+            ListKind::Map => Command::get_map(list, value),
+            ListKind::Acl => Command::get_acl(list, value),
+        }
+    }
+}
+
 impl HAProxy {
-    fn all(&self) -> Vec<&Process> {
-        self.shared.processes.iter().collect()
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.shared.settings
-    }
-
     /// Sends `command` to every process, judges and parses each reply.
     fn read<T: Send>(
         &self,
@@ -221,11 +118,11 @@ impl HAProxy {
     }
 
     fn lists(&self, kind: ListKind) -> Result<PerProcess<Vec<MapInfo>>> {
-        self.read(&cmd::show_lists(kind), map_infos)
+        self.read(&kind.show_lists(), map_infos)
     }
 
-    fn entries(&self, kind: ListKind, list: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
-        let show = cmd::show_entries(kind, list)?;
+    fn entries(&self, kind: ListKind, list: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
+        let show = kind.show_entries(list)?;
         fan_out(
             self.settings(),
             &self.all(),
@@ -255,10 +152,10 @@ impl HAProxy {
     fn lookup(
         &self,
         kind: ListKind,
-        list: &MapRef,
+        list: MapRef<'_>,
         value: &str,
     ) -> Result<PerProcess<Vec<Lookup>>> {
-        self.read(&cmd::get(kind, list, value)?, lookups)
+        self.read(&kind.get(list, value)?, lookups)
     }
 
     /// `show map`: every map of every process.
@@ -276,7 +173,7 @@ impl HAProxy {
     /// # Errors
     ///
     /// [`Error::CommandFailed`] with HAProxy's text for an unknown map.
-    pub fn map_entries(&self, map: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+    pub fn map_entries(&self, map: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
         self.entries(ListKind::Map, map)
     }
 
@@ -287,7 +184,7 @@ impl HAProxy {
     ///
     /// [`Error::CommandFailed`] with HAProxy's text (an unknown map is an
     /// error, never a result).
-    pub fn get_map(&self, map: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+    pub fn get_map(&self, map: MapRef<'_>, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
         self.lookup(ListKind::Map, map, value)
     }
 
@@ -296,8 +193,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// [`Error::CommandFailed`] with HAProxy's text, or [`Error::Partial`].
-    pub fn add_map(&self, map: &MapRef, key: &str, value: &str) -> Result<()> {
-        self.run(&cmd::add_map(map, key, value)?).map(drop)
+    pub fn add_map(&self, map: MapRef<'_>, key: &str, value: &str) -> Result<()> {
+        self.run(&Command::add_map(map, key, value)?).map(drop)
     }
 
     /// `set map <map> <key|#id> <value>` on every process.
@@ -305,8 +202,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn set_map(&self, map: &MapRef, entry: EntryRef<'_>, value: &str) -> Result<()> {
-        self.run(&cmd::set_map(map, entry, value)?).map(drop)
+    pub fn set_map(&self, map: MapRef<'_>, entry: EntryRef<'_>, value: &str) -> Result<()> {
+        self.run(&Command::set_map(map, entry, value)?).map(drop)
     }
 
     /// `del map <map> <key|#id>` on every process. Entry ids are per
@@ -315,8 +212,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn del_map(&self, map: &MapRef, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&cmd::del(ListKind::Map, map, entry)?).map(drop)
+    pub fn del_map(&self, map: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&Command::del_map(map, entry)?).map(drop)
     }
 
     /// `clear map <map>` on every process.
@@ -324,8 +221,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn clear_map(&self, map: &MapRef) -> Result<()> {
-        self.run(&cmd::clear(ListKind::Map, map)?).map(drop)
+    pub fn clear_map(&self, map: MapRef<'_>) -> Result<()> {
+        self.run(&Command::clear_map(map)?).map(drop)
     }
 
     /// `show acl`: every ACL of every process.
@@ -342,7 +239,7 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::map_entries`].
-    pub fn acl_entries(&self, acl: &MapRef) -> Result<PerProcess<Vec<Entry>>> {
+    pub fn acl_entries(&self, acl: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
         self.entries(ListKind::Acl, acl)
     }
 
@@ -351,7 +248,7 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::get_map`].
-    pub fn get_acl(&self, acl: &MapRef, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
+    pub fn get_acl(&self, acl: MapRef<'_>, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
         self.lookup(ListKind::Acl, acl, value)
     }
 
@@ -360,8 +257,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn add_acl(&self, acl: &MapRef, pattern: &str) -> Result<()> {
-        self.run(&cmd::add_acl(acl, pattern)?).map(drop)
+    pub fn add_acl(&self, acl: MapRef<'_>, pattern: &str) -> Result<()> {
+        self.run(&Command::add_acl(acl, pattern)?).map(drop)
     }
 
     /// `del acl <acl> <pattern|#id>` on every process.
@@ -369,8 +266,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn del_acl(&self, acl: &MapRef, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&cmd::del(ListKind::Acl, acl, entry)?).map(drop)
+    pub fn del_acl(&self, acl: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
+        self.run(&Command::del_acl(acl, entry)?).map(drop)
     }
 
     /// `clear acl <acl>` on every process.
@@ -378,8 +275,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn clear_acl(&self, acl: &MapRef) -> Result<()> {
-        self.run(&cmd::clear(ListKind::Acl, acl)?).map(drop)
+    pub fn clear_acl(&self, acl: MapRef<'_>) -> Result<()> {
+        self.run(&Command::clear_acl(acl)?).map(drop)
     }
 
     /// Adds many entries at once (`add map <map> <<` with a payload), one
@@ -388,8 +285,8 @@ impl HAProxy {
     /// # Errors
     ///
     /// As [`HAProxy::add_map`].
-    pub fn add_map_entries(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
-        let add = cmd::add_map_payload(map, None, entries)?;
+    pub fn add_map_entries(&self, map: MapRef<'_>, entries: &[(&str, &str)]) -> Result<()> {
+        let add = Command::add_map_bulk(map, None, entries)?;
         fan_out(self.settings(), &self.all(), add.line(), |s, e| {
             s.session(e)?.send(&add)
         })
@@ -423,8 +320,8 @@ impl HAProxy {
     /// refused commit), [`Error::Partial`] when only some processes
     /// failed, [`Error::MapDiverged`] when the check after the commit
     /// finds another version current.
-    pub fn replace_map(&self, map: &MapRef, entries: &[(&str, &str)]) -> Result<()> {
-        let prepare = cmd::prepare_map(map)?;
+    pub fn replace_map(&self, map: MapRef<'_>, entries: &[(&str, &str)]) -> Result<()> {
+        let prepare = Command::prepare_map(map)?;
         let all = self.all();
         let versions: PerProcess<u64> = fan_out(self.settings(), &all, prepare.line(), |s, e| {
             let mut conn = s.session(e)?;
@@ -435,7 +332,7 @@ impl HAProxy {
                 message: reply.clone(),
             })?;
             if !entries.is_empty() {
-                conn.send(&cmd::add_map_payload(map, Some(version), entries)?)?;
+                conn.send(&Command::add_map_bulk(map, Some(version), entries)?)?;
             }
             Ok(version)
         })?;
@@ -451,144 +348,17 @@ impl HAProxy {
                 endpoint: e.to_string(),
                 reason: "no prepared version for this process".to_owned(),
             })?;
-            s.send(e, &cmd::commit_map(map, version)?)
+            s.send(e, &Command::commit_map(map, version)?)
         })?;
         let lists = self.lists(ListKind::Map)?;
         check_committed(map, &all, &versions, &lists)
-    }
-
-    /// `set maxconn global` on every process.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_maxconn(&self, maxconn: u32) -> Result<()> {
-        self.run(&cmd::set_maxconn_global(maxconn)?).map(drop)
-    }
-
-    /// `set rate-limit connections global`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_rate_limit_conn(&self, limit: u32) -> Result<()> {
-        self.run(&cmd::set_rate_limit(cmd::RateLimit::Connections, limit)?)
-            .map(drop)
-    }
-
-    /// `set rate-limit sessions global`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_rate_limit_sess(&self, limit: u32) -> Result<()> {
-        self.run(&cmd::set_rate_limit(cmd::RateLimit::Sessions, limit)?)
-            .map(drop)
-    }
-
-    /// `set rate-limit ssl-sessions global`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn set_rate_limit_ssl_sess(&self, limit: u32) -> Result<()> {
-        self.run(&cmd::set_rate_limit(cmd::RateLimit::SslSessions, limit)?)
-            .map(drop)
-    }
-
-    /// `clear counters`: the maxima and rates.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn clear_counters(&self) -> Result<()> {
-        self.run(&cmd::clear_counters(false)?).map(drop)
-    }
-
-    /// `clear counters all`: every counter, as after a restart.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn clear_all_counters(&self) -> Result<()> {
-        self.run(&cmd::clear_counters(true)?).map(drop)
-    }
-
-    /// `show errors [<proxy id>]` per process (parse with
-    /// [`Text::errors`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::maps`].
-    pub fn errors(&self, proxy_id: Option<i64>) -> Result<PerProcess<Text>> {
-        Ok(self
-            .run(&cmd::show_errors(proxy_id)?)?
-            .into_iter()
-            .map(|(p, t)| (p, Text(t)))
-            .collect())
-    }
-
-    /// `show servers state [<backend>]` per process (parse with
-    /// [`Text::servers_state`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::maps`].
-    pub fn servers_state(&self, backend: Option<&str>) -> Result<PerProcess<Text>> {
-        Ok(self
-            .run(&cmd::show_servers_state(backend)?)?
-            .into_iter()
-            .map(|(p, t)| (p, Text(t)))
-            .collect())
-    }
-
-    /// `add server <backend>/<name> <address> [<options>…]` (dynamic
-    /// servers, HAProxy 2.4+) on every process. The server starts in
-    /// maintenance, as HAProxy adds it.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn add_server(
-        &self,
-        backend: &str,
-        name: &str,
-        address: &str,
-        options: &[&str],
-    ) -> Result<()> {
-        self.run(&cmd::add_server(backend, name, address, options)?)
-            .map(drop)
-    }
-
-    /// `del server <backend>/<name>` on every process (the server must be
-    /// in maintenance without sessions).
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub fn del_server(&self, backend: &str, name: &str) -> Result<()> {
-        self.run(&cmd::del_server(backend, name)?).map(drop)
-    }
-
-    /// A [`crate::Batch`] of commands for every process, sent over one
-    /// session per process.
-    pub fn batch(&self) -> crate::Batch<'_> {
-        crate::Batch::new(self)
-    }
-
-    pub(crate) fn collect_for_batch<T>(
-        &self,
-        what: &str,
-        results: Vec<Result<T>>,
-    ) -> Result<PerProcess<T>> {
-        collect(&self.all(), what, results)
     }
 }
 
 /// The last round of [`HAProxy::replace_map`]: every process must hold,
 /// as its current version, the version committed there.
 pub(crate) fn check_committed(
-    map: &MapRef,
+    map: MapRef<'_>,
     all: &[&Process],
     versions: &PerProcess<u64>,
     lists: &PerProcess<Vec<MapInfo>>,
@@ -598,8 +368,8 @@ pub(crate) fn check_committed(
         let current = list
             .iter()
             .find(|m| match map {
-                MapRef::Id(id) => m.id == *id,
-                MapRef::File(f) => m.file.as_deref() == Some(f.as_str()),
+                MapRef::Id(id) => u64::try_from(m.id) == Ok(id),
+                MapRef::File(f) => m.file.as_deref() == Some(f),
             })
             .and_then(|m| m.curr_ver);
         if current != Some(*committed) {
@@ -709,12 +479,12 @@ pub(crate) fn resolved(entry: &haproxy_proto::MapEntry<'_>, confirmed: &[(&str, 
 /// reported as ambiguous, never split by guess.
 fn resolve(
     conn: &mut crate::conn::Conn,
-    list: &MapRef,
+    list: MapRef<'_>,
     entry: &haproxy_proto::MapEntry<'_>,
 ) -> Result<Entry> {
     let mut confirmed = Vec::new();
     for (key, value) in entry.splits() {
-        let get = cmd::get(ListKind::Map, list, key)?;
+        let get = Command::get_map(list, key)?;
         let Ok(reply) = conn.send(&get) else {
             continue;
         };
@@ -736,29 +506,6 @@ pub(crate) fn parse_new_version(reply: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn map_refs_and_entry_refs_parse() {
-        let cases = [
-            ("3", MapRef::Id(3)),
-            ("#3", MapRef::Id(3)),
-            ("-1", MapRef::Id(-1)),
-            (
-                "/etc/haproxy/hosts.map",
-                MapRef::File("/etc/haproxy/hosts.map".into()),
-            ),
-        ];
-        for (s, want) in cases {
-            assert_eq!(MapRef::parse(s), want, "{s}");
-            assert_eq!(MapRef::from(s), want, "{s}");
-            assert_eq!(s.parse::<MapRef>(), Ok(want), "{s}");
-        }
-        assert_eq!(MapRef::from(7), MapRef::Id(7));
-        assert_eq!(EntryRef::from("0x1"), EntryRef::Id("0x1"));
-        assert_eq!(MapRef::Id(3).to_string(), "#3");
-        assert_eq!(EntryRef::parse("0x55d0"), EntryRef::Id("0x55d0"));
-        assert_eq!(EntryRef::parse("example.com"), EntryRef::Key("example.com"));
-    }
 
     #[test]
     fn prepare_map_version_is_read() {

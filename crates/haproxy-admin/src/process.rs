@@ -132,26 +132,6 @@ fn level_rank(reply: &str) -> u8 {
     }
 }
 
-/// For every process reached by several sockets, asks each socket its
-/// level (`show cli level`, concurrently) and makes the highest-level one
-/// the process's endpoint, the others alternates: writes must not go to
-/// a `level user` socket when an admin one reaches the same process. A
-/// socket that cannot say ranks lowest; ties keep discovery order.
-pub(crate) fn choose_sockets(settings: &crate::conn::Settings, processes: &mut [Process]) {
-    let asks = level_asks(processes);
-    if asks.is_empty() {
-        return;
-    }
-    let ranks = crate::fanout::fan_out(
-        &asks,
-        asks.len(),
-        "level probe",
-        |(_, _, e)| e.to_string(),
-        |(_, _, e)| settings.probe(e, "show cli level"),
-    );
-    apply_levels(processes, &asks, ranks);
-}
-
 /// The sockets to ask `show cli level`: `(process, socket, endpoint)`
 /// for every process reached by several sockets (socket 0: the one in
 /// use, then the alternates).
@@ -171,10 +151,10 @@ pub(crate) fn level_asks(processes: &[Process]) -> Vec<(usize, usize, Endpoint)>
 
 /// Makes each process's highest-level socket its endpoint, from the
 /// replies to [`level_asks`] (in its order).
-pub(crate) fn apply_levels(
+pub(crate) fn apply_levels<E>(
     processes: &mut [Process],
     asks: &[(usize, usize, Endpoint)],
-    replies: Vec<crate::Result<String>>,
+    replies: Vec<Result<String, E>>,
 ) {
     let mut best: Vec<Option<(u8, usize)>> = vec![None; processes.len()];
     for ((i, j, _), r) in asks.iter().zip(replies) {

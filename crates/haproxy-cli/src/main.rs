@@ -460,18 +460,16 @@ fn parse_weight(s: &str) -> Result<Weight> {
 fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Result {
     match c {
         MapCmd::List => output::lists(out, format, &hap.maps()?)?,
-        MapCmd::Show { map } => {
-            output::entries(out, format, &hap.map_entries(&MapRef::parse(map))?)?
-        }
+        MapCmd::Show { map } => output::entries(out, format, &hap.map_entries(map_ref(map)?)?)?,
         MapCmd::Get { map, key } => {
-            output::lookups(out, format, &hap.get_map(&MapRef::parse(map), key)?)?
+            output::lookups(out, format, &hap.get_map(map_ref(map)?, key)?)?
         }
-        MapCmd::Add { map, key, value } => hap.add_map(&MapRef::parse(map), key, value)?,
+        MapCmd::Add { map, key, value } => hap.add_map(map_ref(map)?, key, value)?,
         MapCmd::Set { map, key, value } => {
-            hap.set_map(&MapRef::parse(map), EntryRef::parse(key), value)?
+            hap.set_map(map_ref(map)?, EntryRef::parse(key), value)?
         }
-        MapCmd::Del { map, key } => hap.del_map(&MapRef::parse(map), EntryRef::parse(key))?,
-        MapCmd::Clear { map } => hap.clear_map(&MapRef::parse(map))?,
+        MapCmd::Del { map, key } => hap.del_map(map_ref(map)?, EntryRef::parse(key))?,
+        MapCmd::Clear { map } => hap.clear_map(map_ref(map)?)?,
         MapCmd::Replace { map, file } => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?
@@ -480,10 +478,16 @@ fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Resul
                     .map_err(|e| Failure::Io(format!("cannot read {}: {e}", file.display())))?
             };
             let entries = map_file_entries(&text, &file.display().to_string())?;
-            hap.replace_map(&MapRef::parse(map), &entries)?;
+            hap.replace_map(map_ref(map)?, &entries)?;
         }
     }
     Ok(())
+}
+
+/// A map or ACL named on the command line: `#id`, `id` or a file; a
+/// negative id is refused as the library refuses it.
+fn map_ref(s: &str) -> Result<MapRef<'_>> {
+    MapRef::parse(s).map_err(|e| Error::from(e).into())
 }
 
 /// The `key value` lines of a map file (blank lines and `#` comments
@@ -511,15 +515,13 @@ fn map_file_entries<'t>(text: &'t str, name: &str) -> Result<Vec<(&'t str, &'t s
 fn acl(out: &mut impl Write, format: Format, hap: &HAProxy, c: &AclCmd) -> Result {
     match c {
         AclCmd::List => output::lists(out, format, &hap.acls()?)?,
-        AclCmd::Show { acl } => {
-            output::entries(out, format, &hap.acl_entries(&MapRef::parse(acl))?)?
-        }
+        AclCmd::Show { acl } => output::entries(out, format, &hap.acl_entries(map_ref(acl)?)?)?,
         AclCmd::Get { acl, value } => {
-            output::lookups(out, format, &hap.get_acl(&MapRef::parse(acl), value)?)?
+            output::lookups(out, format, &hap.get_acl(map_ref(acl)?, value)?)?
         }
-        AclCmd::Add { acl, entry } => hap.add_acl(&MapRef::parse(acl), entry)?,
-        AclCmd::Del { acl, key } => hap.del_acl(&MapRef::parse(acl), EntryRef::parse(key))?,
-        AclCmd::Clear { acl } => hap.clear_acl(&MapRef::parse(acl))?,
+        AclCmd::Add { acl, entry } => hap.add_acl(map_ref(acl)?, entry)?,
+        AclCmd::Del { acl, key } => hap.del_acl(map_ref(acl)?, EntryRef::parse(key))?,
+        AclCmd::Clear { acl } => hap.clear_acl(map_ref(acl)?)?,
     }
     Ok(())
 }

@@ -392,12 +392,16 @@ impl Action {
         match self {
             Action::Server(Enable::Enable) => format!("status {} -> enabled", now("status")),
             Action::Server(Enable::Disable) => format!("status {} -> MAINT", now("status")),
-            Action::State(s) => format!("status {} -> {}", now("status"), state_word(s)),
+            Action::State(s) => format!(
+                "status {} -> {}",
+                now("status"),
+                s.as_str().to_ascii_uppercase()
+            ),
             Action::Weight(w) => format!("weight {} -> {}", now("weight"), weight_word(w)),
             Action::Health(h) => {
-                format!("check {} -> forced {}", now("check_status"), health_word(h))
+                format!("check {} -> forced {}", now("check_status"), h.as_str())
             }
-            Action::Agent(h) => format!("agent -> forced {}", health_word(h)),
+            Action::Agent(h) => format!("agent -> forced {}", h.as_str()),
             Action::ShutdownSessions => format!("{} sessions closed", now("scur")),
             Action::Frontend(Enable::Enable) => format!("status {} -> OPEN", now("status")),
             Action::Frontend(Enable::Disable) => format!("status {} -> disabled", now("status")),
@@ -423,26 +427,10 @@ impl Action {
     }
 }
 
-fn state_word(s: State) -> &'static str {
-    match s {
-        State::Ready => "READY",
-        State::Drain => "DRAIN",
-        State::Maint => "MAINT",
-    }
-}
-
 fn weight_word(w: Weight) -> String {
     match w {
         Weight::Absolute(n) => n.to_string(),
         Weight::Percent(p) => format!("{p}%"),
-    }
-}
-
-fn health_word(h: Health) -> &'static str {
-    match h {
-        Health::Up => "up",
-        Health::Stopping => "stopping",
-        Health::Down => "down",
     }
 }
 

@@ -128,6 +128,8 @@ impl fmt::Display for Command {
 
 /// Which state `set server … state` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum ServerState {
     /// Back in rotation.
@@ -151,6 +153,8 @@ impl ServerState {
 
 /// The health (or agent) state `set server … health|agent` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Health {
     /// `up`.
@@ -174,11 +178,64 @@ impl Health {
 
 /// A map or ACL, as HAProxy's commands address it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum MapRef<'a> {
     /// The numeric id `show map` / `show acl` lists (sent as `#<id>`).
     Id(u64),
     /// The file the map or ACL was loaded from.
     File(&'a str),
+}
+
+impl<'a> MapRef<'a> {
+    /// `#12` or `12` is an id; anything else a file name.
+    ///
+    /// # Errors
+    ///
+    /// A negative id (`#-1`, as `show map` lists some before 2.4): HAProxy
+    /// addresses only non-negative ones.
+    pub fn parse(s: &'a str) -> Result<MapRef<'a>, ArgError> {
+        match s.strip_prefix('#').unwrap_or(s).parse::<i64>() {
+            Ok(id) => MapRef::try_from(id),
+            Err(_) => Ok(MapRef::File(s)),
+        }
+    }
+}
+
+impl<'a> TryFrom<&'a str> for MapRef<'a> {
+    type Error = ArgError;
+
+    /// As [`MapRef::parse`].
+    fn try_from(s: &'a str) -> Result<MapRef<'a>, ArgError> {
+        MapRef::parse(s)
+    }
+}
+
+impl TryFrom<i64> for MapRef<'_> {
+    type Error = ArgError;
+
+    /// The map or ACL with the id `show map` / `show acl` lists (signed
+    /// there, `-1` before 2.4); only a non-negative one can be addressed.
+    fn try_from(id: i64) -> Result<Self, ArgError> {
+        u64::try_from(id).map(MapRef::Id).map_err(|_| ArgError {
+            command: "map/acl",
+            argument: "id",
+            value: id.to_string(),
+            kind: ArgErrorKind::Invalid {
+                expected: "a non-negative map or ACL id",
+            },
+        })
+    }
+}
+
+impl fmt::Display for MapRef<'_> {
+    /// `#<id>` or the file name, as a command line holds it (unescaped).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapRef::Id(id) => write!(f, "#{id}"),
+            MapRef::File(file) => f.write_str(file),
+        }
+    }
 }
 
 /// One entry of a map or ACL, for `set map` / `del map` / `del acl`.
@@ -188,6 +245,24 @@ pub enum EntryRef<'a> {
     Key(&'a str),
     /// The entry HAProxy lists as `0x…` (sent as `#0x…`).
     Id(&'a str),
+}
+
+impl<'a> EntryRef<'a> {
+    /// `0x…` is an entry id; anything else a key.
+    pub fn parse(s: &'a str) -> EntryRef<'a> {
+        if s.starts_with("0x") {
+            EntryRef::Id(s)
+        } else {
+            EntryRef::Key(s)
+        }
+    }
+}
+
+impl<'a> From<&'a str> for EntryRef<'a> {
+    /// As [`EntryRef::parse`].
+    fn from(s: &'a str) -> EntryRef<'a> {
+        EntryRef::parse(s)
+    }
 }
 
 /// Builds one line word by word, validating as it goes.
@@ -1112,6 +1187,38 @@ mod tests {
                 .to_wire(),
             "show info; show stat"
         );
+    }
+
+    #[test]
+    fn map_refs_and_entry_refs_parse() {
+        let cases = [
+            ("3", Ok(MapRef::Id(3))),
+            ("#3", Ok(MapRef::Id(3))),
+            (
+                "/etc/haproxy/hosts.map",
+                Ok(MapRef::File("/etc/haproxy/hosts.map")),
+            ),
+            (
+                "99999999999999999999",
+                Ok(MapRef::File("99999999999999999999")),
+            ),
+            ("#x", Ok(MapRef::File("#x"))),
+            ("-1", Err("-1")),
+            ("#-2", Err("-2")),
+        ];
+        for (s, want) in cases {
+            let got = MapRef::parse(s).map_err(|e| e.value);
+            assert_eq!(got, want.map_err(str::to_owned), "{s}");
+            assert_eq!(MapRef::try_from(s).map_err(|e| e.value), got, "{s}");
+        }
+        let e = MapRef::try_from(-1).expect_err("negative");
+        assert_eq!((e.command, e.argument), ("map/acl", "id"));
+        assert_eq!(MapRef::try_from(7), Ok(MapRef::Id(7)));
+        assert_eq!(MapRef::Id(3).to_string(), "#3");
+        assert_eq!(MapRef::File("/m").to_string(), "/m");
+        assert_eq!(EntryRef::from("0x1"), EntryRef::Id("0x1"));
+        assert_eq!(EntryRef::parse("0x55d0"), EntryRef::Id("0x55d0"));
+        assert_eq!(EntryRef::parse("example.com"), EntryRef::Key("example.com"));
     }
 
     #[test]

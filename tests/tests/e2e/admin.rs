@@ -473,8 +473,10 @@ fn write_parity_three_instances() {
 fn check_maps_and_acls(instances: usize) {
     let f = fleet(instances);
     let hap = from_fleet(&f);
-    let map = MapRef::File(f.map_file().to_string_lossy().into_owned());
-    let acl = MapRef::File(f.acl_file().to_string_lossy().into_owned());
+    let map_file = f.map_file().to_string_lossy().into_owned();
+    let map = MapRef::File(&map_file);
+    let acl_file = f.acl_file().to_string_lossy().into_owned();
+    let acl = MapRef::File(&acl_file);
 
     let maps = hap.maps().expect("show map");
     assert_eq!(maps.len(), instances);
@@ -484,9 +486,9 @@ fn check_maps_and_acls(instances: usize) {
         .find(|m| m.file.as_deref() == Some(f.map_file().to_str().expect("utf-8")))
         .expect("hosts.map listed")
         .id;
-    let by_id = MapRef::Id(id);
+    let by_id = MapRef::try_from(id).expect("a listed id");
 
-    let entries = hap.map_entries(&by_id).expect("show map #id");
+    let entries = hap.map_entries(by_id).expect("show map #id");
     for (_, e) in &entries {
         let keys: Vec<(&str, Option<&str>)> = e
             .iter()
@@ -500,14 +502,14 @@ fn check_maps_and_acls(instances: usize) {
             ]
         );
     }
-    let got = hap.get_map(&map, "example.com").expect("get map");
+    let got = hap.get_map(map, "example.com").expect("get map");
     assert!(got.iter().all(|(_, l)| l
         .iter()
         .all(|l| l.found && l.value.as_deref() == Some("be_app"))));
-    let miss = hap.get_map(&map, "nothing.example").expect("get map miss");
+    let miss = hap.get_map(map, "nothing.example").expect("get map miss");
     assert!(miss.iter().all(|(_, l)| l.iter().all(|l| !l.found)));
     // HAProxy's error text, never a result.
-    match hap.get_map(&MapRef::Id(9999), "x") {
+    match hap.get_map(MapRef::Id(9999), "x") {
         Err(Error::CommandFailed { message, .. }) => {
             assert!(message.contains("Unknown map"), "{message}")
         }
@@ -515,63 +517,62 @@ fn check_maps_and_acls(instances: usize) {
         other => panic!("expected CommandFailed, got {other:?}"),
     }
 
-    hap.add_map(&map, "new.example", "be_tcp").expect("add map");
-    hap.set_map(&map, EntryRef::Key("new.example"), "be_static")
+    hap.add_map(map, "new.example", "be_tcp").expect("add map");
+    hap.set_map(map, EntryRef::Key("new.example"), "be_static")
         .expect("set map");
     for i in f.instances() {
         let reply = i.raw(&format!("get map {} new.example", f.map_file().display()));
         assert!(reply.contains("value=\"be_static\""), "{reply}");
     }
-    hap.del_map(&map, EntryRef::Key("new.example"))
+    hap.del_map(map, EntryRef::Key("new.example"))
         .expect("del map by key");
     for i in f.instances() {
         let reply = i.raw(&format!("show map {}", f.map_file().display()));
         assert!(!reply.contains("new.example"), "{reply}");
     }
     if instances == 1 {
-        let entries = hap.map_entries(&map).expect("entries");
+        let entries = hap.map_entries(map).expect("entries");
         let eid = entries[0].1[0].id.clone();
-        hap.set_map(&map, EntryRef::Id(&eid), "be_tcp")
+        hap.set_map(map, EntryRef::Id(&eid), "be_tcp")
             .expect("set map by id");
-        hap.del_map(&map, EntryRef::Id(&eid))
-            .expect("del map by id");
-        assert_eq!(hap.map_entries(&map).expect("entries")[0].1.len(), 1);
+        hap.del_map(map, EntryRef::Id(&eid)).expect("del map by id");
+        assert_eq!(hap.map_entries(map).expect("entries")[0].1.len(), 1);
     }
 
-    hap.add_map_entries(&map, &[("a.example", "be_app"), ("b.example", "be_app")])
+    hap.add_map_entries(map, &[("a.example", "be_app"), ("b.example", "be_app")])
         .expect("bulk add");
-    hap.replace_map(&map, &[("only.example", "be_tcp")])
+    hap.replace_map(map, &[("only.example", "be_tcp")])
         .expect("atomic replace");
-    for (_, e) in hap.map_entries(&map).expect("entries") {
+    for (_, e) in hap.map_entries(map).expect("entries") {
         let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["only.example"]);
     }
-    hap.clear_map(&map).expect("clear map");
+    hap.clear_map(map).expect("clear map");
     assert!(hap
-        .map_entries(&map)
+        .map_entries(map)
         .expect("entries")
         .iter()
         .all(|(_, e)| e.is_empty()));
 
     assert_eq!(hap.acls().expect("show acl").len(), instances);
-    let pats = hap.acl_entries(&acl).expect("show acl <file>");
+    let pats = hap.acl_entries(acl).expect("show acl <file>");
     for (_, e) in &pats {
         let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["192.0.2.1", "198.51.100.0/24"]);
     }
-    let hit = hap.get_acl(&acl, "198.51.100.7").expect("get acl");
+    let hit = hap.get_acl(acl, "198.51.100.7").expect("get acl");
     assert!(hit.iter().all(|(_, l)| l.iter().all(|l| l.found)));
-    hap.add_acl(&acl, "203.0.113.9").expect("add acl");
+    hap.add_acl(acl, "203.0.113.9").expect("add acl");
     for i in f.instances() {
         assert!(i
             .raw(&format!("show acl {}", f.acl_file().display()))
             .contains("203.0.113.9"));
     }
-    hap.del_acl(&acl, EntryRef::Key("203.0.113.9"))
+    hap.del_acl(acl, EntryRef::Key("203.0.113.9"))
         .expect("del acl");
-    hap.clear_acl(&acl).expect("clear acl");
+    hap.clear_acl(acl).expect("clear acl");
     assert!(hap
-        .acl_entries(&acl)
+        .acl_entries(acl)
         .expect("entries")
         .iter()
         .all(|(_, e)| e.is_empty()));

@@ -179,8 +179,9 @@ fn async_listing_and_writes_match_the_blocking_api() {
     assert_eq!(ea.to_string(), eb.to_string());
 
     // Maps: an atomic replace through the async API, read back by both.
-    let map = MapRef::File(f.map_file().to_string_lossy().into_owned());
-    rt.block_on(hap.replace_map(&map, &[("a.example", "be_static"), ("b.example", "be_tcp")]))
+    let map_file = f.map_file().to_string_lossy().into_owned();
+    let map = MapRef::File(&map_file);
+    rt.block_on(hap.replace_map(map, &[("a.example", "be_static"), ("b.example", "be_tcp")]))
         .expect("async replace");
     let keys = |entries: &haproxy_admin::PerProcess<Vec<haproxy_admin::Entry>>| {
         entries
@@ -192,8 +193,8 @@ fn async_listing_and_writes_match_the_blocking_api() {
             })
             .collect::<Vec<_>>()
     };
-    let ea = rt.block_on(hap.map_entries(&map)).expect("async entries");
-    let eb = blocking.map_entries(&map).expect("blocking entries");
+    let ea = rt.block_on(hap.map_entries(map)).expect("async entries");
+    let eb = blocking.map_entries(map).expect("blocking entries");
     assert_eq!(keys(&ea), keys(&eb));
     assert_eq!(
         keys(&ea)[0],
@@ -202,12 +203,12 @@ fn async_listing_and_writes_match_the_blocking_api() {
             ("b.example".to_owned(), Some("be_tcp".to_owned()))
         ]
     );
-    rt.block_on(hap.add_map(&map, "c.example", "be_app"))
+    rt.block_on(hap.add_map(map, "c.example", "be_app"))
         .expect("async add map");
     let la = rt
-        .block_on(hap.get_map(&map, "c.example"))
+        .block_on(hap.get_map(map, "c.example"))
         .expect("async get");
-    let lb = blocking.get_map(&map, "c.example").expect("blocking get");
+    let lb = blocking.get_map(map, "c.example").expect("blocking get");
     assert_eq!(la, lb);
     for i in f.instances() {
         let reply = i.raw(&format!("show map {}", f.map_file().display()));
@@ -686,7 +687,8 @@ fn async_payloads_are_chunked_like_blocking_ones() {
     let hap = rt
         .block_on(AsyncHAProxy::from_dir(f.socket_dir()))
         .expect("discovery");
-    let map = MapRef::File(f.map_file().to_string_lossy().into_owned());
+    let map_file = f.map_file().to_string_lossy().into_owned();
+    let map = MapRef::File(&map_file);
     let owned: Vec<(String, String)> = (0..3000)
         .map(|n| (format!("host{n}.example"), format!("be_{n}")))
         .collect();
@@ -697,9 +699,9 @@ fn async_payloads_are_chunked_like_blocking_ones() {
     // About 60 KB: several chunks of under 16 KB.
     let bytes: usize = entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
     assert!(bytes > 3 * 16_000, "{bytes}");
-    rt.block_on(hap.replace_map(&map, &[]))
+    rt.block_on(hap.replace_map(map, &[]))
         .expect("empty the map");
-    rt.block_on(hap.add_map_entries(&map, &entries))
+    rt.block_on(hap.add_map_entries(map, &entries))
         .expect("chunked payload");
     for i in f.instances() {
         let reply = i.raw(&format!("show map {}", f.map_file().display()));
@@ -710,7 +712,7 @@ fn async_payloads_are_chunked_like_blocking_ones() {
             i.pid
         );
     }
-    let got = rt.block_on(hap.map_entries(&map)).expect("entries");
+    let got = rt.block_on(hap.map_entries(map)).expect("entries");
     assert!(got.iter().all(|(_, e)| e.len() == 3000));
 }
 

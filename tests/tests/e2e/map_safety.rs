@@ -31,7 +31,7 @@ fn contents(i: &haproxy_e2e::Instance, map: &str) -> Vec<String> {
 fn concurrent_replaces_never_both_succeed_with_diverged_processes() {
     let f = fleet(3);
     let map_path = f.map_file().to_string_lossy().into_owned();
-    let map = MapRef::File(map_path.clone());
+    let map = MapRef::File(&map_path);
     let a: Vec<(String, String)> = (0..200)
         .map(|n| (format!("a{n}.example"), "be_app".to_owned()))
         .collect();
@@ -47,7 +47,7 @@ fn concurrent_replaces_never_both_succeed_with_diverged_processes() {
         let run = |entries: &[(&str, &str)]| {
             let hap = HAProxy::from_dir(f.socket_dir()).expect("discover");
             barrier.wait();
-            hap.replace_map(&map, entries)
+            hap.replace_map(map, entries)
         };
         let (ra, rb) = std::thread::scope(|s| {
             let run = &run;
@@ -118,11 +118,11 @@ fn concurrent_replaces_never_both_succeed_with_diverged_processes() {
 fn show_map_lines_with_blanks_are_resolved_not_split() {
     let f = fleet(2);
     let map_path = f.map_file().to_string_lossy().into_owned();
-    let map = MapRef::File(map_path.clone());
+    let map = MapRef::File(&map_path);
     let hap = HAProxy::from_dir(f.socket_dir()).expect("discover");
-    hap.add_map(&map, "sp ace", "val x")
+    hap.add_map(map, "sp ace", "val x")
         .expect("add a key with a blank");
-    hap.add_map(&map, "plain", "two words")
+    hap.add_map(map, "plain", "two words")
         .expect("add a value with a blank");
     for i in f.instances() {
         let raw = i.raw(&format!("show map {map_path}"));
@@ -131,7 +131,7 @@ fn show_map_lines_with_blanks_are_resolved_not_split() {
             "HAProxy lists it unescaped: {raw}"
         );
     }
-    for (_, entries) in hap.map_entries(&map).expect("entries") {
+    for (_, entries) in hap.map_entries(map).expect("entries") {
         let find = |k: &str| entries.iter().find(|e| e.key == k);
         let e = find("sp ace").unwrap_or_else(|| panic!("`sp ace` not resolved: {entries:?}"));
         assert_eq!(e.value.as_deref(), Some("val x"));
@@ -141,7 +141,7 @@ fn show_map_lines_with_blanks_are_resolved_not_split() {
         assert!(find("example.com").is_some());
     }
     // And the entry is addressable by what was resolved.
-    hap.set_map(&map, EntryRef::Key("sp ace"), "other")
+    hap.set_map(map, EntryRef::Key("sp ace"), "other")
         .expect("set by the resolved key");
     for i in f.instances() {
         assert!(contents(i, &map_path).contains(&"sp ace other".to_owned()));

@@ -324,7 +324,7 @@ fn mixed_fleet_of_every_version() {
         .instances()
         .iter()
         .all(|i| stat(&i.raw("show stat"), "be_static", "dyn1", "status").is_none()));
-    hap.replace_map(&MapRef::File(map.clone()), &[("c.example", "be_c")])
+    hap.replace_map(MapRef::File(&map), &[("c.example", "be_c")])
         .expect("replace map");
     assert_eq!(shown("map", &map), vec!["c.example be_c"; n]);
     let snap = hap.snapshot().expect("snapshot");

@@ -55,7 +55,7 @@ fn reloads_during_reads_and_writes() {
         .map(|d| d.join("hosts.map"))
         .expect("dir");
     assert!(map_file.exists(), "{}", map_file.display());
-    let map = MapRef::File(map_file.to_string_lossy().into_owned());
+    let map_name = map_file.to_string_lossy().into_owned();
     let stop = Arc::new(AtomicBool::new(false));
     let read_timeout = Duration::from_secs(3);
     let connect = move |mw: &MasterWorker| {
@@ -94,9 +94,10 @@ fn reloads_during_reads_and_writes() {
             Arc::clone(&mw),
             Arc::clone(&stop),
             Arc::clone(&landed),
-            map.clone(),
+            map_name.clone(),
         );
         std::thread::spawn(move || {
+            let map = MapRef::File(&map);
             let mut acc = Account::default();
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -104,7 +105,7 @@ fn reloads_during_reads_and_writes() {
                 let key = format!("w{n}.example");
                 let started = Instant::now();
                 let r = connect(&mw).and_then(|h| {
-                    h.add_map(&map, &key, &format!("v{n}"))?;
+                    h.add_map(map, &key, &format!("v{n}"))?;
                     Ok(h.process_ids())
                 });
                 if let Ok(pids) = &r {
@@ -557,7 +558,7 @@ fn fifty_clients_of_mixed_reads_and_writes_lose_nothing() {
                 map_file.clone(),
             );
             std::thread::spawn(move || {
-                let map = MapRef::File(map_file);
+                let map = MapRef::File(&map_file);
                 let mut acc = Account::default();
                 let mut written = Vec::new();
                 let mut n = 0u32;
@@ -576,7 +577,7 @@ fn fifty_clients_of_mixed_reads_and_writes_lose_nothing() {
                         }
                         1 | 2 => {
                             let key = format!("t{t}-{n}.example");
-                            let r = hap.add_map(&map, &key, &format!("{t}:{n}"));
+                            let r = hap.add_map(map, &key, &format!("{t}:{n}"));
                             if r.is_ok() {
                                 written.push(key);
                             }
@@ -594,7 +595,7 @@ fn fifty_clients_of_mixed_reads_and_writes_lose_nothing() {
                             acc.record(started, &r);
                         }
                         _ => {
-                            let r = hap.get_map(&map, "example.com");
+                            let r = hap.get_map(map, "example.com");
                             if let Ok(per) = &r {
                                 for (_, l) in per {
                                     assert_eq!(l[0].value.as_deref(), Some("be_app"));
@@ -645,8 +646,8 @@ fn fifty_clients_of_mixed_reads_and_writes_lose_nothing() {
     }
     // The map can still be cleaned up in one go, and deletes by key work
     // under the same limits.
-    let map = MapRef::File(map_file.clone());
-    hap.del_map(&map, EntryRef::Key(&written[0])).expect("del");
+    let map = MapRef::File(&map_file);
+    hap.del_map(map, EntryRef::Key(&written[0])).expect("del");
     eprintln!(
         "load: {issued} operations by 50 clients in 4 s, {} writes, slowest {:?}",
         written.len(),

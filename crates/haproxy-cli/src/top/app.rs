@@ -137,6 +137,7 @@ impl Action {
             Action::State(State::Ready) => "enable (state ready)".to_owned(),
             Action::State(State::Drain) => "drain".to_owned(),
             Action::State(State::Maint) => "disable (state maint)".to_owned(),
+            Action::State(other) => format!("state {}", other.as_str()),
             Action::Weight(Weight::Absolute(w)) => format!("set weight {w}"),
             Action::Weight(Weight::Percent(p)) => format!("set weight {p}%"),
         }

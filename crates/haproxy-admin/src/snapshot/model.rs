@@ -1,0 +1,600 @@
+//! The [`Snapshot`]: every process's parsed replies, the union of their
+//! columns, the objects grouped across processes, and the accessors.
+
+use crate::aggregate::{combine_indexed, Combined};
+use crate::error::ProcessFailure;
+use crate::haproxy::{PerProcess, Shared};
+use crate::objects::ObjectKind;
+use crate::process::{Process, ProcessId};
+use crate::table::{Cell, ProcTable};
+use crate::value::Value;
+use crate::{Error, Result};
+use haproxy_proto::info::{info_combine, InfoOwned};
+use haproxy_proto::Combine;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What one process answered.
+#[derive(Debug)]
+pub(crate) struct ProcSnap {
+    /// Index into the shared process list.
+    pub(crate) process: usize,
+    pub(crate) info: InfoOwned,
+    pub(crate) table: ProcTable,
+    /// For every snapshot column, this process's column index.
+    pub(crate) col_map: Vec<Option<usize>>,
+}
+
+/// One object (frontend, backend, server, listener) and the rows that
+/// describe it in each process that has it.
+#[derive(Debug)]
+pub(crate) struct ObjectEntry {
+    pub(crate) kind: ObjectKind,
+    pub(crate) proxy: Box<str>,
+    pub(crate) name: Box<str>,
+    /// `(index into Snapshot::procs, row)`, in process order.
+    pub(crate) rows: Vec<(usize, usize)>,
+}
+
+/// The state of every process at one moment: all reads of a snapshot are
+/// consistent with each other, and none goes back to HAProxy. Refresh
+/// with [`Snapshot::refresh`] (or take a new one).
+#[derive(Debug)]
+pub struct Snapshot {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) procs: Vec<ProcSnap>,
+    pub(super) failures: Vec<ProcessFailure>,
+    pub(crate) columns: Arc<[Box<str>]>,
+    /// How each column combines across processes (from its
+    /// [`haproxy_proto::HeaderColumn`], decided once per snapshot).
+    pub(crate) combine: Vec<Combine>,
+    /// For every column, whether some process lacks it (processes of
+    /// different versions): such a column is never combined over the
+    /// processes that have it as if they were all.
+    pub(super) uneven: Vec<bool>,
+    pub(crate) objects: Vec<ObjectEntry>,
+}
+
+impl Snapshot {
+    pub(super) fn assemble(
+        shared: Arc<Shared>,
+        mut procs: Vec<ProcSnap>,
+        failures: Vec<ProcessFailure>,
+    ) -> Snapshot {
+        // The union of every process's columns, in first-seen order.
+        let mut columns: Vec<Box<str>> = Vec::new();
+        let mut combine: Vec<Combine> = Vec::new();
+        let mut by_name: HashMap<Box<str>, usize> = HashMap::new();
+        for p in &procs {
+            for (c, h) in p.table.columns().iter().zip(p.table.header()) {
+                if !by_name.contains_key(c) {
+                    by_name.insert(c.clone(), columns.len());
+                    columns.push(c.clone());
+                    combine.push(h.combine());
+                }
+            }
+        }
+        for p in &mut procs {
+            let mut map = vec![None; columns.len()];
+            for (local, c) in p.table.columns().iter().enumerate() {
+                if let Some(&global) = by_name.get(c) {
+                    map[global] = Some(local);
+                }
+            }
+            p.col_map = map;
+        }
+        let uneven = (0..columns.len())
+            .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
+            .collect();
+        let objects = group(&procs);
+        Snapshot {
+            shared,
+            procs,
+            failures,
+            columns: columns.into(),
+            combine,
+            uneven,
+            objects,
+        }
+    }
+
+    /// The processes that answered, in process order.
+    pub fn processes(&self) -> impl Iterator<Item = &Process> + '_ {
+        self.procs.iter().map(|p| &self.shared.processes[p.process])
+    }
+
+    /// The processes that failed, and exactly why (empty unless best
+    /// effort: [`crate::Builder::allow_partial`] or
+    /// [`crate::HAProxy::snapshot_partial`]).
+    pub fn failures(&self) -> &[ProcessFailure] {
+        &self.failures
+    }
+
+    /// Whether every process of the fleet is in this snapshot: none was
+    /// unreachable at discovery and none failed since.
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty() && self.shared.unreachable.is_empty()
+    }
+
+    /// What this snapshot lacks, one line per process, in words: the
+    /// sockets unreachable at discovery, then the processes that failed
+    /// during the fetch. Empty for a complete snapshot. Every combined
+    /// value of the snapshot is over the other processes only.
+    pub fn missing(&self) -> Vec<String> {
+        self.shared
+            .unreachable
+            .iter()
+            .map(|u| format!("unreachable: {u}"))
+            .chain(self.failures.iter().map(|f| format!("failed: {f}")))
+            .collect()
+    }
+
+    /// How many processes answered (the number every
+    /// [`crate::StatObject::processes`] is out of).
+    pub fn process_count(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// How many objects of `kind` only some of the processes that
+    /// answered have.
+    pub fn partial_objects(&self, kind: ObjectKind) -> usize {
+        self.objects
+            .iter()
+            .filter(|o| o.kind == kind && o.rows.len() < self.procs.len())
+            .count()
+    }
+
+    /// The `show stat` column names of this snapshot (the union over
+    /// processes, in HAProxy's order).
+    pub fn columns(&self) -> &[Box<str>] {
+        &self.columns
+    }
+
+    pub(crate) fn process_id(&self, proc_index: usize) -> ProcessId {
+        self.procs.get(proc_index).map_or_else(
+            || ProcessId::new(0, None, None),
+            |p| self.shared.processes[p.process].id.clone(),
+        )
+    }
+
+    // ---- show info ----------------------------------------------------
+
+    /// Every process's `show info`.
+    pub fn info(&self) -> PerProcess<&InfoOwned> {
+        self.procs
+            .iter()
+            .map(|p| (self.shared.processes[p.process].id.clone(), &p.info))
+            .collect()
+    }
+
+    /// A `show info` field combined across processes as the info field
+    /// table says (`Maxconn` summed, `Idle_pct` averaged, `Uptime_sec` the
+    /// smallest, `Version` must agree…); `None` if no process reports it.
+    /// A field only some processes print (processes of different versions)
+    /// is every process's value, never combined over those that print it
+    /// as if they were all.
+    pub fn info_field(&self, name: &str) -> Option<Combined<Value>> {
+        let values: Vec<Option<Value>> = self
+            .procs
+            .iter()
+            .map(|p| p.info.get(name).and_then(Value::parse))
+            .collect();
+        let uneven = self.procs.iter().any(|p| p.info.get(name).is_none());
+        let how = if uneven {
+            Combine::MustAgree
+        } else {
+            info_combine(name)
+        };
+        combine_indexed(how, &values, |i| self.process_id(i))
+    }
+
+    /// The combined value of `show info` metric `name` (any field HAProxy
+    /// prints).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`] when no process reports it (a field this
+    /// HAProxy version does not have); [`Error::InconsistentData`] when a
+    /// must-agree field differs.
+    pub fn metric(&self, name: &str) -> Result<Value> {
+        match self.info_field(name) {
+            Some(c) => c.into_value(name),
+            None => Err(Error::NoSuchField {
+                kind: "show info",
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    fn metric_u64(&self, name: &str) -> Result<u64> {
+        let v = self.metric(name)?;
+        v.as_u64().ok_or_else(|| Error::UnexpectedValue {
+            what: name.to_owned(),
+            value: v.to_string(),
+        })
+    }
+
+    fn metric_text(&self, name: &str) -> Result<String> {
+        match self.info_field(name) {
+            Some(c) => Ok(c.into_value(name)?.to_string()),
+            None => Err(Error::NoSuchField {
+                kind: "show info",
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// `Maxconn`, summed over processes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn maxconn(&self) -> Result<u64> {
+        self.metric_u64("Maxconn")
+    }
+
+    /// `ConnRateLimit`, summed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn rate_limit_conn(&self) -> Result<u64> {
+        self.metric_u64("ConnRateLimit")
+    }
+
+    /// `SessRateLimit`, summed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn rate_limit_sess(&self) -> Result<u64> {
+        self.metric_u64("SessRateLimit")
+    }
+
+    /// `SslRateLimit`, summed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn rate_limit_ssl_sess(&self) -> Result<u64> {
+        self.metric_u64("SslRateLimit")
+    }
+
+    /// `CumReq`: requests processed by every process (frontends and
+    /// backends: a client request passes twice).
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::metric`].
+    pub fn total_requests(&self) -> Result<u64> {
+        self.metric_u64("CumReq")
+    }
+
+    /// The sum of every frontend's `req_tot`.
+    pub fn requests(&self) -> u64 {
+        self.frontends().iter().filter_map(|f| f.requests()).sum()
+    }
+
+    /// The PIDs of the processes that answered.
+    pub fn process_ids(&self) -> Vec<u32> {
+        self.processes().map(|p| p.id.pid).collect()
+    }
+
+    /// The uptime of the youngest process (`Uptime_sec`, smallest).
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::uptime_sec`].
+    pub fn uptime(&self) -> Result<Duration> {
+        Ok(Duration::from_secs(self.uptime_sec()?))
+    }
+
+    /// `Uptime_sec` of the youngest process (each process's own is in
+    /// [`Snapshot::info`]; the combined field shows every process's value
+    /// where they differ).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`] when no process reports it;
+    /// [`Error::UnexpectedValue`] when one is not a number.
+    pub fn uptime_sec(&self) -> Result<u64> {
+        let mut youngest: Option<u64> = None;
+        for p in &self.procs {
+            let Some(text) = p.info.get("Uptime_sec") else {
+                continue;
+            };
+            let v = text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| Error::UnexpectedValue {
+                    what: "Uptime_sec".to_owned(),
+                    value: text.to_owned(),
+                })?;
+            youngest = Some(youngest.map_or(v, |y| y.min(v)));
+        }
+        youngest.ok_or_else(|| Error::NoSuchField {
+            kind: "show info",
+            name: "Uptime_sec".to_owned(),
+        })
+    }
+
+    /// `Version`; must agree.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InconsistentData`] when processes run different versions.
+    pub fn version(&self) -> Result<String> {
+        self.metric_text("Version")
+    }
+
+    /// `Release_date`; must agree.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::version`].
+    pub fn release_date(&self) -> Result<String> {
+        self.metric_text("Release_date")
+    }
+
+    /// `node`; must agree.
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::version`].
+    pub fn node_name(&self) -> Result<String> {
+        self.metric_text("node")
+    }
+
+    /// `description`; must agree. `None` when none is configured.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InconsistentData`] when processes differ.
+    pub fn description(&self) -> Result<Option<String>> {
+        match self.info_field("description") {
+            Some(c) => Ok(Some(c.into_value("description")?.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    // ---- per-object field access ---------------------------------------
+
+    pub(crate) fn object(&self, obj: usize) -> &ObjectEntry {
+        &self.objects[obj]
+    }
+
+    pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| &**c == name)
+    }
+
+    /// The processes (as in the shared list) that have object `obj`.
+    pub(crate) fn object_processes(&self, obj: usize) -> Vec<&Process> {
+        self.objects[obj]
+            .rows
+            .iter()
+            .map(|&(pi, _)| &self.shared.processes[self.procs[pi].process])
+            .collect()
+    }
+}
+
+/// Groups every process's records by (kind, proxy, name), in first-seen
+/// order, with a map over borrowed keys.
+fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
+    let mut index: HashMap<(ObjectKind, &str, &str), usize> = HashMap::new();
+    let mut objects: Vec<ObjectEntry> = Vec::new();
+    for (pi, p) in procs.iter().enumerate() {
+        let t = &p.table;
+        let (Some(px), Some(sv)) = (t.column_index("pxname"), t.column_index("svname")) else {
+            continue;
+        };
+        let ty = t.column_index("type");
+        for row in 0..t.rows() {
+            let proxy = t.field(row, px);
+            let name = t.field(row, sv);
+            let code = ty.and_then(|c| match t.cell(row, c) {
+                Cell::Int(n) => Some(n),
+                _ => None,
+            });
+            let kind = ObjectKind::of(code, name);
+            let slot = *index.entry((kind, proxy, name)).or_insert_with(|| {
+                objects.push(ObjectEntry {
+                    kind,
+                    proxy: proxy.into(),
+                    name: name.into(),
+                    rows: Vec::new(),
+                });
+                objects.len() - 1
+            });
+            objects[slot].rows.push((pi, row));
+        }
+    }
+    objects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::conn::Settings;
+    use haproxy_proto::info::parse_info;
+
+    const HEADER: &str = "# pxname,svname,qmax,scur,stot,status,weight,ttime,type,addr,\n";
+
+    /// A snapshot of processes answering `stats` (one `show stat` each),
+    /// without sockets.
+    fn snapshot(stats: &[&str]) -> Snapshot {
+        let processes = (0..stats.len())
+            .map(|i| Process {
+                id: ProcessId::new(100 + i as u32, None, Some(1)),
+                endpoint: format!("/tmp/p{i}.sock").parse().expect("endpoint"),
+                alternates: Vec::new(),
+                version: None,
+                old: false,
+                exact_start: false,
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            processes,
+            settings: Settings::default(),
+            unreachable: Vec::new(),
+        });
+        let procs = stats
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ProcSnap {
+                process: i,
+                info: parse_info(&format!(
+                    "Name: HAProxy\nPid: {}\nMaxconn: 100\nIdle_pct: {}\nVersion: 2.6\n",
+                    100 + i,
+                    50 + 10 * i
+                ))
+                .expect("info")
+                .into_owned(),
+                table: ProcTable::parse(if s.starts_with("# ") {
+                    format!("{s}\n")
+                } else {
+                    format!("{HEADER}{s}\n")
+                })
+                .expect("stat"),
+                col_map: Vec::new(),
+            })
+            .collect();
+        Snapshot::assemble(shared, procs, Vec::new())
+    }
+
+    fn value(snap: &Snapshot, obj: usize, col: &str) -> Option<Combined<Value>> {
+        snap.combined(
+            obj,
+            snap.column_index(col).expect("column"),
+            &mut Vec::new(),
+        )
+    }
+
+    #[test]
+    fn objects_group_and_combine_across_processes() {
+        let a = "fe,FRONTEND,,3,10,OPEN,,,0,,\nbe,s1,2,1,5,UP,10,4,2,10.0.0.1:80,\nbe,BACKEND,2,1,5,UP,10,4,1,,";
+        let b = "fe,FRONTEND,,4,20,OPEN,,,0,,\nbe,s1,7,0,6,UP,10,8,2,10.0.0.1:80,\nbe,BACKEND,7,0,6,UP,10,8,1,,";
+        let snap = snapshot(&[a, b]);
+        assert_eq!(snap.frontends().len(), 1);
+        assert_eq!(snap.backends().len(), 1);
+        assert_eq!(snap.servers(None).len(), 1);
+        let s1 = snap
+            .objects
+            .iter()
+            .position(|o| o.kind == ObjectKind::Server)
+            .expect("s1");
+        let u = |n| Some(Combined::Value(Value::Unsigned(n)));
+        let cases: &[(&str, Option<Combined<Value>>)] = &[
+            ("qmax", u(7)),
+            ("scur", u(1)),
+            ("stot", u(11)),
+            ("weight", u(10)),
+            ("ttime", u(6)),
+            ("status", Some(Combined::Value(Value::Text("UP".into())))),
+            (
+                "addr",
+                Some(Combined::Value(Value::Text("10.0.0.1:80".into()))),
+            ),
+        ];
+        for (col, want) in cases {
+            assert_eq!(&value(&snap, s1, col), want, "{col}");
+        }
+        assert_eq!(snap.maxconn().expect("sum"), 200);
+        assert_eq!(snap.metric("Idle_pct").expect("avg"), Value::Unsigned(55));
+        assert_eq!(snap.version().expect("agrees"), "2.6");
+        assert!(matches!(
+            snap.metric("Nope"),
+            Err(Error::NoSuchField { .. })
+        ));
+        assert_eq!(snap.frontend("fe").expect("fe").requests(), None);
+        assert_eq!(
+            snap.frontend("fe")
+                .expect("fe")
+                .metric("stot")
+                .expect("stot"),
+            Some(Value::Unsigned(30))
+        );
+    }
+
+    #[test]
+    fn a_column_only_some_processes_have_is_never_summed_over_them() {
+        // Process 0 is a newer HAProxy with a counter `newc`; process 1 has
+        // no such column. Summing would give process 0's count as the
+        // fleet's.
+        let a = "# pxname,svname,stot,newc,type,\nbe,s1,5,7,2,\nbe,only0,1,1,2,";
+        let b = "# pxname,svname,stot,type,\nbe,s1,6,2,";
+        let snap = snapshot(&[a, b]);
+        let s1 = &snap.server("s1", Some("be")).expect("s1")[0];
+        assert_eq!(s1.field("stot"), Some(Combined::Value(Value::Unsigned(11))));
+        match s1.field("newc") {
+            Some(Combined::Disagreement { values }) => {
+                let got: Vec<(u32, Option<Value>)> =
+                    values.into_iter().map(|(p, v)| (p.pid, v)).collect();
+                assert_eq!(got, [(100, Some(Value::Unsigned(7))), (101, None)]);
+            }
+            other => panic!("expected every process's value, got {other:?}"),
+        }
+        // An object of one process: its own values, and it says so.
+        let objects = snap.stat_objects(ObjectKind::Server);
+        let only0 = objects.iter().find(|o| o.name() == "only0").expect("only0");
+        assert_eq!((only0.processes(), only0.of_processes()), (1, 2));
+        assert!(only0.is_partial());
+        assert_eq!(
+            only0.get("newc"),
+            Some(&Combined::Value(Value::Unsigned(1)))
+        );
+        let s1 = objects.iter().find(|o| o.name() == "s1").expect("s1");
+        assert_eq!((s1.processes(), s1.is_partial()), (2, false));
+        let json = serde_json::to_value(only0).expect("serialises");
+        assert_eq!(json["processes"], 1);
+    }
+
+    #[test]
+    fn identity_fields_are_per_process() {
+        let snap = snapshot(&["be,s1,0,0,1,UP,10,0,2,,", "be,s1,0,0,1,UP,10,0,2,,"]);
+        // Pids 100 and 101: shown per process, not one picked.
+        match snap.info_field("Pid") {
+            Some(Combined::Disagreement { values }) => assert_eq!(values.len(), 2),
+            other => panic!("expected every process's Pid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_disagreement_is_data_and_the_listing_survives() {
+        let a = "be,s1,0,0,1,UP,10,0,2,,";
+        let b = "be,s1,0,0,1,MAINT,3,0,2,,\nbe,s2,0,0,1,UP,1,0,2,,";
+        let snap = snapshot(&[a, b]);
+        let servers = snap.servers(Some("be"));
+        assert_eq!(servers.len(), 2);
+        let s1 = &snap.server("s1", Some("be")).expect("s1")[0];
+        match s1.field("weight") {
+            Some(Combined::Disagreement { values }) => {
+                let got: Vec<(u32, Option<Value>)> =
+                    values.into_iter().map(|(p, v)| (p.pid, v)).collect();
+                assert_eq!(
+                    got,
+                    [
+                        (100, Some(Value::Unsigned(10))),
+                        (101, Some(Value::Unsigned(3)))
+                    ]
+                );
+            }
+            other => panic!("expected a disagreement, got {other:?}"),
+        }
+        assert!(matches!(s1.weight(), Err(Error::InconsistentData { .. })));
+        assert!(matches!(s1.status(), Err(Error::InconsistentData { .. })));
+        // s2 exists in one process only: its values are that process's.
+        let s2 = &snap.server("s2", None).expect("s2")[0];
+        assert_eq!(s2.weight().expect("one process"), Some(1));
+        assert_eq!(s2.processes().len(), 1);
+        let objects = snap.stat_objects(ObjectKind::Server);
+        assert_eq!(objects.len(), 2);
+        let disagreeing: Vec<&str> = objects[0].disagreements().map(|(c, _)| c).collect();
+        assert_eq!(disagreeing, ["status", "weight"]);
+        let json = serde_json::to_value(&objects[1]).expect("serialises");
+        assert_eq!(json["weight"], 1);
+        assert_eq!(json["addr"], serde_json::Value::Null);
+        assert_eq!(json["svname"], "s2");
+    }
+}
