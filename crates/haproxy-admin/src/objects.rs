@@ -72,12 +72,23 @@ impl StatObject {
         columns: Arc<[Box<str>]>,
         values: impl Iterator<Item = Option<Combined<Value>>>,
     ) -> StatObject {
-        // Room for every column at once, then only what is kept (about
-        // half the columns are empty): one allocation, shrunk in place.
-        let mut kept = Vec::with_capacity(columns.len());
-        kept.extend(values.enumerate().filter_map(|(i, v)| v.map(|v| (i, v))));
-        kept.shrink_to_fit();
-        let values = kept;
+        // Gathered in this thread's buffer, then copied into a vector of
+        // the exact size (about half the columns are empty): one
+        // allocation per object, of what it keeps.
+        thread_local! {
+            static KEPT: std::cell::RefCell<Vec<(usize, Combined<Value>)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let values = KEPT.with(|kept| match kept.try_borrow_mut() {
+            Ok(mut kept) => {
+                kept.extend(values.enumerate().filter_map(|(i, v)| v.map(|v| (i, v))));
+                kept.drain(..).collect()
+            }
+            Err(_) => values
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| (i, v)))
+                .collect(),
+        });
         StatObject {
             kind,
             proxy: proxy.to_owned(),
