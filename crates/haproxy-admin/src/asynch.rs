@@ -494,7 +494,19 @@ impl AsyncHAProxy {
             async move {
                 let info = command(&settings, &e, "show info").await?;
                 let stat = command(&settings, &e, "show stat").await?;
-                parse_replies(&e.to_string(), &info, stat)
+                // Parsing megabytes is CPU work: on tokio's blocking
+                // threads, so that it runs beside the other processes'
+                // reads (and parses) even on a current-thread runtime,
+                // never holding up the runtime's I/O.
+                let item = e.to_string();
+                tokio::task::spawn_blocking(move || parse_replies(&item, &info, stat))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::WorkerPanicked {
+                            task: "parse",
+                            item: e.to_string(),
+                        })
+                    })
             }
         })
         .await;
