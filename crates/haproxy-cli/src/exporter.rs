@@ -215,9 +215,50 @@ impl Exporter {
         body
     }
 
-    /// Reads every target concurrently and renders what came back by the
-    /// deadline.
+    /// A fresh scrape, held as bytes (for the cache, or gzip of a HEAD).
     fn scrape(&self) -> Body {
+        self.render(|e| Body {
+            plain: e.to_text().into_bytes(),
+            gzip: OnceLock::new(),
+        })
+    }
+
+    /// A fresh scrape written to `s` as it is rendered (nothing cached):
+    /// chunked for HTTP/1.1, so that a cut body is seen as cut, and
+    /// gzip-compressed on the way when the client takes it.
+    fn stream(&self, s: &mut TcpStream, gzip: bool, chunked: bool) -> std::io::Result<()> {
+        self.render(|e| {
+            let mut head =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: {CONTENT_TYPE}\r\nConnection: close\r\n");
+            if chunked {
+                head.push_str("Transfer-Encoding: chunked\r\n");
+            }
+            if gzip {
+                head.push_str("Content-Encoding: gzip\r\n");
+            }
+            head.push_str("\r\n");
+            s.write_all(head.as_bytes())?;
+            let body = Chunks {
+                s: &mut *s,
+                chunked,
+            };
+            let body = if gzip {
+                let mut enc = GzEncoder::new(body, Compression::fast());
+                e.write_to(&mut enc)?;
+                enc.finish()?
+            } else {
+                let mut body = body;
+                e.write_to(&mut body)?;
+                body
+            };
+            body.finish()
+        })?;
+        close(s)
+    }
+
+    /// Reads every target concurrently and hands what came back by the
+    /// deadline to `done` as an exposition.
+    fn render<R>(&self, done: impl FnOnce(&Exposition<'_>) -> R) -> R {
         let start = Instant::now();
         let deadline = start + self.timeout;
         let (tx, rx) = mpsc::channel();
@@ -331,10 +372,44 @@ impl Exporter {
             &[],
             start.elapsed().as_secs_f64(),
         );
-        Body {
-            plain: e.into_bytes(),
-            gzip: OnceLock::new(),
+        done(&e)
+    }
+}
+
+/// A response body: HTTP/1.1 chunks, or the bytes as they are (HTTP/1.0,
+/// ended by closing).
+struct Chunks<'s> {
+    s: &'s mut TcpStream,
+    chunked: bool,
+}
+
+impl Write for Chunks<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
         }
+        if self.chunked {
+            write!(self.s, "{:x}\r\n", buf.len())?;
+            self.s.write_all(buf)?;
+            self.s.write_all(b"\r\n")?;
+        } else {
+            self.s.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.s.flush()
+    }
+}
+
+impl Chunks<'_> {
+    /// The last chunk.
+    fn finish(self) -> std::io::Result<()> {
+        if self.chunked {
+            self.s.write_all(b"0\r\n\r\n")?;
+        }
+        self.s.flush()
     }
 }
 
@@ -576,6 +651,13 @@ fn serve(mut s: TcpStream, exporter: &Exporter) {
                         .split(',')
                         .any(|e| e.split(';').next().unwrap_or("").trim() == "gzip")
             });
+            if exporter.max_age.is_zero() && !head_only {
+                // HTTP/1.0 has no chunks: its body ends with the
+                // connection.
+                let chunked = req.version == Some(1);
+                let _ = exporter.stream(&mut s, gzip, chunked);
+                return;
+            }
             let body = exporter.body();
             let (bytes, extra): (&[u8], &[(&str, &str)]) = if gzip {
                 (body.gzipped(), &[("Content-Encoding", "gzip")])
@@ -637,9 +719,14 @@ fn respond(
         s.write_all(body)?;
     }
     s.flush()?;
+    close(s)
+}
+
+/// Ends a response: shuts the writing side, and lets the client read the
+/// answer before the socket closes.
+fn close(s: &mut TcpStream) -> std::io::Result<()> {
     let _ = s.shutdown(std::net::Shutdown::Write);
-    // Let the client read the answer before the socket closes: drain what
-    // it still sends, briefly and boundedly.
+    // Drain what the client still sends, briefly and boundedly.
     let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
     let mut sink = [0u8; 1024];
     for _ in 0..16 {

@@ -754,6 +754,65 @@ fn the_exporter_refuses_bad_requests_and_lives_on() {
     assert!(!body.is_empty());
 }
 
+/// `GET /metrics` over HTTP/1.1: the head and the body as sent.
+fn http11_get(addr: SocketAddr, headers: &str) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n").expect("send request");
+    let mut buf = Vec::new();
+    s.take(512 << 20)
+        .read_to_end(&mut buf)
+        .expect("read response");
+    let at = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    (
+        String::from_utf8_lossy(&buf[..at]).into_owned(),
+        buf[at + 4..].to_vec(),
+    )
+}
+
+#[test]
+fn an_uncached_scrape_is_streamed_in_chunks_to_http_1_1() {
+    let f = Fleet::start(Options::default());
+    let (_exporter, addr) = exporter(&f.instances()[0].socket, &[]);
+    // HTTP/1.1: chunked (a cut body would show as cut), no length; the
+    // same families as HTTP/1.0's close-delimited body.
+    let (head, raw) = http11_get(addr, "");
+    assert_eq!(status(&head), 200, "{head}");
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains("transfer-encoding: chunked"), "{head}");
+    assert!(!lower.contains("content-length"), "{head}");
+    assert!(
+        raw.ends_with(b"\r\n0\r\n\r\n"),
+        "{:?}",
+        &raw[raw.len().saturating_sub(16)..]
+    );
+    let chunked = String::from_utf8(dechunk(&raw)).expect("utf-8");
+    let (_, plain) = http_get(addr, "/metrics", "");
+    let plain = String::from_utf8(plain).expect("utf-8");
+    let types = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with("# TYPE "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(types(&chunked), types(&plain));
+    assert!(types(&plain).len() > 50, "{plain}");
+    assert!(chunked.contains("\nhaproxy_up{"), "{chunked}");
+    // Gzip, streamed in chunks too.
+    let (head, raw) = http11_get(addr, "Accept-Encoding: gzip\r\n");
+    assert!(head.contains("Content-Encoding: gzip"), "{head}");
+    let gz = dechunk(&raw);
+    assert!(
+        gz.starts_with(&[0x1f, 0x8b]) && gz.len() < plain.len() / 3,
+        "{}",
+        gz.len()
+    );
+}
+
 #[test]
 fn the_exporter_cache_serves_one_snapshot_to_many_scrapers() {
     let f = Fleet::start(Options::default());
