@@ -560,6 +560,29 @@ fn wait_socket(socket: &Path, child: &mut Child, log: &Path) {
     }
 }
 
+/// The position of `column` in the header line of a raw `show stat`
+/// reply.
+pub fn stat_column(reply: &str, column: &str) -> Option<usize> {
+    reply
+        .lines()
+        .next()?
+        .trim_start_matches("# ")
+        .split(',')
+        .position(|c| c == column)
+}
+
+/// Field `column` of record `pxname/svname` in a raw `show stat` reply
+/// (no CSV quoting: the test topologies have none).
+pub fn stat_field<'a>(reply: &'a str, pxname: &str, svname: &str, column: &str) -> Option<&'a str> {
+    let col = stat_column(reply, column)?;
+    reply
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| f.len() > col && f[0] == pxname && f[1] == svname)
+        .map(|f| f[col])
+}
+
 /// Waits until the standard topology's health checks have each run once
 /// on `instance` and left the documented states (app1 and app4 UP by a
 /// passed check, app2 DOWN), so that no test sees one process mid-check
@@ -573,41 +596,22 @@ fn wait_checks_settled(instance: &Instance) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let stat = instance.raw("show stat -1 4 -1");
-        let header: Vec<&str> = stat
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("# ")
-            .split(',')
-            .collect();
-        let col = |name: &str| header.iter().position(|c| *c == name);
-        let settled = match (col("status"), col("check_status")) {
-            (Some(status), Some(check)) => {
-                let row = |server: &str| {
-                    stat.lines()
-                        .find(|l| l.starts_with(&format!("be_app,{server},")))
-                        .map(|l| {
-                            let f: Vec<&str> = l.split(',').collect();
-                            (
-                                f.get(status).copied().unwrap_or_default(),
-                                f.get(check).copied().unwrap_or_default(),
-                            )
-                        })
-                        .unwrap_or_default()
-                };
-                let (s1, c1) = row("app1");
-                let (s2, c2) = row("app2");
-                let (s4, c4) = row("app4");
-                s1 == "UP"
-                    && c1 == "L7OK"
-                    && s2 == "DOWN"
-                    && c2.starts_with("L4")
-                    && s4 == "UP"
-                    && c4 == "L7OK"
-            }
-            _ => false,
+        let state = |server: &str| {
+            (
+                stat_field(&stat, "be_app", server, "status").unwrap_or_default(),
+                stat_field(&stat, "be_app", server, "check_status").unwrap_or_default(),
+            )
         };
-        if settled {
+        let (s1, c1) = state("app1");
+        let (s2, c2) = state("app2");
+        let (s4, c4) = state("app4");
+        if s1 == "UP"
+            && c1 == "L7OK"
+            && s2 == "DOWN"
+            && c2.starts_with("L4")
+            && s4 == "UP"
+            && c4 == "L7OK"
+        {
             return;
         }
         assert!(

@@ -345,14 +345,7 @@ fn server_sessions(f: &Fleet) -> u64 {
         .iter()
         .map(|i| {
             let csv = i.raw("show stat -1 4 -1");
-            let header: Vec<&str> = csv
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("# ")
-                .split(',')
-                .collect();
-            let scur = header.iter().position(|c| *c == "scur").expect("scur");
+            let scur = haproxy_e2e::stat_column(&csv, "scur").expect("scur");
             csv.lines()
                 .skip(1)
                 .filter(|l| l.starts_with("be_0,"))

@@ -65,22 +65,7 @@ pub(crate) fn parse(text: &str) -> Parsed {
 /// `GET path` over HTTP/1.0 on loopback, with a deadline on every step
 /// and a size bound; the body (or the whole response with `head`).
 pub(crate) fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (String, Vec<u8>) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("read timeout");
-    s.set_write_timeout(Some(Duration::from_secs(5)))
-        .expect("write timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n").expect("send request");
-    let mut buf = Vec::new();
-    s.take(512 << 20)
-        .read_to_end(&mut buf)
-        .expect("read response");
-    let at = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&buf[..at]).into_owned();
-    let body = buf[at + 4..].to_vec();
+    let (head, body) = exchange(addr, &format!("GET {path} HTTP/1.0"), headers);
     if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
@@ -754,12 +739,16 @@ fn the_exporter_refuses_bad_requests_and_lives_on() {
     assert!(!body.is_empty());
 }
 
-/// `GET /metrics` over HTTP/1.1: the head and the body as sent.
-fn http11_get(addr: SocketAddr, headers: &str) -> (String, Vec<u8>) {
+/// Sends `request_line` with a `Host` and `headers` on loopback, with a
+/// deadline on every step and a size bound; the head and the body as
+/// sent.
+fn exchange(addr: SocketAddr, request_line: &str, headers: &str) -> (String, Vec<u8>) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("read timeout");
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n").expect("send request");
+    s.set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("write timeout");
+    write!(s, "{request_line}\r\nHost: {addr}\r\n{headers}\r\n").expect("send request");
     let mut buf = Vec::new();
     s.take(512 << 20)
         .read_to_end(&mut buf)
@@ -772,6 +761,11 @@ fn http11_get(addr: SocketAddr, headers: &str) -> (String, Vec<u8>) {
         String::from_utf8_lossy(&buf[..at]).into_owned(),
         buf[at + 4..].to_vec(),
     )
+}
+
+/// `GET /metrics` over HTTP/1.1: the head and the body as sent.
+fn http11_get(addr: SocketAddr, headers: &str) -> (String, Vec<u8>) {
+    exchange(addr, "GET /metrics HTTP/1.1", headers)
 }
 
 #[test]
