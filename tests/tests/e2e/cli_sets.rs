@@ -324,6 +324,11 @@ impl SlowBackend {
         }
     }
 
+    /// How many connections it holds.
+    fn accepted(&self) -> usize {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Closes every held connection (HAProxy's sessions to it end).
     fn close_all(&self) {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -356,18 +361,21 @@ fn server_sessions(f: &Fleet) -> u64 {
 }
 
 /// Opens `n` HTTP requests through `fe_http` that the slow backend will
-/// hold, and waits until HAProxy counts them as server sessions.
-fn hold_sessions(f: &Fleet, n: u64) -> Vec<TcpStream> {
+/// hold, and waits until HAProxy counts them as server sessions. A
+/// request HAProxy has answered already (an error: the slow backend never
+/// answers) holds nothing: it is sent again, and said so on stderr.
+fn hold_sessions(f: &Fleet, slow: &SlowBackend, n: u64) -> Vec<TcpStream> {
     let port = f.instances()[0].http_port;
-    let clients: Vec<TcpStream> = (0..n)
-        .map(|_| {
-            let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect fe_http");
-            c.write_all(b"GET /slow HTTP/1.1\r\nHost: slow\r\n\r\n")
-                .expect("send request");
-            c
-        })
-        .collect();
-    // A deadline for a loaded machine; the count seen is named if it
+    let open = || {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect fe_http");
+        c.write_all(b"GET /slow HTTP/1.1\r\nHost: slow\r\n\r\n")
+            .expect("send request");
+        c.set_nonblocking(true).expect("nonblocking client");
+        c
+    };
+    let mut clients: Vec<TcpStream> = (0..n).map(|_| open()).collect();
+    let mut answered = Vec::new();
+    // A deadline for a loaded machine; what was seen is named if it
     // passes.
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -379,11 +387,29 @@ fn hold_sessions(f: &Fleet, n: u64) -> Vec<TcpStream> {
                 .map(|i| i.raw("show sess") + &i.raw("show stat -1 6 -1"))
                 .collect();
             panic!(
-                "timed out after 30s waiting for {n} sessions to the slow backend; HAProxy \
-                 counts {seen}; sessions per process: {sessions:#?}"
+                "timed out after 30s waiting for {n} sessions to the slow backend (port {}, \
+                 {} connections accepted); HAProxy counts {seen}; answered early: \
+                 {answered:?}; sessions per process: {sessions:#?}",
+                slow.port,
+                slow.accepted()
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+        for c in &mut clients {
+            let mut first = [0u8; 64];
+            match c.peek(&mut first) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => {
+                    let what = match other {
+                        Ok(len) => String::from_utf8_lossy(&first[..len]).into_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    eprintln!("hold_sessions: a request was answered early, sent again: {what:?}");
+                    answered.push(what);
+                    *c = open();
+                }
+            }
+        }
         seen = server_sessions(f);
     }
     clients
@@ -423,7 +449,7 @@ fn drain_wait_returns_when_sessions_end_and_times_out_with_exit_4() {
 
     // Sessions held open: the wait reaches its deadline, exit 4, naming
     // what is left.
-    let clients = hold_sessions(&f, 4);
+    let clients = hold_sessions(&f, &slow, 4);
     let started = Instant::now();
     let o = run(
         &f,
@@ -460,7 +486,7 @@ fn drain_wait_returns_when_sessions_end_and_times_out_with_exit_4() {
 
     // Sessions held, then closed by the test while the CLI waits: it
     // returns 0 only after they reached zero.
-    let clients = hold_sessions(&f, 4);
+    let clients = hold_sessions(&f, &slow, 4);
     let mut child = command(
         &f,
         &[
@@ -709,7 +735,7 @@ fn maint_and_frontend_disable_wait_for_sessions_too() {
             slow.port
         ));
     }
-    let clients = hold_sessions(&f, 2);
+    let clients = hold_sessions(&f, &slow, 2);
     let o = run(
         &f,
         &["server", "maint", "be_0/s0", "--wait", "--timeout", "1s"],
