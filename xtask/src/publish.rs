@@ -24,6 +24,7 @@ const PUBLISHED: [&str; 4] = [
 /// online if that fails for want of a download. `--allow-dirty`: what is
 /// checked is the packaging, not whether the tree is committed.
 pub(crate) fn package() -> Result {
+    forget_earlier_packages();
     let mut args = vec!["package", "--allow-dirty", "--quiet"];
     for c in PUBLISHED {
         args.extend(["-p", c]);
@@ -57,6 +58,40 @@ pub(crate) fn package() -> Result {
     async_dependencies()?;
     println!("xtask package: every published crate packs, verifies and ships README and LICENSE");
     Ok(())
+}
+
+/// Removes the copies of our crates that earlier `cargo package` runs
+/// unpacked into cargo's registry sources. Verifying a crate builds it
+/// against the others through a local registry whose sources cargo
+/// unpacks once per version and checkout path: without this, a second run
+/// in the same checkout verified `haproxy-admin` against the
+/// `haproxy-proto` of the first (same version, older code) and failed.
+/// Only local registries are touched (their folder names start with
+/// `-`, crates.io's with its host), and only our crates in them.
+fn forget_earlier_packages() {
+    let home = std::env::var_os("CARGO_HOME").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"),
+        std::path::PathBuf::from,
+    );
+    let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for c in crates.flatten() {
+            let name = c.file_name().to_string_lossy().into_owned();
+            if PUBLISHED.iter().any(|p| name.starts_with(&format!("{p}-"))) {
+                if let Err(e) = std::fs::remove_dir_all(c.path()) {
+                    eprintln!("xtask: cannot remove {}: {e}", c.path().display());
+                }
+            }
+        }
+    }
 }
 
 /// What the `tokio` feature may bring into `haproxy-admin`'s normal
