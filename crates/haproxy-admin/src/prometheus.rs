@@ -1125,17 +1125,21 @@ impl<'s> Source<'s> {
         }
     }
 
-    /// The rows of the objects `keep` accepts, with their labels and
-    /// what decides which families they have; the backends' server counts.
+    /// The rows of the objects `keep` accepts, with their labels, what
+    /// decides which families they have, and their values in the grids:
+    /// one pass, each object's record read once, all its columns at once
+    /// (where the table is in cache); the backends' server counts.
     fn add_rows(&mut self, keep: &dyn Fn(ObjectKind, &str, &str) -> bool) {
         let snap = self.snap;
         let aggs = aggregates(snap, &self.cols, self.mode);
+        let mode_col = self.cols.mode;
         let check_col = STAT_METRICS
             .iter()
             .position(|m| m.conversion == CheckStatus)
             .and_then(|i| self.cols.stat.get(i).copied().flatten());
+        // The snapshot column of each grid column, per kind.
+        let wanted: Vec<Vec<usize>> = KINDS.iter().map(|&kind| self.start_grid(kind)).collect();
         let mut scratch = Vec::new();
-        let is_http = |v: Option<Combined<Value>>| matches!(v, Some(Combined::Value(Value::Text(m))) if m == "http");
         for (obj, entry) in snap.objects.iter().enumerate() {
             let Some(k) = kind_index(entry.kind) else {
                 continue;
@@ -1155,16 +1159,19 @@ impl<'s> Source<'s> {
                 aggs_out.push(a.clone());
                 Some(aggs_out.len() - 1)
             };
+            let grid = &mut self.grids[k];
             match self.mode {
                 Mode::Combined => {
-                    let http = is_http(
-                        self.cols
-                            .mode
-                            .and_then(|c| snap.combined(obj, c, &mut scratch)),
+                    let recs = snap.records(obj);
+                    let mut read = |c: usize| snap.combine_records(obj, &recs, c, &mut scratch);
+                    let http = matches!(
+                        mode_col.and_then(&mut read),
+                        Some(Combined::Value(Value::Text(m))) if m == "http"
                     );
-                    let checked = check_col
-                        .and_then(|c| snap.combined(obj, c, &mut scratch))
-                        .is_some();
+                    let checked = check_col.and_then(&mut read).is_some();
+                    for (column, &c) in grid.columns.iter_mut().zip(&wanted[k]) {
+                        column.push(Quick::of(read(c).as_ref()));
+                    }
                     let agg = agg(None, &mut self.aggs);
                     self.rows[k].push(Row {
                         obj,
@@ -1176,15 +1183,29 @@ impl<'s> Source<'s> {
                     });
                 }
                 Mode::PerProcess => {
-                    for pos in 0..entry.rows.len() {
-                        let p = snap.process_id(entry.rows[pos].0);
-                        let http = is_http(
-                            self.cols
-                                .mode
-                                .and_then(|c| cell(snap, obj, pos, c))
-                                .map(Combined::Value),
-                        );
-                        let checked = check_col.and_then(|c| cell(snap, obj, pos, c)).is_some();
+                    for (pos, &(pi, r)) in entry.rows.iter().enumerate() {
+                        let p = snap.process_id(pi);
+                        let cells = snap
+                            .procs
+                            .get(pi)
+                            .and_then(|p| Some((p, p.table.cells(r)?)));
+                        let read = |c: usize| {
+                            cells
+                                .as_ref()
+                                .map_or(haproxy_proto::Field::Empty, |(p, cells)| {
+                                    p.col_map
+                                        .get(c)
+                                        .copied()
+                                        .flatten()
+                                        .map_or(haproxy_proto::Field::Empty, |l| cells.get(l))
+                                })
+                        };
+                        let http =
+                            matches!(mode_col.map(read), Some(haproxy_proto::Field::Text("http")));
+                        let checked = check_col.and_then(|c| Value::of_cell(read(c))).is_some();
+                        for (column, &c) in grid.columns.iter_mut().zip(&wanted[k]) {
+                            column.push(Quick::of_cell(read(c)));
+                        }
                         let agg = agg(Some(p.pid), &mut self.aggs);
                         self.rows[k].push(Row {
                             obj,
@@ -1201,69 +1222,46 @@ impl<'s> Source<'s> {
         for (n, rows) in self.label_bytes.iter_mut().zip(&self.rows) {
             *n = rows.iter().map(|r| r.labels.0.len()).sum();
         }
-        self.fill_grids();
     }
 
-    /// Reads the numeric values of every row into the grids: one pass
-    /// over each object's record, all its columns at once.
-    fn fill_grids(&mut self) {
-        let snap = self.snap;
-        let mut scratch = Vec::new();
-        for (k, kind) in KINDS.iter().enumerate() {
-            let mut grid = Grid {
-                slot: vec![None; STAT_METRICS.len()],
-                columns: Vec::new(),
-            };
-            // The snapshot column of every numeric metric of `kind`.
-            let mut wanted = Vec::new();
-            for (i, m) in STAT_METRICS.iter().enumerate() {
-                let numeric = !matches!(
-                    m.conversion,
-                    Status | CheckStatus | AggServerStatus | AggCheckStatus
-                );
-                if let (true, true, Some(c)) = (
-                    numeric,
-                    in_scope(m.scopes, *kind),
-                    self.cols.stat.get(i).copied().flatten(),
-                ) {
-                    grid.slot[i] = Some(wanted.len());
-                    wanted.push(c);
-                }
+    /// Sets up the grid of `kind`: a column for every metric of `kind`
+    /// that reads a number; returns the snapshot column each one reads.
+    fn start_grid(&mut self, kind: ObjectKind) -> Vec<usize> {
+        let mut grid = Grid {
+            slot: vec![None; STAT_METRICS.len()],
+            columns: Vec::new(),
+        };
+        let mut wanted = Vec::new();
+        for (i, m) in STAT_METRICS.iter().enumerate() {
+            let numeric = !matches!(
+                m.conversion,
+                Status | CheckStatus | AggServerStatus | AggCheckStatus
+            );
+            if let (true, true, Some(c)) = (
+                numeric,
+                in_scope(m.scopes, kind),
+                self.cols.stat.get(i).copied().flatten(),
+            ) {
+                grid.slot[i] = Some(wanted.len());
+                wanted.push(c);
             }
-            let rows = &self.rows[k];
-            grid.columns = wanted
-                .iter()
-                .map(|_| Vec::with_capacity(rows.len()))
-                .collect();
-            for row in rows {
-                match row.pos {
-                    None => {
-                        let recs = snap.records(row.obj);
-                        for (column, &c) in grid.columns.iter_mut().zip(&wanted) {
-                            let v = snap.combine_records(row.obj, &recs, c, &mut scratch);
-                            column.push(Quick::of(v.as_ref()));
-                        }
-                    }
-                    Some(pos) => {
-                        let cells = snap.objects[row.obj].rows.get(pos).and_then(|&(pi, r)| {
-                            let p = snap.procs.get(pi)?;
-                            Some((p, p.table.cells(r)?))
-                        });
-                        for (column, &c) in grid.columns.iter_mut().zip(&wanted) {
-                            let q = cells.as_ref().map_or(Quick::Empty, |(p, cells)| {
-                                p.col_map
-                                    .get(c)
-                                    .copied()
-                                    .flatten()
-                                    .map_or(Quick::Empty, |l| Quick::of_cell(cells.get(l)))
-                            });
-                            column.push(q);
-                        }
-                    }
-                }
-            }
+        }
+        // Room for every object of `kind` (each process's, per process).
+        let rows: usize = self
+            .snap
+            .objects
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| match self.mode {
+                Mode::Combined => 1,
+                Mode::PerProcess => e.rows.len(),
+            })
+            .sum();
+        grid.columns = wanted.iter().map(|_| Vec::with_capacity(rows)).collect();
+        if let Some(k) = kind_index(kind) {
             self.grids[k] = grid;
         }
+        wanted
     }
 
     /// The samples of process metric `INFO_METRICS[i]`.
