@@ -47,11 +47,12 @@ use crate::maps::{
     resolved, ListKind,
 };
 use crate::process::{apply_levels, level_asks};
+use crate::select::{wait_round, WaitRound};
 use crate::snapshot::parse_replies;
 use crate::{
-    sessions_above, snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend,
-    HAProxy, Health, Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server,
-    SessionsLeft, Snapshot, State, Text, Weight,
+    snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend, HAProxy, Health,
+    Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server, SessionsLeft, Snapshot,
+    State, Text, Weight,
 };
 use haproxy_proto::command::Command;
 use haproxy_transport::asynch::{AsyncClient, AsyncSession};
@@ -531,19 +532,10 @@ impl AsyncHAProxy {
         let end = Instant::now() + deadline;
         loop {
             let snap = self.snapshot().await?;
-            if let Some(f) = snap.failures().first() {
-                return Err(Error::WaitUnreadable {
-                    endpoint: f.endpoint.clone(),
-                    reason: f.error.to_string(),
-                });
+            match wait_round(&snap, objects, max, (end, poll), &mut progress)? {
+                WaitRound::Done(left) => return Ok(left),
+                WaitRound::Sleep(d) => tokio::time::sleep(d).await,
             }
-            let left = sessions_above(&snap, objects, max)?;
-            progress(&left);
-            let now = Instant::now();
-            if left.is_empty() || now >= end {
-                return Ok(left);
-            }
-            tokio::time::sleep(poll.min(end - now)).await;
         }
     }
 

@@ -591,6 +591,40 @@ pub fn sessions_above(
     Ok(out)
 }
 
+/// What a round of a sessions wait decides.
+pub(crate) enum WaitRound {
+    /// The wait is over: what is left (empty: it succeeded).
+    Done(Vec<SessionsLeft>),
+    /// Poll again after this long.
+    Sleep(Duration),
+}
+
+/// One round of [`HAProxy::wait_sessions`] (blocking or async) on a fresh
+/// `snap`: a process that could not be read fails the wait; otherwise
+/// `progress` hears what is left, and the wait is over when nothing is
+/// or `end` has passed.
+pub(crate) fn wait_round(
+    snap: &Snapshot,
+    objects: &[ObjectRef],
+    max: u64,
+    (end, poll): (Instant, Duration),
+    progress: &mut impl FnMut(&[SessionsLeft]),
+) -> Result<WaitRound> {
+    if let Some(f) = snap.failures().first() {
+        return Err(Error::WaitUnreadable {
+            endpoint: f.endpoint.clone(),
+            reason: f.error.to_string(),
+        });
+    }
+    let left = sessions_above(snap, objects, max)?;
+    progress(&left);
+    let now = Instant::now();
+    if left.is_empty() || now >= end {
+        return Ok(WaitRound::Done(left));
+    }
+    Ok(WaitRound::Sleep(poll.min(end - now)))
+}
+
 impl HAProxy {
     /// Polls every `poll` until no object of `objects` has more than
     /// `max` current sessions on any process, or `deadline` has passed.
@@ -639,19 +673,10 @@ impl HAProxy {
         let end = Instant::now() + deadline;
         loop {
             let snap = self.snapshot()?;
-            if let Some(f) = snap.failures().first() {
-                return Err(Error::WaitUnreadable {
-                    endpoint: f.endpoint.clone(),
-                    reason: f.error.to_string(),
-                });
+            match wait_round(&snap, objects, max, (end, poll), &mut progress)? {
+                WaitRound::Done(left) => return Ok(left),
+                WaitRound::Sleep(d) => std::thread::sleep(d),
             }
-            let left = sessions_above(&snap, objects, max)?;
-            progress(&left);
-            let now = Instant::now();
-            if left.is_empty() || now >= end {
-                return Ok(left);
-            }
-            std::thread::sleep(poll.min(end - now));
         }
     }
 }
