@@ -294,13 +294,7 @@ fn frontend(
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
             let obj = snap.frontend(name)?.stats();
-            if format == Format::Prometheus {
-                output::stream_objects(out, format, ObjectKind::Frontend, &snap, |o| {
-                    o.proxy() == name
-                })?;
-            } else {
-                output::object(out, format, ObjectKind::Frontend, &obj)?;
-            }
+            show_proxy(out, format, &snap, &obj)?;
         }
         FrontendCmd::Enable(t) => {
             sets::write(out, cli, hap, Action::Frontend(Enable::Enable), t, None)?
@@ -317,6 +311,22 @@ fn frontend(
         FrontendCmd::SetMaxconn { target, maxconn } => {
             sets::write(out, cli, hap, Action::Maxconn(*maxconn), target, None)?
         }
+    }
+    Ok(())
+}
+
+/// `frontend show` and `backend show`: the proxy's object, or in
+/// Prometheus its series.
+fn show_proxy(
+    out: &mut impl Write,
+    format: Format,
+    snap: &Snapshot,
+    obj: &haproxy_admin::StatObject,
+) -> Result {
+    if format == Format::Prometheus {
+        output::stream_objects(out, format, obj.kind(), snap, |o| o.proxy() == obj.proxy())?;
+    } else {
+        output::object(out, format, obj.kind(), obj)?;
     }
     Ok(())
 }
@@ -341,13 +351,7 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
         }
         BackendCmd::Show { name } => {
             let obj = snap.backend(name)?.stats();
-            if format == Format::Prometheus {
-                output::stream_objects(out, format, ObjectKind::Backend, &snap, |o| {
-                    o.proxy() == name
-                })?;
-            } else {
-                output::object(out, format, ObjectKind::Backend, &obj)?;
-            }
+            show_proxy(out, format, &snap, &obj)?;
         }
     }
     Ok(())

@@ -583,18 +583,21 @@ pub(crate) fn text_table(header: &[&str], rows: &[&Row], width: usize) -> Vec<St
     out
 }
 
+/// A row of test data: agreed values, nothing per process.
+#[cfg(test)]
+fn row(proxy: &str, name: &str, cells: &[&str]) -> Row {
+    Row {
+        proxy: proxy.into(),
+        name: name.into(),
+        cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+        disagreements: Vec::new(),
+        per_process: Vec::new(),
+    }
+}
+
 /// A small fleet's data, for the tests of this module and the renderer.
 #[cfg(test)]
 pub(crate) fn sample() -> App {
-    fn row(proxy: &str, name: &str, cells: &[&str]) -> Row {
-        Row {
-            proxy: proxy.into(),
-            name: name.into(),
-            cells: cells.iter().map(|c| (*c).to_owned()).collect(),
-            disagreements: Vec::new(),
-            per_process: Vec::new(),
-        }
-    }
     let mut a = App::new();
     let servers = vec![
         row(
@@ -634,16 +637,6 @@ pub(crate) fn sample() -> App {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(proxy: &str, name: &str, cells: &[&str]) -> Row {
-        Row {
-            proxy: proxy.into(),
-            name: name.into(),
-            cells: cells.iter().map(|c| (*c).to_owned()).collect(),
-            disagreements: Vec::new(),
-            per_process: Vec::new(),
-        }
-    }
 
     fn app() -> App {
         sample()
