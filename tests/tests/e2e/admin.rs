@@ -14,20 +14,9 @@ use std::time::{Duration, Instant};
 
 /// Field `column` of record `(pxname, svname)` in a raw `show stat`.
 fn raw_stat(reply: &str, pxname: &str, svname: &str, column: &str) -> String {
-    let mut lines = reply.lines();
-    let header = lines.next().expect("show stat has a header");
-    let header: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
-    let col = header
-        .iter()
-        .position(|c| *c == column)
-        .unwrap_or_else(|| panic!("no column {column} in {header:?}"));
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() > col && fields[0] == pxname && fields[1] == svname {
-            return fields[col].to_owned();
-        }
-    }
-    panic!("no record {pxname}/{svname} in show stat:\n{reply}");
+    haproxy_e2e::stat_field(reply, pxname, svname, column)
+        .unwrap_or_else(|| panic!("no {column} of {pxname}/{svname} in show stat:\n{reply}"))
+        .to_owned()
 }
 
 /// Field `name` of a raw `show info`.

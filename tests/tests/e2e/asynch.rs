@@ -34,22 +34,9 @@ fn multi_thread() -> tokio::runtime::Runtime {
 
 /// Field `column` of record `pxname/svname` in a raw `show stat`.
 fn raw_stat(reply: &str, pxname: &str, svname: &str, column: &str) -> String {
-    let mut lines = reply.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .expect("show stat has a header")
-        .trim_start_matches("# ")
-        .split(',')
-        .collect();
-    let col = header
-        .iter()
-        .position(|c| *c == column)
-        .unwrap_or_else(|| panic!("no column {column} in {header:?}"));
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|f| f.len() > col && f[0] == pxname && f[1] == svname)
-        .map(|f| f[col].to_owned())
-        .unwrap_or_else(|| panic!("no record {pxname}/{svname} in:\n{reply}"))
+    haproxy_e2e::stat_field(reply, pxname, svname, column)
+        .unwrap_or_else(|| panic!("no {column} of {pxname}/{svname} in:\n{reply}"))
+        .to_owned()
 }
 
 /// What a listing says that does not move by itself (servers without

@@ -157,19 +157,9 @@ fn assert_prometheus(s: &str) {
 
 /// Field `column` of record `(pxname, svname)` in a raw `show stat`.
 fn stat(reply: &str, px: &str, sv: &str, column: &str) -> String {
-    let mut lines = reply.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .expect("header")
-        .trim_start_matches("# ")
-        .split(',')
-        .collect();
-    let col = header.iter().position(|c| *c == column).expect("column");
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|f| f.len() > col && f[0] == px && f[1] == sv)
-        .map(|f| f[col].to_owned())
-        .unwrap_or_else(|| panic!("no {px}/{sv}"))
+    haproxy_e2e::stat_field(reply, px, sv, column)
+        .unwrap_or_else(|| panic!("no {column} of {px}/{sv}"))
+        .to_owned()
 }
 
 fn header_of(reply: &str) -> BTreeSet<String> {

@@ -51,13 +51,7 @@ fn ok_json(dir: &Path, args: &[&str]) -> Json {
 /// Field `column` of `px/sv` in a raw `show stat`, `None` when the column
 /// is not in this version's header.
 fn stat(reply: &str, px: &str, sv: &str, column: &str) -> Option<String> {
-    let mut lines = reply.lines();
-    let header: Vec<&str> = lines.next()?.trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|c| *c == column)?;
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|f| f.len() > col && f[0] == px && f[1] == sv)
-        .map(|f| f[col].to_owned())
+    haproxy_e2e::stat_field(reply, px, sv, column).map(str::to_owned)
 }
 
 /// The values of a `{"disagreement": [...]}`, in process order.
