@@ -592,10 +592,15 @@ const FLUSH_AT: usize = 1 << 16;
 impl<'f> Out<'_, 'f> {
     /// Starts a sample line of `name`: the header first if it is due.
     fn begin(&mut self, name: &str) {
+        self.header_if_due();
+        self.buf.push_str(name);
+    }
+
+    /// The pending family's `# HELP` and `# TYPE` lines, once.
+    fn header_if_due(&mut self) {
         if let Some(f) = self.pending.take() {
             self.header(f);
         }
-        self.buf.push_str(name);
     }
 
     fn header(&mut self, f: &Family) {
@@ -624,7 +629,7 @@ impl<'f> Out<'_, 'f> {
         if text.is_empty() {
             return;
         }
-        self.begin("");
+        self.header_if_due();
         self.buf.push_str(text);
         if self.buf.len() >= FLUSH_AT {
             self.flush();
