@@ -131,10 +131,75 @@ mod tests {
             Slot::Span(0, u32::MAX),
             Slot::Owned(3),
         ] {
-            let p = Packed::pack(slot, &mut overflow);
-            assert_eq!(p.unpack(&overflow), slot, "{slot:?}");
+            let p = Packed::pack(slot, 0, &mut overflow);
+            assert_eq!(p.unpack(0, &overflow), slot, "{slot:?}");
         }
-        assert_eq!(overflow.len(), 5, "only what does not fit overflows");
+        assert_eq!(overflow.len(), 6, "only what does not fit overflows");
+        // Spans are packed from their record's start: near it and short
+        // they fit, far from it or long they overflow.
+        let mut overflow = Vec::new();
+        for (base, slot, fits) in [
+            (1000, Slot::Span(1000, 1000), true),
+            (1000, Slot::Span(1007, 1010), true),
+            (
+                1000,
+                Slot::Span(1000 + 65_535, 1000 + 65_535 + 16_383),
+                true,
+            ),
+            (1000, Slot::Span(1000 + 65_536, 1000 + 65_537), false),
+            (1000, Slot::Span(1000, 1000 + 16_384), false),
+            (1000, Slot::Span(999, 1001), false),
+            (1000, Slot::Span(1010, 1005), false),
+            (0, Slot::Int(PACKED_INT_MAX + 1), false),
+            (0, Slot::Int(PACKED_INT_MIN - 1), false),
+        ] {
+            let before = overflow.len();
+            let p = Packed::pack(slot, base, &mut overflow);
+            assert_eq!(p.unpack(base, &overflow), slot, "{slot:?} from {base}");
+            assert_eq!(overflow.len() > before, !fits, "{slot:?} from {base}");
+            if fits {
+                assert_eq!(p.small_int().is_some(), matches!(slot, Slot::Int(_)));
+            }
+        }
+    }
+
+    #[test]
+    fn long_and_far_fields_of_long_records_read_back_whole() {
+        // A field longer than a packed span holds, one that starts further
+        // into its record than a packed offset reaches, numbers past the
+        // packed range, in records after others.
+        let long = "x".repeat(20_000);
+        let pad = "p".repeat(70_000);
+        let raw = format!(
+            "# pxname,svname,scur,status,addr,\nbe,a,1,UP,1.2.3.4:80,\nbe,{long},536870912,{pad},far,\nbe,c,-536870913,DOWN,,\n"
+        );
+        let owned = OwnedStatTable::parse(raw.clone()).expect("parses");
+        let borrowed = parse_stat(&raw).expect("parses");
+        let want = [
+            ["be", "a", "1", "UP", "1.2.3.4:80"],
+            ["be", &long, "536870912", &pad, "far"],
+            ["be", "c", "-536870913", "DOWN", ""],
+        ];
+        for (row, fields) in want.iter().enumerate() {
+            let rec = borrowed.record(row).expect("record");
+            let cells = owned.cells(row).expect("cells");
+            for (col, &text) in fields.iter().enumerate() {
+                let field = owned.field(row, col);
+                assert_eq!(cells.get(col), field, "{row}/{col}");
+                let seen = match field {
+                    Field::Empty => String::new(),
+                    Field::Int(n) => n.to_string(),
+                    Field::UInt(n) => n.to_string(),
+                    Field::Text(t) => t.to_owned(),
+                };
+                assert_eq!(seen, text, "{row}/{col}");
+                if col != 2 {
+                    assert_eq!(rec.text_at(col).unwrap_or(""), text, "{row}/{col}");
+                }
+            }
+        }
+        assert_eq!(owned.cells(1).and_then(|c| c.small_int(2)), None);
+        assert_eq!(owned.cells(0).and_then(|c| c.small_int(2)), Some(Some(1)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use nom::multi::separated_list1;
 use nom::sequence::pair;
 use nom::IResult;
 
-use super::packing::{Packed, Slot};
+use super::packing::{Packed, Slot, INPUT_MAX};
 use super::table::{Read, StatTable};
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::field::{Column, HeaderColumn};
@@ -26,7 +26,7 @@ use crate::field::{Column, HeaderColumn};
 /// without a final newline, [`ParseErrorKind::InvalidNumber`] for text in a
 /// numeric column, [`ParseErrorKind::UnterminatedQuote`], and
 /// [`ParseErrorKind::Malformed`] for a second, different header, text after
-/// a closing quote, or an input of 4 GiB or more.
+/// a closing quote, or an input of 2 GiB or more.
 pub fn parse_stat(input: &str) -> Result<StatTable<'_>, ParseError> {
     Parser::new(input)?.run(None)
 }
@@ -109,11 +109,11 @@ pub(super) enum End {
 
 impl<'a> Parser<'a> {
     pub(super) fn new(input: &'a str) -> Result<Parser<'a>, ParseError> {
-        if u32::try_from(input.len()).is_err() {
+        if input.len() >= INPUT_MAX {
             return Err(ParseError::new(
                 Input::Stat,
                 ParseErrorKind::Malformed {
-                    expected: "a reply smaller than 4 GiB",
+                    expected: "a reply smaller than 2 GiB",
                 },
                 Position::default(),
                 "",
@@ -204,6 +204,7 @@ impl<'a> Parser<'a> {
                         self.table
                             .slots
                             .reserve(newlines.saturating_sub(1).saturating_mul(n));
+                        self.table.starts.reserve(newlines.saturating_sub(1));
                     } else if header != self.table.header {
                         return Err(self.error(
                             ParseErrorKind::Malformed {
@@ -223,7 +224,11 @@ impl<'a> Parser<'a> {
                             self.line_at(p).0,
                         ));
                     }
+                    // Under 2 GiB: checked in `Parser::new`.
+                    let base = p as u32;
+                    self.table.base = base;
                     p = self.record_at(p)?;
+                    self.table.starts.push(base);
                     self.table.records += 1;
                 }
             }
@@ -439,7 +444,7 @@ impl<'a> Parser<'a> {
             // Fewer unescaped fields than input bytes, so under 4 Gi.
             Slot::Owned(i as u32)
         } else {
-            // Both fit in u32: the input is checked to be under 4 GiB.
+            // Both fit in u32: the input is checked to be under 2 GiB.
             Slot::Span(at as u32, (at + text.len()) as u32)
         }
     }
@@ -560,7 +565,7 @@ pub(super) fn fast_fields(
                 p += 1;
             }
             (Some(&d), Some(b',')) if d.is_ascii_digit() && read != Read::Text => {
-                slots.push(Packed((u64::from(d - b'0') << 2) | 0b01));
+                slots.push(Packed::digit(d - b'0'));
                 p += 2;
             }
             _ => break,
@@ -581,7 +586,7 @@ pub(super) fn text_fast(bytes: &[u8], p: usize) -> Option<(Slot, usize)> {
     if q == p {
         return Some((Slot::Empty, q));
     }
-    // Both fit in u32: the input is checked to be under 4 GiB.
+    // Both fit in u32: the input is checked to be under 2 GiB.
     Some((Slot::Span(p as u32, q as u32), q))
 }
 

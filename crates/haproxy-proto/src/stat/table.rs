@@ -24,7 +24,7 @@ pub enum Field<'a> {
 }
 
 /// A parsed `show stat` reply that owns its text: the reply and, per
-/// field, 8 bytes (a span of the text or a number). For holding many
+/// field, 4 bytes (a span of the text or a number). For holding many
 /// processes' tables at once without a copy per field; [`StatTable`] is
 /// the borrowing, typed view.
 #[derive(Debug)]
@@ -34,6 +34,9 @@ pub struct OwnedStatTable {
     /// The known column of each header name (`None`: not in the table).
     pub(super) known: Vec<Option<Column>>,
     pub(super) slots: Vec<Packed>,
+    /// Where each record starts in `input` (its spans are packed from
+    /// there).
+    pub(super) starts: Vec<u32>,
     pub(super) overflow: Vec<Slot>,
     pub(super) unescaped: Vec<String>,
     pub(super) records: usize,
@@ -45,17 +48,26 @@ impl OwnedStatTable {
     /// # Errors
     /// As [`parse_stat`].
     pub fn parse(input: String) -> Result<OwnedStatTable, ParseError> {
-        let (header, known, slots, overflow, unescaped, records) = {
+        let (header, known, slots, starts, overflow, unescaped, records) = {
             let t = parse_stat(&input)?;
             let header: Vec<Box<str>> = t.header.iter().map(|h| Box::from(h.name())).collect();
             let known = t.header.iter().map(HeaderColumn::column).collect();
-            (header, known, t.slots, t.overflow, t.unescaped, t.records)
+            (
+                header,
+                known,
+                t.slots,
+                t.starts,
+                t.overflow,
+                t.unescaped,
+                t.records,
+            )
         };
         Ok(OwnedStatTable {
             input,
             header,
             known,
             slots,
+            starts,
             overflow,
             unescaped,
             records,
@@ -92,7 +104,12 @@ impl OwnedStatTable {
             return None;
         }
         let slots = self.slots.get(row * n..(row + 1) * n)?;
-        Some(Cells { table: self, slots })
+        let base = self.starts.get(row).copied()?;
+        Some(Cells {
+            table: self,
+            slots,
+            base,
+        })
     }
 
     /// How many records.
@@ -111,14 +128,14 @@ impl OwnedStatTable {
         if col >= n || row >= self.records {
             return Field::Empty;
         }
-        match self.slots.get(row * n + col) {
-            Some(p) => self.unpack(*p),
-            None => Field::Empty,
+        match (self.slots.get(row * n + col), self.starts.get(row)) {
+            (Some(p), Some(&base)) => self.unpack(*p, base),
+            _ => Field::Empty,
         }
     }
 
-    pub(super) fn unpack(&self, p: Packed) -> Field<'_> {
-        match p.unpack(&self.overflow) {
+    pub(super) fn unpack(&self, p: Packed, base: u32) -> Field<'_> {
+        match p.unpack(base, &self.overflow) {
             Slot::Empty => Field::Empty,
             Slot::Int(v) => Field::Int(v),
             Slot::UInt(v) => Field::UInt(v),
@@ -134,12 +151,14 @@ impl OwnedStatTable {
     }
 }
 
-/// The typed cells of one record of an [`OwnedStatTable`], 8 bytes each:
+/// The typed cells of one record of an [`OwnedStatTable`], 4 bytes each:
 /// what the parser read, handed on without a copy or a second parse.
 #[derive(Debug, Clone, Copy)]
 pub struct Cells<'a> {
     pub(super) table: &'a OwnedStatTable,
     pub(super) slots: &'a [Packed],
+    /// Where the record starts in the table's input.
+    pub(super) base: u32,
 }
 
 impl<'a> Cells<'a> {
@@ -147,24 +166,18 @@ impl<'a> Cells<'a> {
     #[inline]
     pub fn get(&self, col: usize) -> Field<'a> {
         match self.slots.get(col) {
-            Some(p) => self.table.unpack(*p),
+            Some(p) => self.table.unpack(*p, self.base),
             None => Field::Empty,
         }
     }
 
-    /// Field `col` when it is empty or a number that fits in 62 bits (nine
-    /// in ten fields of a dump), read without unpacking: `Some(None)` for
-    /// an empty field, `None` for anything else (text, a larger number,
-    /// out of range), which [`Cells::get`] reads.
+    /// Field `col` when it is empty or a number from −2²⁹ to 2²⁹ − 1
+    /// (nine in ten fields of a dump), read without unpacking:
+    /// `Some(None)` for an empty field, `None` for anything else (text, a
+    /// larger number, out of range), which [`Cells::get`] reads.
     #[inline]
     pub fn small_int(&self, col: usize) -> Option<Option<i64>> {
-        let p = self.slots.get(col)?;
-        match p.0 & 0b11 {
-            0b00 => Some(None),
-            // Arithmetic shift of the reinterpreted bits restores the sign.
-            0b01 => Some(Some((p.0 as i64) >> 2)),
-            _ => None,
-        }
+        self.slots.get(col)?.small_int()
     }
 
     /// How many fields (the header's columns).
@@ -203,9 +216,14 @@ pub struct StatTable<'a> {
     /// Where each standard column is in `header`, by `Column::index()`.
     pub(super) index: [u16; COLUMN_COUNT],
     /// `header.len()` slots per record, records one after the other,
-    /// 8 bytes each (see [`Packed`]).
+    /// 4 bytes each (see [`Packed`]).
     pub(super) slots: Vec<Packed>,
-    /// Slots that do not fit in 8 bytes.
+    /// Where each record starts in `input` (its spans are packed from
+    /// there).
+    pub(super) starts: Vec<u32>,
+    /// Where the record being parsed starts.
+    pub(super) base: u32,
+    /// Slots that do not fit in 4 bytes.
     pub(super) overflow: Vec<Slot>,
     pub(super) unescaped: Vec<String>,
     pub(super) records: usize,
@@ -219,6 +237,8 @@ impl<'a> StatTable<'a> {
             reads: Vec::new(),
             index: [NO_INDEX; COLUMN_COUNT],
             slots: Vec::new(),
+            starts: Vec::new(),
+            base: 0,
             overflow: Vec::new(),
             unescaped: Vec::new(),
             records: 0,
@@ -308,13 +328,14 @@ impl<'a> StatTable<'a> {
         if col >= n {
             return None;
         }
+        let base = self.starts.get(row).copied()?;
         self.slots
             .get(row * n + col)
-            .map(|p| p.unpack(&self.overflow))
+            .map(|p| p.unpack(base, &self.overflow))
     }
 
     pub(super) fn push_slot(&mut self, slot: Slot) {
-        let packed = Packed::pack(slot, &mut self.overflow);
+        let packed = Packed::pack(slot, self.base, &mut self.overflow);
         self.slots.push(packed);
     }
 
