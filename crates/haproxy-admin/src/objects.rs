@@ -99,6 +99,24 @@ impl StatObject {
         }
     }
 
+    /// An object of `(column index, value)` pairs, in column order.
+    pub(crate) fn from_values(
+        kind: ObjectKind,
+        proxy: &str,
+        name: &str,
+        columns: Arc<[Box<str>]>,
+        values: Vec<(usize, Combined<Value>)>,
+    ) -> StatObject {
+        StatObject {
+            kind,
+            proxy: proxy.to_owned(),
+            name: name.to_owned(),
+            columns,
+            values,
+            processes: (1, 1),
+        }
+    }
+
     /// Says that `of` processes answered and `have` of them have the
     /// object.
     pub(crate) fn with_processes(mut self, have: usize, of: usize) -> StatObject {

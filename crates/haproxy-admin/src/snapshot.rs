@@ -5,7 +5,7 @@
 //! accessors; [`combine`] makes each object's columns one value across
 //! processes.
 
-mod combine;
+pub(crate) mod combine;
 mod fetch;
 mod model;
 

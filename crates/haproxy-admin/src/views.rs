@@ -183,7 +183,8 @@ impl<'s> View<'s> {
     }
 
     fn stats(&self) -> StatObject {
-        self.snap.stat_object(self.obj, &mut Vec::new())
+        self.snap
+            .stat_object(self.obj, &mut crate::snapshot::combine::Scratch::default())
     }
 
     fn stats_per_process(&self) -> PerProcess<StatObject> {

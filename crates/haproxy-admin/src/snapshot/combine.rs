@@ -66,7 +66,7 @@ impl Snapshot {
             .collect();
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         if threads < 2 || wanted.len() < PARALLEL_MIN_OBJECTS {
-            let mut scratch = Vec::new();
+            let mut scratch = Scratch::default();
             for &i in &wanted {
                 f(self.stat_object(i, &mut scratch))?;
             }
@@ -79,7 +79,7 @@ impl Snapshot {
             threads,
             batch.min(wanted.len().div_ceil(threads)),
             |part| {
-                let mut scratch = Vec::new();
+                let mut scratch = Scratch::default();
                 part.iter()
                     .map(|&i| self.stat_object(i, &mut scratch))
                     .collect()
@@ -110,18 +110,22 @@ impl Snapshot {
     /// Each process's record of object `obj`, in process order: read once
     /// per object, then every column is combined from it.
     pub(crate) fn records(&self, obj: usize) -> Vec<Rec<'_>> {
-        self.objects[obj]
-            .rows
-            .iter()
-            .filter_map(|&(pi, row)| {
-                let p = &self.procs[pi];
-                Some(Rec {
-                    proc_index: pi,
-                    col_map: &p.col_map,
-                    cells: p.table.cells(row)?,
-                })
+        let mut recs = Vec::new();
+        self.records_into(obj, &mut recs);
+        recs
+    }
+
+    /// [`Snapshot::records`] into `recs` (cleared first), to reuse it.
+    fn records_into<'s>(&'s self, obj: usize, recs: &mut Vec<Rec<'s>>) {
+        recs.clear();
+        recs.extend(self.objects[obj].rows.iter().filter_map(|&(pi, row)| {
+            let p = &self.procs[pi];
+            Some(Rec {
+                proc_index: pi,
+                col_map: &p.col_map,
+                cells: p.table.cells(row)?,
             })
-            .collect()
+        }));
     }
 
     /// Column `col` of object `obj`, combined as the field table says.
@@ -197,11 +201,22 @@ impl Snapshot {
             .collect()
     }
 
-    pub(crate) fn stat_object(&self, obj: usize, scratch: &mut Vec<Option<Value>>) -> StatObject {
+    pub(crate) fn stat_object<'s>(&'s self, obj: usize, scratch: &mut Scratch<'s>) -> StatObject {
         let entry = &self.objects[obj];
-        let recs = self.records(obj);
-        let values = (0..self.columns.len()).map(|c| self.combine_records(obj, &recs, c, scratch));
-        StatObject::new(
+        let mut recs = std::mem::take(&mut scratch.recs);
+        self.records_into(obj, &mut recs);
+        // Room for every column, then given back past what the object
+        // keeps (about half the columns are empty): one allocation, shrunk
+        // in place.
+        let mut values = Vec::with_capacity(self.columns.len());
+        for c in 0..self.columns.len() {
+            if let Some(v) = self.combine_records(obj, &recs, c, &mut scratch.values) {
+                values.push((c, v));
+            }
+        }
+        values.shrink_to_fit();
+        scratch.recs = recs;
+        StatObject::from_values(
             entry.kind,
             &entry.proxy,
             &entry.name,
@@ -232,6 +247,13 @@ impl Snapshot {
             .with_processes(1, 1),
         )
     }
+}
+
+/// What combining one object after another reuses.
+#[derive(Default)]
+pub(crate) struct Scratch<'s> {
+    recs: Vec<Rec<'s>>,
+    values: Vec<Option<Value>>,
 }
 
 /// One process's record of an object.
