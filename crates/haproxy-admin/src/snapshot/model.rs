@@ -397,15 +397,24 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
                 _ => None,
             });
             let kind = ObjectKind::of(code, name);
-            let slot = *index.entry((kind, proxy, name)).or_insert_with(|| {
-                objects.push(ObjectEntry {
-                    kind,
-                    proxy: proxy.into(),
-                    name: name.into(),
-                    rows: Vec::new(),
-                });
-                objects.len() - 1
-            });
+            // Processes of one configuration list the same objects in the
+            // same order: the object at this row's place is checked
+            // first, and the index asked only when it is another one.
+            let here = objects
+                .get(row)
+                .filter(|o| o.kind == kind && &*o.proxy == proxy && &*o.name == name);
+            let slot = match here {
+                Some(_) if pi > 0 => row,
+                _ => *index.entry((kind, proxy, name)).or_insert_with(|| {
+                    objects.push(ObjectEntry {
+                        kind,
+                        proxy: proxy.into(),
+                        name: name.into(),
+                        rows: Vec::with_capacity(procs.len()),
+                    });
+                    objects.len() - 1
+                }),
+            };
             objects[slot].rows.push((pi, row));
         }
     }
@@ -515,6 +524,32 @@ mod tests {
                 .expect("stot"),
             Some(Value::Unsigned(30))
         );
+    }
+
+    #[test]
+    fn objects_are_grouped_by_name_whatever_each_process_lists_where() {
+        // The second process lists the servers in another order and one
+        // more; the third lists a server twice and lacks one.
+        let row = |sv: &str, scur: u32| format!("be,{sv},,{scur},,UP,1,,2,,\n");
+        let a = [row("s1", 1), row("s2", 2), row("s3", 3)].concat();
+        let b = [row("s2", 20), row("s1", 10), row("s3", 30), row("s4", 40)].concat();
+        let c = [row("s1", 100), row("s1", 100), row("s3", 300)].concat();
+        let snap = snapshot(&[&a, &b, &c]);
+        let names: Vec<&str> = snap.objects.iter().map(|o| &*o.name).collect();
+        assert_eq!(names, ["s1", "s2", "s3", "s4"]);
+        let rows: Vec<&[(usize, usize)]> = snap.objects.iter().map(|o| &o.rows[..]).collect();
+        assert_eq!(
+            rows,
+            [
+                &[(0, 0), (1, 1), (2, 0), (2, 1)][..],
+                &[(0, 1), (1, 0)][..],
+                &[(0, 2), (1, 2), (2, 2)][..],
+                &[(1, 3)][..],
+            ]
+        );
+        let u = |n| Some(Combined::Value(Value::Unsigned(n)));
+        assert_eq!(value(&snap, 2, "scur"), u(333));
+        assert_eq!(value(&snap, 1, "scur"), u(22));
     }
 
     #[test]
