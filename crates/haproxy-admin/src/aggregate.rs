@@ -14,7 +14,7 @@
 //! - [`Combine::First`] takes the first process's value.
 
 use crate::process::ProcessId;
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 use haproxy_proto::Combine;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -86,6 +86,47 @@ impl<T: fmt::Display> Combined<T> {
 
 /// Serialised as the bare value, or as
 /// `{"disagreement": [{"process": …, "value": …}, …]}`.
+/// A combined value as [`crate::BorrowedObject`] gives it: borrowed from the
+/// snapshot where nothing had to be built, owned where something had (a
+/// disagreement, an average). Serialises exactly as the
+/// [`Combined<Value>`](Combined) it stands for.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CombinedRef<'a> {
+    /// A value read or combined from the snapshot's fields.
+    Value(ValueRef<'a>),
+    /// A value that was built.
+    Owned(Combined<Value>),
+}
+
+impl CombinedRef<'_> {
+    /// The owned combined value.
+    pub fn into_owned(self) -> Combined<Value> {
+        match self {
+            CombinedRef::Value(v) => Combined::Value(v.to_value()),
+            CombinedRef::Owned(c) => c,
+        }
+    }
+
+    /// The value when the processes agree, owned; `None` for a
+    /// disagreement.
+    pub fn agreed(&self) -> Option<Value> {
+        match self {
+            CombinedRef::Value(v) => Some(v.to_value()),
+            CombinedRef::Owned(c) => c.agreed().cloned(),
+        }
+    }
+}
+
+impl Serialize for CombinedRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CombinedRef::Value(v) => v.serialize(s),
+            CombinedRef::Owned(c) => c.serialize(s),
+        }
+    }
+}
+
 impl<T: Serialize> Serialize for Combined<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Entries<'a, T>(&'a [(ProcessId, Option<T>)]);

@@ -98,7 +98,7 @@ mod table;
 mod value;
 mod views;
 
-pub use aggregate::{combine, Combined, Merge};
+pub use aggregate::{combine, Combined, CombinedRef, Merge};
 pub use batch::{Batch, Enable};
 pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
 pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
@@ -114,8 +114,8 @@ pub use select::{
     display_name, sessions_above, sort_objects, NamePattern, ObjectRef, Op, Predicate, Selection,
     SessionsLeft, SortKey,
 };
-pub use snapshot::Snapshot;
-pub use value::Value;
+pub use snapshot::{BorrowedObject, Snapshot};
+pub use value::{Value, ValueRef};
 pub use views::{Backend, Frontend, InvalidWeight, Server, Weight};
 
 /// The transport's error (what a socket did), as `haproxy-admin` wraps it.

@@ -9,6 +9,7 @@ pub(crate) mod combine;
 mod fetch;
 mod model;
 
+pub use combine::BorrowedObject;
 #[cfg(feature = "tokio")]
 pub(crate) use fetch::parse_replies;
 pub(crate) use model::ObjectEntry;

@@ -21,6 +21,53 @@ pub enum Value {
     Text(String),
 }
 
+/// A [`Value`] borrowed from the snapshot it was read from: text is not
+/// copied. Serialises exactly as the [`Value`] it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ValueRef<'a> {
+    /// A non-negative integer.
+    Unsigned(u64),
+    /// A negative integer.
+    Signed(i64),
+    /// A decimal number.
+    Float(f64),
+    /// Text.
+    Text(&'a str),
+}
+
+impl ValueRef<'_> {
+    /// The owned value.
+    pub fn to_value(self) -> Value {
+        match self {
+            ValueRef::Unsigned(n) => Value::Unsigned(n),
+            ValueRef::Signed(n) => Value::Signed(n),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Text(t) => Value::Text(t.to_owned()),
+        }
+    }
+
+    /// A field's value, as [`Value::of_cell`] reads it, borrowing its text.
+    pub(crate) fn of_cell(cell: haproxy_proto::Field<'_>) -> Option<ValueRef<'_>> {
+        use haproxy_proto::Field;
+        match cell {
+            Field::Empty | Field::Text("") => None,
+            Field::Int(n) => Some(ValueRef::of_i64(n)),
+            Field::UInt(n) => Some(ValueRef::Unsigned(n)),
+            Field::Text(t) => Some(ValueRef::Text(t)),
+        }
+    }
+
+    /// An integer: [`ValueRef::Unsigned`] when it is not negative.
+    pub(crate) fn of_i64(n: i64) -> ValueRef<'static> {
+        match u64::try_from(n) {
+            Ok(u) => ValueRef::Unsigned(u),
+            Err(_) => ValueRef::Signed(n),
+        }
+    }
+}
+
 impl Value {
     /// Reads a field's text: an integer or decimal number becomes a
     /// number; `None` for an empty field; anything else is text.

@@ -4,11 +4,11 @@
 //! handed on in order.
 
 use super::{Snapshot, PARALLEL_MIN_OBJECTS};
-use crate::aggregate::{combine_indexed, Combined};
+use crate::aggregate::{combine_indexed, Combined, CombinedRef};
 use crate::haproxy::PerProcess;
 use crate::objects::{ObjectKind, StatObject};
 use crate::table::{Cell, ProcTable};
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 use haproxy_proto::stat::Cells;
 use haproxy_proto::Combine;
 use std::sync::Arc;
@@ -51,6 +51,78 @@ impl Snapshot {
         f: impl FnMut(StatObject) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         self.combine_in_rounds(kind, STREAM_CHUNK, f)
+    }
+
+    /// Renders every object of `kind`, in order, without building a
+    /// [`StatObject`] for it: `render` is given each object as an
+    /// [`BorrowedObject`] (its values combined as in
+    /// [`Snapshot::stat_objects`], text borrowed from the snapshot) and
+    /// writes what it wants of it (JSON, CSV, nothing) into a buffer;
+    /// `sink` is given the buffers in order. Large listings are rendered
+    /// on every core, a bounded number of objects at a time. Stops at the
+    /// first error.
+    ///
+    /// ```
+    /// use haproxy_admin::{Endpoint, ObjectKind, Snapshot};
+    /// let stat = "# pxname,svname,scur,\nbe,app1,3,\nbe,app2,4,\nbe,BACKEND,7,\n\n";
+    /// let snap = Snapshot::from_replies([
+    ///     (Endpoint::unix("/run/a.sock"), "Pid: 10\n".to_owned(), stat.to_owned()),
+    ///     (Endpoint::unix("/run/b.sock"), "Pid: 11\n".to_owned(), stat.to_owned()),
+    /// ])?;
+    /// let mut text = Vec::new();
+    /// snap.render_objects(
+    ///     ObjectKind::Server,
+    ///     |o, buf| {
+    ///         let scur = o.value("scur").and_then(|v| v.agreed().and_then(|v| v.as_u64()));
+    ///         buf.extend_from_slice(format!("{} {:?}\n", o.name(), scur).as_bytes());
+    ///         Ok::<(), std::io::Error>(())
+    ///     },
+    ///     |bytes| {
+    ///         text.extend_from_slice(bytes);
+    ///         Ok(())
+    ///     },
+    /// )?;
+    /// assert_eq!(text, b"app1 Some(6)\napp2 Some(8)\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error `render` or `sink` returns.
+    pub fn render_objects<E: Send>(
+        &self,
+        kind: ObjectKind,
+        render: impl Fn(&mut BorrowedObject<'_>, &mut Vec<u8>) -> std::result::Result<(), E> + Sync,
+        mut sink: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let wanted: Vec<usize> = (0..self.objects.len())
+            .filter(|&i| self.objects[i].kind == kind)
+            .collect();
+        let chunk = |part: &[usize]| -> std::result::Result<Vec<u8>, E> {
+            let mut buf = Vec::new();
+            let mut o = BorrowedObject {
+                snap: self,
+                obj: 0,
+                recs: Vec::new(),
+                scratch: Vec::new(),
+            };
+            for &i in part {
+                o.set(i);
+                render(&mut o, &mut buf)?;
+            }
+            Ok(buf)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        if threads < 2 || wanted.len() < PARALLEL_MIN_OBJECTS {
+            return sink(&chunk(&wanted)?);
+        }
+        crate::fanout::in_order(
+            &wanted,
+            threads,
+            STREAM_CHUNK,
+            |part| vec![chunk(part)],
+            |bytes| sink(&bytes?),
+        )
     }
 
     /// Combines the objects of `kind` in rounds of at most `batch` objects
@@ -147,16 +219,29 @@ impl Snapshot {
         col: usize,
         scratch: &mut Vec<Option<Value>>,
     ) -> Option<Combined<Value>> {
+        self.combine_ref(obj, recs, col, scratch)
+            .map(CombinedRef::into_owned)
+    }
+
+    /// Column `col` of object `obj` from its records `recs`, text borrowed
+    /// from the records.
+    fn combine_ref<'r>(
+        &self,
+        obj: usize,
+        recs: &[Rec<'r>],
+        col: usize,
+        scratch: &mut Vec<Option<Value>>,
+    ) -> Option<CombinedRef<'r>> {
         let how = self.combine.get(col).copied().unwrap_or(Combine::MustAgree);
         // Every process holds a small number or nothing (most fields):
         // combined on the parser's integers, nothing unpacked or built.
         if let Some(v) = fold_small(how, recs, col) {
-            return v.map(|n| Combined::Value(Value::of_i64(n)));
+            return v.map(|n| CombinedRef::Value(ValueRef::of_i64(n)));
         }
         // Read each process's field once.
-        let mut small = [Cell::Empty; 16];
-        let mut big = Vec::new();
-        let cells: &[Cell<'_>] = if recs.len() <= small.len() {
+        let mut small: [Cell<'r>; 16] = [Cell::Empty; 16];
+        let mut big: Vec<Cell<'r>> = Vec::new();
+        let cells: &[Cell<'r>] = if recs.len() <= small.len() {
             for (slot, r) in small.iter_mut().zip(recs) {
                 *slot = r.cell(col);
             }
@@ -175,23 +260,24 @@ impl Snapshot {
                 if recs.iter().all(|r| !has(r)) {
                     return None;
                 }
-                return Some(Combined::Disagreement {
+                return Some(CombinedRef::Owned(Combined::Disagreement {
                     values: self.per_process(obj, col),
-                });
+                }));
             }
         }
         // Every process holds the same field (always true with one
         // process), and combining equal values gives that value: read it
         // once.
         if rest.is_empty() || (!matches!(how, Combine::Sum) && rest.iter().all(|c| *c == c0)) {
-            return Value::of_cell(c0).map(Combined::Value);
+            return ValueRef::of_cell(c0).map(CombinedRef::Value);
         }
         if let Some(v) = fold_unsigned(how, cells.iter().copied()) {
-            return v.map(|n| Combined::Value(Value::Unsigned(n)));
+            return v.map(|n| CombinedRef::Value(ValueRef::Unsigned(n)));
         }
         scratch.clear();
         scratch.extend(cells.iter().map(|&c| Value::of_cell(c)));
         combine_indexed(how, scratch, |i| self.process_id(recs[i].proc_index))
+            .map(CombinedRef::Owned)
     }
 
     /// Column `col` of object `obj` for each process.
@@ -246,6 +332,93 @@ impl Snapshot {
             // One process's row is the whole of that process.
             .with_processes(1, 1),
         )
+    }
+}
+
+/// One object of a snapshot as [`Snapshot::render_objects`] hands it
+/// over: its names and its values combined across processes on demand,
+/// text borrowed from the snapshot, nothing built that is not asked for.
+pub struct BorrowedObject<'s> {
+    snap: &'s Snapshot,
+    obj: usize,
+    recs: Vec<Rec<'s>>,
+    scratch: Vec<Option<Value>>,
+}
+
+impl<'s> BorrowedObject<'s> {
+    fn set(&mut self, obj: usize) {
+        self.obj = obj;
+        self.snap.records_into(obj, &mut self.recs);
+    }
+
+    fn entry(&self) -> &'s super::model::ObjectEntry {
+        &self.snap.objects[self.obj]
+    }
+
+    /// Frontend, backend, server or listener.
+    pub fn kind(&self) -> ObjectKind {
+        self.entry().kind
+    }
+
+    /// `pxname`: the proxy (the backend, for a server).
+    pub fn proxy(&self) -> &'s str {
+        &self.entry().proxy
+    }
+
+    /// `svname`: the server name, or `FRONTEND` / `BACKEND`.
+    pub fn name(&self) -> &'s str {
+        &self.entry().name
+    }
+
+    /// How many processes have this object (as
+    /// [`StatObject::processes`]).
+    pub fn processes(&self) -> usize {
+        self.entry().rows.len()
+    }
+
+    /// How many processes answered the snapshot.
+    pub fn of_processes(&self) -> usize {
+        self.snap.procs.len()
+    }
+
+    /// Whether only some of the processes that answered have this object.
+    pub fn is_partial(&self) -> bool {
+        self.processes() < self.of_processes()
+    }
+
+    /// The combined value of column `name`, as [`StatObject::get`] gives
+    /// it; `None` if empty or absent.
+    pub fn value(&mut self, name: &str) -> Option<CombinedRef<'s>> {
+        let col = self.snap.columns.iter().position(|c| &**c == name)?;
+        self.snap
+            .combine_ref(self.obj, &self.recs, col, &mut self.scratch)
+    }
+
+    /// Hands `f` every column of the snapshot, in header order, with its
+    /// combined value (`None` for an empty field), as
+    /// [`StatObject::iter`] lists them. Stops at `f`'s first error.
+    ///
+    /// # Errors
+    ///
+    /// The first error `f` returns.
+    pub fn try_for_each_value<E>(
+        &mut self,
+        mut f: impl FnMut(&'s str, Option<CombinedRef<'s>>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let snap = self.snap;
+        for (col, name) in snap.columns.iter().enumerate() {
+            f(
+                name,
+                snap.combine_ref(self.obj, &self.recs, col, &mut self.scratch),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The owned [`StatObject`], as [`Snapshot::stat_objects`] builds it.
+    pub fn to_stat_object(&self) -> StatObject {
+        let mut scratch = Scratch::default();
+        self.snap.stat_object(self.obj, &mut scratch)
     }
 }
 
