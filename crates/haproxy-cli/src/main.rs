@@ -286,7 +286,13 @@ fn frontend(
             }
             let snap = complete_snapshot(hap)?;
             if sets::is_plain(l, format) {
-                output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
+                output::stream_objects_by_name(
+                    out,
+                    format,
+                    ObjectKind::Frontend,
+                    &snap,
+                    |_, _| true,
+                )?;
             } else {
                 sets::list(out, format, ObjectKind::Frontend, &snap, l, |_| true)?;
             }
@@ -344,7 +350,9 @@ fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) 
     match c {
         BackendCmd::List(l) => {
             if sets::is_plain(l, format) {
-                output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
+                output::stream_objects_by_name(out, format, ObjectKind::Backend, &snap, |_, _| {
+                    true
+                })?;
             } else {
                 sets::list(out, format, ObjectKind::Backend, &snap, l, |_| true)?;
             }
@@ -384,7 +392,9 @@ fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &Se
                 snap.backend(b)?;
             }
             if sets::is_plain(list, format) {
-                output::stream_objects(out, format, ObjectKind::Server, &snap, keep)?;
+                output::stream_objects_by_name(out, format, ObjectKind::Server, &snap, |px, _| {
+                    backends.is_empty() || backends.iter().any(|b| b == px)
+                })?;
             } else {
                 sets::list(out, format, ObjectKind::Server, &snap, list, keep)?;
             }

@@ -15,8 +15,8 @@
 use crate::{Failure, Format};
 use haproxy_admin::prometheus::{Exposition, Mode, INFO_METRICS};
 use haproxy_admin::{
-    Combined, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess, ProcessId, Snapshot,
-    StatObject, Value,
+    BorrowedObject, Combined, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess, ProcessId,
+    Snapshot, StatObject, Value,
 };
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -360,6 +360,43 @@ impl JsonKeys {
     }
 }
 
+impl JsonKeys {
+    /// Writes `o` as [`JsonKeys::write`] writes its [`StatObject`],
+    /// straight from the snapshot, after a comma.
+    fn write_borrowed(&self, out: &mut Vec<u8>, o: &mut BorrowedObject<'_>) -> Result {
+        out.extend_from_slice(b",{\"name\":");
+        if is_server(o.kind()) {
+            serde_json::to_writer(&mut *out, o.name()).map_err(json_err)?;
+            out.extend_from_slice(b",\"backend\":");
+        }
+        serde_json::to_writer(&mut *out, o.proxy()).map_err(json_err)?;
+        let mut i = 0;
+        o.try_for_each_value(|c, v| -> Result {
+            out.push(b',');
+            match self.keys.get(i) {
+                Some(key) => out.extend_from_slice(key),
+                None => {
+                    serde_json::to_writer(&mut *out, c).map_err(json_err)?;
+                    out.push(b':');
+                }
+            }
+            i += 1;
+            match v {
+                Some(v) => serde_json::to_writer(&mut *out, &v).map_err(json_err),
+                None => {
+                    out.extend_from_slice(b"null");
+                    Ok(())
+                }
+            }
+        })?;
+        if o.is_partial() {
+            write!(out, ",\"processes\":{}", o.processes())?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
 struct JsonObjects<'a>(&'a [StatObject]);
 
 impl Serialize for JsonObjects<'_> {
@@ -471,6 +508,47 @@ fn csv_object(out: &mut impl Write, kind: ObjectKind, o: &StatObject, partial: b
         r.push(o.processes().to_string());
     }
     csv_row(out, r.iter().map(String::as_str))
+}
+
+/// A listing straight from the snapshot, the objects whose proxy and
+/// name `keep` accepts: as [`stream_objects`] writes it, JSON written on
+/// every core from the snapshot's values without building the objects.
+pub fn stream_objects_by_name(
+    out: &mut impl Write,
+    format: Format,
+    kind: ObjectKind,
+    snap: &Snapshot,
+    keep: impl Fn(&str, &str) -> bool + Sync,
+) -> Result {
+    if format != Format::Json {
+        return stream_objects(out, format, kind, snap, |o| keep(o.proxy(), o.name()));
+    }
+    let keys = JsonKeys::new(snap.columns())?;
+    out.write_all(b"[")?;
+    // Every object is written after a comma; the listing's first one is
+    // not.
+    let mut first = true;
+    snap.render_objects(
+        kind,
+        |o, buf| {
+            if keep(o.proxy(), o.name()) {
+                keys.write_borrowed(buf, o)?;
+            }
+            Ok(())
+        },
+        |bytes| {
+            let bytes = match bytes.split_first() {
+                Some((_, rest)) if first => {
+                    first = false;
+                    rest
+                }
+                _ => bytes,
+            };
+            out.write_all(bytes).map_err(Failure::from)
+        },
+    )?;
+    out.write_all(b"]\n")?;
+    Ok(())
 }
 
 /// A listing straight from the snapshot, the objects `keep` accepts. JSON
@@ -860,6 +938,68 @@ pub fn lookups(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Lookup
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_written_from_the_snapshot_is_the_json_of_its_objects() {
+        use haproxy_admin::Endpoint;
+        // Three processes: sums, a must-agree column that disagrees, an
+        // average, text with quotes and escapes, an object only two
+        // processes have, and enough servers to be written on every core.
+        let header = "# pxname,svname,scur,weight,status,addr,rtime,check_desc,type,\n";
+        let stat = |p: u32| {
+            let mut s = header.to_owned();
+            for i in 0..3000 {
+                if p == 2 && i % 7 == 0 {
+                    continue;
+                }
+                let weight = if i % 11 == 0 { p } else { 1 };
+                s += &format!(
+                    "be_{},s{i},{},{weight},UP,10.0.0.{}:80,{},\"say \"\"hi\"\"\\\\\",2,\n",
+                    i % 5,
+                    i + p as usize,
+                    i % 250,
+                    p * 3 + i as u32 % 4,
+                );
+            }
+            s += "be_0,BACKEND,1,3,UP,,5,,1,\nfe,FRONTEND,2,,OPEN,,,,0,\n\n";
+            s
+        };
+        let snap = Snapshot::from_replies((0..3).map(|p| {
+            (
+                Endpoint::unix(format!("/run/p{p}.sock")),
+                format!("Pid: {}\n", 10 + p),
+                stat(p),
+            )
+        }))
+        .expect("snapshot");
+        for kind in [ObjectKind::Server, ObjectKind::Backend, ObjectKind::Frontend] {
+            for keep_all in [true, false] {
+                let keep = |px: &str, _: &str| keep_all || px != "be_3";
+                let mut old = Vec::new();
+                stream_objects(&mut old, Format::Json, kind, &snap, |o| {
+                    keep(o.proxy(), o.name())
+                })
+                .expect("old");
+                let mut new = Vec::new();
+                stream_objects_by_name(&mut new, Format::Json, kind, &snap, keep).expect("new");
+                assert_eq!(
+                    String::from_utf8_lossy(&new),
+                    String::from_utf8_lossy(&old),
+                    "{kind:?}"
+                );
+            }
+        }
+        let mut all = Vec::new();
+        stream_objects_by_name(&mut all, Format::Json, ObjectKind::Server, &snap, |_, _| true)
+            .expect("listing");
+        let text = String::from_utf8_lossy(&all);
+        assert!(text.contains("disagreement"), "the weights disagree");
+        assert!(text.contains("\"processes\":2"), "partial objects");
+        let mut none = Vec::new();
+        stream_objects_by_name(&mut none, Format::Json, ObjectKind::Server, &snap, |_, _| false)
+            .expect("listing");
+        assert_eq!(none, b"[]\n");
+    }
 
     #[test]
     fn cells_and_quoting() {
