@@ -522,6 +522,81 @@ fn frontend_and_global_writes() {
     assert_eq!(everywhere(&f, "fe_http", "FRONTEND", "stot"), ["0"; 2]);
 }
 
+/// A number HAProxy reads as a C `int` and would wrap: 2.6 acknowledges
+/// `set maxconn global 4294967295` with an empty reply and sets the
+/// startup limit. The builder refuses it (a usage error, exit 2, naming
+/// the argument) and nothing is sent: every process keeps its limits,
+/// read back raw.
+#[test]
+fn numbers_haproxy_would_wrap_are_refused_before_sending() {
+    let f = fleet(2, vec![], false);
+    let state = || {
+        f.instances()
+            .iter()
+            .map(|i| {
+                let info: Vec<String> = i
+                    .raw("show info")
+                    .lines()
+                    .filter(|l| {
+                        [
+                            "Maxconn:",
+                            "ConnRateLimit:",
+                            "SessRateLimit:",
+                            "SslRateLimit:",
+                        ]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                    })
+                    .map(str::to_owned)
+                    .collect();
+                (
+                    info,
+                    stat(&i.raw("show stat"), "fe_http", "FRONTEND", "slim"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = state();
+    assert!(
+        before
+            .iter()
+            .all(|(info, _)| info.contains(&"Maxconn: 4000".to_owned())),
+        "{before:?}"
+    );
+    for (args, argument) in [
+        (&["global", "set-maxconn", "4294967295"][..], "maxconn"),
+        (&["global", "set-maxconn", "2147483648"][..], "maxconn"),
+        (
+            &["global", "set-rate-limit", "connections", "4294967295"][..],
+            "limit",
+        ),
+        (
+            &["global", "set-rate-limit", "sessions", "2147483648"][..],
+            "limit",
+        ),
+        (
+            &["global", "set-rate-limit", "ssl-sessions", "4294967295"][..],
+            "limit",
+        ),
+        (
+            &["frontend", "set-maxconn", "fe_http", "2147483648"][..],
+            "maxconn",
+        ),
+    ] {
+        let e = fails(&f, args, 2);
+        assert!(
+            e.contains(argument) && e.contains("out of range") && e.contains("2147483647"),
+            "{args:?}: {e}"
+        );
+        assert_eq!(state(), before, "{args:?} changed a process");
+    }
+    // The largest value HAProxy reads is sent, and HAProxy itself refuses
+    // it: above the hard limit (the startup maxconn, 4000).
+    let e = fails(&f, &["global", "set-maxconn", "2147483647"], 1);
+    assert!(e.contains("Value out of range."), "{e}");
+    assert_eq!(state(), before);
+}
+
 #[test]
 fn maps_and_acls() {
     let f = fleet(2, vec![], false);
