@@ -12,8 +12,8 @@
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
-    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Retry, RetryPolicy,
-    Snapshot, State, Timeouts, Weight,
+    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, ReplyLimits, Retry,
+    RetryPolicy, Snapshot, State, Timeouts, Weight,
 };
 use haproxy_cli::{output, Failure};
 use std::io::Write;
@@ -189,6 +189,14 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
         .timeouts(Timeouts::uniform(timeout))
         .retry(RetryPolicy::new(retry, interval))
         .probe_timeout(probe_timeout);
+    if let Some(bytes) = cli.max_reply_size {
+        let defaults = ReplyLimits::default();
+        builder = builder.reply_limits(
+            defaults
+                .with_dump(bytes)
+                .with_other(bytes.min(defaults.other)),
+        );
+    }
     if cli.allow_partial {
         builder = builder.allow_partial();
     }
