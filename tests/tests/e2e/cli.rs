@@ -732,6 +732,22 @@ fn maps_and_acls() {
     assert_eq!(f.instances()[0].raw(&format!("show acl {acl}")).trim(), "");
 }
 
+/// `map set` of a key the map does not hold: HAProxy answers `entry not
+/// found.` (in no table of errors): the CLI fails with HAProxy's words,
+/// naming the socket, and no process's map changed, read back raw.
+#[test]
+fn map_set_of_a_missing_key_fails_with_haproxys_words() {
+    let f = fleet(2, vec![], false);
+    let map = f.map_file().to_string_lossy().into_owned();
+    let raw = |i: usize| f.instances()[i].raw(&format!("show map {map}"));
+    let before = (raw(0), raw(1));
+    assert!(before.0.contains(" example.com be_app\n"), "{before:?}");
+    let e = fails(&f, &["map", "set", &map, "no-such-key", "v"], 1);
+    assert!(e.contains("entry not found"), "HAProxy's words: {e}");
+    assert!(e.contains("instance-"), "names the socket: {e}");
+    assert_eq!((raw(0), raw(1)), before, "a map changed");
+}
+
 #[test]
 fn a_disagreement_shows_every_process() {
     let f = fleet(2, vec![], false);
