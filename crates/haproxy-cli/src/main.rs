@@ -42,6 +42,27 @@ const EXIT_PARTIAL: u8 = 3;
 /// Set when a result lacks some processes (`--allow-partial` only).
 static PARTIAL: AtomicBool = AtomicBool::new(false);
 
+/// Warns on stderr of each map entry that reads in several ways (its key
+/// or value holds a blank and HAProxy prints both unescaped) and that no
+/// lookup resolved: the table and CSV show it as HAProxy printed it, with
+/// nothing to tell it from a plain entry; JSON marks it `ambiguous`.
+fn note_ambiguous(format: Format, per: &[(haproxy_admin::ProcessId, Vec<haproxy_admin::Entry>)]) {
+    if matches!(format, Format::Json | Format::Jsonl) {
+        return;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for e in per.iter().flat_map(|(_, entries)| entries) {
+        if e.ambiguous && seen.insert(e.key.as_str()) {
+            eprintln!(
+                "haproxy-cli: warning: map entry `{}` is ambiguous: HAProxy prints key and \
+                 value unescaped, and no lookup told where the key ends (shown as printed, \
+                 not split; --format json marks it)",
+                haproxy_cli::escape::control(&e.key)
+            );
+        }
+    }
+}
+
 /// Names on stderr each process a result lacks, and makes the exit code
 /// say so.
 fn note_missing(missing: &[String]) {
@@ -472,7 +493,11 @@ fn parse_weight(s: &str) -> Result<Weight> {
 fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Result {
     match c {
         MapCmd::List => output::lists(out, format, &hap.maps()?)?,
-        MapCmd::Show { map } => output::entries(out, format, &hap.map_entries(map_ref(map)?)?)?,
+        MapCmd::Show { map } => {
+            let per = hap.map_entries(map_ref(map)?)?;
+            output::entries(out, format, &per)?;
+            note_ambiguous(format, &per);
+        }
         MapCmd::Get { map, key } => {
             output::lookups(out, format, &hap.get_map(map_ref(map)?, key)?)?
         }
