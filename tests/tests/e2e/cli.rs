@@ -103,7 +103,7 @@ fn json(s: &str) -> Json {
 }
 
 /// A tiny CSV reader honouring quotes (RFC 4180).
-fn csv(s: &str) -> Vec<Vec<String>> {
+pub(crate) fn csv(s: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
