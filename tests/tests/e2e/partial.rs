@@ -690,3 +690,73 @@ fn a_mixed_version_fleet_never_sums_a_column_over_the_processes_that_have_it() {
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("processes disagree on Version"), "{o:?}");
 }
+
+/// `haproxy-cli` under `prlimit --nofile=N`, in `dir`.
+fn with_nofile(n: u32, dir: &Path, args: &[&str]) -> Out {
+    let mut all: Vec<&OsStr> = vec![OsStr::new("--socket-dir"), dir.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    let o = Command::new("prlimit")
+        .arg(format!("--nofile={n}"))
+        .arg(cli())
+        .args(&all)
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run prlimit (util-linux)");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Out of file descriptors: six processes, the CLI allowed 4 descriptors
+/// (stdin, stdout, stderr and one more — found by trying: 3 cannot even
+/// load the program, from 9 on all six are reached at once) or 7 (every
+/// probe passes, the listing then cannot open them all). A socket that
+/// cannot be opened is a process not reached, never a dead one: the
+/// command fails naming it (exit 1), or with `--allow-partial` names it
+/// missed (exit 3) — never exit 0 with part of the fleet. A write that
+/// fails at discovery writes nothing, read back raw on every process.
+#[test]
+fn out_of_file_descriptors_is_a_process_not_reached() {
+    let f = Fleet::start(Options {
+        instances: 6,
+        ..Options::default()
+    });
+    let dir = f.socket_dir();
+    let emfile = "Too many open files";
+    for n in [4, 7] {
+        let o = with_nofile(n, &dir, &["server", "list"]);
+        assert_eq!(o.code, 1, "nofile={n}: {o:?}");
+        assert!(o.stdout.is_empty(), "nofile={n}: {o:?}");
+        assert!(
+            o.stderr.contains("instance-") && o.stderr.contains(emfile),
+            "nofile={n}: names the process and why: {o:?}"
+        );
+        let o = with_nofile(n, &dir, &["--allow-partial", "server", "list"]);
+        assert_eq!(o.code, 3, "nofile={n}: {o:?}");
+        assert!(
+            o.stderr
+                .lines()
+                .all(|l| l.starts_with("haproxy-cli: partial: ")),
+            "nofile={n}: {o:?}"
+        );
+        assert!(
+            o.stderr.contains("instance-") && o.stderr.contains(emfile),
+            "nofile={n}: names what it missed: {o:?}"
+        );
+        assert!(o.stdout.contains("be_static"), "nofile={n}: {o:?}");
+    }
+    let o = with_nofile(4, &dir, &["server", "set-weight", "be_static/s1", "7"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains(emfile), "{o:?}");
+    for i in f.instances() {
+        assert_eq!(
+            weight(&i.socket, "be_static/s1"),
+            10,
+            "{}",
+            i.socket.display()
+        );
+    }
+}
