@@ -294,6 +294,8 @@ pub fn command(s: &str) {
         Command::show_servers_state(Some(a)),
         Command::add_map(MapRef::File(a), b, c),
         Command::add_map(MapRef::Id(u64::from(number)), b, c),
+        Command::set_maxconn_global(number),
+        Command::set_rate_limit_ssl_sessions(number),
         Command::set_map(MapRef::File(a), EntryRef::Key(b), c),
         Command::set_map(MapRef::File(a), EntryRef::Id(b), c),
         Command::del_map(MapRef::File(a), EntryRef::Key(b)),

@@ -243,6 +243,10 @@ pub struct Options {
     /// Also HAProxy's own Prometheus exporter (promex) on each instance,
     /// `GET /metrics` on 127.0.0.1 and a free port of its own.
     pub promex: bool,
+    /// Appended to every instance's configuration, after the topology's
+    /// proxies: more proxies a test needs without changing the shared
+    /// topology (e.g. a backend with a static balance algorithm).
+    pub extra_config: String,
 }
 
 impl Default for Options {
@@ -253,6 +257,7 @@ impl Default for Options {
             extra_sockets: Vec::new(),
             tcp_socket: false,
             promex: false,
+            extra_config: String::new(),
         }
     }
 }
@@ -723,6 +728,11 @@ impl Fleet {
                     "\nfrontend promex\n    mode http\n    bind {addr}\n    \
                      http-request use-service prometheus-exporter if {{ path /metrics }}\n"
                 );
+            }
+            if !options.extra_config.is_empty() {
+                cfg.push('\n');
+                cfg.push_str(&options.extra_config);
+                cfg.push('\n');
             }
             std::fs::write(&cfg_path, cfg).expect("write config");
             let log = dir.join(format!("instance-{n}.log"));

@@ -2,8 +2,9 @@
 //! libFuzzer), run by `cargo xtask fuzz` when a nightly toolchain and
 //! `cargo-fuzz` are installed; skipped with a note otherwise. Each target
 //! keeps its corpus in `fuzz/libfuzzer/corpus/<target>` (seeded from
-//! haproxy-proto's fixtures), so later runs start where earlier ones
-//! stopped. A crash fails the run; libFuzzer leaves the input in
+//! haproxy-proto's fixtures), so later runs in the same checkout start
+//! where earlier ones stopped; that directory is gitignored, not part of
+//! the repository. A crash fails the run; libFuzzer leaves the input in
 //! `fuzz/libfuzzer/artifacts/<target>/`, to become a regression test.
 
 use crate::{root, Result};

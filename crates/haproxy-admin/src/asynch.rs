@@ -232,11 +232,8 @@ where
 // ---- discovery ---------------------------------------------------------
 
 async fn identify(settings: Arc<Settings>, endpoint: Endpoint, quick: bool) -> Result<Process> {
-    let reply = if quick {
-        probe(&settings, &endpoint, "show info").await?
-    } else {
-        raw(&settings, &endpoint, "show info").await?
-    };
+    let c = AsyncClient::from(settings.identify_client(&endpoint, quick));
+    let reply = c.command("show info").await?;
     identify_reply(&endpoint, reply)
 }
 

@@ -5,7 +5,8 @@
 use crate::{Error, Result};
 use haproxy_proto::command::Command;
 use haproxy_transport::{
-    Client, Endpoint, Limiter, Retry, RetryPolicy, Session, Timeouts, DEFAULT_MAX_CONNECTIONS,
+    Client, Endpoint, Limiter, ReplyLimits, Retry, RetryPolicy, Session, Timeouts,
+    DEFAULT_MAX_CONNECTIONS,
 };
 use std::time::Duration;
 
@@ -22,7 +23,15 @@ pub(crate) struct Settings {
     pub(crate) allow_partial: bool,
     /// One bound on connections per socket for every client of the set.
     pub(crate) limiter: Limiter,
+    /// How large a reply may grow (the discovery probe: at most
+    /// [`PROBE_REPLY_LIMIT`]).
+    pub(crate) limits: ReplyLimits,
 }
+
+/// The most a discovery probe (`show info`) reads before abandoning the
+/// reply: HAProxy's `show info` is a few KiB, so a socket that sends more
+/// is cut here, not at the limit of a dump.
+pub const PROBE_REPLY_LIMIT: usize = 1 << 20;
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -32,6 +41,7 @@ impl Default for Settings {
             probe_timeout: None,
             allow_partial: false,
             limiter: Limiter::new(DEFAULT_MAX_CONNECTIONS),
+            limits: ReplyLimits::default(),
         }
     }
 }
@@ -42,16 +52,38 @@ impl Settings {
             .timeouts(self.timeouts)
             .retry(self.retry)
             .limiter(self.limiter.clone())
+            .reply_limits(self.limits)
+    }
+
+    /// The reply limits of a probe: the set's, at most
+    /// [`PROBE_REPLY_LIMIT`].
+    fn probe_limits(&self) -> ReplyLimits {
+        self.limits
+            .with_dump(self.limits.dump.min(PROBE_REPLY_LIMIT))
+            .with_other(self.limits.other.min(PROBE_REPLY_LIMIT))
     }
 
     /// A client for discovery probes: the probe timeout for every phase
-    /// (by default the command timeouts), no retry.
+    /// (by default the command timeouts), no retry, the probe's reply
+    /// limit.
     pub(crate) fn probe_client(&self, endpoint: &Endpoint) -> Client {
         let t = self.probe_timeout.map_or(self.timeouts, Timeouts::uniform);
         Client::new(endpoint.clone())
             .timeouts(t)
             .retry(RetryPolicy::new(Retry::Never, Duration::ZERO))
             .limiter(self.limiter.clone())
+            .reply_limits(self.probe_limits())
+    }
+
+    /// The client that identifies a process (`show info`): `quick`, a
+    /// discovery probe ([`Settings::probe_client`]); otherwise the command
+    /// settings. Either way with the probe's reply limit.
+    pub(crate) fn identify_client(&self, endpoint: &Endpoint, quick: bool) -> Client {
+        if quick {
+            self.probe_client(endpoint)
+        } else {
+            self.client(endpoint).reply_limits(self.probe_limits())
+        }
     }
 
     /// Sends `line` and returns the whole reply, unjudged.

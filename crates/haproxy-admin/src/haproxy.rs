@@ -9,7 +9,7 @@ use crate::process::{add_unique, apply_levels, level_asks, Process, ProcessId};
 use crate::{Error, Result};
 use haproxy_proto::command::Command;
 use haproxy_proto::info::parse_info;
-use haproxy_transport::{Endpoint, RetryPolicy, Target, Timeouts};
+use haproxy_transport::{Endpoint, ReplyLimits, RetryPolicy, Target, Timeouts};
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -79,6 +79,19 @@ impl Builder {
     /// reached (see [`Builder::allow_partial`]).
     pub fn probe_timeout(mut self, timeout: Duration) -> Builder {
         self.settings.probe_timeout = Some(timeout);
+        self
+    }
+
+    /// How large one reply may grow before it is abandoned with
+    /// [`TransportError::ReplyTooLarge`](crate::TransportError::ReplyTooLarge)
+    /// (by default 256 MiB for a dump, 1 MiB for anything else): a bound
+    /// on memory whatever a socket sends. The probe that identifies a
+    /// process (`show info`) reads at most [`PROBE_REPLY_LIMIT`](crate::PROBE_REPLY_LIMIT)
+    /// whatever this says, so a foreign socket that streams without end
+    /// is cut early; such a socket is a process that could not be reached
+    /// (see [`Builder::allow_partial`]).
+    pub fn reply_limits(mut self, limits: ReplyLimits) -> Builder {
+        self.settings.limits = limits;
         self
     }
 
@@ -433,11 +446,9 @@ fn probe_all(settings: &Settings, endpoints: &[Endpoint], quick: bool) -> Vec<Re
 }
 
 fn identify(settings: &Settings, endpoint: &Endpoint, quick: bool) -> Result<Process> {
-    let reply = if quick {
-        settings.probe(endpoint, "show info")?
-    } else {
-        settings.raw(endpoint, "show info")?
-    };
+    let reply = settings
+        .identify_client(endpoint, quick)
+        .command("show info")?;
     identify_reply(endpoint, reply)
 }
 

@@ -118,9 +118,10 @@ pub use snapshot::{BorrowedObject, Snapshot};
 pub use value::{Value, ValueRef};
 pub use views::{Backend, Frontend, InvalidWeight, Server, Weight};
 
+pub use conn::PROBE_REPLY_LIMIT;
 /// The transport's error (what a socket did), as `haproxy-admin` wraps it.
 pub use haproxy_transport::Error as TransportError;
-pub use haproxy_transport::{Endpoint, Retry, RetryPolicy, Timeouts};
+pub use haproxy_transport::{Endpoint, ReplyLimits, Retry, RetryPolicy, Timeouts};
 
 /// The README's snippets, compiled and run as doctests.
 #[cfg(doctest)]

@@ -111,6 +111,19 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS")]
     pub probe_timeout: Option<f64>,
 
+    /// The largest reply read from one socket, in bytes or with a unit
+    /// (`64K`, `16M`, `1G`): a longer one is abandoned and the command
+    /// fails naming the socket. Bounds dumps (`show stat`, maps; default
+    /// 256M); other replies are bounded by the smaller of this and 1M,
+    /// and discovery's `show info` probe likewise.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        env = "HAPROXY_CLI_MAX_REPLY_SIZE",
+        value_parser = crate::config::parse_size
+    )]
+    pub max_reply_size: Option<usize>,
     /// Best effort: go on without the processes that could not be reached
     /// (busy, stats maxconn full, out of file descriptors) or that failed
     /// during a read; name them on stderr and exit 3. Without it, any such

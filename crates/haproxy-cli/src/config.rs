@@ -28,8 +28,8 @@ Environment:
   HAPROXY_CLI_SOCKET_DIR, HAPROXY_CLI_SOCKET (comma-separated),
   HAPROXY_CLI_MASTER, HAPROXY_CLI_PATTERN, HAPROXY_CLI_TIMEOUT,
   HAPROXY_CLI_RETRY, HAPROXY_CLI_RETRY_INTERVAL, HAPROXY_CLI_FORMAT,
-  HAPROXY_CLI_TARGET, HAPROXY_CLI_CONFIG: the global option of the same
-  name; an option on the command line wins.
+  HAPROXY_CLI_TARGET, HAPROXY_CLI_CONFIG, HAPROXY_CLI_MAX_REPLY_SIZE: the
+  global option of the same name; an option on the command line wins.
 
 Targets: a config file (--config, default ~/.config/haproxy-cli/config)
 of sections `[NAME]` with lines `socket = ENDPOINT` (repeatable),
@@ -77,6 +77,31 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// As [`parse_duration`].
 pub fn parse_secs(s: &str) -> Result<f64, String> {
     parse_duration(s).map(|d| d.as_secs_f64())
+}
+
+/// A size in bytes: a number, or with a binary unit (`64K`, `16M`, `1G`;
+/// `KiB`, `MiB`, `GiB` and `B` also read). At least 1.
+///
+/// # Errors
+///
+/// A message saying what was expected.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("expected a size like 65536, 64K, 16M or 1G, not {s:?}");
+    let n: usize = num.parse().map_err(|_| bad())?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "k" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(1 << shift) {
+        Some(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(bad()),
+    }
 }
 
 /// Where a named target's processes are.
@@ -207,6 +232,24 @@ mod tests {
         }
         for bad in ["", "s", "5x", "-1", "1e400", "5 m s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        for (s, bytes) in [
+            ("65536", 65_536),
+            ("64K", 65_536),
+            ("64k", 65_536),
+            ("16M", 16 << 20),
+            ("1G", 1 << 30),
+            ("1GiB", 1 << 30),
+            ("10B", 10),
+        ] {
+            assert_eq!(parse_size(s), Ok(bytes), "{s}");
+        }
+        for bad in ["", "0", "K", "5x", "-1", "1.5M", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 

@@ -12,8 +12,8 @@
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
-    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Retry, RetryPolicy,
-    Snapshot, State, Timeouts, Weight,
+    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, ReplyLimits, Retry,
+    RetryPolicy, Snapshot, State, Timeouts, Weight,
 };
 use haproxy_cli::{output, Failure};
 use std::io::Write;
@@ -41,6 +41,27 @@ const EXIT_PARTIAL: u8 = 3;
 
 /// Set when a result lacks some processes (`--allow-partial` only).
 static PARTIAL: AtomicBool = AtomicBool::new(false);
+
+/// Warns on stderr of each map entry that reads in several ways (its key
+/// or value holds a blank and HAProxy prints both unescaped) and that no
+/// lookup resolved: the table and CSV show it as HAProxy printed it, with
+/// nothing to tell it from a plain entry; JSON marks it `ambiguous`.
+fn note_ambiguous(format: Format, per: &[(haproxy_admin::ProcessId, Vec<haproxy_admin::Entry>)]) {
+    if matches!(format, Format::Json | Format::Jsonl) {
+        return;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for e in per.iter().flat_map(|(_, entries)| entries) {
+        if e.ambiguous && seen.insert(e.key.as_str()) {
+            eprintln!(
+                "haproxy-cli: warning: map entry `{}` is ambiguous: HAProxy prints key and \
+                 value unescaped, and no lookup told where the key ends (shown as printed, \
+                 not split; --format json marks it)",
+                haproxy_cli::escape::control(&e.key)
+            );
+        }
+    }
+}
 
 /// Names on stderr each process a result lacks, and makes the exit code
 /// say so.
@@ -189,6 +210,14 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
         .timeouts(Timeouts::uniform(timeout))
         .retry(RetryPolicy::new(retry, interval))
         .probe_timeout(probe_timeout);
+    if let Some(bytes) = cli.max_reply_size {
+        let defaults = ReplyLimits::default();
+        builder = builder.reply_limits(
+            defaults
+                .with_dump(bytes)
+                .with_other(bytes.min(defaults.other)),
+        );
+    }
     if cli.allow_partial {
         builder = builder.allow_partial();
     }
@@ -474,7 +503,11 @@ fn parse_weight(s: &str) -> Result<Weight> {
 fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Result {
     match c {
         MapCmd::List => output::lists(out, format, &hap.maps()?)?,
-        MapCmd::Show { map } => output::entries(out, format, &hap.map_entries(map_ref(map)?)?)?,
+        MapCmd::Show { map } => {
+            let per = hap.map_entries(map_ref(map)?)?;
+            output::entries(out, format, &per)?;
+            note_ambiguous(format, &per);
+        }
         MapCmd::Get { map, key } => {
             output::lookups(out, format, &hap.get_map(map_ref(map)?, key)?)?
         }

@@ -55,6 +55,16 @@ pub const MAX_WORDS: usize = 64;
 /// The largest absolute weight HAProxy accepts.
 pub const MAX_WEIGHT: u32 = 256;
 
+/// The largest number HAProxy reads into a C `int` (`atoi`): maxconn,
+/// rate limits, proxy and map ids. A larger one wraps there — HAProxy 2.6
+/// acknowledges `set maxconn global 4294967295` and sets the startup
+/// limit instead — so the builder refuses it.
+pub const MAX_INT: u32 = i32::MAX as u32;
+
+/// The largest map or ACL version HAProxy reads (`str2uic`, an `unsigned
+/// int`); a larger one wraps there.
+pub const MAX_VERSION: u64 = u32::MAX as u64;
+
 /// One command, ready to send: its line and, for `<<` commands, the
 /// payload lines that follow it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -181,7 +191,9 @@ impl Health {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum MapRef<'a> {
-    /// The numeric id `show map` / `show acl` lists (sent as `#<id>`).
+    /// The numeric id `show map` / `show acl` lists (sent as `#<id>`;
+    /// HAProxy reads it as an `int`, so the builder refuses one above
+    /// [`MAX_INT`]).
     Id(u64),
     /// The file the map or ACL was loaded from.
     File(&'a str),
@@ -308,6 +320,34 @@ impl Line {
         self
     }
 
+    /// A number HAProxy reads as a C `int`: refused above [`MAX_INT`].
+    fn int(self, argument: &'static str, n: u64) -> Result<Line, ArgError> {
+        Ok(self.at_most(argument, n, u64::from(MAX_INT))?.number(n))
+    }
+
+    /// A map or ACL version (`@<ver>`): refused above [`MAX_VERSION`].
+    fn version(self, version: u64) -> Result<Line, ArgError> {
+        let l = self.at_most("version", version, MAX_VERSION)?;
+        Ok(l.number(format_args!("@{version}")))
+    }
+
+    /// Checks `n` against `max` (the range error names `argument`); the
+    /// caller writes it.
+    fn at_most(self, argument: &'static str, n: u64, max: u64) -> Result<Line, ArgError> {
+        if n > max {
+            return Err(self.err(
+                argument,
+                &n.to_string(),
+                ArgErrorKind::OutOfRange {
+                    value: i64::try_from(n).unwrap_or(i64::MAX),
+                    min: 0,
+                    max: i64::try_from(max).unwrap_or(i64::MAX),
+                },
+            ));
+        }
+        Ok(self)
+    }
+
     /// Any value, escaped so that it is one literal word.
     fn value(mut self, argument: &'static str, value: &str) -> Result<Line, ArgError> {
         check_text(value).map_err(|kind| self.err(argument, value, kind))?;
@@ -342,7 +382,7 @@ impl Line {
     fn map(self, argument: &'static str, map: MapRef<'_>) -> Result<Line, ArgError> {
         match map {
             MapRef::Id(id) => {
-                let mut l = self;
+                let mut l = self.at_most(argument, id, u64::from(MAX_INT))?;
                 l.line.push_str(" #");
                 l.line.push_str(&id.to_string());
                 l.words += 1;
@@ -630,14 +670,16 @@ impl Command {
     }
 
     /// `show errors [<proxy id>]`; a negative id means every proxy.
+    /// HAProxy has no proxy 0 (it answers `No such proxy.`).
     ///
     /// # Errors
-    /// None today; `Result` keeps the signature uniform.
+    /// [`ArgError`] for an id above [`MAX_INT`] (HAProxy would read
+    /// another proxy's).
     pub fn show_errors(proxy_id: Option<i64>) -> Result<Command, ArgError> {
         let l = Line::new("show errors");
-        match proxy_id {
-            Some(id) if id >= 0 => l.number(id).finish(),
-            _ => l.finish(),
+        match proxy_id.and_then(|id| u64::try_from(id).ok()) {
+            Some(id) => l.int("proxy id", id)?.finish(),
+            None => l.finish(),
         }
     }
 
@@ -686,49 +728,53 @@ impl Command {
     /// `set maxconn frontend <name> <n>`.
     ///
     /// # Errors
-    /// [`ArgError`] for an invalid name.
+    /// [`ArgError`] for an invalid name or a limit above [`MAX_INT`].
     pub fn set_maxconn_frontend(name: &str, maxconn: u32) -> Result<Command, ArgError> {
         Line::new("set maxconn frontend")
             .proxy("frontend", name)?
-            .number(maxconn)
+            .int("maxconn", maxconn.into())?
             .finish()
     }
 
-    /// `set maxconn global <n>`.
+    /// `set maxconn global <n>`; 0 sets the process's hard limit (its
+    /// startup maxconn), and HAProxy refuses one above that limit.
     ///
     /// # Errors
-    /// None today; `Result` keeps the signature uniform.
+    /// [`ArgError`] for a limit above [`MAX_INT`]: HAProxy 2.6 reads it
+    /// as a negative number and, without a word, sets the hard limit.
     pub fn set_maxconn_global(maxconn: u32) -> Result<Command, ArgError> {
-        Line::new("set maxconn global").number(maxconn).finish()
+        Line::new("set maxconn global")
+            .int("maxconn", maxconn.into())?
+            .finish()
     }
 
-    /// `set rate-limit connections global <n>`.
+    /// `set rate-limit connections global <n>`, 0 for none.
     ///
     /// # Errors
-    /// None today; `Result` keeps the signature uniform.
+    /// [`ArgError`] for a limit above [`MAX_INT`].
     pub fn set_rate_limit_connections(limit: u32) -> Result<Command, ArgError> {
         Line::new("set rate-limit connections global")
-            .number(limit)
+            .int("limit", limit.into())?
             .finish()
     }
 
-    /// `set rate-limit sessions global <n>`.
+    /// `set rate-limit sessions global <n>`, 0 for none.
     ///
     /// # Errors
-    /// None today; `Result` keeps the signature uniform.
+    /// [`ArgError`] for a limit above [`MAX_INT`].
     pub fn set_rate_limit_sessions(limit: u32) -> Result<Command, ArgError> {
         Line::new("set rate-limit sessions global")
-            .number(limit)
+            .int("limit", limit.into())?
             .finish()
     }
 
-    /// `set rate-limit ssl-sessions global <n>`.
+    /// `set rate-limit ssl-sessions global <n>`, 0 for none.
     ///
     /// # Errors
-    /// None today; `Result` keeps the signature uniform.
+    /// [`ArgError`] for a limit above [`MAX_INT`].
     pub fn set_rate_limit_ssl_sessions(limit: u32) -> Result<Command, ArgError> {
         Line::new("set rate-limit ssl-sessions global")
-            .number(limit)
+            .int("limit", limit.into())?
             .finish()
     }
 
@@ -1037,10 +1083,11 @@ impl Command {
     /// with that version's.
     ///
     /// # Errors
-    /// [`ArgError`] for an invalid reference.
+    /// [`ArgError`] for an invalid reference or a version above
+    /// [`MAX_VERSION`].
     pub fn commit_map(map: MapRef<'_>, version: u64) -> Result<Command, ArgError> {
         Line::new("commit map")
-            .number(format_args!("@{version}"))
+            .version(version)?
             .map("map", map)?
             .finish()
     }
@@ -1056,10 +1103,11 @@ impl Command {
     /// `commit acl @<ver> <acl>`.
     ///
     /// # Errors
-    /// [`ArgError`] for an invalid reference.
+    /// [`ArgError`] for an invalid reference or a version above
+    /// [`MAX_VERSION`].
     pub fn commit_acl(acl: MapRef<'_>, version: u64) -> Result<Command, ArgError> {
         Line::new("commit acl")
-            .number(format_args!("@{version}"))
+            .version(version)?
             .map("acl", acl)?
             .finish()
     }
@@ -1067,9 +1115,9 @@ impl Command {
     /// `add map [@<ver>] <map> <<` with one `key value` line per entry.
     ///
     /// # Errors
-    /// [`ArgError`] for an invalid reference, or an entry that a payload
-    /// line cannot carry (see the module docs); the error's value names
-    /// the entry's index.
+    /// [`ArgError`] for an invalid reference, a version above
+    /// [`MAX_VERSION`], or an entry that a payload line cannot carry (see
+    /// the module docs); the error's value names the entry's index.
     pub fn add_map_bulk(
         map: MapRef<'_>,
         version: Option<u64>,
@@ -1077,7 +1125,7 @@ impl Command {
     ) -> Result<Command, ArgError> {
         let mut l = Line::new("add map");
         if let Some(v) = version {
-            l = l.number(format_args!("@{v}"));
+            l = l.version(v)?;
         }
         let l = l.map("map", map)?;
         let mut payload = String::with_capacity(entries.len() * 32);
@@ -1101,8 +1149,9 @@ impl Command {
     /// `add acl [@<ver>] <acl> <<` with one pattern per line.
     ///
     /// # Errors
-    /// [`ArgError`] for an invalid reference, or a pattern that a payload
-    /// line cannot carry (empty, leading blank, control character).
+    /// [`ArgError`] for an invalid reference, a version above
+    /// [`MAX_VERSION`], or a pattern that a payload line cannot carry
+    /// (empty, leading blank, control character).
     pub fn add_acl_bulk(
         acl: MapRef<'_>,
         version: Option<u64>,
@@ -1110,7 +1159,7 @@ impl Command {
     ) -> Result<Command, ArgError> {
         let mut l = Line::new("add acl");
         if let Some(v) = version {
-            l = l.number(format_args!("@{v}"));
+            l = l.version(v)?;
         }
         let l = l.map("acl", acl)?;
         let mut payload = String::with_capacity(patterns.len() * 16);
@@ -1249,6 +1298,115 @@ mod tests {
                 .expect("ok")
                 .to_wire(),
             "set weight b/s 50%"
+        );
+    }
+
+    /// HAProxy reads these numbers into a C `int` (`atoi`) or an
+    /// `unsigned int` (versions): one beyond that range wraps there
+    /// (`set maxconn global 4294967295` became the startup limit on 2.6),
+    /// so the builder refuses it, naming the argument.
+    #[test]
+    fn numbers_haproxy_reads_as_int_are_range_checked() {
+        let big = MAX_INT + 1;
+        let huge = MAX_VERSION + 1;
+        type Build = Box<dyn Fn(u64) -> Result<Command, ArgError>>;
+        let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let cases: Vec<(&str, u64, u64, Build)> = vec![
+            (
+                "maxconn",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(move |n| Command::set_maxconn_global(narrow(n))),
+            ),
+            (
+                "maxconn",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(move |n| Command::set_maxconn_frontend("fe", narrow(n))),
+            ),
+            (
+                "limit",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(move |n| Command::set_rate_limit_connections(narrow(n))),
+            ),
+            (
+                "limit",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(move |n| Command::set_rate_limit_sessions(narrow(n))),
+            ),
+            (
+                "limit",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(move |n| Command::set_rate_limit_ssl_sessions(narrow(n))),
+            ),
+            (
+                "proxy id",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(|n| Command::show_errors(Some(i64::try_from(n).unwrap_or(i64::MAX)))),
+            ),
+            (
+                "map",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(|n| Command::show_map(MapRef::Id(n))),
+            ),
+            (
+                "acl",
+                u64::from(MAX_INT),
+                u64::from(big),
+                Box::new(|n| Command::clear_acl(MapRef::Id(n))),
+            ),
+            (
+                "version",
+                MAX_VERSION,
+                huge,
+                Box::new(|n| Command::commit_map(MapRef::Id(1), n)),
+            ),
+            (
+                "version",
+                MAX_VERSION,
+                huge,
+                Box::new(|n| Command::commit_acl(MapRef::Id(1), n)),
+            ),
+            (
+                "version",
+                MAX_VERSION,
+                huge,
+                Box::new(|n| Command::add_map_bulk(MapRef::Id(1), Some(n), &[("k", "v")])),
+            ),
+            (
+                "version",
+                MAX_VERSION,
+                huge,
+                Box::new(|n| Command::add_acl_bulk(MapRef::Id(1), Some(n), &["p"])),
+            ),
+        ];
+        for (argument, max, over, build) in cases {
+            let c = build(max).expect("the largest value HAProxy reads");
+            assert!(c.line().contains(&max.to_string()), "{}", c.line());
+            let e = build(over).expect_err("one beyond HAProxy's range");
+            assert_eq!(e.argument, argument, "{e}");
+            assert_eq!(e.value, over.to_string(), "{e}");
+            assert!(
+                matches!(e.kind, ArgErrorKind::OutOfRange { max: m, .. } if m == i64::try_from(max).unwrap_or(i64::MAX)),
+                "{e}"
+            );
+        }
+        let e = Command::set_maxconn_global(u32::MAX).expect_err("wraps in HAProxy");
+        assert!(e.to_string().contains("maxconn"), "names the argument: {e}");
+        // A negative proxy id means every proxy; 0 is sent (HAProxy: `No
+        // such proxy.`).
+        assert_eq!(
+            Command::show_errors(Some(-1)).expect("ok").line(),
+            "show errors"
+        );
+        assert_eq!(
+            Command::show_errors(Some(0)).expect("ok").line(),
+            "show errors 0"
         );
     }
 

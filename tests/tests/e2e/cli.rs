@@ -103,7 +103,7 @@ fn json(s: &str) -> Json {
 }
 
 /// A tiny CSV reader honouring quotes (RFC 4180).
-fn csv(s: &str) -> Vec<Vec<String>> {
+pub(crate) fn csv(s: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
@@ -522,6 +522,81 @@ fn frontend_and_global_writes() {
     assert_eq!(everywhere(&f, "fe_http", "FRONTEND", "stot"), ["0"; 2]);
 }
 
+/// A number HAProxy reads as a C `int` and would wrap: 2.6 acknowledges
+/// `set maxconn global 4294967295` with an empty reply and sets the
+/// startup limit. The builder refuses it (a usage error, exit 2, naming
+/// the argument) and nothing is sent: every process keeps its limits,
+/// read back raw.
+#[test]
+fn numbers_haproxy_would_wrap_are_refused_before_sending() {
+    let f = fleet(2, vec![], false);
+    let state = || {
+        f.instances()
+            .iter()
+            .map(|i| {
+                let info: Vec<String> = i
+                    .raw("show info")
+                    .lines()
+                    .filter(|l| {
+                        [
+                            "Maxconn:",
+                            "ConnRateLimit:",
+                            "SessRateLimit:",
+                            "SslRateLimit:",
+                        ]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                    })
+                    .map(str::to_owned)
+                    .collect();
+                (
+                    info,
+                    stat(&i.raw("show stat"), "fe_http", "FRONTEND", "slim"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = state();
+    assert!(
+        before
+            .iter()
+            .all(|(info, _)| info.contains(&"Maxconn: 4000".to_owned())),
+        "{before:?}"
+    );
+    for (args, argument) in [
+        (&["global", "set-maxconn", "4294967295"][..], "maxconn"),
+        (&["global", "set-maxconn", "2147483648"][..], "maxconn"),
+        (
+            &["global", "set-rate-limit", "connections", "4294967295"][..],
+            "limit",
+        ),
+        (
+            &["global", "set-rate-limit", "sessions", "2147483648"][..],
+            "limit",
+        ),
+        (
+            &["global", "set-rate-limit", "ssl-sessions", "4294967295"][..],
+            "limit",
+        ),
+        (
+            &["frontend", "set-maxconn", "fe_http", "2147483648"][..],
+            "maxconn",
+        ),
+    ] {
+        let e = fails(&f, args, 2);
+        assert!(
+            e.contains(argument) && e.contains("out of range") && e.contains("2147483647"),
+            "{args:?}: {e}"
+        );
+        assert_eq!(state(), before, "{args:?} changed a process");
+    }
+    // The largest value HAProxy reads is sent, and HAProxy itself refuses
+    // it: above the hard limit (the startup maxconn, 4000).
+    let e = fails(&f, &["global", "set-maxconn", "2147483647"], 1);
+    assert!(e.contains("Value out of range."), "{e}");
+    assert_eq!(state(), before);
+}
+
 #[test]
 fn maps_and_acls() {
     let f = fleet(2, vec![], false);
@@ -657,6 +732,22 @@ fn maps_and_acls() {
     assert_eq!(f.instances()[0].raw(&format!("show acl {acl}")).trim(), "");
 }
 
+/// `map set` of a key the map does not hold: HAProxy answers `entry not
+/// found.` (in no table of errors): the CLI fails with HAProxy's words,
+/// naming the socket, and no process's map changed, read back raw.
+#[test]
+fn map_set_of_a_missing_key_fails_with_haproxys_words() {
+    let f = fleet(2, vec![], false);
+    let map = f.map_file().to_string_lossy().into_owned();
+    let raw = |i: usize| f.instances()[i].raw(&format!("show map {map}"));
+    let before = (raw(0), raw(1));
+    assert!(before.0.contains(" example.com be_app\n"), "{before:?}");
+    let e = fails(&f, &["map", "set", &map, "no-such-key", "v"], 1);
+    assert!(e.contains("entry not found"), "HAProxy's words: {e}");
+    assert!(e.contains("instance-"), "names the socket: {e}");
+    assert_eq!((raw(0), raw(1)), before, "a map changed");
+}
+
 #[test]
 fn a_disagreement_shows_every_process() {
     let f = fleet(2, vec![], false);
@@ -693,6 +784,153 @@ fn a_disagreement_shows_every_process() {
             .count(),
         2
     );
+}
+
+/// The peak RSS documented for the CLI cut off by a reply without end at
+/// discovery (docs/reliability.md): the probe reads at most 1 MiB.
+const ENDLESS_PROBE_RSS_KIB: u64 = 32 * 1024;
+
+/// Runs the CLI under GNU `time`, returning its outcome, its wall time
+/// and its peak RSS in KiB (`wait4`'s `ru_maxrss`: exact, even for a peak
+/// just before exit).
+fn run_measured(args: &[&str]) -> (Out, Duration, u64) {
+    let time = Path::new("/usr/bin/time");
+    assert!(
+        time.exists(),
+        "GNU time is needed to measure peak RSS: apt-get install time"
+    );
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let report = std::env::temp_dir().join(format!(
+        "hx-rss-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let report_arg = report.to_string_lossy().into_owned();
+    let cli_path = cli().to_string_lossy().into_owned();
+    let mut all = vec!["-f", "%M", "-o", &report_arg, &cli_path];
+    all.extend_from_slice(args);
+    let started = std::time::Instant::now();
+    let o = Command::new(time)
+        .args(&all)
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run haproxy-cli under time");
+    let took = started.elapsed();
+    let rss = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|r| r.lines().last().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no peak RSS in {}", report.display()));
+    let _ = std::fs::remove_file(&report);
+    let out = Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    (out, took, rss)
+}
+
+/// Reply size bounds from the command line: a tiny `--max-reply-size`
+/// makes a listing fail with the size error naming the socket; a foreign
+/// socket beside a real HAProxy that streams without end when probed
+/// (`show info`) is cut at the probe's 1 MiB — quickly, with bounded
+/// memory, whatever `--timeout` says — and the command fails naming it,
+/// or with `--allow-partial` names it as missed (exit 3).
+#[test]
+fn reply_size_bounds_from_the_command_line() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let f = fleet(1, vec![], false);
+    let dir = f.socket_dir();
+    let dir = dir.to_string_lossy().into_owned();
+    let real = f.instances()[0].socket.to_string_lossy().into_owned();
+
+    // 2K holds `show info` (about 1.2 KiB) but not the `show stat` of the
+    // standard topology (over 4 KiB on every version).
+    let o = run(&[
+        "--socket-dir",
+        &dir,
+        "--max-reply-size",
+        "2K",
+        "server",
+        "list",
+    ]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr.contains(&real) && o.stderr.contains("passed 2048 bytes"),
+        "the size error, naming the socket: {o:?}"
+    );
+    assert!(o.stdout.is_empty(), "{o:?}");
+    // The same from the environment; and a bad size is a usage error.
+    let mut c = Command::new(cli());
+    let env = c
+        .args(["--socket-dir", &dir, "server", "list"])
+        .env("HAPROXY_CLI_MAX_REPLY_SIZE", "2K")
+        .output()
+        .expect("run");
+    assert_eq!(env.status.code(), Some(1), "{env:?}");
+    assert!(String::from_utf8_lossy(&env.stderr).contains("passed 2048 bytes"));
+    let o = run(&["--socket-dir", &dir, "--max-reply-size", "1.5M", "info"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    // A generous one changes nothing.
+    assert!(ok(&f, &["--max-reply-size", "64M", "server", "list"]).contains("app1"));
+
+    // A foreign socket streaming without end on `show info`.
+    static SENT: AtomicUsize = AtomicUsize::new(0);
+    let endless = f.socket_dir().join("endless.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&endless).expect("bind");
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let mut req = [0u8; 256];
+                let _ = std::io::Read::read(&mut s, &mut req);
+                let _ = s.write_all(b"Name: HAProxy\nVersion: 2.6.0\n");
+                let chunk = "Filler: 0123456789abcdef\n".repeat(4096);
+                while s.write_all(chunk.as_bytes()).is_ok() {
+                    SENT.fetch_add(chunk.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let endless = endless.to_string_lossy().into_owned();
+    let (o, took, rss) = run_measured(&["--socket-dir", &dir, "--timeout", "30", "info"]);
+    println!(
+        "endless probe: exit {}, {took:?}, peak RSS {rss} KiB, the peer sent {} bytes",
+        o.code,
+        SENT.load(Ordering::Relaxed)
+    );
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr.contains(&endless) && o.stderr.contains("passed 1048576 bytes"),
+        "names the socket and the probe's limit: {o:?}"
+    );
+    assert!(o.stdout.is_empty(), "{o:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "cut by size, not the 30 s deadline: {took:?}"
+    );
+    assert!(
+        rss < ENDLESS_PROBE_RSS_KIB,
+        "peak RSS {rss} KiB over the documented {ENDLESS_PROBE_RSS_KIB} KiB"
+    );
+    // Best effort: the real process answers, the endless socket is named
+    // as missed, exit 3.
+    let (o, took, rss) = run_measured(&[
+        "--socket-dir",
+        &dir,
+        "--timeout",
+        "30",
+        "--allow-partial",
+        "info",
+    ]);
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(
+        o.stderr.contains("partial: not reached") && o.stderr.contains(&endless),
+        "{o:?}"
+    );
+    assert!(o.stdout.contains("HAProxy"), "{o:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(rss < ENDLESS_PROBE_RSS_KIB, "peak RSS {rss} KiB");
 }
 
 #[test]

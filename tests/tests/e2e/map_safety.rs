@@ -147,3 +147,92 @@ fn show_map_lines_with_blanks_are_resolved_not_split() {
         assert!(contents(i, &map_path).contains(&"sp ace other".to_owned()));
     }
 }
+
+/// Two entries that print alike: key `a b` → value `c`, and key `a` →
+/// value `b c` both print as `a b c`. Each reading of each line is
+/// confirmed by `get map` (both keys exist, each with its value), so
+/// neither line can be attributed: both are reported as ambiguous — by
+/// the library (`Entry::ambiguous`, the whole text as `key`, no value),
+/// in the CLI's JSON (`"ambiguous": true`), and on stderr beside the
+/// table — never split into a guessed key and value.
+#[test]
+fn entries_that_print_alike_are_reported_ambiguous_not_split() {
+    let f = fleet(2);
+    let map_path = f.map_file().to_string_lossy().into_owned();
+    let map = MapRef::File(&map_path);
+    let hap = HAProxy::from_dir(f.socket_dir()).expect("discover");
+    hap.add_map(map, "a b", "c").expect("add `a b` → `c`");
+    hap.add_map(map, "a", "b c").expect("add `a` → `b c`");
+    for i in f.instances() {
+        assert_eq!(
+            i.raw(&format!("show map {map_path}"))
+                .matches(" a b c\n")
+                .count(),
+            2,
+            "HAProxy prints both alike"
+        );
+    }
+    for (pid, entries) in hap.map_entries(map).expect("entries") {
+        let alike: Vec<_> = entries.iter().filter(|e| e.key.starts_with('a')).collect();
+        assert_eq!(alike.len(), 2, "{pid:?}: {entries:?}");
+        for e in alike {
+            assert!(e.ambiguous, "{pid:?}: not reported ambiguous: {e:?}");
+            assert_eq!(e.key, "a b c", "{pid:?}: split by guess: {e:?}");
+            assert_eq!(e.value, None, "{pid:?}: {e:?}");
+        }
+        let plain = entries.iter().find(|e| e.key == "example.com");
+        assert!(
+            plain.is_some_and(|e| !e.ambiguous && e.value.as_deref() == Some("be_app")),
+            "{entries:?}"
+        );
+    }
+    // The CLI.
+    let dir = f.socket_dir().to_string_lossy().into_owned();
+    let run = |format: &str| {
+        let o = std::process::Command::new(crate::cli::cli())
+            .args([
+                "--socket-dir",
+                &dir,
+                "map",
+                "show",
+                &map_path,
+                "--format",
+                format,
+            ])
+            .env_remove("HAPROXY_CLI_SOCKET_DIR")
+            .output()
+            .expect("run haproxy-cli");
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (json, _) = run("json");
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let alike: Vec<&serde_json::Value> = json
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|e| e["key"] == "a b c")
+        .collect();
+    assert_eq!(alike.len(), 2, "{json}");
+    for e in alike {
+        assert_eq!(e["ambiguous"], true, "{e}");
+        assert!(e["value"].is_null(), "{e}");
+    }
+    assert!(
+        !json
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["key"] == "a" || e["key"] == "a b")),
+        "split by guess: {json}"
+    );
+    for format in ["table", "csv"] {
+        let (out, err) = run(format);
+        assert!(out.contains("a b c"), "{format}: {out}");
+        assert!(
+            err.contains("warning: map entry `a b c` is ambiguous"),
+            "{format}: the ambiguity is said: {err:?}"
+        );
+    }
+}

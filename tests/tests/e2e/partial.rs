@@ -586,6 +586,9 @@ fn a_mixed_version_fleet_never_sums_a_column_over_the_processes_that_have_it() {
         .expect("the matrix has the system's 2.6");
     let f = Fleet::start_mixed(Options::default(), &[oldest]);
     let dir = f.socket_dir();
+    // Over a second apart: each process's start time and uptime differ
+    // (an identity field that agreed would rightly be shown once).
+    std::thread::sleep(Duration::from_millis(1100));
     let newer = Custom::start(&newest_haproxy(), &dir, "newer", "", BE_STATIC);
     let newer_stat = raw_unix(&newer.socket, "show stat").expect("show stat");
     let older_stat = f.instances()[0].raw("show stat");
@@ -636,20 +639,124 @@ fn a_mixed_version_fleet_never_sums_a_column_over_the_processes_that_have_it() {
         .find(|s| s["backend"] == "be_app" && s["name"] == "app1")
         .expect("app1");
     assert_eq!(app1["processes"], 1, "{app1}");
+    // CSV: a `processes` column, 1 for the object of one process only.
+    let o = in_dir(&dir, &["--format", "csv", "server", "list"]);
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{o:?}");
+    let rows = crate::cli::csv(&o.stdout);
+    let col = |name: &str| {
+        rows[0]
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no {name} column: {:?}", rows[0]))
+    };
+    let (be, sv, processes) = (col("backend"), col("name"), col("processes"));
+    let row = |b: &str, s: &str| {
+        rows.iter()
+            .find(|r| {
+                r.get(be).map(String::as_str) == Some(b) && r.get(sv).map(String::as_str) == Some(s)
+            })
+            .unwrap_or_else(|| panic!("no {b}/{s} row: {rows:?}"))
+    };
+    assert_eq!(row("be_app", "app1")[processes], "1", "{:?}", rows[0]);
+    assert_ne!(row("be_static", "s1")[processes], "1", "s1 is on both");
     // Identity fields are per process; the versions differ and say so.
     let o = in_dir(&dir, &["--format", "json", "info"]);
     assert_eq!(o.code, 0, "{o:?}");
     let info: Json = serde_json::from_str(&o.stdout).expect("json");
-    for field in ["Pid", "Version", "Uptime_sec"] {
+    // Both versions have `Start_time_sec` (2.5+).
+    for field in ["Pid", "Version", "Uptime", "Uptime_sec", "Start_time_sec"] {
         let d = info[field]["disagreement"].as_array();
-        if field == "Uptime_sec" && d.is_none() {
-            // Started within the same second: one value, the same for both.
-            assert!(info[field].is_u64(), "{field}: {}", info[field]);
-            continue;
-        }
-        assert_eq!(d.map(Vec::len), Some(2), "{field}: {}", info[field]);
+        assert_eq!(
+            d.map(Vec::len),
+            Some(2),
+            "{field} per process, not picked: {}",
+            info[field]
+        );
+    }
+    let table = in_dir(&dir, &["info"]);
+    assert_eq!(table.code, 0, "{table:?}");
+    for field in ["Uptime", "Start_time_sec"] {
+        let line = table
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(field))
+            .unwrap_or_else(|| panic!("no {field} in {}", table.stdout));
+        assert!(
+            line.contains('{') && line.contains('|'),
+            "every process's value: {line}"
+        );
     }
     let o = in_dir(&dir, &["metric", "Version"]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("processes disagree on Version"), "{o:?}");
+}
+
+/// `haproxy-cli` under `prlimit --nofile=N`, in `dir`.
+fn with_nofile(n: u32, dir: &Path, args: &[&str]) -> Out {
+    let mut all: Vec<&OsStr> = vec![OsStr::new("--socket-dir"), dir.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    let o = Command::new("prlimit")
+        .arg(format!("--nofile={n}"))
+        .arg(cli())
+        .args(&all)
+        .env_remove("HAPROXY_CLI_SOCKET_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run prlimit (util-linux)");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Out of file descriptors: six processes, the CLI allowed 4 descriptors
+/// (stdin, stdout, stderr and one more — found by trying: 3 cannot even
+/// load the program, from 9 on all six are reached at once) or 7 (every
+/// probe passes, the listing then cannot open them all). A socket that
+/// cannot be opened is a process not reached, never a dead one: the
+/// command fails naming it (exit 1), or with `--allow-partial` names it
+/// missed (exit 3) — never exit 0 with part of the fleet. A write that
+/// fails at discovery writes nothing, read back raw on every process.
+#[test]
+fn out_of_file_descriptors_is_a_process_not_reached() {
+    let f = Fleet::start(Options {
+        instances: 6,
+        ..Options::default()
+    });
+    let dir = f.socket_dir();
+    let emfile = "Too many open files";
+    for n in [4, 7] {
+        let o = with_nofile(n, &dir, &["server", "list"]);
+        assert_eq!(o.code, 1, "nofile={n}: {o:?}");
+        assert!(o.stdout.is_empty(), "nofile={n}: {o:?}");
+        assert!(
+            o.stderr.contains("instance-") && o.stderr.contains(emfile),
+            "nofile={n}: names the process and why: {o:?}"
+        );
+        let o = with_nofile(n, &dir, &["--allow-partial", "server", "list"]);
+        assert_eq!(o.code, 3, "nofile={n}: {o:?}");
+        assert!(
+            o.stderr
+                .lines()
+                .all(|l| l.starts_with("haproxy-cli: partial: ")),
+            "nofile={n}: {o:?}"
+        );
+        assert!(
+            o.stderr.contains("instance-") && o.stderr.contains(emfile),
+            "nofile={n}: names what it missed: {o:?}"
+        );
+        assert!(o.stdout.contains("be_static"), "nofile={n}: {o:?}");
+    }
+    let o = with_nofile(4, &dir, &["server", "set-weight", "be_static/s1", "7"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains(emfile), "{o:?}");
+    for i in f.instances() {
+        assert_eq!(
+            weight(&i.socket, "be_static/s1"),
+            10,
+            "{}",
+            i.socket.display()
+        );
+    }
 }

@@ -3,13 +3,18 @@
 //! judged a failure ([`Command::judge`]) — whatever HAProxy's wording —
 //! with HAProxy's state read back (without our libraries) unchanged.
 //!
+//! A form HAProxy would misread (a number it reads as a C `int` and would
+//! wrap) is refused by the builder before anything is sent; the table
+//! shows those too, as `ArgError`.
+//!
 //! The table of what was sent, what HAProxy answered and our verdict is
 //! kept in `docs/reliability.md`, one section per HAProxy version; this
 //! test checks that the section matches what it observed, and rewrites it
 //! when run with `VERDICTS_BLESS=1`.
 
-use haproxy_e2e::{haproxy_version, Fleet, Instance, Options, Topology};
+use haproxy_e2e::{haproxy_version, Fleet, Instance, Level, Options, Topology};
 use haproxy_proto::command::{Command, EntryRef, Health, MapRef, ServerState};
+use haproxy_proto::ArgError;
 use haproxy_transport::{Client, Endpoint};
 use std::path::Path;
 
@@ -79,260 +84,346 @@ struct Row {
     form: &'static str,
     line: String,
     reply: String,
-    failed: bool,
+    verdict: Verdict,
+}
+
+/// What our library made of a failing form.
+enum Verdict {
+    /// HAProxy's reply was judged a failure (`CommandFailed`).
+    Failed,
+    /// The transport typed HAProxy's `Permission denied` (`LevelTooLow`).
+    LevelTooLow,
+    /// The builder refused the arguments: nothing was sent.
+    Refused,
+    /// HAProxy's reply was judged a success: a false success.
+    Success,
+}
+
+/// A failing form: the command, the form, the socket's level it is sent
+/// on, and what the builder made of it.
+struct Case {
+    command: &'static str,
+    form: &'static str,
+    level: Level,
+    built: Result<Command, ArgError>,
+}
+
+/// A failing form sent on the admin socket.
+fn admin(command: &'static str, form: &'static str, built: Result<Command, ArgError>) -> Case {
+    Case {
+        command,
+        form,
+        level: Level::Admin,
+        built,
+    }
+}
+
+/// The instance's socket of `level` (the admin one, or an extra one).
+fn socket(i: &Instance, level: Level) -> &Path {
+    if level == Level::Admin {
+        return &i.socket;
+    }
+    i.extra_sockets
+        .iter()
+        .find(|(_, l)| *l == level)
+        .map(|(p, _)| p.as_path())
+        .unwrap_or_else(|| panic!("no {} socket", level.as_str()))
 }
 
 fn send(i: &Instance, c: &Command) -> String {
-    let client = Client::new(Endpoint::unix(&i.socket));
-    let r = match c.payload() {
-        Some(p) => client.command_with_payload(c.line(), p),
-        None => client.command(c.line()),
-    };
-    r.unwrap_or_else(|e| panic!("{}: {e}", c.line()))
+    send_on(&i.socket, c).unwrap_or_else(|e| panic!("{}: {e}", c.line()))
 }
 
-fn cases(map: &str, acl: &str) -> Vec<(&'static str, &'static str, Command)> {
+/// HAProxy's reply; a `Permission denied` the transport already typed
+/// ([`haproxy_transport::Error::LevelTooLow`]) is returned as the error.
+fn send_on(socket: &Path, c: &Command) -> Result<String, haproxy_transport::Error> {
+    let client = Client::new(Endpoint::unix(socket));
+    match c.payload() {
+        Some(p) => client.command_with_payload(c.line(), p),
+        None => client.command(c.line()),
+    }
+}
+
+fn cases(map: &str, acl: &str) -> Vec<Case> {
     let m = MapRef::File(map);
     let a = MapRef::File(acl);
     let none = MapRef::File("/nonexistent.map");
-    let ok = |r: Result<Command, haproxy_proto::ArgError>| r.expect("the builder accepts it");
     vec![
-        (
+        admin(
             "enable frontend",
             "no such frontend",
-            ok(Command::enable_frontend("nosuch")),
+            Command::enable_frontend("nosuch"),
         ),
-        (
+        admin(
             "disable frontend",
             "no such frontend",
-            ok(Command::disable_frontend("nosuch")),
+            Command::disable_frontend("nosuch"),
         ),
-        (
+        admin(
             "shutdown frontend",
             "no such frontend",
-            ok(Command::shutdown_frontend("nosuch")),
+            Command::shutdown_frontend("nosuch"),
         ),
-        (
+        admin(
             "set maxconn frontend",
             "a backend's name",
-            ok(Command::set_maxconn_frontend("be_app", 10)),
+            Command::set_maxconn_frontend("be_app", 10),
         ),
-        (
+        admin(
             "set maxconn frontend",
-            "above HAProxy's range",
-            ok(Command::set_maxconn_frontend("fe_http", u32::MAX)),
+            "above a C int (HAProxy would wrap it)",
+            Command::set_maxconn_frontend("fe_http", u32::MAX),
         ),
-        (
+        admin(
+            "set maxconn global",
+            "above the process's hard limit (maxconn 4000)",
+            Command::set_maxconn_global(99_999),
+        ),
+        admin(
+            "set maxconn global",
+            "above a C int (HAProxy 2.6 would set the hard limit)",
+            Command::set_maxconn_global(u32::MAX),
+        ),
+        admin(
             "set rate-limit connections global",
-            "above HAProxy's range",
-            ok(Command::set_rate_limit_connections(u32::MAX)),
+            "above a C int (HAProxy would wrap it)",
+            Command::set_rate_limit_connections(u32::MAX),
         ),
-        (
+        admin(
             "set rate-limit sessions global",
-            "above HAProxy's range",
-            ok(Command::set_rate_limit_sessions(u32::MAX)),
+            "above a C int (HAProxy would wrap it)",
+            Command::set_rate_limit_sessions(u32::MAX),
         ),
-        (
+        admin(
+            "set rate-limit ssl-sessions global",
+            "above a C int (HAProxy would wrap it)",
+            Command::set_rate_limit_ssl_sessions(u32::MAX),
+        ),
+        admin("show errors", "proxy id 0", Command::show_errors(Some(0))),
+        Case {
+            command: "clear counters",
+            form: "on a `level user` socket",
+            level: Level::User,
+            built: Ok(Command::clear_counters()),
+        },
+        Case {
+            command: "clear counters all",
+            form: "on a `level operator` socket",
+            level: Level::Operator,
+            built: Ok(Command::clear_counters_all()),
+        },
+        admin(
             "get weight",
             "no such server",
-            ok(Command::get_weight("be_app", "nosuch")),
+            Command::get_weight("be_app", "nosuch"),
         ),
-        (
+        admin(
             "get weight",
             "no such backend",
-            ok(Command::get_weight("nosuch", "s1")),
+            Command::get_weight("nosuch", "s1"),
         ),
-        (
+        admin(
             "set weight",
             "no such server",
-            ok(Command::set_weight("be_app", "nosuch", 1)),
+            Command::set_weight("be_app", "nosuch", 1),
         ),
-        (
+        admin(
             "set weight",
             "no such backend",
-            ok(Command::set_weight("nosuch", "s1", 1)),
+            Command::set_weight("nosuch", "s1", 1),
         ),
-        (
+        admin(
+            "set weight",
+            "a backend with a static algorithm (static-rr)",
+            Command::set_weight("be_fixed", "f1", 5),
+        ),
+        admin(
             "set weight …%",
             "no such server",
-            ok(Command::set_weight_percent("be_app", "nosuch", 50)),
+            Command::set_weight_percent("be_app", "nosuch", 50),
         ),
-        (
+        admin(
             "set server state",
             "no such server",
-            ok(Command::set_server_state(
-                "be_app",
-                "nosuch",
-                ServerState::Drain,
-            )),
+            Command::set_server_state("be_app", "nosuch", ServerState::Drain),
         ),
-        (
+        admin(
             "enable server",
             "no such server",
-            ok(Command::enable_server("be_app", "nosuch")),
+            Command::enable_server("be_app", "nosuch"),
         ),
-        (
+        admin(
             "disable server",
             "no such server",
-            ok(Command::disable_server("be_app", "nosuch")),
+            Command::disable_server("be_app", "nosuch"),
         ),
-        (
+        admin(
             "set server addr",
             "no such server",
-            ok(Command::set_server_addr(
-                "be_app",
-                "nosuch",
-                "127.0.0.9",
-                None,
-            )),
+            Command::set_server_addr("be_app", "nosuch", "127.0.0.9", None),
         ),
-        (
+        admin(
             "shutdown sessions server",
             "no such server",
-            ok(Command::shutdown_sessions_server("be_app", "nosuch")),
+            Command::shutdown_sessions_server("be_app", "nosuch"),
         ),
-        (
+        admin(
             "set server health",
             "a tracking server",
-            ok(Command::set_server_health("be_app", "app5", Health::Down)),
+            Command::set_server_health("be_app", "app5", Health::Down),
         ),
-        (
+        admin(
             "set server health",
             "no such server",
-            ok(Command::set_server_health("be_app", "nosuch", Health::Up)),
+            Command::set_server_health("be_app", "nosuch", Health::Up),
         ),
-        (
+        admin(
             "set server agent",
             "a server without agent",
-            ok(Command::set_server_agent("be_app", "app1", Health::Down)),
+            Command::set_server_agent("be_app", "app1", Health::Down),
         ),
-        (
+        admin(
             "add server",
             "the name exists",
-            ok(Command::add_server("be_app", "app1", "127.0.0.9:1", &[])),
+            Command::add_server("be_app", "app1", "127.0.0.9:1", &[]),
         ),
-        (
+        admin(
             "add server",
             "no such backend",
-            ok(Command::add_server("nosuch", "x", "127.0.0.9:1", &[])),
+            Command::add_server("nosuch", "x", "127.0.0.9:1", &[]),
         ),
-        (
+        admin(
             "del server",
             "a tracked server",
-            ok(Command::del_server("be_app", "app1")),
+            Command::del_server("be_app", "app1"),
         ),
-        (
+        admin(
+            "del server",
+            "a server not in maintenance",
+            Command::del_server("be_static", "s1"),
+        ),
+        admin(
             "del server",
             "no such server",
-            ok(Command::del_server("be_app", "nosuch")),
+            Command::del_server("be_app", "nosuch"),
         ),
-        ("show map", "no such map", ok(Command::show_map(none))),
-        ("show acl", "no such ACL", ok(Command::show_acl(none))),
-        (
+        admin("show map", "no such map", Command::show_map(none)),
+        admin("show acl", "no such ACL", Command::show_acl(none)),
+        admin(
             "get map",
             "no such map",
-            ok(Command::get_map(none, "example.com")),
+            Command::get_map(none, "example.com"),
         ),
-        (
+        admin(
             "get acl",
             "no such ACL",
-            ok(Command::get_acl(none, "192.0.2.1")),
+            Command::get_acl(none, "192.0.2.1"),
         ),
-        (
-            "add map",
-            "no such map",
-            ok(Command::add_map(none, "k", "v")),
-        ),
-        (
+        admin("add map", "no such map", Command::add_map(none, "k", "v")),
+        admin(
             "set map",
             "no such key",
-            ok(Command::set_map(m, EntryRef::Key("no-such-key"), "v")),
+            Command::set_map(m, EntryRef::Key("no-such-key"), "v"),
         ),
-        (
+        admin(
             "set map",
             "no such entry id",
-            ok(Command::set_map(m, EntryRef::Id("0x1"), "v")),
+            Command::set_map(m, EntryRef::Id("0x1"), "v"),
         ),
-        (
+        admin(
             "set map",
             "no such map",
-            ok(Command::set_map(none, EntryRef::Key("example.com"), "v")),
+            Command::set_map(none, EntryRef::Key("example.com"), "v"),
         ),
-        (
+        admin(
             "del map",
             "no such key",
-            ok(Command::del_map(m, EntryRef::Key("no-such-key"))),
+            Command::del_map(m, EntryRef::Key("no-such-key")),
         ),
-        ("clear map", "no such map", ok(Command::clear_map(none))),
-        (
+        admin("clear map", "no such map", Command::clear_map(none)),
+        admin(
             "add acl",
             "not an address",
-            ok(Command::add_acl(a, "not-an-ip")),
+            Command::add_acl(a, "not-an-ip"),
         ),
-        (
+        admin(
             "add acl",
             "no such ACL",
-            ok(Command::add_acl(none, "192.0.2.9")),
+            Command::add_acl(none, "192.0.2.9"),
         ),
-        (
+        admin(
             "del acl",
             "no such pattern",
-            ok(Command::del_acl(a, EntryRef::Key("203.0.113.7"))),
+            Command::del_acl(a, EntryRef::Key("203.0.113.7")),
         ),
-        (
+        admin(
             "del acl",
             "no such entry id",
-            ok(Command::del_acl(a, EntryRef::Id("0x1"))),
+            Command::del_acl(a, EntryRef::Id("0x1")),
         ),
-        ("clear acl", "no such ACL", ok(Command::clear_acl(none))),
-        ("prepare map", "no such map", ok(Command::prepare_map(none))),
-        (
+        admin("clear acl", "no such ACL", Command::clear_acl(none)),
+        admin("prepare map", "no such map", Command::prepare_map(none)),
+        admin(
             "commit map",
             "a version never prepared",
-            ok(Command::commit_map(m, 99)),
+            Command::commit_map(m, 99),
         ),
-        ("prepare acl", "no such ACL", ok(Command::prepare_acl(none))),
-        (
+        admin("prepare acl", "no such ACL", Command::prepare_acl(none)),
+        admin(
             "commit acl",
             "a version never prepared",
-            ok(Command::commit_acl(a, 99)),
+            Command::commit_acl(a, 99),
         ),
-        (
+        admin(
             "add map @ver <<",
             "a version never prepared",
-            ok(Command::add_map_bulk(m, Some(99), &[("k", "v")])),
+            Command::add_map_bulk(m, Some(99), &[("k", "v")]),
         ),
-        (
+        admin(
             "add map <<",
             "no such map",
-            ok(Command::add_map_bulk(none, None, &[("k", "v")])),
+            Command::add_map_bulk(none, None, &[("k", "v")]),
         ),
-        (
+        admin(
             "add acl <<",
             "no such ACL",
-            ok(Command::add_acl_bulk(none, None, &["192.0.2.9"])),
+            Command::add_acl_bulk(none, None, &["192.0.2.9"]),
         ),
-        (
+        admin(
             "show servers state",
             "no such backend",
-            ok(Command::show_servers_state(Some("nosuch"))),
+            Command::show_servers_state(Some("nosuch")),
         ),
-        (
+        admin(
             "show proc",
             "a worker's socket, not the master's",
-            Command::show_proc(),
+            Ok(Command::show_proc()),
         ),
     ]
 }
 
-/// Every builder command that has a failing form HAProxy can be driven
-/// to; the others (`show info`, `show stat`, `clear counters`, …) have
-/// none on an admin socket and are judged by recognition of their dump.
+/// A backend with a static balance algorithm, for `set weight`'s refusal.
+const STATIC_BACKEND: &str =
+    "backend be_fixed\n    balance static-rr\n    server f1 127.0.0.1:9 weight 10\n";
+
+/// Every builder command with a form HAProxy refuses is sent in that form
+/// — on the admin socket, or on a `level user` / `level operator` one
+/// where the refusal is about the socket's level. The read-only dumps
+/// left out (`show info`, `show info typed`, `show stat`, `show stat
+/// typed`, `show map` / `show acl` without argument, `show errors` and
+/// `show servers state` without argument) have no failing form on an
+/// admin socket: they are judged by recognition of their dump
+/// ([`success_forms_are_recognised`]).
 #[test]
 fn every_failing_form_is_a_failure_and_changes_nothing() {
     let fleet = Fleet::start(Options {
         instances: 1,
         topology: Topology::standard(),
+        extra_sockets: vec![
+            ("user".to_owned(), Level::User),
+            ("operator".to_owned(), Level::Operator),
+        ],
+        extra_config: STATIC_BACKEND.to_owned(),
         ..Options::default()
     });
     let i = &fleet.instances()[0];
@@ -340,24 +431,54 @@ fn every_failing_form_is_a_failure_and_changes_nothing() {
     let acl = fleet.acl_file().to_string_lossy().into_owned();
     let dir = fleet.dir().to_string_lossy().into_owned();
     let mut rows = Vec::new();
-    for (command, form, c) in cases(&map, &acl) {
+    for case in cases(&map, &acl) {
+        let Case {
+            command,
+            form,
+            level,
+            built,
+        } = case;
         let before = state(i, &map, &acl);
-        let reply = send(i, &c);
-        let failed = c.judge(&reply).is_err();
+        let (line, reply, verdict) = match built {
+            Ok(c) => {
+                let (reply, verdict) = match send_on(socket(i, level), &c) {
+                    Ok(reply) => {
+                        let verdict = match c.judge(&reply) {
+                            Ok(_) => Verdict::Success,
+                            Err(_) => Verdict::Failed,
+                        };
+                        (reply, verdict)
+                    }
+                    Err(haproxy_transport::Error::LevelTooLow { message, .. }) => {
+                        (message, Verdict::LevelTooLow)
+                    }
+                    Err(e) => panic!("{}: {e}", c.line()),
+                };
+                (c.line().replace(&dir, "$DIR"), reply, verdict)
+            }
+            Err(e) => (
+                format!("refused: {}: {}", e.argument, e.kind),
+                String::new(),
+                Verdict::Refused,
+            ),
+        };
         let after = state(i, &map, &acl);
-        assert_eq!(before, after, "`{}` changed HAProxy's state", c.line());
+        assert_eq!(before, after, "`{line}` changed HAProxy's state");
         rows.push(Row {
             command,
             form,
-            line: c.line().replace(&dir, "$DIR"),
+            line,
             reply,
-            failed,
+            verdict,
         });
     }
     let (maj, min, _) = haproxy_version();
     let table = render(&format!("{maj}.{min}"), &rows);
     check_doc(&format!("{maj}.{min}"), &table);
-    let false_successes: Vec<&Row> = rows.iter().filter(|r| !r.failed).collect();
+    let false_successes: Vec<&Row> = rows
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Success))
+        .collect();
     assert!(
         false_successes.is_empty(),
         "judged a success: {:?}",
@@ -493,17 +614,17 @@ fn render(version: &str, rows: &[Row]) -> String {
          | command | failing form | sent | HAProxy {version} replied | verdict |\n|---|---|---|---|---|\n"
     );
     for r in rows {
+        let (reply, verdict) = match r.verdict {
+            Verdict::Failed => (cell(&r.reply), "**CommandFailed**"),
+            Verdict::LevelTooLow => (cell(&r.reply), "**LevelTooLow** (transport)"),
+            Verdict::Refused => ("(not sent)".to_owned(), "**ArgError** (builder)"),
+            Verdict::Success => (cell(&r.reply), "success (WRONG)"),
+        };
         t.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {reply} | {verdict} |\n",
             r.command,
             r.form,
             cell(&r.line),
-            cell(&r.reply),
-            if r.failed {
-                "**CommandFailed**"
-            } else {
-                "success (WRONG)"
-            }
         ));
     }
     t.push_str(&format!("<!-- verdicts {version} end -->\n"));
