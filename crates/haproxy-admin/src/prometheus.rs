@@ -176,8 +176,10 @@ pub struct StatMetric {
 /// One `show info` field as a process metric (`haproxy_process_*`).
 #[derive(Debug, Clone, Copy)]
 pub struct InfoMetric {
-    /// The `show info` field.
-    pub field: &'static str,
+    /// The `show info` field, as HAProxy versions spell it: each process
+    /// is read under the first it prints (2.6's `TotalSplicdedBytesOut`
+    /// is 3.0's `TotalSplicedBytesOut`).
+    pub fields: &'static [&'static str],
     /// The name after `haproxy_process_`.
     pub name: &'static str,
     /// Gauge or counter.
@@ -345,7 +347,7 @@ pub static STAT_METRICS: &[StatMetric] = &[
 macro_rules! info {
     ($field:expr, $name:expr, $ty:ident, $help:expr) => {
         InfoMetric {
-            field: $field,
+            fields: &[$field],
             name: $name,
             ty: MetricType::$ty,
             help: $help,
@@ -413,7 +415,12 @@ pub static INFO_METRICS: &[InfoMetric] = &[
     info!("BusyPolling", "busy_polling_enabled", Gauge, "1 if busy-polling is currently in use on the worker process, otherwise zero (config.busy-polling)"),
     info!("FailedResolutions", "failed_resolutions_total", Counter, "Total number of failed DNS resolutions in current worker process since started"),
     info!("TotalBytesOut", "bytes_out_total", Counter, "Total number of bytes emitted by current worker process since started"),
-    info!("TotalSplicdedBytesOut", "spliced_bytes_out_total", Counter, "Total number of bytes emitted by current worker process through a kernel pipe since started"),
+    InfoMetric {
+        fields: &["TotalSplicdedBytesOut", "TotalSplicedBytesOut"],
+        name: "spliced_bytes_out_total",
+        ty: MetricType::Counter,
+        help: "Total number of bytes emitted by current worker process through a kernel pipe since started",
+    },
     info!("BytesOutRate", "bytes_out_rate", Gauge, "Number of bytes emitted by current worker process over the last second"),
     info!("CumRecvLogs", "recv_logs_total", Counter, "Total number of log messages received by log-forwarding listeners on this worker process since started"),
     info!(BUILD_INFO_FIELD, "build_info", Gauge, "Build info"),
@@ -1280,7 +1287,7 @@ impl<'s> Source<'s> {
         let version = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
         match self.mode {
             Mode::Combined => {
-                if m.field == BUILD_INFO_FIELD {
+                if m.fields == [BUILD_INFO_FIELD] {
                     let v = self.snap.info_field("Version");
                     for (p, v) in samples(v.as_ref()) {
                         let l = p.map_or_else(|| self.base.clone(), |p| self.base.process(p));
@@ -1288,11 +1295,11 @@ impl<'s> Source<'s> {
                     }
                     return;
                 }
-                let v = self.snap.info_field(m.field);
+                let v = self.snap.info_field_spelled(m.fields);
                 let field = Field {
                     name,
                     kind: ObjectKind::Frontend,
-                    column: m.field,
+                    column: m.fields.first().copied().unwrap_or(m.name),
                     process_level: true,
                 };
                 emit(
@@ -1308,14 +1315,18 @@ impl<'s> Source<'s> {
             Mode::PerProcess => {
                 for (p, info) in self.snap.info() {
                     let l = self.base.process(&p);
-                    if m.field == BUILD_INFO_FIELD {
+                    if m.fields == [BUILD_INFO_FIELD] {
                         let v = info.get("Version").and_then(Value::parse);
                         out.sample(name, &l.with("version", &version(v.as_ref())), None, |o| {
                             o.push('1');
                         });
                         continue;
                     }
-                    let v = info.get(m.field).and_then(Value::parse);
+                    let v = m
+                        .fields
+                        .iter()
+                        .find_map(|f| info.get(f))
+                        .and_then(Value::parse);
                     out.sample(name, &l, None, |o| number_into(o, v.as_ref()));
                 }
             }
@@ -1747,6 +1758,60 @@ mod tests {
             "\nhaproxy_server_current_sessions{proxy=\"be\",server=\"s2\",pid=\"11\",node=\"\"} 2\n"
         ));
         assert!(!text.contains("haproxy_cli_disagreement"));
+    }
+
+    /// `spliced_bytes_out_total` from 2.6's misspelt field, 3.0's, and a
+    /// fleet of both: one value, never NaN.
+    #[test]
+    fn a_field_spelt_two_ways_is_one_metric() {
+        use haproxy_transport::Endpoint;
+        let stat = "# pxname,svname,scur,\nbe,BACKEND,0,\n\n";
+        let proc = |pid: u32, spelling: &str, n: u64| {
+            (
+                Endpoint::unix(format!("/{pid}")),
+                format!("Name: HAProxy\nPid: {pid}\n{spelling}: {n}\n"),
+                stat.to_owned(),
+            )
+        };
+        let (old, new) = ("TotalSplicdedBytesOut", "TotalSplicedBytesOut");
+        let cases: [(Vec<_>, Mode, &[&str]); 5] = [
+            (
+                vec![proc(10, old, 3)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total 3"],
+            ),
+            (
+                vec![proc(10, new, 4)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total 4"],
+            ),
+            (
+                vec![proc(10, old, 3), proc(11, new, 4)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total 7"],
+            ),
+            (
+                vec![proc(10, old, 3), proc(11, new, 4)],
+                Mode::PerProcess,
+                &[
+                    "haproxy_process_spliced_bytes_out_total{pid=\"10\",node=\"\"} 3",
+                    "haproxy_process_spliced_bytes_out_total{pid=\"11\",node=\"\"} 4",
+                ],
+            ),
+            (
+                vec![proc(10, "Other", 1)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total NaN"],
+            ),
+        ];
+        for (procs, mode, want) in cases {
+            let snap = Snapshot::from_replies(procs).expect("snapshot");
+            let mut e = Exposition::new();
+            e.add_process(&snap, &[], mode, |m| m.name == "spliced_bytes_out_total");
+            let text = e.to_text();
+            let got: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            assert_eq!(got, want, "{mode:?}");
+        }
     }
 
     #[test]
