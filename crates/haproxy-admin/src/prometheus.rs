@@ -169,7 +169,8 @@ pub struct StatMetric {
     pub conversion: Conversion,
     /// The `# HELP` text (promex's).
     pub help: &'static str,
-    /// Whether promex has it (`false`: a name of ours).
+    /// Whether promex 2.6 has it (`false`: a name of ours; promex 3.2
+    /// took up `current_session_rate` under the same name and help).
     pub promex: bool,
 }
 
@@ -305,14 +306,15 @@ pub static STAT_METRICS: &[StatMetric] = &[
     stat!("status", "agg_server_status", Gauge, BE, AggServerStatus, "Backend's aggregated gauge of servers' status"),
     stat!("status", "agg_server_check_status", Gauge, BE, AggServerStatus, "Backend's aggregated gauge of servers' state check status"),
     stat!("check_status", "agg_check_status", Gauge, BE, AggCheckStatus, "Backend's aggregated gauge of servers' state check status"),
-    // Ours: columns promex leaves out.
+    // Ours: columns promex 2.6 leaves out. Promex 3.2 added this one
+    // under the same name: its help text is promex 3.2's.
     StatMetric {
         columns: &["rate"],
         name: "current_session_rate",
         ty: MetricType::Gauge,
         scopes: ALL,
         conversion: Plain,
-        help: "Number of sessions per second over the last elapsed second (show stat rate; not in promex)",
+        help: "Total number of sessions processed by this object over the last second (sessions for listeners/frontends, requests for backends/servers)",
         promex: false,
     },
     StatMetric {
