@@ -8,7 +8,8 @@
 //!   matrix (2.6, 3.0, 3.2, 3.4) and the mixed-version fleet test.
 //! - `cargo xtask ci`: what CI runs: fmt, clippy, docs, the benches
 //!   compiled and the parser bench in quick mode, a short fuzz run, the
-//!   tests over every version of the matrix.
+//!   tests over every version of the matrix; it ends with one line per
+//!   HAProxy version and its passed and failed tests.
 //! - `cargo xtask bench`: the benchmark suite and its report.
 //! - `cargo xtask fuzz [SECS]`: the fuzz targets for SECS seconds each:
 //!   the stable mutation fuzzer, then the coverage-guided libFuzzer
@@ -218,12 +219,14 @@ fn matrix_paths(versions: &[haproxy::Installed]) -> Result<std::ffi::OsString> {
 /// The version matrix: every test once, with the first version; the e2e
 /// suite again with each other version (`HAPROXY_BIN`). Every run also has
 /// every version at once (`HAPROXY_MATRIX`) for the mixed-fleet tests.
-/// Every run is made even when one fails; the summary names each.
-fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
+/// Every run is made even when one fails; the summary (one line per
+/// version, with its counts) is printed at the end and returned, so that
+/// `ci` can print it again as its last lines.
+fn matrix(selectors: &[String]) -> Result<Vec<VersionRun>> {
     let versions = haproxy::ensure(selectors)?;
     ensure_test_tools()?;
     let paths = matrix_paths(&versions)?;
-    let mut summary: Vec<(String, Result<TestRun>)> = Vec::new();
+    let mut runs = Vec::new();
     for (n, v) in versions.iter().enumerate() {
         let mut c = cargo();
         c.env("HAPROXY_BIN", &v.binary)
@@ -233,44 +236,80 @@ fn matrix(selectors: &[String]) -> Result<(u64, u64)> {
         // again).
         let what = if n == 0 {
             c.args(["test", "--workspace", "--color", "never"]);
-            format!("cargo test --workspace, HAProxy {}", v.full)
+            "cargo test --workspace"
         } else {
             c.args(["test", "--workspace", "--test", "e2e", "--color", "never"]);
-            format!("e2e suite, HAProxy {}", v.full)
+            "the e2e suite"
         };
-        let r = cargo_test(&format!("{what} ({})", v.binary.display()), &mut c);
-        summary.push((what, r));
+        let r = cargo_test(
+            &format!("{what}, HAProxy {} ({})", v.full, v.binary.display()),
+            &mut c,
+        );
+        runs.push(VersionRun::new(&v.full, what, r));
     }
-    let (mut passed, mut failed) = (0, 0);
-    let mut errors = Vec::new();
     println!("\nversion matrix:");
-    for (what, r) in &summary {
-        match r {
-            Ok((p, f, None)) => {
-                passed += p;
-                failed += f;
-                println!("  ok    {what}: {p} passed");
-            }
-            Ok((p, f, Some(e))) => {
-                passed += p;
-                failed += f;
-                println!("  FAIL  {what}: {e}");
-                errors.push(what.clone());
-            }
-            Err(e) => {
-                println!("  FAIL  {what}: {e}");
-                errors.push(what.clone());
-            }
-        }
+    for r in &runs {
+        println!("{}", r.line());
     }
+    let passed: u64 = runs.iter().map(|r| r.passed).sum();
+    let failed: u64 = runs.iter().map(|r| r.failed).sum();
     println!("tests: {passed} passed, {failed} failed");
+    let errors: Vec<String> = runs
+        .iter()
+        .filter(|r| r.problem.is_some())
+        .map(|r| format!("HAProxy {}", r.version))
+        .collect();
     if !errors.is_empty() {
         return Err(format!("tests failed: {}", errors.join("; ")));
     }
     if passed == 0 {
         return Err("cargo test ran no test".into());
     }
-    Ok((passed, failed))
+    Ok(runs)
+}
+
+/// One run of the matrix: the HAProxy version it ran against, what it
+/// ran, the tests its `test result:` lines count, and what went wrong.
+struct VersionRun {
+    version: String,
+    what: &'static str,
+    passed: u64,
+    failed: u64,
+    problem: Option<String>,
+}
+
+impl VersionRun {
+    fn new(version: &str, what: &'static str, r: Result<TestRun>) -> VersionRun {
+        let (passed, failed, problem) = match r {
+            Ok(run) => run,
+            Err(e) => (0, 0, Some(e)),
+        };
+        VersionRun {
+            version: version.to_owned(),
+            what,
+            passed,
+            failed,
+            problem,
+        }
+    }
+
+    /// `  ok    HAProxy 3.0.11-1+deb13u4: 107 passed, 0 failed (the e2e
+    /// suite)`, or `FAIL` and what went wrong.
+    fn line(&self) -> String {
+        let mut l = format!(
+            "  {:<5} HAProxy {}: {} passed, {} failed ({})",
+            if self.problem.is_none() { "ok" } else { "FAIL" },
+            self.version,
+            self.passed,
+            self.failed,
+            self.what
+        );
+        if let Some(p) = &self.problem {
+            l.push_str(": ");
+            l.push_str(p);
+        }
+        l
+    }
 }
 
 /// Tests passed, tests failed, and what went wrong if anything did.
@@ -299,8 +338,7 @@ fn cargo_test(what: &str, cmd: &mut Command) -> Result<TestRun> {
         }
     }
     let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
-    let problem = (!status.success() || failed > 0)
-        .then(|| format!("{failed} failed, {passed} passed ({status})"));
+    let problem = (!status.success() || failed > 0).then(|| format!("cargo test: {status}"));
     Ok((passed, failed, problem))
 }
 
@@ -368,8 +406,14 @@ fn ci() -> Result {
     }
     publish::package()?;
     publish::deb(true)?;
-    let (passed, failed) = matrix(&["all".to_owned()])?;
+    let runs = matrix(&["all".to_owned()])?;
     println!("xtask ci: fmt, clippy, docs, benches, fuzz, packages and tests green");
+    // Last, so the log's end shows the matrix green version by version.
+    for r in &runs {
+        println!("ci:{}", r.line());
+    }
+    let passed: u64 = runs.iter().map(|r| r.passed).sum();
+    let failed: u64 = runs.iter().map(|r| r.failed).sum();
     println!("ci: {passed} passed, {failed} failed");
     Ok(())
 }
@@ -424,4 +468,44 @@ fn bench(args: &[String]) -> Result {
         report::target_dir(&root()).join("bench-report").display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summary of a run sums its binaries' `test result:` lines.
+    #[test]
+    fn a_run_is_summed_into_one_line_per_version() {
+        let results = "echo 'test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured'; \
+             echo 'running 2 tests'; \
+             echo 'test result: FAILED. 4 passed; 2 failed; 0 ignored; 0 measured'";
+        let cases: [(&str, &str); 3] = [
+            (
+                results,
+                "  FAIL  HAProxy 3.0.11-1: 7 passed, 2 failed (the e2e suite): cargo test: exit status: 0",
+            ),
+            (
+                "echo 'test result: ok. 107 passed; 0 failed; 0 ignored'",
+                "  ok    HAProxy 3.0.11-1: 107 passed, 0 failed (the e2e suite)",
+            ),
+            (
+                "echo 'test result: ok. 5 passed; 0 failed'; exit 101",
+                "  FAIL  HAProxy 3.0.11-1: 5 passed, 0 failed (the e2e suite): cargo test: exit status: 101",
+            ),
+        ];
+        for (script, want) in cases {
+            let r = cargo_test("fake", Command::new("sh").args(["-c", script]));
+            assert_eq!(VersionRun::new("3.0.11-1", "the e2e suite", r).line(), want);
+        }
+        let r = VersionRun::new(
+            "2.6.12",
+            "cargo test --workspace",
+            Err("cannot start".into()),
+        );
+        assert_eq!(
+            r.line(),
+            "  FAIL  HAProxy 2.6.12: 0 passed, 0 failed (cargo test --workspace): cannot start"
+        );
+    }
 }

@@ -13,10 +13,13 @@
 //! metric) and [`STAT_METRICS`] (`show stat` column → frontend, backend
 //! and server metrics), one table each. Fields promex lacks are kept
 //! under names of ours with the same conventions ([`StatMetric::promex`]
-//! is `false` for them). One promex name is changed: its counter
-//! `haproxy_process_failed_resolutions` lacks the `_total` that
-//! `promtool check metrics` requires; here it is
-//! [`RENAMED`]`[0].1`.
+//! is `false` for them). Two promex names are changed: its counters
+//! `haproxy_process_failed_resolutions` and (3.2+)
+//! `haproxy_process_total_warnings` lack the `_total` that
+//! `promtool check metrics` requires; here they have it ([`RENAMED`]).
+//! Families of `show stat` columns or `show info` fields of a later
+//! HAProxy version are written only where the version read prints them,
+//! as promex of that version would.
 //!
 //! # Combined or per process
 //!
@@ -169,21 +172,47 @@ pub struct StatMetric {
     pub conversion: Conversion,
     /// The `# HELP` text (promex's).
     pub help: &'static str,
-    /// Whether promex has it (`false`: a name of ours).
+    /// Whether promex (2.6, or a later version for the rows that say so)
+    /// writes it under this name (`false`: a name of ours; promex 3.2
+    /// took up `current_session_rate` under the same name and help).
     pub promex: bool,
 }
 
 /// One `show info` field as a process metric (`haproxy_process_*`).
 #[derive(Debug, Clone, Copy)]
 pub struct InfoMetric {
-    /// The `show info` field.
-    pub field: &'static str,
+    /// The `show info` field, as HAProxy versions spell it: each process
+    /// is read under the first it prints (2.6's `TotalSplicdedBytesOut`
+    /// is 3.0's `TotalSplicedBytesOut`).
+    pub fields: &'static [&'static str],
     /// The name after `haproxy_process_`.
     pub name: &'static str,
     /// Gauge or counter.
     pub ty: MetricType,
     /// The `# HELP` text (promex's).
     pub help: &'static str,
+    /// How the field becomes a sample.
+    pub value: InfoValue,
+}
+
+/// How a `show info` field becomes a process metric's sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoValue {
+    /// The field's number; `NaN` for a process that does not print it, as
+    /// promex writes a field its build leaves out (`ZlibMemUsage`).
+    Number,
+    /// As [`InfoValue::Number`], but no sample for a process that does
+    /// not print it: a field of a later HAProxy version than the one read
+    /// (promex of that version has no such metric).
+    NumberWherePrinted,
+    /// `1`, with the text of `show info` field `from` as label `label`
+    /// (`build_info{version="…"}`, `node{node="…"}`).
+    Label {
+        /// The label's name.
+        label: &'static str,
+        /// The `show info` field whose text it carries.
+        from: &'static str,
+    },
 }
 
 /// Server states as promex names them, in its order.
@@ -258,7 +287,7 @@ pub static STAT_METRICS: &[StatMetric] = &[
     stat!("hrsp_5xx", "http_responses_total", Counter, ALL, Code("5xx"), HELP_HRSP),
     stat!("hrsp_other", "http_responses_total", Counter, ALL, Code("other"), HELP_HRSP),
     stat!("req_rate_max", "http_requests_rate_max", Gauge, FE, HttpOnly, "Highest value of http requests observed since the worker process started"),
-    stat!("req_tot", "http_requests_total", Counter, FE_BE, HttpOnly, "Total number of HTTP requests processed by this object since the worker process started"),
+    stat!("req_tot", "http_requests_total", Counter, ALL, HttpOnly, "Total number of HTTP requests processed by this object since the worker process started"),
     stat!("cli_abrt", "client_aborts_total", Counter, BE_SRV, Plain, "Total number of requests or connections aborted by the client since the worker process started"),
     stat!("srv_abrt", "server_aborts_total", Counter, BE_SRV, Plain, "Total number of requests or connections aborted by the server since the worker process started"),
     stat!("comp_in", "http_comp_bytes_in_total", Counter, FE_BE, HttpOnly, "Total number of bytes submitted to the HTTP compressor for this object since the worker process started"),
@@ -303,14 +332,25 @@ pub static STAT_METRICS: &[StatMetric] = &[
     stat!("status", "agg_server_status", Gauge, BE, AggServerStatus, "Backend's aggregated gauge of servers' status"),
     stat!("status", "agg_server_check_status", Gauge, BE, AggServerStatus, "Backend's aggregated gauge of servers' state check status"),
     stat!("check_status", "agg_check_status", Gauge, BE, AggCheckStatus, "Backend's aggregated gauge of servers' state check status"),
-    // Ours: columns promex leaves out.
+    // promex 3.0+ (server `act`/`bck`; servers' `http_requests_total` is
+    // promex 3.2's, above).
+    stat!("act", "active", Gauge, SRV, Plain, "Total number of active UP servers with a non-zero weight"),
+    stat!("bck", "backup", Gauge, SRV, Plain, "Total number of backup UP servers with a non-zero weight"),
+    // promex 3.4+, of show stat columns 3.3 added.
+    stat!("priv_idle_cur", "private_idle_connections_current", Gauge, SRV, Plain, "Current number of private idle connections"),
+    stat!("reqbin", "req_bytes_in_total", Counter, ALL, Plain, "Total number of request bytes received since process started"),
+    stat!("reqbout", "req_bytes_out_total", Counter, ALL, Plain, "Total number of request bytes sent since process started"),
+    stat!("resbin", "res_bytes_in_total", Counter, ALL, Plain, "Total number of response bytes received since process started"),
+    stat!("resbout", "res_bytes_out_total", Counter, ALL, Plain, "Total number of response bytes sent since process started"),
+    // Ours: columns promex 2.6 leaves out. Promex 3.2 added this one
+    // under the same name: its help text is promex 3.2's.
     StatMetric {
         columns: &["rate"],
         name: "current_session_rate",
         ty: MetricType::Gauge,
         scopes: ALL,
         conversion: Plain,
-        help: "Number of sessions per second over the last elapsed second (show stat rate; not in promex)",
+        help: "Total number of sessions processed by this object over the last second (sessions for listeners/frontends, requests for backends/servers)",
         promex: false,
     },
     StatMetric {
@@ -344,11 +384,15 @@ pub static STAT_METRICS: &[StatMetric] = &[
 
 macro_rules! info {
     ($field:expr, $name:expr, $ty:ident, $help:expr) => {
+        info!($field, $name, $ty, $help, InfoValue::Number)
+    };
+    ($field:expr, $name:expr, $ty:ident, $help:expr, $value:expr) => {
         InfoMetric {
-            field: $field,
+            fields: &[$field],
             name: $name,
             ty: MetricType::$ty,
             help: $help,
+            value: $value,
         }
     };
 }
@@ -413,22 +457,43 @@ pub static INFO_METRICS: &[InfoMetric] = &[
     info!("BusyPolling", "busy_polling_enabled", Gauge, "1 if busy-polling is currently in use on the worker process, otherwise zero (config.busy-polling)"),
     info!("FailedResolutions", "failed_resolutions_total", Counter, "Total number of failed DNS resolutions in current worker process since started"),
     info!("TotalBytesOut", "bytes_out_total", Counter, "Total number of bytes emitted by current worker process since started"),
-    info!("TotalSplicdedBytesOut", "spliced_bytes_out_total", Counter, "Total number of bytes emitted by current worker process through a kernel pipe since started"),
+    InfoMetric {
+        fields: &["TotalSplicdedBytesOut", "TotalSplicedBytesOut"],
+        name: "spliced_bytes_out_total",
+        ty: MetricType::Counter,
+        help: "Total number of bytes emitted by current worker process through a kernel pipe since started",
+        value: InfoValue::Number,
+    },
     info!("BytesOutRate", "bytes_out_rate", Gauge, "Number of bytes emitted by current worker process over the last second"),
     info!("CumRecvLogs", "recv_logs_total", Counter, "Total number of log messages received by log-forwarding listeners on this worker process since started"),
-    info!(BUILD_INFO_FIELD, "build_info", Gauge, "Build info"),
+    info!(BUILD_INFO_FIELD, "build_info", Gauge, "Build info", InfoValue::Label { label: "version", from: "Version" }),
     info!("Memmax_bytes", "max_memory_bytes", Gauge, "Worker process's hard limit on memory usage in byes (-m on command line)"),
     info!("PoolAlloc_bytes", "pool_allocated_bytes", Gauge, "Amount of memory allocated in pools (in bytes)"),
     info!("PoolUsed_bytes", "pool_used_bytes", Gauge, "Amount of pool memory currently used (in bytes)"),
     info!("Start_time_sec", "start_time_seconds", Gauge, "Start time in seconds"),
+    // promex 3.2+ (`TotalWarnings` is in 3.0's show info already).
+    info!("node", "node", Gauge, "Node name (global.node)", InfoValue::Label { label: "node", from: "node" }),
+    info!("TotalWarnings", "total_warnings_total", Counter, "Total warnings issued", InfoValue::NumberWherePrinted),
+    // promex 3.4+ (fields 3.4's show info added). promex types the two
+    // `_total` gauges; they only grow, and a `_total` is a counter.
+    info!("NbThreadGroups", "nb_thread_groups", Gauge, "Number of started thread groups (global.thread-groups)", InfoValue::NumberWherePrinted),
+    info!("PatternsAdded", "patterns_added_total", Counter, "Total number of patterns added (acl/map entries)", InfoValue::NumberWherePrinted),
+    info!("PatternsFreed", "patterns_freed_total", Counter, "Total number of patterns freed (acl/map entries)", InfoValue::NumberWherePrinted),
 ];
 
 /// promex names this exposition changes, `(promex, ours)`: counters
 /// without `_total` (`promtool check metrics` refuses them).
-pub const RENAMED: [(&str, &str); 1] = [(
-    "haproxy_process_failed_resolutions",
-    "haproxy_process_failed_resolutions_total",
-)];
+pub const RENAMED: [(&str, &str); 2] = [
+    (
+        "haproxy_process_failed_resolutions",
+        "haproxy_process_failed_resolutions_total",
+    ),
+    // promex 3.2+.
+    (
+        "haproxy_process_total_warnings",
+        "haproxy_process_total_warnings_total",
+    ),
+];
 
 /// The family that flags a must-agree field the processes disagree on.
 pub const DISAGREEMENT: &str = "haproxy_cli_disagreement";
@@ -564,6 +629,17 @@ impl Labels {
         let mut l = self.clone();
         l.push(name, value);
         l
+    }
+
+    /// As [`Labels::with`], unless label `name` is there already (a
+    /// process's `node`, which is its `show info` `node`). A value's `"`
+    /// is escaped, so `name="` is only ever a label's start.
+    fn with_new(&self, name: &str, value: &str) -> Labels {
+        let start = format!("{name}=\"");
+        if self.0.starts_with(&start) || self.0.contains(&format!(",{start}")) {
+            return self.clone();
+        }
+        self.with(name, value)
     }
 
     fn process(&self, p: &ProcessId) -> Labels {
@@ -1277,22 +1353,25 @@ impl<'s> Source<'s> {
         else {
             return;
         };
-        let version = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
+        let text = |v: Option<&Value>| v.map(|v| v.to_string()).unwrap_or_default();
         match self.mode {
             Mode::Combined => {
-                if m.field == BUILD_INFO_FIELD {
-                    let v = self.snap.info_field("Version");
+                if let InfoValue::Label { label, from } = m.value {
+                    let v = self.snap.info_field(from);
                     for (p, v) in samples(v.as_ref()) {
                         let l = p.map_or_else(|| self.base.clone(), |p| self.base.process(p));
-                        out.sample(name, &l.with("version", &version(v)), None, |o| o.push('1'));
+                        out.sample(name, &l.with_new(label, &text(v)), None, |o| o.push('1'));
                     }
                     return;
                 }
-                let v = self.snap.info_field(m.field);
+                let v = self.snap.info_field_spelled(m.fields);
+                if v.is_none() && m.value == InfoValue::NumberWherePrinted {
+                    return;
+                }
                 let field = Field {
                     name,
                     kind: ObjectKind::Frontend,
-                    column: m.field,
+                    column: m.fields.first().copied().unwrap_or(m.name),
                     process_level: true,
                 };
                 emit(
@@ -1308,14 +1387,18 @@ impl<'s> Source<'s> {
             Mode::PerProcess => {
                 for (p, info) in self.snap.info() {
                     let l = self.base.process(&p);
-                    if m.field == BUILD_INFO_FIELD {
-                        let v = info.get("Version").and_then(Value::parse);
-                        out.sample(name, &l.with("version", &version(v.as_ref())), None, |o| {
+                    if let InfoValue::Label { label, from } = m.value {
+                        let v = info.get(from).and_then(Value::parse);
+                        out.sample(name, &l.with_new(label, &text(v.as_ref())), None, |o| {
                             o.push('1');
                         });
                         continue;
                     }
-                    let v = info.get(m.field).and_then(Value::parse);
+                    let raw = m.fields.iter().find_map(|f| info.get(f));
+                    if raw.is_none() && m.value == InfoValue::NumberWherePrinted {
+                        continue;
+                    }
+                    let v = raw.and_then(Value::parse);
                     out.sample(name, &l, None, |o| number_into(o, v.as_ref()));
                 }
             }
@@ -1335,6 +1418,12 @@ impl<'s> Source<'s> {
         scratch: &mut Vec<Option<Value>>,
     ) {
         let Some(m) = STAT_METRICS.get(i) else { return };
+        // A column this HAProxy does not print (one of a later version):
+        // no family, as promex of this version has none.
+        let counts = matches!(m.conversion, AggServerStatus | AggCheckStatus);
+        if !counts && self.cols.stat.get(i).copied().flatten().is_none() {
+            return;
+        }
         // The families that exist only for some rows, decided before any
         // value is read.
         match m.conversion {
@@ -1747,6 +1836,153 @@ mod tests {
             "\nhaproxy_server_current_sessions{proxy=\"be\",server=\"s2\",pid=\"11\",node=\"\"} 2\n"
         ));
         assert!(!text.contains("haproxy_cli_disagreement"));
+    }
+
+    /// A family of a column this HAProxy does not print is not written
+    /// (promex of that version has none); one of a column it prints is.
+    #[test]
+    fn a_column_of_a_later_version_is_a_family_only_where_printed() {
+        use haproxy_transport::Endpoint;
+        let cases = [
+            ("# pxname,svname,scur,\nbe,s1,0,\n\n", false),
+            ("# pxname,svname,scur,reqbin,\nbe,s1,0,12,\n\n", true),
+        ];
+        for (stat, written) in cases {
+            let snap = Snapshot::from_replies([(
+                Endpoint::unix("/a"),
+                "Name: HAProxy\nPid: 10\n".to_owned(),
+                stat.to_owned(),
+            )])
+            .expect("snapshot");
+            let mut e = Exposition::new();
+            e.add_snapshot(&snap, &[], Mode::Combined);
+            let text = e.to_text();
+            let line = "\nhaproxy_server_req_bytes_in_total{proxy=\"be\",server=\"s1\"} 12\n";
+            assert_eq!(text.contains(line), written, "{text}");
+            assert_eq!(text.contains("req_bytes_in_total"), written, "{text}");
+            assert!(
+                text.contains("\nhaproxy_server_current_sessions{proxy=\"be\",server=\"s1\"} 0\n")
+            );
+        }
+    }
+
+    /// A field of a later version: written only where printed. `node`:
+    /// a label, once even where the process labels carry it.
+    #[test]
+    fn later_fields_where_printed_and_node_as_a_label() {
+        use haproxy_transport::Endpoint;
+        let proc = |pid: u32, extra: &str| {
+            (
+                Endpoint::unix(format!("/{pid}")),
+                format!("Name: HAProxy\nPid: {pid}\nnode: n1\n{extra}"),
+                "# pxname,svname,scur,\nbe,BACKEND,0,\n\n".to_owned(),
+            )
+        };
+        let old = || proc(10, "");
+        let new = || proc(11, "TotalWarnings: 3\nPatternsAdded: 9\n");
+        let cases: [(Vec<_>, Mode, &[&str]); 4] = [
+            (
+                vec![old()],
+                Mode::Combined,
+                &["haproxy_process_node{node=\"n1\"} 1"],
+            ),
+            (
+                vec![new()],
+                Mode::Combined,
+                &[
+                    "haproxy_process_node{node=\"n1\"} 1",
+                    "haproxy_process_total_warnings_total 3",
+                    "haproxy_process_patterns_added_total 9",
+                ],
+            ),
+            (
+                vec![old(), new()],
+                Mode::PerProcess,
+                &[
+                    "haproxy_process_node{pid=\"10\",node=\"n1\"} 1",
+                    "haproxy_process_node{pid=\"11\",node=\"n1\"} 1",
+                    "haproxy_process_total_warnings_total{pid=\"11\",node=\"n1\"} 3",
+                    "haproxy_process_patterns_added_total{pid=\"11\",node=\"n1\"} 9",
+                ],
+            ),
+            // Printed by one process only: every process's value, flagged.
+            (
+                vec![old(), new()],
+                Mode::Combined,
+                &[
+                    "haproxy_process_node{node=\"n1\"} 1",
+                    "haproxy_process_total_warnings_total{pid=\"10\",node=\"n1\"} NaN",
+                    "haproxy_process_total_warnings_total{pid=\"11\",node=\"n1\"} 3",
+                    "haproxy_process_patterns_added_total{pid=\"10\",node=\"n1\"} NaN",
+                    "haproxy_process_patterns_added_total{pid=\"11\",node=\"n1\"} 9",
+                    "haproxy_cli_disagreement{scope=\"process\",field=\"TotalWarnings\"} 1",
+                    "haproxy_cli_disagreement{scope=\"process\",field=\"PatternsAdded\"} 1",
+                ],
+            ),
+        ];
+        let names = ["node", "total_warnings_total", "patterns_added_total"];
+        for (procs, mode, want) in cases {
+            let snap = Snapshot::from_replies(procs).expect("snapshot");
+            let mut e = Exposition::new();
+            e.add_process(&snap, &[], mode, |m| names.contains(&m.name));
+            let text = e.to_text();
+            let got: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            assert_eq!(got, want, "{mode:?}");
+        }
+    }
+
+    /// `spliced_bytes_out_total` from 2.6's misspelt field, 3.0's, and a
+    /// fleet of both: one value, never NaN.
+    #[test]
+    fn a_field_spelt_two_ways_is_one_metric() {
+        use haproxy_transport::Endpoint;
+        let stat = "# pxname,svname,scur,\nbe,BACKEND,0,\n\n";
+        let proc = |pid: u32, spelling: &str, n: u64| {
+            (
+                Endpoint::unix(format!("/{pid}")),
+                format!("Name: HAProxy\nPid: {pid}\n{spelling}: {n}\n"),
+                stat.to_owned(),
+            )
+        };
+        let (old, new) = ("TotalSplicdedBytesOut", "TotalSplicedBytesOut");
+        let cases: [(Vec<_>, Mode, &[&str]); 5] = [
+            (
+                vec![proc(10, old, 3)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total 3"],
+            ),
+            (
+                vec![proc(10, new, 4)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total 4"],
+            ),
+            (
+                vec![proc(10, old, 3), proc(11, new, 4)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total 7"],
+            ),
+            (
+                vec![proc(10, old, 3), proc(11, new, 4)],
+                Mode::PerProcess,
+                &[
+                    "haproxy_process_spliced_bytes_out_total{pid=\"10\",node=\"\"} 3",
+                    "haproxy_process_spliced_bytes_out_total{pid=\"11\",node=\"\"} 4",
+                ],
+            ),
+            (
+                vec![proc(10, "Other", 1)],
+                Mode::Combined,
+                &["haproxy_process_spliced_bytes_out_total NaN"],
+            ),
+        ];
+        for (procs, mode, want) in cases {
+            let snap = Snapshot::from_replies(procs).expect("snapshot");
+            let mut e = Exposition::new();
+            e.add_process(&snap, &[], mode, |m| m.name == "spliced_bytes_out_total");
+            let text = e.to_text();
+            let got: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            assert_eq!(got, want, "{mode:?}");
+        }
     }
 
     #[test]

@@ -45,14 +45,14 @@ fn prometheus_mode() -> Mode {
 /// `metric NAME --format prometheus`: the process metric promex names
 /// for `show info` field NAME.
 pub fn prometheus_metric(out: &mut impl Write, snap: &Snapshot, name: &str) -> Result {
-    if !INFO_METRICS.iter().any(|m| m.field == name) {
+    if !INFO_METRICS.iter().any(|m| m.fields.contains(&name)) {
         return Err(Failure::Usage(format!(
             "show info field {name} has no Prometheus metric (promex exports none); \
              use --format table, json or csv"
         )));
     }
     let mut e = Exposition::new();
-    e.add_process(snap, &[], prometheus_mode(), |m| m.field == name);
+    e.add_process(snap, &[], prometheus_mode(), |m| m.fields.contains(&name));
     e.write_to(out)?;
     Ok(())
 }

@@ -19,6 +19,8 @@ pub(crate) struct Parsed {
     pub(crate) helps: BTreeMap<String, String>,
     pub(crate) label_sets: BTreeMap<String, BTreeSet<Vec<String>>>,
     pub(crate) series: BTreeMap<(String, Vec<(String, String)>), f64>,
+    /// Each family's first sample value, in the text's order.
+    pub(crate) first: BTreeMap<String, f64>,
 }
 
 /// Parses the text format as Prometheus writes it (and promex does):
@@ -56,6 +58,7 @@ pub(crate) fn parse(text: &str) -> Parsed {
                 .entry(name.to_owned())
                 .or_default()
                 .insert(ls.iter().map(|(k, _)| k.clone()).collect());
+            p.first.entry(name.to_owned()).or_insert(value);
             p.series.insert((name.to_owned(), ls), value);
         }
     }
@@ -185,19 +188,92 @@ fn same_values_as_promex_for_a_large_listing() {
     compare_with_promex(&f, 200_000);
 }
 
-fn compare_with_promex(f: &Fleet, min_compared: usize) {
-    // The metric table is promex's of HAProxy 2.6, the matrix's first
-    // version (every run of the suite on 2.6 compares). Promex 3.x words
-    // some help texts differently (`[DEPRECATED] …`) and adds families:
-    // following it per version is open work (docs/prometheus.md), so the
-    // runs on 3.x say so instead of comparing.
-    if haproxy_e2e::haproxy_at_least(3, 0) {
-        eprintln!(
-            "promex comparison: the table is 2.6's promex; HAProxy {} not compared",
-            haproxy_e2e::haproxy_version_string()
-        );
-        return;
+/// Families of ours that no promex has (docs/prometheus.md).
+const OURS_ONLY: [&str; 3] = [
+    "haproxy_frontend_http_requests_rate_current",
+    "haproxy_frontend_connections_rate_current",
+    "haproxy_server_check_analyze_failures_total",
+];
+
+/// Families promex 3.0 added, of `show stat` columns 2.6 has: ours on
+/// every version.
+const PROMEX_3_0: [&str; 2] = ["haproxy_server_active", "haproxy_server_backup"];
+
+/// Families promex 3.2 added, of `show stat` columns and a `show info`
+/// field 2.6 has: ours on every version (same names and help).
+const PROMEX_3_2: [&str; 5] = [
+    "haproxy_frontend_current_session_rate",
+    "haproxy_backend_current_session_rate",
+    "haproxy_server_current_session_rate",
+    "haproxy_server_http_requests_total",
+    "haproxy_process_node",
+];
+
+/// promex 3.4's `_total` families it types gauge: counters here.
+const PROMEX_3_4_GAUGES: [&str; 2] = [
+    "haproxy_process_patterns_added_total",
+    "haproxy_process_patterns_freed_total",
+];
+
+/// How the promex of the HAProxy under test differs from ours, on
+/// purpose or by its version (our table is 2.6's promex and the families
+/// later ones added, each where the HAProxy read has its field). Every entry
+/// must be seen and nothing else may differ: a list that no longer
+/// holds fails as surely as a new difference.
+#[derive(Debug, Default)]
+struct Known {
+    /// promex families we do not write (none, 2.6 to 3.4: a family a
+    /// new promex adds fails the test until it is written or listed).
+    promex_only: BTreeSet<&'static str>,
+    /// Our families promex does not write.
+    ours_only: BTreeSet<&'static str>,
+    /// Shared families whose help promex words otherwise (ours is 2.6's).
+    help: BTreeSet<&'static str>,
+    /// Shared families promex types gauge, ours counter.
+    gauges: BTreeSet<&'static str>,
+    /// promex types a family after its first sample, a gauge when that
+    /// one is empty (NaN): 3.2+.
+    typed_by_first_sample: bool,
+}
+
+fn known_differences() -> Known {
+    let at_least = haproxy_e2e::haproxy_at_least;
+    let mut k = Known::default();
+    k.ours_only.extend(OURS_ONLY);
+    if !at_least(3, 0) {
+        k.ours_only.extend(PROMEX_3_0);
     }
+    if !at_least(3, 2) {
+        k.ours_only.extend(PROMEX_3_2);
+    }
+    if at_least(3, 0) && !at_least(3, 2) {
+        // 3.0 prints `TotalWarnings`; its promex has no metric of it.
+        k.ours_only.insert("haproxy_process_total_warnings_total");
+    }
+    // The families of fields of later versions (3.3's `priv_idle_cur`,
+    // `reqbin` …; 3.4's `NbThreadGroups` …) are written only where the
+    // version prints them: no difference.
+    if at_least(3, 0) {
+        // `[DEPRECATED] Backend's aggregated gauge of servers' status`.
+        k.help.insert("haproxy_backend_agg_server_check_status");
+    }
+    if at_least(3, 2) {
+        // E.g. `haproxy_backend_downtime_seconds_total` is a gauge when
+        // the first backend has no servers (the harness's `health`), and
+        // `haproxy_server_check_failures_total` when the first server has
+        // no check. Ours stays 2.6's counter (a `_total` is one).
+        k.typed_by_first_sample = true;
+    }
+    if at_least(3, 4) {
+        k.gauges.extend(PROMEX_3_4_GAUGES);
+        // 3.4 corrects 2.6's "in byes" to "in bytes".
+        k.help.insert("haproxy_process_max_memory_bytes");
+    }
+    k
+}
+
+fn compare_with_promex(f: &Fleet, min_compared: usize) {
+    let known = known_differences();
     let i = &f.instances()[0];
     let addr = i.promex.expect("promex address");
     let hap = HAProxy::from_socket(&i.socket).expect("connect");
@@ -212,23 +288,53 @@ fn compare_with_promex(f: &Fleet, min_compared: usize) {
     let ours_text = e.to_text();
     let after = parse(&renamed(&promex(addr)));
     let ours = parse(&ours_text);
+    assert!(!ours_text.contains("haproxy_cli_disagreement"));
 
-    // Every family promex exposes for the process, frontends, backends
-    // and servers: same name, type, help and label names.
-    let mut families = 0;
-    for (name, ty) in &before.types {
-        let scope = ["process", "frontend", "backend", "server"]
+    // The families of the process, frontends, backends and servers
+    // (promex's listener, resolver and stick table ones are not written).
+    let scoped = |name: &str| {
+        ["process", "frontend", "backend", "server"]
             .iter()
-            .any(|s| name.starts_with(&format!("haproxy_{s}_")));
-        if !scope {
-            continue;
+            .any(|s| name.starts_with(&format!("haproxy_{s}_")))
+    };
+    let theirs: BTreeSet<&str> = before
+        .types
+        .keys()
+        .map(String::as_str)
+        .filter(|n| scoped(n))
+        .collect();
+    let mine: BTreeSet<&str> = ours.types.keys().map(String::as_str).collect();
+    let promex_only: BTreeSet<&str> = theirs.difference(&mine).copied().collect();
+    let ours_only: BTreeSet<&str> = mine.difference(&theirs).copied().collect();
+    let v = haproxy_e2e::haproxy_version_string();
+    assert_eq!(
+        promex_only, known.promex_only,
+        "promex {v}: families we lack"
+    );
+    // Ours is promex's set, bar our documented names.
+    assert_eq!(ours_only, known.ours_only, "promex {v}: families it lacks");
+
+    // The shared families: same type, help and label names, but for the
+    // listed differences (which must differ).
+    let shared: BTreeSet<&str> = theirs.intersection(&mine).copied().collect();
+    assert!(shared.len() > 100, "only {} shared families", shared.len());
+    for &name in &shared {
+        let (ty, help) = (&before.types[name], &before.helps[name]);
+        let (our_ty, our_help) = (&ours.types[name], &ours.helps[name]);
+        let first_empty = before.first.get(name).is_some_and(|f| f.is_nan());
+        let gauge_for_counter = (ty.as_str(), our_ty.as_str()) == ("gauge", "counter");
+        if known.gauges.contains(name) {
+            assert!(gauge_for_counter, "type of {name}: promex {v} {ty}");
+        } else {
+            assert!(
+                ty == our_ty || (known.typed_by_first_sample && first_empty && gauge_for_counter),
+                "type of {name}: promex {v} {ty}, ours {our_ty}"
+            );
         }
-        families += 1;
-        assert_eq!(ours.types.get(name), Some(ty), "type of {name}");
         assert_eq!(
-            ours.helps.get(name),
-            before.helps.get(name),
-            "help of {name}"
+            help != our_help,
+            known.help.contains(name),
+            "help of {name}: promex {v} {help:?}, ours {our_help:?}"
         );
         assert_eq!(
             ours.label_sets.get(name),
@@ -236,29 +342,20 @@ fn compare_with_promex(f: &Fleet, min_compared: usize) {
             "label names of {name}"
         );
     }
-    assert!(families > 100, "only {families} promex families");
-    // Families of ours that promex lacks have names promex does not use.
-    for name in ours.types.keys() {
-        if !before.types.contains_key(name) {
+
+    // The shared families have the same series, and the stable ones the
+    // same values.
+    for (name, labels) in ours.series.keys() {
+        if shared.contains(name.as_str()) {
             assert!(
-                [
-                    "haproxy_frontend_current_session_rate",
-                    "haproxy_frontend_http_requests_rate_current",
-                    "haproxy_frontend_connections_rate_current",
-                    "haproxy_backend_current_session_rate",
-                    "haproxy_server_current_session_rate",
-                    "haproxy_server_check_analyze_failures_total",
-                ]
-                .contains(&name.as_str()),
-                "unexpected family of ours: {name}"
+                before.series.contains_key(&(name.clone(), labels.clone())),
+                "series of ours promex {v} lacks: {name}{labels:?}"
             );
         }
     }
-
-    // Every promex series exists in ours, and the stable ones are equal.
     let (mut compared, mut moved, mut observer) = (0, 0, 0);
     for ((name, labels), v1) in &before.series {
-        if !before.types.contains_key(name) || name.starts_with("haproxy_sticktable_") {
+        if !shared.contains(name.as_str()) {
             continue;
         }
         let ours_v = *ours
@@ -272,7 +369,7 @@ fn compare_with_promex(f: &Fleet, min_compared: usize) {
         } else if v2.is_some_and(|v2| same(*v1, *v2)) {
             assert!(
                 same(*v1, ours_v),
-                "{name}{labels:?}: promex {v1} (twice), ours {ours_v}"
+                "{name}{labels:?}: promex {v} {v1} (twice), ours {ours_v}"
             );
             compared += 1;
         } else {
@@ -283,7 +380,6 @@ fn compare_with_promex(f: &Fleet, min_compared: usize) {
         compared > min_compared && moved < compared / 10,
         "compared {compared}, moved {moved}, observer-dependent {observer}"
     );
-    assert!(!ours_text.contains("haproxy_cli_disagreement"));
 }
 
 // ---- a real Prometheus scraping our exporter ------------------------------

@@ -175,17 +175,28 @@ impl Snapshot {
     /// is every process's value, never combined over those that print it
     /// as if they were all.
     pub fn info_field(&self, name: &str) -> Option<Combined<Value>> {
-        let values: Vec<Option<Value>> = self
+        self.info_field_spelled(&[name])
+    }
+
+    /// As [`Snapshot::info_field`], for a field HAProxy versions spell
+    /// differently (2.6's `TotalSplicdedBytesOut` is 3.0's
+    /// `TotalSplicedBytesOut`): each process's value is read
+    /// under the first of `names` it prints, and combined as the first
+    /// name's entry of the info field table says. A fleet of both
+    /// spellings is one field, not a field only some processes print.
+    pub fn info_field_spelled(&self, names: &[&str]) -> Option<Combined<Value>> {
+        let raw: Vec<Option<&str>> = self
             .procs
             .iter()
-            .map(|p| p.info.get(name).and_then(Value::parse))
+            .map(|p| names.iter().find_map(|n| p.info.get(n)))
             .collect();
-        let uneven = self.procs.iter().any(|p| p.info.get(name).is_none());
-        let how = if uneven {
-            Combine::MustAgree
-        } else {
-            info_combine(name)
+        let uneven = raw.iter().any(Option::is_none);
+        let how = match (uneven, names.first()) {
+            (false, Some(name)) => info_combine(name),
+            _ => Combine::MustAgree,
         };
+        let values: Vec<Option<Value>> =
+            raw.into_iter().map(|v| v.and_then(Value::parse)).collect();
         combine_indexed(how, &values, |i| self.process_id(i))
     }
 
