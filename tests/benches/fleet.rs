@@ -143,6 +143,37 @@ fn read(c: &mut Criterion, cli: &Path) {
             black_box(list)
         })
     });
+    // The same listing read the way a writer reads it: every value of
+    // every server combined, borrowed, nothing owned built.
+    g.bench_function("library_listing_borrowed", |b| {
+        b.iter(|| {
+            let snap = hap.snapshot().expect("snapshot");
+            let mut objects = 0usize;
+            let mut values = 0usize;
+            snap.render_objects(
+                ObjectKind::Server,
+                |o, buf| {
+                    let mut n = 0usize;
+                    o.try_for_each_value(|_, v| {
+                        n += usize::from(black_box(v).is_some());
+                        Ok::<(), ()>(())
+                    })?;
+                    buf.extend_from_slice(&n.to_le_bytes());
+                    Ok::<(), ()>(())
+                },
+                |bytes| {
+                    for n in bytes.chunks_exact(std::mem::size_of::<usize>()) {
+                        objects += 1;
+                        values += n.iter().map(|&b| usize::from(b)).sum::<usize>();
+                    }
+                    Ok::<(), ()>(())
+                },
+            )
+            .expect("render");
+            assert_eq!(objects, 10_000);
+            black_box(values)
+        })
+    });
     let run_cli = |args: &[&str]| {
         let status = Command::new(cli)
             .arg("--socket-dir")
