@@ -588,6 +588,25 @@ pub fn stat_field<'a>(reply: &'a str, pxname: &str, svname: &str, column: &str) 
         .map(|f| f[col])
 }
 
+/// The lines of a raw `show info` reply that start with one of `keys`
+/// (e.g. `"Maxconn:"`), in the reply's order.
+pub fn info_lines(reply: &str, keys: &[&str]) -> Vec<String> {
+    reply
+        .lines()
+        .filter(|l| keys.iter().any(|k| l.starts_with(k)))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The global limits a runtime command may change, as `show info` prints
+/// them.
+pub const LIMIT_FIELDS: [&str; 4] = [
+    "Maxconn:",
+    "ConnRateLimit:",
+    "SessRateLimit:",
+    "SslRateLimit:",
+];
+
 /// Waits until the standard topology's health checks have each run once
 /// on `instance` and left the documented states (app1 and app4 UP by a
 /// passed check, app2 DOWN), so that no test sees one process mid-check

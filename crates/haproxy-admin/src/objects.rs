@@ -89,14 +89,7 @@ impl StatObject {
                 .filter_map(|(i, v)| v.map(|v| (i, v)))
                 .collect(),
         });
-        StatObject {
-            kind,
-            proxy: proxy.to_owned(),
-            name: name.to_owned(),
-            columns,
-            values,
-            processes: (1, 1),
-        }
+        StatObject::from_values(kind, proxy, name, columns, values)
     }
 
     /// An object of `(column index, value)` pairs, in column order.

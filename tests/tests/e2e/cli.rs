@@ -534,23 +534,8 @@ fn numbers_haproxy_would_wrap_are_refused_before_sending() {
         f.instances()
             .iter()
             .map(|i| {
-                let info: Vec<String> = i
-                    .raw("show info")
-                    .lines()
-                    .filter(|l| {
-                        [
-                            "Maxconn:",
-                            "ConnRateLimit:",
-                            "SessRateLimit:",
-                            "SslRateLimit:",
-                        ]
-                        .iter()
-                        .any(|k| l.starts_with(k))
-                    })
-                    .map(str::to_owned)
-                    .collect();
                 (
-                    info,
+                    haproxy_e2e::info_lines(&i.raw("show info"), &haproxy_e2e::LIMIT_FIELDS),
                     stat(&i.raw("show stat"), "fe_http", "FRONTEND", "slim"),
                 )
             })

@@ -40,21 +40,10 @@ fn state(i: &Instance, map: &str, acl: &str) -> String {
             f[0], f[1], f[6]
         ));
     }
-    out.extend(
-        i.raw("show info")
-            .lines()
-            .filter(|l| {
-                [
-                    "Maxconn:",
-                    "ConnRateLimit:",
-                    "SessRateLimit:",
-                    "SslRateLimit:",
-                ]
-                .iter()
-                .any(|p| l.starts_with(p))
-            })
-            .map(str::to_owned),
-    );
+    out.extend(haproxy_e2e::info_lines(
+        &i.raw("show info"),
+        &haproxy_e2e::LIMIT_FIELDS,
+    ));
     for what in ["map", "acl"] {
         // HAProxy 2.6 lowers an ACL's `entry_cnt` when `add acl` refuses a
         // pattern, though the entries stay (compared below): the count
