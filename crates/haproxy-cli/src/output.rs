@@ -972,7 +972,11 @@ mod tests {
             )
         }))
         .expect("snapshot");
-        for kind in [ObjectKind::Server, ObjectKind::Backend, ObjectKind::Frontend] {
+        for kind in [
+            ObjectKind::Server,
+            ObjectKind::Backend,
+            ObjectKind::Frontend,
+        ] {
             for keep_all in [true, false] {
                 let keep = |px: &str, _: &str| keep_all || px != "be_3";
                 let mut old = Vec::new();
@@ -990,14 +994,22 @@ mod tests {
             }
         }
         let mut all = Vec::new();
-        stream_objects_by_name(&mut all, Format::Json, ObjectKind::Server, &snap, |_, _| true)
-            .expect("listing");
+        stream_objects_by_name(&mut all, Format::Json, ObjectKind::Server, &snap, |_, _| {
+            true
+        })
+        .expect("listing");
         let text = String::from_utf8_lossy(&all);
         assert!(text.contains("disagreement"), "the weights disagree");
         assert!(text.contains("\"processes\":2"), "partial objects");
         let mut none = Vec::new();
-        stream_objects_by_name(&mut none, Format::Json, ObjectKind::Server, &snap, |_, _| false)
-            .expect("listing");
+        stream_objects_by_name(
+            &mut none,
+            Format::Json,
+            ObjectKind::Server,
+            &snap,
+            |_, _| false,
+        )
+        .expect("listing");
         assert_eq!(none, b"[]\n");
     }
 
