@@ -12,6 +12,7 @@ use crate::{Error, Result};
 use haproxy_proto::info::{info_combine, InfoOwned};
 use haproxy_proto::Combine;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -392,7 +393,8 @@ impl Snapshot {
 /// Groups every process's records by (kind, proxy, name), in first-seen
 /// order, with a map over borrowed keys.
 fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
-    let mut index: HashMap<(ObjectKind, &str, &str), usize> = HashMap::new();
+    let mut index: HashMap<(ObjectKind, &str, &str), usize, BuildHasherDefault<NameHasher>> =
+        HashMap::default();
     let mut objects: Vec<ObjectEntry> = Vec::new();
     for (pi, p) in procs.iter().enumerate() {
         let t = &p.table;
@@ -401,9 +403,15 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
         };
         let ty = t.column_index("type");
         for row in 0..t.rows() {
-            let proxy = t.field(row, px);
-            let name = t.field(row, sv);
-            let code = ty.and_then(|c| match t.cell(row, c) {
+            let Some(cells) = t.cells(row) else {
+                continue;
+            };
+            let text = |c| match cells.get(c) {
+                Cell::Text(t) => t,
+                _ => "",
+            };
+            let (proxy, name) = (text(px), text(sv));
+            let code = ty.and_then(|c| match cells.get(c) {
                 Cell::Int(n) => Some(n),
                 _ => None,
             });
@@ -430,6 +438,51 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
         }
     }
     objects
+}
+
+/// A hasher for the object index: names from the processes' own
+/// configuration, hashed a word at a time (SipHash's resistance to
+/// chosen keys buys nothing here and cost a fifth of grouping).
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl NameHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for NameHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[cfg(test)]
