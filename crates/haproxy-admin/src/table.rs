@@ -39,14 +39,6 @@ impl ProcTable {
         self.t.field(row, col)
     }
 
-    /// The text of field `col` of record `row` (`""` unless text).
-    pub(crate) fn field(&self, row: usize, col: usize) -> &str {
-        match self.cell(row, col) {
-            Field::Text(t) => t,
-            _ => "",
-        }
-    }
-
     /// The header's columns, typed (kind, [`Combine`], version).
     pub(crate) fn header(&self) -> impl ExactSizeIterator<Item = HeaderColumn<'_>> + '_ {
         self.t.header()
@@ -68,12 +60,12 @@ mod tests {
         let t = ProcTable::parse(raw.to_owned()).expect("parses");
         assert_eq!(t.rows(), 2);
         assert_eq!(t.columns().len(), 6);
-        assert_eq!(t.field(0, 0), "be");
-        assert_eq!(t.field(0, 1), "s,1");
+        assert_eq!(t.cell(0, 0), Cell::Text("be"));
+        assert_eq!(t.cell(0, 1), Cell::Text("s,1"));
         assert_eq!(t.cell(0, 2), Cell::Int(3));
-        assert_eq!(t.field(0, 3), "UP");
+        assert_eq!(t.cell(0, 3), Cell::Text("UP"));
         assert_eq!(t.cell(0, 4), Cell::Int(2));
-        assert_eq!(t.field(0, 5), "[::1]:80");
+        assert_eq!(t.cell(0, 5), Cell::Text("[::1]:80"));
         assert_eq!(t.cell(1, 2), Cell::Empty);
         assert_eq!(t.cell(1, 9), Cell::Empty);
         assert_eq!(t.cell(5, 0), Cell::Empty);
