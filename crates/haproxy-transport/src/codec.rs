@@ -260,8 +260,12 @@ impl OneShotDecoder {
         let len = self.len;
         let room = self.limit.saturating_sub(len).saturating_add(1);
         let n = max.min(room).max(1);
-        self.buf.resize(len + n, 0);
-        &mut self.buf[len..]
+        // Room handed out before and not filled is kept, zeroed once: a
+        // read of 16 KiB into 64 KiB of room zeroes 16 KiB more, not 64.
+        if self.buf.len() < len + n {
+            self.buf.resize(len + n, 0);
+        }
+        &mut self.buf[len..len + n]
     }
 
     /// Keeps `n` bytes of the last [`OneShotDecoder::spare`] (0: the end
@@ -271,7 +275,6 @@ impl OneShotDecoder {
     /// [`FrameError::TooLarge`] past the limit.
     pub fn filled(&mut self, n: usize) -> Result<(), FrameError> {
         let len = (self.len + n).min(self.buf.len());
-        self.buf.truncate(len);
         self.len = len;
         if len > self.limit {
             self.buf = Vec::new();
