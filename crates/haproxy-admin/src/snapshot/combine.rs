@@ -106,9 +106,14 @@ impl Snapshot {
                 recs: Vec::new(),
                 scratch: Vec::new(),
             };
-            for &i in part {
+            for (k, &i) in part.iter().enumerate() {
                 o.set(i);
                 render(&mut o, &mut buf)?;
+                // Objects of a kind render to about the same size: room
+                // for the rest of the chunk at once, not by doubling.
+                if k == 0 {
+                    buf.reserve(buf.len().saturating_mul(part.len()));
+                }
             }
             Ok(buf)
         };
