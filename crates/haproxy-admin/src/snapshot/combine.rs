@@ -24,7 +24,7 @@ impl Snapshot {
     /// every core; see [`Snapshot::for_each_stat_object`] to stream them
     /// instead of holding them all.
     pub fn stat_objects(&self, kind: ObjectKind) -> Vec<StatObject> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.objects.iter().filter(|o| o.kind == kind).count());
         // All at once: one parallel round.
         let done: std::result::Result<(), std::convert::Infallible> =
             self.combine_in_rounds(kind, usize::MAX, |o| {
