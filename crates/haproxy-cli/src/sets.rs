@@ -125,7 +125,8 @@ pub struct AddArgs {
     /// The server's weight.
     #[arg(long, value_name = "N")]
     pub weight: Option<u16>,
-    /// Configure a health check (`check`).
+    /// Configure a health check (`check`) and start it (`enable health`)
+    /// on every process.
     #[arg(long)]
     pub check: bool,
     /// Leave the new server in maintenance (by default it is enabled).
@@ -645,8 +646,10 @@ pub(crate) fn wait_sessions(cli: &Cli, hap: &HAProxy, objects: &[ObjectRef], max
 
 // ---- dynamic servers --------------------------------------------------------
 
-/// `server add`: `add server` on every process, then `enable server`
-/// unless `--maint` (HAProxy adds dynamic servers in maintenance).
+/// `server add`: `add server` on every process, read back; then, in one
+/// batch per process, `enable health` with `--check` (HAProxy starts a
+/// dynamic server's checks stopped) and `enable server` unless
+/// `--maint` (it adds dynamic servers in maintenance).
 pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
     let (b, s) = crate::split_server(&a.server)?;
     let mut opts: Vec<String> = Vec::new();
@@ -661,15 +664,18 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
         opts.push("check".into());
     }
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    let mut then = hap.batch();
+    if a.check {
+        then.enable_health(b, s, Enable::Enable)?;
+    }
+    if !a.maint {
+        then.enable_server(b, s, Enable::Enable)?;
+    }
     if a.dry_run {
-        let mut batch = hap.batch();
-        if !a.maint {
-            batch.enable_server(b, s, Enable::Enable)?;
-        }
         for p in hap.processes() {
             writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
             writeln!(out, "add server {b}/{s} {} {}", a.address, opts.join(" "))?;
-            for c in batch.commands() {
+            for c in then.commands() {
                 writeln!(out, "{c}")?;
             }
         }
@@ -684,15 +690,31 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
             hap.processes().len()
         )));
     }
-    if !a.maint {
-        let mut batch = hap.batch();
-        batch.enable_server(b, s, Enable::Enable)?;
-        batch.run()?;
+    let procs = hap.processes().len();
+    if !then.is_empty() {
+        let what: Vec<String> = then.commands().iter().map(|c| format!("`{c}`")).collect();
+        if let Err(e) = then.run() {
+            return Err(Failure::Io(format!(
+                "{b}/{s} was added on {procs} processes, but {} failed: {}",
+                what.join(" then "),
+                crate::one_line(&e.to_string())
+            )));
+        }
+    }
+    let mut notes = Vec::new();
+    if a.check {
+        notes.push("checks enabled");
+    }
+    if a.maint {
+        notes.push("in maintenance");
     }
     eprintln!(
-        "added {b}/{s} on {} processes{}",
-        hap.processes().len(),
-        if a.maint { " (in maintenance)" } else { "" }
+        "added {b}/{s} on {procs} processes{}",
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        }
     );
     Ok(())
 }

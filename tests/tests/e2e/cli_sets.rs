@@ -565,6 +565,78 @@ fn dynamic_servers_are_added_and_deleted_on_every_process() {
     }
 }
 
+/// `server add --check` starts the checks (`enable health`, which a
+/// dynamic server needs) on every process; `--maint` leaves the server
+/// in maintenance on every process. Read back raw.
+#[test]
+fn server_add_check_starts_the_checks_and_maint_leaves_it_in_maintenance() {
+    let f = fleet(1, 1);
+    let slow = SlowBackend::start();
+    let addr = format!("127.0.0.1:{}", slow.port);
+
+    let out = ok(
+        &f,
+        &["server", "add", "be_0/chk", &addr, "--check", "--dry-run"],
+    );
+    assert_eq!(out.matches("enable health be_0/chk").count(), 3, "{out}");
+    assert_eq!(out.matches("enable server be_0/chk").count(), 3, "{out}");
+
+    let o = run(&f, &["server", "add", "be_0/chk", &addr, "--check"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("added be_0/chk on 3 processes (checks enabled)"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        // The checks run (default inter 2s): past `INI`, a check
+        // passed (the slow backend accepts connections), so the server
+        // is UP by its check.
+        wait_until(
+            Duration::from_secs(15),
+            "a passed check of be_0/chk",
+            || {
+                let st = i.raw("show stat -1 4 -1");
+                haproxy_e2e::stat_field(&st, "be_0", "chk", "check_status") == Some("L4OK")
+            },
+        );
+        let st = i.raw("show stat -1 4 -1");
+        assert!(
+            haproxy_e2e::stat_field(&st, "be_0", "chk", "status")
+                .is_some_and(|s| s.starts_with("UP")),
+            "pid {}: {st}",
+            i.pid
+        );
+    }
+
+    let o = run(&f, &["server", "add", "be_0/m1", &addr, "--maint"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("added be_0/m1 on 3 processes (in maintenance)"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        let st = i.raw("show stat -1 4 -1");
+        assert_eq!(
+            haproxy_e2e::stat_field(&st, "be_0", "m1", "status"),
+            Some("MAINT"),
+            "pid {}: {st}",
+            i.pid
+        );
+    }
+
+    // A server without `check`: HAProxy refuses `enable health`; not
+    // asked for, it is not sent, and the add succeeds.
+    let o = run(&f, &["server", "add", "be_0/plain", &addr]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let r = f.instances()[0].raw("enable health be_0/plain");
+    assert!(
+        !r.trim().is_empty(),
+        "HAProxy accepted enable health without check: {r}"
+    );
+}
+
 #[test]
 fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back() {
     let f = fleet(2, 2);
