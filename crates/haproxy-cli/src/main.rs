@@ -572,6 +572,111 @@ mod tests {
     }
 
     #[test]
+    fn every_global_option_has_an_environment_variable_listed_in_the_help() {
+        let cmd = Cli::command();
+        let globals: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
+        assert!(globals.len() >= 13, "{}", globals.len());
+        for a in globals {
+            let long = a.get_long().unwrap_or_default();
+            let env = a
+                .get_env()
+                .and_then(|e| e.to_str())
+                .unwrap_or_else(|| panic!("--{long} has no environment variable"));
+            assert_eq!(
+                env,
+                format!("HAPROXY_CLI_{}", long.replace('-', "_").to_uppercase()),
+                "--{long}"
+            );
+            let line = config::ENV_HELP
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(env))
+                .unwrap_or_else(|| panic!("{env} is not in the help's Environment list"));
+            assert!(line.contains(&format!("--{long}")), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_help_fits_60_columns_and_lists_every_exit_code() {
+        let help = Cli::command().term_width(60).render_long_help().to_string();
+        for l in help.lines() {
+            assert!(l.chars().count() <= 60, "wider than 60 columns: {l:?}");
+        }
+        let codes = help.split("Exit codes:").nth(1).expect("an exit code list");
+        for code in 0..=4 {
+            assert!(
+                codes.lines().any(|l| l.starts_with(&format!("  {code}  "))),
+                "exit code {code} missing: {codes}"
+            );
+        }
+        assert_eq!(help.matches("Exit codes").count(), 1, "one list: {help}");
+    }
+
+    #[test]
+    fn every_duration_option_takes_a_unit() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["haproxy-cli"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        };
+        let cli = parse(&[
+            "--timeout",
+            "2m",
+            "--retry-interval",
+            "250ms",
+            "--probe-timeout",
+            "500ms",
+            "server",
+            "list",
+            "--watch",
+            "1.5s",
+        ]);
+        assert_eq!(cli.timeout, 120.0);
+        assert_eq!(cli.retry_interval, 0.25);
+        assert_eq!(cli.probe_timeout, Some(0.5));
+        match cli.command {
+            Command::Server(ServerCmd::List { list, .. }) => {
+                assert_eq!(list.watch.watch, Some(1.5))
+            }
+            c => panic!("{c:?}"),
+        }
+        // Plain numbers stay seconds.
+        assert_eq!(
+            parse(&["--probe-timeout", "3", "info"]).probe_timeout,
+            Some(3.0)
+        );
+        match parse(&["top", "--interval", "500ms"]).command {
+            Command::Top(t) => assert_eq!(t.interval, 0.5),
+            c => panic!("{c:?}"),
+        }
+        match parse(&[
+            "exporter",
+            "--listen",
+            "127.0.0.1:1",
+            "--max-age",
+            "2m",
+            "--scrape-timeout",
+            "500ms",
+        ])
+        .command
+        {
+            Command::Exporter(e) => {
+                assert_eq!((e.max_age, e.scrape_timeout), (120.0, 0.5));
+            }
+            c => panic!("{c:?}"),
+        }
+        for bad in [
+            &["--probe-timeout", "5x", "info"][..],
+            &["top", "--interval", "soon"],
+            &["server", "list", "--watch", "1 parsec"],
+        ] {
+            let mut all = vec!["haproxy-cli"];
+            all.extend_from_slice(bad);
+            let e = Cli::try_parse_from(all).expect_err("a bad duration");
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn map_files() {
         let e = map_file_entries("# c\n\na.example be_a\nb\tbe b\n", "f").ok();
         assert_eq!(e, Some(vec![("a.example", "be_a"), ("b", "be b")]));

@@ -751,6 +751,60 @@ fn environment_variables_and_named_targets_select_the_fleet() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("no target [nope]"));
+
+    // HAPROXY_CLI_PER_PROCESS: one series per process, with its pid.
+    let o = command(&f, &["--format", "prometheus", "server", "list"])
+        .env("HAPROXY_CLI_PER_PROCESS", "true")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{o:?}");
+    let text = String::from_utf8_lossy(&o.stdout);
+    for i in f.instances() {
+        assert!(text.contains(&format!("pid=\"{}\"", i.pid)), "{text}");
+    }
+
+    // HAPROXY_CLI_PROBE_TIMEOUT (a duration with a unit) and
+    // HAPROXY_CLI_ALLOW_PARTIAL, with one process frozen: discovery gives
+    // up on it after 500ms (not the 20 s --timeout), and the listing is
+    // partial (exit 3) — or a failure (exit 1) when partial is refused.
+    let frozen = Frozen::new(f.instances()[2].pid);
+    let partial = |allow: &str| {
+        let started = Instant::now();
+        let o = command(&f, &["server", "list", "be_0/s0"])
+            .env("HAPROXY_CLI_TIMEOUT", "20")
+            .env("HAPROXY_CLI_PROBE_TIMEOUT", "500ms")
+            .env("HAPROXY_CLI_ALLOW_PARTIAL", allow)
+            .output()
+            .expect("run");
+        assert!(started.elapsed() < Duration::from_secs(10), "{o:?}");
+        o
+    };
+    let o = partial("true");
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("partial: not reached"), "{err}");
+    assert!(err.contains("500ms"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("s0"), "{o:?}");
+    let o = partial("false");
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    drop(frozen);
+}
+
+/// Sends SIGCONT on drop, so a failed assertion never leaves a process
+/// frozen.
+struct Frozen(u32);
+
+impl Frozen {
+    fn new(pid: u32) -> Frozen {
+        haproxy_e2e::signal(pid, "STOP");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        haproxy_e2e::signal(self.0, "CONT");
+    }
 }
 
 /// Runs `haproxy-cli ARGS` on a pseudo-terminal (util-linux `script`),
