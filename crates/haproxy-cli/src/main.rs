@@ -277,20 +277,7 @@ fn frontend(
     c: &FrontendCmd,
 ) -> Result {
     match c {
-        FrontendCmd::List(l) => {
-            if let Some(secs) = l.watch.watch {
-                let sel = sets::selection(&l.patterns, &l.filters)?;
-                return watch::run(out, format, hap, ObjectKind::Frontend, secs, |o| {
-                    sel.matches(o)
-                });
-            }
-            let snap = complete_snapshot(hap)?;
-            if sets::is_plain(l, format) {
-                output::stream_objects(out, format, ObjectKind::Frontend, &snap, |_| true)?;
-            } else {
-                sets::list(out, format, ObjectKind::Frontend, &snap, l, |_| true)?;
-            }
-        }
+        FrontendCmd::List(l) => list_objects(out, format, hap, ObjectKind::Frontend, l, &[])?,
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
             let obj = snap.frontend(name)?.stats();
@@ -332,29 +319,41 @@ fn show_proxy(
 }
 
 fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) -> Result {
-    if let BackendCmd::List(l) = c {
-        if let Some(secs) = l.watch.watch {
-            let sel = sets::selection(&l.patterns, &l.filters)?;
-            return watch::run(out, format, hap, ObjectKind::Backend, secs, |o| {
-                sel.matches(o)
-            });
-        }
-    }
-    let snap = complete_snapshot(hap)?;
     match c {
-        BackendCmd::List(l) => {
-            if sets::is_plain(l, format) {
-                output::stream_objects(out, format, ObjectKind::Backend, &snap, |_| true)?;
-            } else {
-                sets::list(out, format, ObjectKind::Backend, &snap, l, |_| true)?;
-            }
-        }
+        BackendCmd::List(l) => list_objects(out, format, hap, ObjectKind::Backend, l, &[])?,
         BackendCmd::Show { name } => {
+            let snap = complete_snapshot(hap)?;
             let obj = snap.backend(name)?.stats();
             show_proxy(out, format, &snap, &obj)?;
         }
     }
     Ok(())
+}
+
+/// `frontend|backend|server list`, once or with `--watch`: one snapshot
+/// (every process, as any read), the `--backend` names checked against
+/// it, then the listing the flags ask for. The watch prints its first
+/// listing through the same writer ([`sets::listing`]).
+fn list_objects(
+    out: &mut impl Write,
+    format: Format,
+    hap: &HAProxy,
+    kind: ObjectKind,
+    l: &sets::ListArgs,
+    backends: &[String],
+) -> Result {
+    let keep = |o: &haproxy_admin::StatObject| {
+        backends.is_empty() || backends.iter().any(|b| b == o.proxy())
+    };
+    let every = l.watch.watch.map(watch::interval).transpose()?;
+    let snap = complete_snapshot(hap)?;
+    for b in backends {
+        snap.backend(b)?;
+    }
+    match every {
+        Some(every) => watch::run(out, format, hap, kind, l, every, snap, keep),
+        None => sets::listing(out, format, kind, &snap, l, keep),
+    }
 }
 
 /// Splits `BACKEND/SERVER`.
@@ -370,25 +369,9 @@ pub(crate) fn split_server(s: &str) -> Result<(&str, &str)> {
 fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
     match c {
         ServerCmd::List { backends, list } => {
-            let keep = |o: &haproxy_admin::StatObject| {
-                backends.is_empty() || backends.iter().any(|b| b == o.proxy())
-            };
-            if let Some(secs) = list.watch.watch {
-                let sel = sets::selection(&list.patterns, &list.filters)?;
-                return watch::run(out, format, hap, ObjectKind::Server, secs, |o| {
-                    keep(o) && sel.matches(o)
-                });
-            }
-            let snap = complete_snapshot(hap)?;
-            for b in backends {
-                snap.backend(b)?;
-            }
-            if sets::is_plain(list, format) {
-                output::stream_objects(out, format, ObjectKind::Server, &snap, keep)?;
-            } else {
-                sets::list(out, format, ObjectKind::Server, &snap, list, keep)?;
-            }
+            list_objects(out, format, hap, ObjectKind::Server, list, backends)?
         }
+
         ServerCmd::Show { server } => {
             let snap = complete_snapshot(hap)?;
             let (b, s) = split_server(server)?;
@@ -572,6 +555,19 @@ mod tests {
     }
 
     #[test]
+    fn map_files() {
+        let e = map_file_entries("# c\n\na.example be_a\nb\tbe b\n", "f").ok();
+        assert_eq!(e, Some(vec![("a.example", "be_a"), ("b", "be b")]));
+        let err = map_file_entries("a 1\nlonely\n", "f");
+        assert!(matches!(err, Err(Failure::Usage(m)) if m.contains("f:2")));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
     fn every_global_option_has_an_environment_variable_listed_in_the_help() {
         let cmd = Cli::command();
         let globals: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
@@ -674,19 +670,6 @@ mod tests {
             let e = Cli::try_parse_from(all).expect_err("a bad duration");
             assert_eq!(e.exit_code(), 2, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn map_files() {
-        let e = map_file_entries("# c\n\na.example be_a\nb\tbe b\n", "f").ok();
-        assert_eq!(e, Some(vec![("a.example", "be_a"), ("b", "be b")]));
-        let err = map_file_entries("a 1\nlonely\n", "f");
-        assert!(matches!(err, Err(Failure::Usage(m)) if m.contains("f:2")));
-    }
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
     }
 
     #[test]

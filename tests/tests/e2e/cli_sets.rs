@@ -176,13 +176,66 @@ fn selection_by_glob_status_and_where_on_a_fleet() {
     assert_eq!(v["weight"], 5);
     assert_eq!(v.as_object().map(serde_json::Map::len), Some(3), "{v}");
 
-    // A bad selection is a usage error naming it; an unknown column too.
+    // A bad selection is a usage error naming it; an unknown column too
+    // (exit 2, naming the column and listing the known ones), in
+    // listings and in writes.
     let o = run(&f, &["server", "list", "--where", "scur"]);
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("scur"), "{o:?}");
-    let o = run(&f, &["server", "list", "--where", "nosuch>1"]);
-    assert_ne!(o.code, 0, "{o:?}");
-    assert!(o.stderr.contains("nosuch"), "{o:?}");
+    for (args, flag) in [
+        (&["server", "list", "--where", "nosuch>1"][..], "--where"),
+        (&["server", "list", "--sort", "-nosuch"], "--sort"),
+        (
+            &["backend", "list", "--columns", "status,nosuch"],
+            "--columns",
+        ),
+        (
+            &[
+                "server",
+                "set-weight",
+                "*",
+                "2",
+                "--where",
+                "nosuch=1",
+                "--yes",
+            ],
+            "--where",
+        ),
+    ] {
+        let o = run(&f, args);
+        assert_eq!(o.code, 2, "{args:?}: {o:?}");
+        assert!(
+            o.stderr.contains(&format!(
+                "unknown column `nosuch` in {flag}; the columns are: "
+            )),
+            "{args:?}: {o:?}"
+        );
+        for known in ["name", "backend", "scur", "weight", "check_status"] {
+            assert!(o.stderr.contains(&format!(" {known},")), "{known}: {o:?}");
+        }
+    }
+    assert!(weights(&f, &["be_0/s0"]).iter().all(|w| w == "1"));
+
+    // Prometheus: the selection applies; the table's flags are refused.
+    let p = ok(&f, &["--format", "prometheus", "server", "list", "be_1/*"]);
+    assert!(
+        p.contains(r#"{proxy="be_1",server="s2"}"#) && !p.contains(r#"proxy="be_0""#),
+        "{p}"
+    );
+    let o = run(
+        &f,
+        &[
+            "--format",
+            "prometheus",
+            "server",
+            "list",
+            "be_1/*",
+            "--sort",
+            "name",
+        ],
+    );
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--sort does not apply"), "{o:?}");
 }
 
 #[test]
