@@ -690,6 +690,64 @@ fn server_add_check_starts_the_checks_and_maint_leaves_it_in_maintenance() {
     );
 }
 
+/// A frontend write on a glob set: previewed, refused without `--yes`
+/// off a terminal, then applied to exactly the selected frontends on
+/// every process (read back raw), and undone the same way.
+#[test]
+fn a_frontend_write_on_a_glob_set_reaches_every_process() {
+    let f = Fleet::start(Options {
+        instances: 3,
+        topology: Topology::standard(),
+        ..Options::default()
+    });
+    let status = |i: &Instance, fe: &str| {
+        let st = i.raw("show stat -1 1 -1");
+        haproxy_e2e::stat_field(&st, fe, "FRONTEND", "status")
+            .unwrap_or_else(|| panic!("no {fe}: {st}"))
+            .to_owned()
+    };
+    let all_open = |f: &Fleet| {
+        f.instances().iter().all(|i| {
+            ["fe_http", "fe_tcp", "health"]
+                .iter()
+                .all(|fe| status(i, fe) == "OPEN")
+        })
+    };
+    assert!(all_open(&f));
+
+    let o = run(&f, &["frontend", "disable", "fe_*"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(
+        o.stderr.contains("will change 2 frontends on 3 processes"),
+        "{o:?}"
+    );
+    assert!(all_open(&f), "a refused write changed something");
+
+    let o = run(&f, &["frontend", "disable", "fe_*", "--yes"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains("changed 2 frontends on 3 processes"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        for fe in ["fe_http", "fe_tcp"] {
+            let s = status(i, fe);
+            // `disable frontend` pauses the listeners: PAUSED (2.x), STOP
+            // before.
+            assert!(s == "PAUSED" || s == "STOP", "{fe} on pid {}: {s}", i.pid);
+        }
+        assert_eq!(status(i, "health"), "OPEN", "pid {}", i.pid);
+    }
+
+    let o = run(&f, &["frontend", "enable", "fe_*", "--yes"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains("changed 2 frontends on 3 processes"),
+        "{o:?}"
+    );
+    assert!(all_open(&f));
+}
+
 #[test]
 fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back() {
     let f = fleet(2, 2);
