@@ -177,6 +177,21 @@ fn cases(map: &str, acl: &str) -> Vec<(&'static str, &'static str, Command)> {
             ok(Command::disable_server("be_app", "nosuch")),
         ),
         (
+            "enable health",
+            "no such server",
+            ok(Command::enable_health("be_app", "nosuch")),
+        ),
+        (
+            "enable health",
+            "a server without check",
+            ok(Command::enable_health("be_static", "s1")),
+        ),
+        (
+            "disable health",
+            "no such server",
+            ok(Command::disable_health("be_app", "nosuch")),
+        ),
+        (
             "set server addr",
             "no such server",
             ok(Command::set_server_addr(
@@ -420,6 +435,8 @@ fn success_forms_are_recognised() {
             Some(1),
         )),
         ok(Command::shutdown_sessions_server("be_static", "s2")),
+        ok(Command::disable_health("be_app", "app4")),
+        ok(Command::enable_health("be_app", "app4")),
         ok(Command::set_server_health("be_app", "app6", Health::Up)),
         ok(Command::enable_frontend("fe_tcp")),
         ok(Command::disable_frontend("fe_tcp")),
