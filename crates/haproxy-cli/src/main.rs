@@ -2,13 +2,14 @@
 //! binary over `haproxy-admin`. Flags parse into [`args::Cli`]; each
 //! subcommand is one function here; [`output`] prints in every format.
 //!
-//! Exit codes: 0 on success, 1 when an operation failed (one line on
-//! stderr naming the socket and quoting HAProxy) or `check` found
-//! differences, 2 on a usage error (including an argument the command
-//! builder refuses, and a write on several objects without `--yes` and
-//! no terminal to confirm on), 3 on a partial success with
-//! `--allow-partial` (what was missed is named on stderr), 4 when a
-//! `--wait` reached its deadline.
+//! Exit codes (as docs/cli.md's table and the end of `--help`,
+//! [`config::ENV_HELP`]): 0 on success, 1 when an operation failed (one
+//! line on stderr naming the socket and quoting HAProxy), `check` found
+//! differences or a confirmation was declined, 2 on a usage error
+//! (including an unknown column, an argument the command builder refuses,
+//! and a write on several objects without `--yes` and no terminal to
+//! confirm on), 3 on a partial success with `--allow-partial` (what was
+//! missed is named on stderr), 4 when a `--wait` reached its deadline.
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
