@@ -581,7 +581,8 @@ pub struct WatchArgs {
     /// listing is redrawn in place with the latest changes under it;
     /// otherwise the first listing is printed, then only the change lines
     /// (JSON lines with --format json or jsonl). The listing honours the
-    /// selection, --sort, --columns, -o wide and --no-header.
+    /// selection, --sort, --columns, -o wide and --no-header; not with
+    /// --format prometheus.
     #[arg(
         long,
         value_name = "DURATION",

@@ -347,6 +347,16 @@ fn list_objects(
         backends.is_empty() || backends.iter().any(|b| b == o.proxy())
     };
     let every = l.watch.watch.map(watch::interval).transpose()?;
+    if every.is_some() && format == Format::Prometheus {
+        // An exposition is read whole by a scraper; change lines after it
+        // would make it invalid.
+        return Err(Failure::Usage(
+            "--watch does not apply to --format prometheus (serve the metrics with \
+             `haproxy-cli exporter`)"
+                .to_owned(),
+        ));
+    }
+
     let snap = complete_snapshot(hap)?;
     for b in backends {
         snap.backend(b)?;

@@ -270,7 +270,18 @@ fn watch_lists_as_the_listing_flags_say() {
     }
     assert_eq!(w.interrupt(), 0);
 
+    // Change lines cannot follow an exposition: refused, not mixed in.
+    let o = Command::new(cli())
+        .arg("--socket-dir")
+        .arg(f.socket_dir())
+        .args(["--format", "prometheus", "server", "list", "--watch", "1"])
+        .output()
+        .expect("run haproxy-cli");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(o.stdout.is_empty(), "{o:?}");
+
     // A column that does not exist is a usage error, watch or not.
+
     for flag in ["--columns", "--sort"] {
         let o = Command::new(cli())
             .arg("--socket-dir")
