@@ -109,6 +109,26 @@ impl<'h> Batch<'h> {
         Ok(self)
     }
 
+    /// Queues `enable health` / `disable health` (start or stop the
+    /// server's health checks; a dynamic server added with `check` needs
+    /// `enable health` for them to run).
+    ///
+    /// # Errors
+    ///
+    /// As [`Batch::set_weight`].
+    pub fn enable_health(
+        &mut self,
+        backend: &str,
+        server: &str,
+        enable: Enable,
+    ) -> Result<&mut Self> {
+        self.lines.push(match enable {
+            Enable::Enable => Command::enable_health(backend, server)?,
+            Enable::Disable => Command::disable_health(backend, server)?,
+        });
+        Ok(self)
+    }
+
     /// Queues `set server <backend>/<server> addr <addr> [port <port>]`.
     ///
     /// # Errors
@@ -224,11 +244,12 @@ impl<'h> Batch<'h> {
     }
 }
 
-/// Enable or disable, for [`Batch::enable_server`].
+/// Enable or disable, for [`Batch::enable_server`],
+/// [`Batch::enable_health`] and [`Batch::enable_frontend`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enable {
-    /// `enable server`.
+    /// `enable server` (`enable health`, `enable frontend`).
     Enable,
-    /// `disable server`.
+    /// `disable server` (`disable health`, `disable frontend`).
     Disable,
 }

@@ -15,11 +15,8 @@ pub const DEFAULT_SOCKET_DIR: &str = "/run/haproxy";
 /// averaged, names and states required to agree); where processes disagree
 /// every process's value is shown.
 ///
-/// Exit codes: 0 done on every process; 1 failed (one line on stderr
-/// naming the socket, HAProxy's words quoted) — a process that could not
-/// be reached is a failure; 2 usage error; 3 partial success with
-/// --allow-partial: done on the processes reached, the missed ones named
-/// on stderr.
+/// The environment variables, named targets, durations and exit codes are
+/// at the end of this help.
 #[derive(Debug, Parser)]
 #[command(
     name = "haproxy-cli",
@@ -105,10 +102,17 @@ pub struct Cli {
     )]
     pub retry_interval: f64,
 
-    /// Seconds discovery waits for each socket to answer (default: the
-    /// --timeout). A socket that accepts but does not answer in time is a
-    /// process that could not be reached, not a dead socket.
-    #[arg(long, global = true, value_name = "SECS")]
+    /// How long discovery waits for each socket to answer (default: the
+    /// --timeout): seconds, or a duration (`500ms`, `5s`). A socket that
+    /// accepts but does not answer in time is a process that could not
+    /// be reached, not a dead socket.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        env = "HAPROXY_CLI_PROBE_TIMEOUT",
+        value_parser = crate::config::parse_secs
+    )]
     pub probe_timeout: Option<f64>,
 
     /// The largest reply read from one socket, in bytes or with a unit
@@ -128,7 +132,12 @@ pub struct Cli {
     /// (busy, stats maxconn full, out of file descriptors) or that failed
     /// during a read; name them on stderr and exit 3. Without it, any such
     /// process makes the command fail (exit 1).
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HAPROXY_CLI_ALLOW_PARTIAL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub allow_partial: bool,
 
     /// Output format.
@@ -160,7 +169,12 @@ pub struct Cli {
 
     /// Prometheus output (and the exporter): one series per process, with
     /// `pid` and `node` labels, instead of one combined series.
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HAPROXY_CLI_PER_PROCESS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub per_process: bool,
 
     /// What to do.
@@ -243,13 +257,24 @@ pub struct ExporterArgs {
     /// Address to serve on, e.g. 127.0.0.1:9101.
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// Serve a snapshot up to SECS old instead of reading HAProxy again
-    /// (0: a fresh one per scrape). Concurrent scrapers share one read.
-    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    /// Serve a snapshot up to DURATION old instead of reading HAProxy
+    /// again (0: a fresh one per scrape): seconds, or `500ms`, `5s`, `2m`.
+    /// Concurrent scrapers share one read.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "0",
+        value_parser = crate::config::parse_secs
+    )]
     pub max_age: f64,
-    /// Answer within SECS: a target or process not read by then is
-    /// `haproxy_up 0`, the rest is served.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    /// Answer within DURATION (seconds, or `500ms`, `5s`): a target or
+    /// process not read by then is `haproxy_up 0`, the rest is served.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5",
+        value_parser = crate::config::parse_secs
+    )]
     pub scrape_timeout: f64,
     /// Targets with labels, one a line: `ENDPOINT [label=value …]`, or
     /// `dir:PATH[:GLOB]` for a socket directory (replaces --socket and
@@ -268,8 +293,13 @@ pub struct ExporterArgs {
 /// `top` options.
 #[derive(Debug, Args)]
 pub struct TopArgs {
-    /// Seconds between refreshes.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    /// Time between refreshes: seconds, or `500ms`, `5s`, `2m`.
+    #[arg(
+        long,
+        default_value = "2",
+        value_name = "DURATION",
+        value_parser = crate::config::parse_secs
+    )]
     pub interval: f64,
     /// Stop after N refreshes (default: run until interrupted).
     #[arg(long, value_name = "N")]
@@ -558,12 +588,18 @@ pub use crate::sets::{ListArgs, Target, WaitArgs};
 /// `--watch` for listings.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct WatchArgs {
-    /// Refresh every SECS seconds and print each change of status, weight
-    /// or check status (and objects added or removed) with a UTC time
-    /// stamp, until Ctrl-C. On a terminal the listing is redrawn in place
-    /// with the latest changes under it; otherwise the first listing is
-    /// printed, then only the change lines (JSON lines with --format
-    /// json).
-    #[arg(long, value_name = "SECS")]
+    /// Refresh every DURATION (seconds, or `500ms`, `5s`, `2m`) and print
+    /// each change of status, weight or check status (and objects added
+    /// or removed) with a UTC time stamp, until Ctrl-C. On a terminal the
+    /// listing is redrawn in place with the latest changes under it;
+    /// otherwise the first listing is printed, then only the change lines
+    /// (JSON lines with --format json or jsonl). The listing honours the
+    /// selection, --sort, --columns, -o wide and --no-header; not with
+    /// --format prometheus.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = crate::config::parse_secs
+    )]
     pub watch: Option<f64>,
 }

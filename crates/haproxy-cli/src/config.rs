@@ -22,24 +22,41 @@ use crate::Failure;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Shown at the end of `haproxy-cli --help`.
+/// Shown at the end of `haproxy-cli --help` (and `-h`). The lists are
+/// kept within 58 columns so that a 60-column terminal shows them as
+/// written; the paragraphs are single lines that clap wraps to the
+/// terminal.
 pub const ENV_HELP: &str = "\
-Environment:
-  HAPROXY_CLI_SOCKET_DIR, HAPROXY_CLI_SOCKET (comma-separated),
-  HAPROXY_CLI_MASTER, HAPROXY_CLI_PATTERN, HAPROXY_CLI_TIMEOUT,
-  HAPROXY_CLI_RETRY, HAPROXY_CLI_RETRY_INTERVAL, HAPROXY_CLI_FORMAT,
-  HAPROXY_CLI_TARGET, HAPROXY_CLI_CONFIG, HAPROXY_CLI_MAX_REPLY_SIZE: the
-  global option of the same name; an option on the command line wins.
+Environment (an option on the command line wins):
+  HAPROXY_CLI_SOCKET_DIR      --socket-dir
+  HAPROXY_CLI_PATTERN         --pattern
+  HAPROXY_CLI_SOCKET          --socket (comma-separated)
+  HAPROXY_CLI_MASTER          --master
+  HAPROXY_CLI_TARGET          --target
+  HAPROXY_CLI_CONFIG          --config
+  HAPROXY_CLI_TIMEOUT         --timeout
+  HAPROXY_CLI_PROBE_TIMEOUT   --probe-timeout
+  HAPROXY_CLI_RETRY           --retry
+  HAPROXY_CLI_RETRY_INTERVAL  --retry-interval
+  HAPROXY_CLI_ALLOW_PARTIAL   --allow-partial (true/false)
+  HAPROXY_CLI_FORMAT          --format
+  HAPROXY_CLI_PER_PROCESS     --per-process (true/false)
+  HAPROXY_CLI_MAX_REPLY_SIZE  --max-reply-size
 
-Targets: a config file (--config, default ~/.config/haproxy-cli/config)
-of sections `[NAME]` with lines `socket = ENDPOINT` (repeatable),
-`socket-dir = DIR`, `pattern = GLOB` or `master = PATH`.
+Targets: a config file (--config, default ~/.config/haproxy-cli/config) of sections `[NAME]` with lines `socket = ENDPOINT` (repeatable), `socket-dir = DIR`, `pattern = GLOB` or `master = PATH`.
 
-Durations: seconds (`2.5`) or with a unit: `500ms`, `5s`, `2m`, `1h`.
+Durations (every option that takes one): seconds (`2.5`) or with a unit: `500ms`, `5s`, `2m`, `1h`.
 
-Exit codes: 0 done; 1 failed (or `check` found differences, or the
-confirmation was declined); 2 usage error (or a write on several objects
-without --yes and no terminal to ask); 4 a --wait reached its deadline.";
+Exit codes:
+  0  done on every process
+  1  failed (one line on stderr naming the socket; a
+     process not reached is a failure), `check` found
+     differences, or the confirmation was declined
+  2  usage error (also: a write on several objects
+     without --yes and no terminal to ask on)
+  3  partial success with --allow-partial: done on the
+     processes reached, the others named on stderr
+  4  a --wait reached its deadline";
 
 /// A duration: seconds (`5`, `2.5`) or a number with a unit (`500ms`,
 /// `5s`, `2m`, `1h`).
@@ -230,9 +247,12 @@ mod tests {
         ] {
             assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
         }
-        for bad in ["", "s", "5x", "-1", "1e400", "5 m s"] {
+        for bad in ["", "s", "5x", "-1", "1e400", "5 m s", "nan", "inf"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+            assert!(parse_secs(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_secs("500ms"), Ok(0.5));
+        assert_eq!(parse_secs("0"), Ok(0.0));
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! binary over `haproxy-admin`. Flags parse into [`args::Cli`]; each
 //! subcommand is one function here; [`output`] prints in every format.
 //!
-//! Exit codes: 0 on success, 1 when an operation failed (one line on
-//! stderr naming the socket and quoting HAProxy) or `check` found
-//! differences, 2 on a usage error (including an argument the command
-//! builder refuses, and a write on several objects without `--yes` and
-//! no terminal to confirm on), 3 on a partial success with
-//! `--allow-partial` (what was missed is named on stderr), 4 when a
-//! `--wait` reached its deadline.
+//! Exit codes (as docs/cli.md's table and the end of `--help`,
+//! [`config::ENV_HELP`]): 0 on success, 1 when an operation failed (one
+//! line on stderr naming the socket and quoting HAProxy), `check` found
+//! differences or a confirmation was declined, 2 on a usage error
+//! (including an unknown column, an argument the command builder refuses,
+//! and a write on several objects without `--yes` and no terminal to
+//! confirm on), 3 on a partial success with `--allow-partial` (what was
+//! missed is named on stderr), 4 when a `--wait` reached its deadline.
 
 use clap::{CommandFactory, Parser};
 use haproxy_admin::{
@@ -306,26 +307,7 @@ fn frontend(
     c: &FrontendCmd,
 ) -> Result {
     match c {
-        FrontendCmd::List(l) => {
-            if let Some(secs) = l.watch.watch {
-                let sel = sets::selection(&l.patterns, &l.filters)?;
-                return watch::run(out, format, hap, ObjectKind::Frontend, secs, |o| {
-                    sel.matches(o)
-                });
-            }
-            let snap = complete_snapshot(hap)?;
-            if sets::is_plain(l, format) {
-                output::stream_objects_by_name(
-                    out,
-                    format,
-                    ObjectKind::Frontend,
-                    &snap,
-                    |_, _| true,
-                )?;
-            } else {
-                sets::list(out, format, ObjectKind::Frontend, &snap, l, |_| true)?;
-            }
-        }
+        FrontendCmd::List(l) => list_objects(out, format, hap, ObjectKind::Frontend, l, &[])?,
         FrontendCmd::Show { name } => {
             let snap = complete_snapshot(hap)?;
             let obj = snap.frontend(name)?.stats();
@@ -367,31 +349,57 @@ fn show_proxy(
 }
 
 fn backend(out: &mut impl Write, format: Format, hap: &HAProxy, c: &BackendCmd) -> Result {
-    if let BackendCmd::List(l) = c {
-        if let Some(secs) = l.watch.watch {
-            let sel = sets::selection(&l.patterns, &l.filters)?;
-            return watch::run(out, format, hap, ObjectKind::Backend, secs, |o| {
-                sel.matches(o)
-            });
-        }
-    }
-    let snap = complete_snapshot(hap)?;
     match c {
-        BackendCmd::List(l) => {
-            if sets::is_plain(l, format) {
-                output::stream_objects_by_name(out, format, ObjectKind::Backend, &snap, |_, _| {
-                    true
-                })?;
-            } else {
-                sets::list(out, format, ObjectKind::Backend, &snap, l, |_| true)?;
-            }
-        }
+        BackendCmd::List(l) => list_objects(out, format, hap, ObjectKind::Backend, l, &[])?,
         BackendCmd::Show { name } => {
+            let snap = complete_snapshot(hap)?;
             let obj = snap.backend(name)?.stats();
             show_proxy(out, format, &snap, &obj)?;
         }
     }
     Ok(())
+}
+
+/// `frontend|backend|server list`, once or with `--watch`: one snapshot
+/// (every process, as any read), the `--backend` names checked against
+/// it, then the listing the flags ask for. The watch prints its first
+/// listing through the same writer ([`sets::listing`]).
+fn list_objects(
+    out: &mut impl Write,
+    format: Format,
+    hap: &HAProxy,
+    kind: ObjectKind,
+    l: &sets::ListArgs,
+    backends: &[String],
+) -> Result {
+    let keep = |o: &haproxy_admin::StatObject| {
+        backends.is_empty() || backends.iter().any(|b| b == o.proxy())
+    };
+    let every = l.watch.watch.map(watch::interval).transpose()?;
+    if every.is_some() && format == Format::Prometheus {
+        // An exposition is read whole by a scraper; change lines after it
+        // would make it invalid.
+        return Err(Failure::Usage(
+            "--watch does not apply to --format prometheus (serve the metrics with \
+             `haproxy-cli exporter`)"
+                .to_owned(),
+        ));
+    }
+
+    let snap = complete_snapshot(hap)?;
+    for b in backends {
+        snap.backend(b)?;
+    }
+    match every {
+        Some(every) => watch::run(out, format, hap, kind, l, every, snap, keep),
+        // Kept by name only: JSON is written straight from the snapshot.
+        None if sets::is_plain(l, format) => {
+            output::stream_objects_by_name(out, format, kind, &snap, |px, _| {
+                backends.is_empty() || backends.iter().any(|b| b == px)
+            })
+        }
+        None => sets::listing(out, format, kind, &snap, l, keep),
+    }
 }
 
 /// Splits `BACKEND/SERVER`.
@@ -407,27 +415,9 @@ pub(crate) fn split_server(s: &str) -> Result<(&str, &str)> {
 fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &ServerCmd) -> Result {
     match c {
         ServerCmd::List { backends, list } => {
-            let keep = |o: &haproxy_admin::StatObject| {
-                backends.is_empty() || backends.iter().any(|b| b == o.proxy())
-            };
-            if let Some(secs) = list.watch.watch {
-                let sel = sets::selection(&list.patterns, &list.filters)?;
-                return watch::run(out, format, hap, ObjectKind::Server, secs, |o| {
-                    keep(o) && sel.matches(o)
-                });
-            }
-            let snap = complete_snapshot(hap)?;
-            for b in backends {
-                snap.backend(b)?;
-            }
-            if sets::is_plain(list, format) {
-                output::stream_objects_by_name(out, format, ObjectKind::Server, &snap, |px, _| {
-                    backends.is_empty() || backends.iter().any(|b| b == px)
-                })?;
-            } else {
-                sets::list(out, format, ObjectKind::Server, &snap, list, keep)?;
-            }
+            list_objects(out, format, hap, ObjectKind::Server, list, backends)?
         }
+
         ServerCmd::Show { server } => {
             let snap = complete_snapshot(hap)?;
             let (b, s) = split_server(server)?;
@@ -625,6 +615,111 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_global_option_has_an_environment_variable_listed_in_the_help() {
+        let cmd = Cli::command();
+        let globals: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
+        assert!(globals.len() >= 13, "{}", globals.len());
+        for a in globals {
+            let long = a.get_long().unwrap_or_default();
+            let env = a
+                .get_env()
+                .and_then(|e| e.to_str())
+                .unwrap_or_else(|| panic!("--{long} has no environment variable"));
+            assert_eq!(
+                env,
+                format!("HAPROXY_CLI_{}", long.replace('-', "_").to_uppercase()),
+                "--{long}"
+            );
+            let line = config::ENV_HELP
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(env))
+                .unwrap_or_else(|| panic!("{env} is not in the help's Environment list"));
+            assert!(line.contains(&format!("--{long}")), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_help_fits_60_columns_and_lists_every_exit_code() {
+        let help = Cli::command().term_width(60).render_long_help().to_string();
+        for l in help.lines() {
+            assert!(l.chars().count() <= 60, "wider than 60 columns: {l:?}");
+        }
+        let codes = help.split("Exit codes:").nth(1).expect("an exit code list");
+        for code in 0..=4 {
+            assert!(
+                codes.lines().any(|l| l.starts_with(&format!("  {code}  "))),
+                "exit code {code} missing: {codes}"
+            );
+        }
+        assert_eq!(help.matches("Exit codes").count(), 1, "one list: {help}");
+    }
+
+    #[test]
+    fn every_duration_option_takes_a_unit() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["haproxy-cli"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        };
+        let cli = parse(&[
+            "--timeout",
+            "2m",
+            "--retry-interval",
+            "250ms",
+            "--probe-timeout",
+            "500ms",
+            "server",
+            "list",
+            "--watch",
+            "1.5s",
+        ]);
+        assert_eq!(cli.timeout, 120.0);
+        assert_eq!(cli.retry_interval, 0.25);
+        assert_eq!(cli.probe_timeout, Some(0.5));
+        match cli.command {
+            Command::Server(ServerCmd::List { list, .. }) => {
+                assert_eq!(list.watch.watch, Some(1.5))
+            }
+            c => panic!("{c:?}"),
+        }
+        // Plain numbers stay seconds.
+        assert_eq!(
+            parse(&["--probe-timeout", "3", "info"]).probe_timeout,
+            Some(3.0)
+        );
+        match parse(&["top", "--interval", "500ms"]).command {
+            Command::Top(t) => assert_eq!(t.interval, 0.5),
+            c => panic!("{c:?}"),
+        }
+        match parse(&[
+            "exporter",
+            "--listen",
+            "127.0.0.1:1",
+            "--max-age",
+            "2m",
+            "--scrape-timeout",
+            "500ms",
+        ])
+        .command
+        {
+            Command::Exporter(e) => {
+                assert_eq!((e.max_age, e.scrape_timeout), (120.0, 0.5));
+            }
+            c => panic!("{c:?}"),
+        }
+        for bad in [
+            &["--probe-timeout", "5x", "info"][..],
+            &["top", "--interval", "soon"],
+            &["server", "list", "--watch", "1 parsec"],
+        ] {
+            let mut all = vec!["haproxy-cli"];
+            all.extend_from_slice(bad);
+            let e = Cli::try_parse_from(all).expect_err("a bad duration");
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

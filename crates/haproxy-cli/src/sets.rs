@@ -125,7 +125,8 @@ pub struct AddArgs {
     /// The server's weight.
     #[arg(long, value_name = "N")]
     pub weight: Option<u16>,
-    /// Configure a health check (`check`).
+    /// Configure a health check (`check`) and start it (`enable health`)
+    /// on every process.
     #[arg(long)]
     pub check: bool,
     /// Leave the new server in maintenance (by default it is enabled).
@@ -205,15 +206,31 @@ pub(crate) fn is_plain(l: &ListArgs, format: Format) -> bool {
         && format != Format::Jsonl
 }
 
-fn known_column(snap: &Snapshot, c: &str) -> Result {
+/// Checks that `c`, named by `flag`, is a column of the snapshot (or
+/// `name`, `backend`, `proxy`).
+fn known_column(snap: &Snapshot, flag: &str, c: &str) -> Result {
     if matches!(c, "name" | "backend" | "proxy") || snap.columns().iter().any(|x| &**x == c) {
         Ok(())
     } else {
-        Err(Failure::Admin(haproxy_admin::Error::NoSuchField {
-            kind: "show stat",
-            name: c.to_owned(),
-        }))
+        Err(unknown_column(snap, flag, c))
     }
+}
+
+/// A column the processes do not report, named by `flag`: a usage error
+/// (exit 2) that lists the columns there are.
+fn unknown_column(snap: &Snapshot, flag: &str, c: &str) -> Failure {
+    // HAProxy 2.6 has a column named `-` between the aggregates and the
+    // modules' columns: not a name anyone types.
+    let known: Vec<&str> = ["name", "backend", "proxy"]
+        .into_iter()
+        .chain(snap.columns().iter().map(|x| &**x))
+        .filter(|c| !matches!(*c, "" | "-"))
+        .collect();
+
+    Failure::Usage(format!(
+        "unknown column `{c}` in {flag}; the columns are: {}",
+        known.join(", ")
+    ))
 }
 
 /// The selected objects of `kind`, sorted.
@@ -223,7 +240,10 @@ fn select(
     sel: &Selection,
     sort: Option<&str>,
 ) -> Result<Vec<StatObject>> {
-    sel.check_columns(snap.columns())?;
+    sel.check_columns(snap.columns()).map_err(|e| match e {
+        haproxy_admin::Error::NoSuchField { name, .. } => unknown_column(snap, "--where", &name),
+        e => Failure::Admin(e),
+    })?;
     let mut list: Vec<StatObject> = snap
         .stat_objects(kind)
         .into_iter()
@@ -232,15 +252,34 @@ fn select(
     if let Some(s) = sort {
         let keys = SortKey::parse_list(s).map_err(usage)?;
         for k in &keys {
-            known_column(snap, &k.field)?;
+            known_column(snap, "--sort", &k.field)?;
         }
         sort_objects(&mut list, &keys);
     }
     Ok(list)
 }
 
+/// `frontend|backend|server list` as the flags ask, the objects `extra`
+/// also accepts: the plain listing (streamed) when no listing flag is
+/// given, else [`list`]. The one writer of listings, with or without
+/// `--watch`.
+pub(crate) fn listing(
+    out: &mut impl Write,
+    format: Format,
+    kind: ObjectKind,
+    snap: &Snapshot,
+    l: &ListArgs,
+    extra: impl Fn(&StatObject) -> bool,
+) -> Result {
+    if is_plain(l, format) {
+        output::stream_objects(out, format, kind, snap, extra)
+    } else {
+        list(out, format, kind, snap, l, extra)
+    }
+}
+
 /// A listing with selection, sort, columns, header choice or JSON lines.
-pub(crate) fn list(
+fn list(
     out: &mut impl Write,
     format: Format,
     kind: ObjectKind,
@@ -252,8 +291,29 @@ pub(crate) fn list(
     let mut list = select(snap, kind, &sel, l.sort.as_deref())?;
     list.retain(|o| extra(o));
     for c in &l.columns {
-        known_column(snap, c)?;
+        known_column(snap, "--columns", c)?;
     }
+    if format == Format::Prometheus {
+        // The exposition has its own names and order: the selection
+        // applies, the table's flags do not.
+        let table_flags = [
+            (l.sort.is_some(), "--sort"),
+            (!l.columns.is_empty(), "--columns"),
+            (l.output.is_some(), "-o wide"),
+            (l.no_header, "--no-header"),
+        ];
+        if let Some((_, flag)) = table_flags.iter().find(|(given, _)| *given) {
+            return Err(Failure::Usage(format!(
+                "{flag} does not apply to --format prometheus"
+            )));
+        }
+        let kept: std::collections::HashSet<(&str, &str)> =
+            list.iter().map(|o| (o.proxy(), o.name())).collect();
+        return output::stream_objects(out, format, kind, snap, |o| {
+            kept.contains(&(o.proxy(), o.name()))
+        });
+    }
+
     let server = matches!(kind, ObjectKind::Server | ObjectKind::Listener);
     let cols: Vec<String> = if !l.columns.is_empty() {
         l.columns
@@ -319,7 +379,8 @@ pub(crate) fn list(
                 writeln!(out)?;
             }
         }
-        Format::Prometheus => output::objects(out, format, kind, &list)?,
+        // Written above, from the snapshot.
+        Format::Prometheus => {}
     }
     Ok(())
 }
@@ -645,8 +706,10 @@ pub(crate) fn wait_sessions(cli: &Cli, hap: &HAProxy, objects: &[ObjectRef], max
 
 // ---- dynamic servers --------------------------------------------------------
 
-/// `server add`: `add server` on every process, then `enable server`
-/// unless `--maint` (HAProxy adds dynamic servers in maintenance).
+/// `server add`: `add server` on every process, read back; then, in one
+/// batch per process, `enable health` with `--check` (HAProxy starts a
+/// dynamic server's checks stopped) and `enable server` unless
+/// `--maint` (it adds dynamic servers in maintenance).
 pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
     let (b, s) = crate::split_server(&a.server)?;
     let mut opts: Vec<String> = Vec::new();
@@ -661,15 +724,18 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
         opts.push("check".into());
     }
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    let mut then = hap.batch();
+    if a.check {
+        then.enable_health(b, s, Enable::Enable)?;
+    }
+    if !a.maint {
+        then.enable_server(b, s, Enable::Enable)?;
+    }
     if a.dry_run {
-        let mut batch = hap.batch();
-        if !a.maint {
-            batch.enable_server(b, s, Enable::Enable)?;
-        }
         for p in hap.processes() {
             writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
             writeln!(out, "add server {b}/{s} {} {}", a.address, opts.join(" "))?;
-            for c in batch.commands() {
+            for c in then.commands() {
                 writeln!(out, "{c}")?;
             }
         }
@@ -684,15 +750,31 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
             hap.processes().len()
         )));
     }
-    if !a.maint {
-        let mut batch = hap.batch();
-        batch.enable_server(b, s, Enable::Enable)?;
-        batch.run()?;
+    let procs = hap.processes().len();
+    if !then.is_empty() {
+        let what: Vec<String> = then.commands().iter().map(|c| format!("`{c}`")).collect();
+        if let Err(e) = then.run() {
+            return Err(Failure::Io(format!(
+                "{b}/{s} was added on {procs} processes, but {} failed: {}",
+                what.join(" then "),
+                crate::one_line(&e.to_string())
+            )));
+        }
+    }
+    let mut notes = Vec::new();
+    if a.check {
+        notes.push("checks enabled");
+    }
+    if a.maint {
+        notes.push("in maintenance");
     }
     eprintln!(
-        "added {b}/{s} on {} processes{}",
-        hap.processes().len(),
-        if a.maint { " (in maintenance)" } else { "" }
+        "added {b}/{s} on {procs} processes{}",
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        }
     );
     Ok(())
 }

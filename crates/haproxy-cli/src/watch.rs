@@ -1,16 +1,22 @@
-//! `--watch SECS` for `frontend list`, `backend list` and `server list`:
-//! the listing, then every SECS seconds what changed (status, weight,
+//! `--watch DURATION` for `frontend list`, `backend list` and `server
+//! list`: the listing, then every DURATION what changed (status, weight,
 //! check status; objects added or removed), each change on its own line
 //! with a UTC time stamp. On a terminal the listing is redrawn in place
 //! with the latest changes under it; elsewhere the first listing is
-//! printed, then only the change lines (JSON lines with `--format json`).
+//! printed, then only the change lines (JSON lines with `--format json`
+//! or `jsonl`). The listing is written by the same writer as without
+//! `--watch` ([`sets::listing`]), so the selection, `--sort`,
+//! `--columns`, `-o wide`, `--no-header` and `--format jsonl` hold; the
+//! selection also chooses the objects whose changes are printed.
 //!
 //! Every wait is bounded: a refresh by the connection timeouts, the pause
-//! between refreshes by SECS. SIGINT (Ctrl-C) and SIGTERM end the watch
-//! cleanly after the refresh in progress (a second one ends it at once).
+//! between refreshes by DURATION. SIGINT (Ctrl-C) and SIGTERM end the
+//! watch cleanly after the refresh in progress (a second one ends it at
+//! once).
 
 use crate::args::Format;
-use crate::{complete_snapshot, output, Failure};
+use crate::sets::{self, ListArgs};
+use crate::{complete_snapshot, Failure};
 use haproxy_admin::{Combined, HAProxy, ObjectKind, Snapshot, StatObject, Value};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -45,7 +51,7 @@ pub(crate) enum Change {
     Removed { object: String },
 }
 
-/// Validates `--watch`: a positive, finite number of seconds.
+/// Validates `--watch`: a positive, finite duration.
 pub(crate) fn interval(secs: f64) -> Result<Duration> {
     if secs.is_finite() && secs > 0.0 {
         Ok(Duration::from_secs_f64(secs))
@@ -56,20 +62,27 @@ pub(crate) fn interval(secs: f64) -> Result<Duration> {
     }
 }
 
-/// Runs the watch until SIGINT or SIGTERM.
+/// Runs the watch until SIGINT or SIGTERM, from `first`, the snapshot of
+/// the first listing.
 ///
 /// The first listing must be complete (every process answered), as
 /// without `--watch`; a later refresh that fails is reported on stderr
 /// with its time, the watch goes on, and the exit status says so.
+/// `extra` is a selection of the caller's (`server list --backend`) on
+/// top of the listing flags `l`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     out: &mut impl Write,
     format: Format,
     hap: &HAProxy,
     kind: ObjectKind,
-    secs: f64,
-    keep: impl Fn(&StatObject) -> bool,
+    l: &ListArgs,
+    every: Duration,
+    first: Snapshot,
+    extra: impl Fn(&StatObject) -> bool,
 ) -> Result {
-    let every = interval(secs)?;
+    let sel = sets::selection(&l.patterns, &l.filters)?;
+    let keep = |o: &StatObject| extra(o) && sel.matches(o);
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // The first signal sets the flag; a second, with the flag set,
@@ -83,15 +96,17 @@ pub(crate) fn run(
         ObjectKind::Backend => "backend list",
         _ => "server list",
     };
-    let snap = complete_snapshot(hap)?;
-    let mut last = fields(&snap, kind, &keep);
+    let listing =
+        |out: &mut Vec<u8>, snap: &Snapshot| sets::listing(out, format, kind, snap, l, &extra);
+    let mut last = fields(&first, kind, &keep);
     let mut changes: Vec<String> = Vec::new();
     if tty {
-        redraw(out, format, &snap, kind, &keep, what, secs, &changes)?;
+        redraw(out, &first, listing, what, every, &changes)?;
     } else {
-        output::stream_objects(out, format, kind, &snap, &keep)?;
+        sets::listing(out, format, kind, &first, l, &extra)?;
         out.flush()?;
     }
+    drop(first);
     let mut failed = 0usize;
     loop {
         if pause(every, &stop) {
@@ -122,7 +137,7 @@ pub(crate) fn run(
             changes.extend(lines);
             let drop = changes.len().saturating_sub(KEEP);
             changes.drain(..drop);
-            redraw(out, format, &snap, kind, &keep, what, secs, &changes)?;
+            redraw(out, &snap, listing, what, every, &changes)?;
         } else {
             for l in &lines {
                 writeln!(out, "{l}")?;
@@ -158,24 +173,22 @@ fn pause(every: Duration, stop: &AtomicBool) -> bool {
 /// The listing and the latest changes, drawn over the previous ones:
 /// cursor home, screen cleared, then a frame that fits the terminal (see
 /// [`fit_frame`]), so nothing scrolls and the next frame lands in place.
-#[allow(clippy::too_many_arguments)]
+/// `write_listing` writes the listing as without `--watch`.
 fn redraw(
     out: &mut impl Write,
-    format: Format,
     snap: &Snapshot,
-    kind: ObjectKind,
-    keep: &impl Fn(&StatObject) -> bool,
+    write_listing: impl Fn(&mut Vec<u8>, &Snapshot) -> Result,
     what: &str,
-    secs: f64,
+    every: Duration,
     changes: &[String],
 ) -> Result {
     let mut listing = Vec::new();
-    output::stream_objects(&mut listing, format, kind, snap, keep)?;
+    write_listing(&mut listing, snap)?;
     let listing = String::from_utf8_lossy(&listing);
     let (width, rows) = ratatui::crossterm::terminal::size()
         .map_or((80, 24), |(w, r)| (usize::from(w), usize::from(r)));
     let title = format!(
-        "every {secs}s: {what}, {} (Ctrl-C to stop)",
+        "every {every:?}: {what}, {} (Ctrl-C to stop)",
         timestamp(SystemTime::now())
     );
     let lines = fit_frame(&title, &listing, changes, width, rows);
@@ -303,9 +316,10 @@ pub(crate) fn diff(old: &[(String, Fields)], new: &[(String, Fields)]) -> Vec<Ch
     out
 }
 
-/// One change as a line: text, or a JSON object with `--format json`.
+/// One change as a line: text, or a JSON object with `--format json` or
+/// `jsonl`.
 fn line(stamp: &str, c: &Change, format: Format) -> String {
-    if format == Format::Json {
+    if matches!(format, Format::Json | Format::Jsonl) {
         let v = match c {
             Change::Field {
                 object,
@@ -423,6 +437,11 @@ mod tests {
             line(t, &c[2], Format::Json),
             r#"{"change":"weight","new":"5","object":"be/b","old":"10","time":"2026-01-02T03:04:05Z"}"#
         );
+        assert_eq!(
+            line(t, &c[2], Format::Jsonl),
+            line(t, &c[2], Format::Json),
+            "JSON lines with --format jsonl too"
+        );
         assert_eq!(line(t, &c[3], Format::Table), format!("{t} be/d added"));
     }
 
@@ -468,7 +487,8 @@ mod tests {
 
     #[test]
     fn intervals_must_be_positive() {
-        assert!(interval(0.5).is_ok());
+        assert_eq!(interval(0.5).ok(), Some(Duration::from_millis(500)));
+
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert!(matches!(interval(bad), Err(Failure::Usage(_))), "{bad}");
         }

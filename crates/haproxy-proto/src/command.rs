@@ -116,6 +116,8 @@ fn expect_of(verb: &str) -> Expect {
         | "set server"
         | "enable server"
         | "disable server"
+        | "enable health"
+        | "disable health"
         | "shutdown sessions server"
         | "add map"
         | "set map"
@@ -887,6 +889,27 @@ impl Command {
         })
     }
 
+    /// `enable health <backend>/<server>`: start the server's health
+    /// checks again (a dynamic server's `check` starts with them
+    /// stopped). HAProxy refuses it for a server without `check`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn enable_health(backend: &str, server: &str) -> Result<Command, ArgError> {
+        Line::new("enable health").server(backend, server)?.finish()
+    }
+
+    /// `disable health <backend>/<server>`: stop the server's health
+    /// checks.
+    ///
+    /// # Errors
+    /// [`ArgError`] for invalid names.
+    pub fn disable_health(backend: &str, server: &str) -> Result<Command, ArgError> {
+        Line::new("disable health")
+            .server(backend, server)?
+            .finish()
+    }
+
     /// `shutdown sessions server <backend>/<server>`.
     ///
     /// # Errors
@@ -1490,6 +1513,8 @@ mod tests {
             Command::set_server_state("b", "s", ServerState::Drain).expect("ok"),
             Command::enable_server("b", "s").expect("ok"),
             Command::disable_server("b", "s").expect("ok"),
+            Command::enable_health("b", "s").expect("ok"),
+            Command::disable_health("b", "s").expect("ok"),
             Command::set_server_addr("b", "s", "::1", None).expect("ok"),
             Command::shutdown_sessions_server("b", "s").expect("ok"),
             Command::set_server_health("b", "s", Health::Up).expect("ok"),

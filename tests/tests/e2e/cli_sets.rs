@@ -176,13 +176,66 @@ fn selection_by_glob_status_and_where_on_a_fleet() {
     assert_eq!(v["weight"], 5);
     assert_eq!(v.as_object().map(serde_json::Map::len), Some(3), "{v}");
 
-    // A bad selection is a usage error naming it; an unknown column too.
+    // A bad selection is a usage error naming it; an unknown column too
+    // (exit 2, naming the column and listing the known ones), in
+    // listings and in writes.
     let o = run(&f, &["server", "list", "--where", "scur"]);
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("scur"), "{o:?}");
-    let o = run(&f, &["server", "list", "--where", "nosuch>1"]);
-    assert_ne!(o.code, 0, "{o:?}");
-    assert!(o.stderr.contains("nosuch"), "{o:?}");
+    for (args, flag) in [
+        (&["server", "list", "--where", "nosuch>1"][..], "--where"),
+        (&["server", "list", "--sort", "-nosuch"], "--sort"),
+        (
+            &["backend", "list", "--columns", "status,nosuch"],
+            "--columns",
+        ),
+        (
+            &[
+                "server",
+                "set-weight",
+                "*",
+                "2",
+                "--where",
+                "nosuch=1",
+                "--yes",
+            ],
+            "--where",
+        ),
+    ] {
+        let o = run(&f, args);
+        assert_eq!(o.code, 2, "{args:?}: {o:?}");
+        assert!(
+            o.stderr.contains(&format!(
+                "unknown column `nosuch` in {flag}; the columns are: "
+            )),
+            "{args:?}: {o:?}"
+        );
+        for known in ["name", "backend", "scur", "weight", "check_status"] {
+            assert!(o.stderr.contains(&format!(" {known},")), "{known}: {o:?}");
+        }
+    }
+    assert!(weights(&f, &["be_0/s0"]).iter().all(|w| w == "1"));
+
+    // Prometheus: the selection applies; the table's flags are refused.
+    let p = ok(&f, &["--format", "prometheus", "server", "list", "be_1/*"]);
+    assert!(
+        p.contains(r#"{proxy="be_1",server="s2"}"#) && !p.contains(r#"proxy="be_0""#),
+        "{p}"
+    );
+    let o = run(
+        &f,
+        &[
+            "--format",
+            "prometheus",
+            "server",
+            "list",
+            "be_1/*",
+            "--sort",
+            "name",
+        ],
+    );
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--sort does not apply"), "{o:?}");
 }
 
 #[test]
@@ -565,6 +618,136 @@ fn dynamic_servers_are_added_and_deleted_on_every_process() {
     }
 }
 
+/// `server add --check` starts the checks (`enable health`, which a
+/// dynamic server needs) on every process; `--maint` leaves the server
+/// in maintenance on every process. Read back raw.
+#[test]
+fn server_add_check_starts_the_checks_and_maint_leaves_it_in_maintenance() {
+    let f = fleet(1, 1);
+    let slow = SlowBackend::start();
+    let addr = format!("127.0.0.1:{}", slow.port);
+
+    let out = ok(
+        &f,
+        &["server", "add", "be_0/chk", &addr, "--check", "--dry-run"],
+    );
+    assert_eq!(out.matches("enable health be_0/chk").count(), 3, "{out}");
+    assert_eq!(out.matches("enable server be_0/chk").count(), 3, "{out}");
+
+    let o = run(&f, &["server", "add", "be_0/chk", &addr, "--check"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("added be_0/chk on 3 processes (checks enabled)"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        // The checks run (default inter 2s): past `INI`, a check
+        // passed (the slow backend accepts connections), so the server
+        // is UP by its check.
+        wait_until(
+            Duration::from_secs(15),
+            "a passed check of be_0/chk",
+            || {
+                let st = i.raw("show stat -1 4 -1");
+                haproxy_e2e::stat_field(&st, "be_0", "chk", "check_status") == Some("L4OK")
+            },
+        );
+        let st = i.raw("show stat -1 4 -1");
+        assert!(
+            haproxy_e2e::stat_field(&st, "be_0", "chk", "status")
+                .is_some_and(|s| s.starts_with("UP")),
+            "pid {}: {st}",
+            i.pid
+        );
+    }
+
+    let o = run(&f, &["server", "add", "be_0/m1", &addr, "--maint"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("added be_0/m1 on 3 processes (in maintenance)"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        let st = i.raw("show stat -1 4 -1");
+        assert_eq!(
+            haproxy_e2e::stat_field(&st, "be_0", "m1", "status"),
+            Some("MAINT"),
+            "pid {}: {st}",
+            i.pid
+        );
+    }
+
+    // A server without `check`: HAProxy refuses `enable health`; not
+    // asked for, it is not sent, and the add succeeds.
+    let o = run(&f, &["server", "add", "be_0/plain", &addr]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let r = f.instances()[0].raw("enable health be_0/plain");
+    assert!(
+        !r.trim().is_empty(),
+        "HAProxy accepted enable health without check: {r}"
+    );
+}
+
+/// A frontend write on a glob set: previewed, refused without `--yes`
+/// off a terminal, then applied to exactly the selected frontends on
+/// every process (read back raw), and undone the same way.
+#[test]
+fn a_frontend_write_on_a_glob_set_reaches_every_process() {
+    let f = Fleet::start(Options {
+        instances: 3,
+        topology: Topology::standard(),
+        ..Options::default()
+    });
+    let status = |i: &Instance, fe: &str| {
+        let st = i.raw("show stat -1 1 -1");
+        haproxy_e2e::stat_field(&st, fe, "FRONTEND", "status")
+            .unwrap_or_else(|| panic!("no {fe}: {st}"))
+            .to_owned()
+    };
+    let all_open = |f: &Fleet| {
+        f.instances().iter().all(|i| {
+            ["fe_http", "fe_tcp", "health"]
+                .iter()
+                .all(|fe| status(i, fe) == "OPEN")
+        })
+    };
+    assert!(all_open(&f));
+
+    let o = run(&f, &["frontend", "disable", "fe_*"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(
+        o.stderr.contains("will change 2 frontends on 3 processes"),
+        "{o:?}"
+    );
+    assert!(all_open(&f), "a refused write changed something");
+
+    let o = run(&f, &["frontend", "disable", "fe_*", "--yes"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains("changed 2 frontends on 3 processes"),
+        "{o:?}"
+    );
+    for i in f.instances() {
+        for fe in ["fe_http", "fe_tcp"] {
+            let s = status(i, fe);
+            // `disable frontend` pauses the listeners: PAUSED (2.x), STOP
+            // before.
+            assert!(s == "PAUSED" || s == "STOP", "{fe} on pid {}: {s}", i.pid);
+        }
+        assert_eq!(status(i, "health"), "OPEN", "pid {}", i.pid);
+    }
+
+    let o = run(&f, &["frontend", "enable", "fe_*", "--yes"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains("changed 2 frontends on 3 processes"),
+        "{o:?}"
+    );
+    assert!(all_open(&f));
+}
+
 #[test]
 fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back() {
     let f = fleet(2, 2);
@@ -679,6 +862,60 @@ fn environment_variables_and_named_targets_select_the_fleet() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("no target [nope]"));
+
+    // HAPROXY_CLI_PER_PROCESS: one series per process, with its pid.
+    let o = command(&f, &["--format", "prometheus", "server", "list"])
+        .env("HAPROXY_CLI_PER_PROCESS", "true")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{o:?}");
+    let text = String::from_utf8_lossy(&o.stdout);
+    for i in f.instances() {
+        assert!(text.contains(&format!("pid=\"{}\"", i.pid)), "{text}");
+    }
+
+    // HAPROXY_CLI_PROBE_TIMEOUT (a duration with a unit) and
+    // HAPROXY_CLI_ALLOW_PARTIAL, with one process frozen: discovery gives
+    // up on it after 500ms (not the 20 s --timeout), and the listing is
+    // partial (exit 3) — or a failure (exit 1) when partial is refused.
+    let frozen = Frozen::new(f.instances()[2].pid);
+    let partial = |allow: &str| {
+        let started = Instant::now();
+        let o = command(&f, &["server", "list", "be_0/s0"])
+            .env("HAPROXY_CLI_TIMEOUT", "20")
+            .env("HAPROXY_CLI_PROBE_TIMEOUT", "500ms")
+            .env("HAPROXY_CLI_ALLOW_PARTIAL", allow)
+            .output()
+            .expect("run");
+        assert!(started.elapsed() < Duration::from_secs(10), "{o:?}");
+        o
+    };
+    let o = partial("true");
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("partial: not reached"), "{err}");
+    assert!(err.contains("500ms"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("s0"), "{o:?}");
+    let o = partial("false");
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    drop(frozen);
+}
+
+/// Sends SIGCONT on drop, so a failed assertion never leaves a process
+/// frozen.
+struct Frozen(u32);
+
+impl Frozen {
+    fn new(pid: u32) -> Frozen {
+        haproxy_e2e::signal(pid, "STOP");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        haproxy_e2e::signal(self.0, "CONT");
+    }
 }
 
 /// Runs `haproxy-cli ARGS` on a pseudo-terminal (util-linux `script`),

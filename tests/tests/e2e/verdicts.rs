@@ -247,6 +247,21 @@ fn cases(map: &str, acl: &str) -> Vec<Case> {
             Command::disable_server("be_app", "nosuch"),
         ),
         admin(
+            "enable health",
+            "no such server",
+            Command::enable_health("be_app", "nosuch"),
+        ),
+        admin(
+            "enable health",
+            "a server without check",
+            Command::enable_health("be_static", "s1"),
+        ),
+        admin(
+            "disable health",
+            "no such server",
+            Command::disable_health("be_app", "nosuch"),
+        ),
+        admin(
             "set server addr",
             "no such server",
             Command::set_server_addr("be_app", "nosuch", "127.0.0.9", None),
@@ -530,6 +545,8 @@ fn success_forms_are_recognised() {
             Some(1),
         )),
         ok(Command::shutdown_sessions_server("be_static", "s2")),
+        ok(Command::disable_health("be_app", "app4")),
+        ok(Command::enable_health("be_app", "app4")),
         ok(Command::set_server_health("be_app", "app6", Health::Up)),
         ok(Command::enable_frontend("fe_tcp")),
         ok(Command::disable_frontend("fe_tcp")),

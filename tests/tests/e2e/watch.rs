@@ -1,6 +1,7 @@
-//! `--watch` on a non-terminal (a pipe): the first listing, then one
-//! time-stamped line per change made behind the watch's back, read from
-//! the built binary's stdout as it runs; SIGINT ends it with status 0.
+//! `--watch` on a non-terminal (a pipe): the first listing (as the listing
+//! flags say), then one time-stamped line per change made behind the
+//! watch's back, read from the built binary's stdout as it runs; SIGINT
+//! ends it with status 0.
 
 use crate::cli::cli;
 use haproxy_e2e::{Fleet, Options, Topology};
@@ -169,7 +170,7 @@ fn watch_json_lines_and_bad_intervals() {
     assert!(v["new"] == "PAUSED" || v["new"] == "STOP", "{l}");
     assert!(is_stamp(v["time"].as_str().unwrap_or_default()), "{l}");
     assert_eq!(w.interrupt(), 0);
-    for bad in ["0", "-1", "nan"] {
+    for bad in ["0", "0ms", "-1", "nan", "5x"] {
         let o = Command::new(cli())
             .arg("--socket-dir")
             .arg(f.socket_dir())
@@ -177,5 +178,121 @@ fn watch_json_lines_and_bad_intervals() {
             .output()
             .expect("run haproxy-cli");
         assert_eq!(o.status.code(), Some(2), "--watch {bad}: {o:?}");
+    }
+}
+
+/// The first listing of a watch is the listing without `--watch`: the
+/// selection, `--sort`, `--columns`, `--no-header`, `-o wide` and
+/// `--format jsonl` hold (and `--watch` takes a duration with a unit).
+#[test]
+fn watch_lists_as_the_listing_flags_say() {
+    let f = fleet();
+    // Columns, sort, no header: exactly these rows, in this order.
+    let mut w = Watch::start(
+        &f,
+        &[
+            "server",
+            "list",
+            "be_static/*",
+            "--columns",
+            "weight,status",
+            "--sort",
+            "-weight",
+            "--no-header",
+            "--watch",
+            "500ms",
+        ],
+    );
+    let first = w.wait_line("the first row", |_| true);
+    let second = w.wait_line("the second row", |_| true);
+    let cells = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(cells(&first), "be_static s2 20 no check", "{:?}", w.seen);
+    assert_eq!(cells(&second), "be_static s1 10 no check", "{:?}", w.seen);
+    f.instances()[0].raw("set weight be_static/s1 4");
+    let l = w.wait_line("the weight change", |l| l.contains("be_static/s1"));
+    assert!(l.ends_with("be_static/s1 weight 10 -> {4|10|10}"), "{l}");
+    assert_eq!(w.interrupt(), 0);
+    assert_eq!(
+        w.seen.len(),
+        3,
+        "nothing but the rows and the change: {:?}",
+        w.seen
+    );
+
+    // JSON lines: one object per selected server with the chosen
+    // columns, then the changes as JSON lines too.
+    let mut w = Watch::start(
+        &f,
+        &[
+            "--format",
+            "jsonl",
+            "server",
+            "list",
+            "be_static/*",
+            "--columns",
+            "weight",
+            "--watch",
+            "500ms",
+        ],
+    );
+    for want in ["s1", "s2"] {
+        let l = w.wait_line("a JSON line", |_| true);
+        let v: Json = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l:?}: {e}"));
+        assert_eq!(v["name"], want, "{l}");
+        assert_eq!(v["backend"], "be_static", "{l}");
+        assert_eq!(
+            v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            // (serde_json's map sorts the keys)
+            Some(vec!["backend".into(), "name".into(), "weight".into()]),
+            "{l}"
+        );
+    }
+    for i in f.instances() {
+        i.raw("set weight be_static/s2 7");
+    }
+    let l = w.wait_line("the change", |l| l.contains("be_static/s2"));
+    let v: Json = serde_json::from_str(&l).expect("a JSON line");
+    assert_eq!(
+        (&v["change"], &v["new"]),
+        (&"weight".into(), &"7".into()),
+        "{l}"
+    );
+    assert_eq!(w.interrupt(), 0);
+
+    // -o wide: every column in the header.
+    let mut w = Watch::start(&f, &["backend", "list", "-o", "wide", "--watch", "500ms"]);
+    let header = w.wait_line("the header", |_| true);
+    for col in ["name", "status", "qmax", "chkdown", "lastsess"] {
+        assert!(
+            header.split_whitespace().any(|c| c == col),
+            "{col} missing: {header}"
+        );
+    }
+    assert_eq!(w.interrupt(), 0);
+
+    // Change lines cannot follow an exposition: refused, not mixed in.
+    let o = Command::new(cli())
+        .arg("--socket-dir")
+        .arg(f.socket_dir())
+        .args(["--format", "prometheus", "server", "list", "--watch", "1"])
+        .output()
+        .expect("run haproxy-cli");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(o.stdout.is_empty(), "{o:?}");
+
+    // A column that does not exist is a usage error, watch or not.
+
+    for flag in ["--columns", "--sort"] {
+        let o = Command::new(cli())
+            .arg("--socket-dir")
+            .arg(f.socket_dir())
+            .args(["server", "list", flag, "nosuch", "--watch", "1"])
+            .output()
+            .expect("run haproxy-cli");
+        assert_eq!(o.status.code(), Some(2), "{flag}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("unknown column `nosuch`"),
+            "{o:?}"
+        );
     }
 }
