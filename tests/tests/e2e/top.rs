@@ -458,7 +458,7 @@ fn watch_redraws_in_place_on_a_terminal() {
     });
     // Redrawn in place: one header, one listing, however many refreshes.
     assert_eq!(
-        screen.matches("every 0.2s: server list").count(),
+        screen.matches("every 200ms: server list").count(),
         1,
         "{screen}"
     );
