@@ -81,21 +81,12 @@ impl Value {
     /// A `show stat` cell as the parser typed it: numbers as numbers,
     /// text as text (never read again for a number), `None` when empty.
     pub(crate) fn of_cell(cell: haproxy_proto::Field<'_>) -> Option<Value> {
-        use haproxy_proto::Field;
-        match cell {
-            Field::Empty => None,
-            Field::Int(n) => Some(Value::of_i64(n)),
-            Field::UInt(n) => Some(Value::Unsigned(n)),
-            Field::Text(t) => Value::text(t),
-        }
+        ValueRef::of_cell(cell).map(ValueRef::to_value)
     }
 
     /// An integer: [`Value::Unsigned`] when it is not negative.
     pub(crate) fn of_i64(n: i64) -> Value {
-        match u64::try_from(n) {
-            Ok(u) => Value::Unsigned(u),
-            Err(_) => Value::Signed(n),
-        }
+        ValueRef::of_i64(n).to_value()
     }
 
     /// Reads a field's text as text, even if it looks like a number (names).

@@ -419,11 +419,10 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
             // Processes of one configuration list the same objects in the
             // same order: the object at this row's place is checked
             // first, and the index asked only when it is another one.
-            let here = objects
-                .get(row)
-                .filter(|o| o.kind == kind && &*o.proxy == proxy && &*o.name == name);
-            let slot = match here {
-                Some(_) if pi > 0 => row,
+            let slot = match objects.get(row) {
+                Some(o) if pi > 0 && o.kind == kind && &*o.proxy == proxy && &*o.name == name => {
+                    row
+                }
                 _ => *index.entry((kind, proxy, name)).or_insert_with(|| {
                     objects.push(ObjectEntry {
                         kind,
