@@ -331,69 +331,66 @@ impl JsonKeys {
 
     /// Writes `o` as [`JsonObject`] serialises it.
     fn write(&self, out: &mut impl Write, o: &StatObject) -> Result {
-        out.write_all(b"{\"name\":")?;
-        if is_server(o.kind()) {
-            serde_json::to_writer(&mut *out, o.name()).map_err(json_err)?;
-            out.write_all(b",\"backend\":")?;
-        }
-        serde_json::to_writer(&mut *out, o.proxy()).map_err(json_err)?;
+        self.head(out, o.kind(), o.name(), o.proxy())?;
         // The object's columns are its snapshot's (the same list).
         for (i, (c, v)) in o.iter().enumerate() {
-            out.write_all(b",")?;
-            match self.keys.get(i) {
-                Some(key) => out.write_all(key)?,
-                None => {
-                    serde_json::to_writer(&mut *out, c).map_err(json_err)?;
-                    out.write_all(b":")?;
-                }
-            }
-            match v {
-                Some(v) => serde_json::to_writer(&mut *out, v).map_err(json_err)?,
-                None => out.write_all(b"null")?,
-            }
+            self.field(out, i, c, v)?;
         }
-        if o.is_partial() {
-            write!(out, ",\"processes\":{}", o.processes())?;
-        }
-        out.write_all(b"}")?;
-        Ok(())
+        self.tail(out, o.is_partial().then(|| o.processes()))
     }
-}
 
-impl JsonKeys {
     /// Writes `o` as [`JsonKeys::write`] writes its [`StatObject`],
     /// straight from the snapshot, after a comma.
     fn write_borrowed(&self, out: &mut Vec<u8>, o: &mut BorrowedObject<'_>) -> Result {
-        out.extend_from_slice(b",{\"name\":");
-        if is_server(o.kind()) {
-            serde_json::to_writer(&mut *out, o.name()).map_err(json_err)?;
-            out.extend_from_slice(b",\"backend\":");
-        }
-        serde_json::to_writer(&mut *out, o.proxy()).map_err(json_err)?;
+        out.push(b',');
+        self.head(out, o.kind(), o.name(), o.proxy())?;
         let mut i = 0;
-        o.try_for_each_value(|c, v| -> Result {
-            out.push(b',');
-            match self.keys.get(i) {
-                Some(key) => out.extend_from_slice(key),
-                None => {
-                    serde_json::to_writer(&mut *out, c).map_err(json_err)?;
-                    out.push(b':');
-                }
-            }
+        o.try_for_each_value(|c, v| {
+            self.field(out, i, c, v)?;
             i += 1;
-            match v {
-                Some(v) => serde_json::to_writer(&mut *out, &v).map_err(json_err),
-                None => {
-                    out.extend_from_slice(b"null");
-                    Ok(())
-                }
-            }
+            Ok::<(), Failure>(())
         })?;
-        if o.is_partial() {
-            write!(out, ",\"processes\":{}", o.processes())?;
+        self.tail(out, o.is_partial().then(|| o.processes()))
+    }
+
+    /// `{"name":…` (and `"backend":…` for a server).
+    fn head(&self, out: &mut impl Write, kind: ObjectKind, name: &str, proxy: &str) -> Result {
+        out.write_all(b"{\"name\":")?;
+        if is_server(kind) {
+            serde_json::to_writer(&mut *out, name).map_err(json_err)?;
+            out.write_all(b",\"backend\":")?;
         }
-        out.push(b'}');
-        Ok(())
+        serde_json::to_writer(&mut *out, proxy).map_err(json_err)
+    }
+
+    /// `,"column":value` for column `i` (`null` when empty).
+    fn field(
+        &self,
+        out: &mut impl Write,
+        i: usize,
+        column: &str,
+        value: Option<impl Serialize>,
+    ) -> Result {
+        out.write_all(b",")?;
+        match self.keys.get(i) {
+            Some(key) => out.write_all(key)?,
+            None => {
+                serde_json::to_writer(&mut *out, column).map_err(json_err)?;
+                out.write_all(b":")?;
+            }
+        }
+        match value {
+            Some(v) => serde_json::to_writer(&mut *out, &v).map_err(json_err),
+            None => Ok(out.write_all(b"null")?),
+        }
+    }
+
+    /// How many processes have the object, when only some do, and `}`.
+    fn tail(&self, out: &mut impl Write, partial: Option<usize>) -> Result {
+        if let Some(n) = partial {
+            write!(out, ",\"processes\":{n}")?;
+        }
+        Ok(out.write_all(b"}")?)
     }
 }
 
