@@ -243,6 +243,57 @@ impl Snapshot {
         if let Some(v) = fold_small(how, recs, col) {
             return v.map(|n| CombinedRef::Value(ValueRef::of_i64(n)));
         }
+        self.combine_read(obj, recs, col, how, scratch)
+    }
+
+    /// Every column of object `obj` from its records `recs`, in column
+    /// order, handed to `f` with its index. Where every process has the
+    /// same header (one version: the usual case) the small numbers are
+    /// folded column after column straight from the records, no column
+    /// mapped.
+    fn for_each_combined<'r, E>(
+        &self,
+        obj: usize,
+        recs: &[Rec<'r>],
+        scratch: &mut Vec<Option<Value>>,
+        mut f: impl FnMut(usize, Option<CombinedRef<'r>>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        const MAX: usize = 16;
+        match recs.first() {
+            Some(r0) if self.aligned && recs.len() <= MAX => {
+                let mut rows = [r0.cells; MAX];
+                for (row, r) in rows.iter_mut().zip(recs) {
+                    *row = r.cells;
+                }
+                let rows = &rows[..recs.len()];
+                for (col, &how) in self.combine.iter().enumerate() {
+                    let v = match fold_aligned(how, rows, col) {
+                        Some(v) => v.map(|n| CombinedRef::Value(ValueRef::of_i64(n))),
+                        None => self.combine_read(obj, recs, col, how, scratch),
+                    };
+                    f(col, v)?;
+                }
+            }
+            _ => {
+                for col in 0..self.columns.len() {
+                    f(col, self.combine_ref(obj, recs, col, scratch))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Column `col` of object `obj` from its records `recs`, each
+    /// process's field read (the path for text, large numbers, columns
+    /// some processes lack and differing must-agree fields).
+    fn combine_read<'r>(
+        &self,
+        obj: usize,
+        recs: &[Rec<'r>],
+        col: usize,
+        how: Combine,
+        scratch: &mut Vec<Option<Value>>,
+    ) -> Option<CombinedRef<'r>> {
         // Read each process's field once.
         let mut small: [Cell<'r>; 16] = [Cell::Empty; 16];
         let mut big: Vec<Cell<'r>> = Vec::new();
@@ -300,10 +351,15 @@ impl Snapshot {
         // keeps (about half the columns are empty): one allocation, shrunk
         // in place.
         let mut values = Vec::with_capacity(self.columns.len());
-        for c in 0..self.columns.len() {
-            if let Some(v) = self.combine_records(obj, &recs, c, &mut scratch.values) {
-                values.push((c, v));
-            }
+        let done: std::result::Result<(), std::convert::Infallible> =
+            self.for_each_combined(obj, &recs, &mut scratch.values, |c, v| {
+                if let Some(v) = v {
+                    values.push((c, v.into_owned()));
+                }
+                Ok(())
+            });
+        if let Err(never) = done {
+            match never {}
         }
         values.shrink_to_fit();
         scratch.recs = recs;
@@ -411,13 +467,9 @@ impl<'s> BorrowedObject<'s> {
         mut f: impl FnMut(&'s str, Option<CombinedRef<'s>>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let snap = self.snap;
-        for (col, name) in snap.columns.iter().enumerate() {
-            f(
-                name,
-                snap.combine_ref(self.obj, &self.recs, col, &mut self.scratch),
-            )?;
-        }
-        Ok(())
+        snap.for_each_combined(self.obj, &self.recs, &mut self.scratch, |col, v| {
+            f(snap.columns.get(col).map_or("", |c| &**c), v)
+        })
     }
 
     /// The owned [`StatObject`], as [`Snapshot::stat_objects`] builds it.
@@ -494,6 +546,56 @@ fn fold_small(how: Combine, recs: &[Rec<'_>], col: usize) -> Option<Option<i64>>
     }
 }
 
+/// [`fold_small`] for processes with the same header: column `col` of
+/// each record `rows`, no column mapped, and a first-wins column read
+/// from the first record alone.
+#[inline(always)]
+fn fold_aligned(how: Combine, rows: &[Cells<'_>], col: usize) -> Option<Option<i64>> {
+    let (first, rest) = rows.split_first()?;
+    let v0 = first.small_int(col)?;
+    match how {
+        Combine::First => Some(v0),
+        Combine::MustAgree => {
+            for r in rest {
+                if r.small_int(col)? != v0 {
+                    return None;
+                }
+            }
+            Some(v0)
+        }
+        Combine::Sum | Combine::Average => {
+            let mut count = i64::from(v0.is_some());
+            let mut acc = v0;
+            for r in rest {
+                if let Some(n) = r.small_int(col)? {
+                    count += 1;
+                    acc = Some(match acc {
+                        None => n,
+                        Some(a) => a.checked_add(n)?,
+                    });
+                }
+            }
+            match how {
+                Combine::Average => Some(acc.and_then(|sum| sum.checked_div(count))),
+                _ => Some(acc),
+            }
+        }
+        Combine::Max | Combine::Min => {
+            let mut acc = v0;
+            for r in rest {
+                if let Some(n) = r.small_int(col)? {
+                    acc = Some(match (acc, how) {
+                        (None, _) => n,
+                        (Some(a), Combine::Max) => a.max(n),
+                        (Some(a), _) => a.min(n),
+                    });
+                }
+            }
+            Some(acc)
+        }
+    }
+}
+
 /// Sum, max or min of fields that are all non-negative integers or
 /// empty, without building values: `Some(None)` when every field is
 /// empty, `None` when the fast path does not apply (other combines, text,
@@ -524,6 +626,49 @@ fn fold_unsigned<'a>(how: Combine, cells: impl Iterator<Item = Cell<'a>>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aligned_fold_gives_what_every_field_read_gives() {
+        use haproxy_transport::Endpoint;
+        let header = "# pxname,svname,qcur,qmax,scur,status,weight,pid,qtime,lastchg,\n";
+        // Small, large (past the packed range), negative, empty, text and
+        // differing values, in every way a column combines.
+        let rows = [
+            "be,a,1,5,3,UP,10,1,4,-1,\nbe,b,,,,,,,,,\nbe,c,536870911,536870911,9000000000,DOWN,1,7,3,0,\n",
+            "be,a,2,9,4,UP,10,2,6,-1,\nbe,b,,,,,,,,,\nbe,c,1,1,1,DOWN,2,8,,9000000000,\n",
+            "be,a,,7,-4,UP,11,3,5,-1,\nbe,b,,,,,,,,,\nbe,c,536870911,-536870912,1,UP,1,9,1,7,\n",
+        ];
+        let snap = Snapshot::from_replies(rows.iter().enumerate().map(|(i, r)| {
+            (
+                Endpoint::unix(format!("/p{i}.sock")),
+                format!("Name: HAProxy\nPid: {}\n", 10 + i),
+                format!("{header}{r}\n"),
+            )
+        }))
+        .expect("snapshot");
+        assert!(snap.aligned);
+        let mut scratch = Vec::new();
+        let mut checked = 0;
+        for obj in 0..snap.objects.len() {
+            let recs = snap.records(obj);
+            let mut fast = Vec::new();
+            let done: std::result::Result<(), ()> =
+                snap.for_each_combined(obj, &recs, &mut scratch, |_, v| {
+                    fast.push(v.map(CombinedRef::into_owned));
+                    Ok(())
+                });
+            assert!(done.is_ok());
+            for (col, got) in fast.iter().enumerate() {
+                let how = snap.combine[col];
+                let read = snap
+                    .combine_read(obj, &recs, col, how, &mut scratch)
+                    .map(CombinedRef::into_owned);
+                assert_eq!(got, &read, "object {obj}, column {}", snap.columns[col]);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 3 * 10);
+    }
 
     #[test]
     fn unsigned_fast_path_matches_the_general_rules() {

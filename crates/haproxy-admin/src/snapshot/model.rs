@@ -54,6 +54,10 @@ pub struct Snapshot {
     /// different versions): such a column is never combined over the
     /// processes that have it as if they were all.
     pub(super) uneven: Vec<bool>,
+    /// Whether every process has the snapshot's columns in the
+    /// snapshot's order (one version: the usual case), so that a column
+    /// index is each record's own.
+    pub(super) aligned: bool,
     pub(crate) objects: Vec<ObjectEntry>,
 }
 
@@ -88,6 +92,10 @@ impl Snapshot {
         let uneven = (0..columns.len())
             .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
             .collect();
+        let aligned = procs.iter().all(|p| {
+            p.table.columns().len() == columns.len()
+                && p.col_map.iter().enumerate().all(|(c, m)| *m == Some(c))
+        });
         let objects = group(&procs);
         Snapshot {
             shared,
@@ -96,6 +104,7 @@ impl Snapshot {
             columns: columns.into(),
             combine,
             uneven,
+            aligned,
             objects,
         }
     }
