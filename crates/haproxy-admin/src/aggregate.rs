@@ -84,8 +84,6 @@ impl<T: fmt::Display> Combined<T> {
     }
 }
 
-/// Serialised as the bare value, or as
-/// `{"disagreement": [{"process": …, "value": …}, …]}`.
 /// A combined value as [`crate::BorrowedObject`] gives it: borrowed from the
 /// snapshot where nothing had to be built, owned where something had (a
 /// disagreement, an average). Serialises exactly as the
@@ -116,6 +114,30 @@ impl CombinedRef<'_> {
             CombinedRef::Owned(c) => c.agreed().cloned(),
         }
     }
+
+    /// The value when the processes agree, borrowed; `None` for a
+    /// disagreement.
+    pub fn value(&self) -> Option<ValueRef<'_>> {
+        match self {
+            CombinedRef::Value(v) => Some(*v),
+            CombinedRef::Owned(c) => c.agreed().map(Value::as_ref),
+        }
+    }
+
+    /// Whether the processes disagree.
+    pub fn is_disagreement(&self) -> bool {
+        matches!(self, CombinedRef::Owned(c) if c.is_disagreement())
+    }
+}
+
+impl<'a> From<&'a Combined<Value>> for CombinedRef<'a> {
+    /// An agreed value borrowed; a disagreement cloned.
+    fn from(c: &'a Combined<Value>) -> CombinedRef<'a> {
+        match c {
+            Combined::Value(v) => CombinedRef::Value(v.as_ref()),
+            Combined::Disagreement { .. } => CombinedRef::Owned(c.clone()),
+        }
+    }
 }
 
 impl Serialize for CombinedRef<'_> {
@@ -127,6 +149,8 @@ impl Serialize for CombinedRef<'_> {
     }
 }
 
+/// Serialised as the bare value, or as
+/// `{"disagreement": [{"process": …, "value": …}, …]}`.
 impl<T: Serialize> Serialize for Combined<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Entries<'a, T>(&'a [(ProcessId, Option<T>)]);

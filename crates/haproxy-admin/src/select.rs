@@ -18,7 +18,7 @@
 //! # Ok::<(), haproxy_admin::Error>(())
 //! ```
 
-use crate::aggregate::Combined;
+use crate::aggregate::{Combined, CombinedRef};
 use crate::haproxy::{HAProxy, PerProcess};
 use crate::objects::{ObjectKind, StatObject};
 use crate::snapshot::Snapshot;
@@ -286,7 +286,7 @@ fn field_of(o: &StatObject, field: &str) -> Option<Combined<Value>> {
     match field {
         "name" => Some(Combined::Value(Value::Text(display_name(o).to_owned()))),
         "backend" | "proxy" => Some(Combined::Value(Value::Text(o.proxy().to_owned()))),
-        f => o.get(f).cloned(),
+        f => o.get(f).map(CombinedRef::into_owned),
     }
 }
 
@@ -410,7 +410,7 @@ impl Selection {
             return false;
         }
         if !self.statuses.is_empty() {
-            let ok = match o.get("status") {
+            let ok = match o.get("status").map(CombinedRef::into_owned) {
                 Some(Combined::Value(v)) => {
                     let s = v.to_string();
                     self.statuses.iter().any(|w| status_is(&s, w))

@@ -37,7 +37,43 @@ pub enum ValueRef<'a> {
     Text(&'a str),
 }
 
-impl ValueRef<'_> {
+impl<'a> ValueRef<'a> {
+    /// The value as an unsigned integer, if it is one.
+    pub fn as_u64(self) -> Option<u64> {
+        match self {
+            ValueRef::Unsigned(n) => Some(n),
+            ValueRef::Signed(n) => u64::try_from(n).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a signed integer, if it is an integer that fits.
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            ValueRef::Unsigned(n) => i64::try_from(n).ok(),
+            ValueRef::Signed(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The value as a decimal number, if it is a number.
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            ValueRef::Unsigned(n) => Some(n as f64),
+            ValueRef::Signed(n) => Some(n as f64),
+            ValueRef::Float(f) => Some(f),
+            ValueRef::Text(_) => None,
+        }
+    }
+
+    /// The value as text, if it is text.
+    pub fn as_str(self) -> Option<&'a str> {
+        match self {
+            ValueRef::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The owned value.
     pub fn to_value(self) -> Value {
         match self {
@@ -120,40 +156,34 @@ impl Value {
         }
     }
 
+    /// The value borrowed: its text is not copied.
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Unsigned(n) => ValueRef::Unsigned(*n),
+            Value::Signed(n) => ValueRef::Signed(*n),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Text(t) => ValueRef::Text(t),
+        }
+    }
+
     /// The value as an unsigned integer, if it is one.
     pub fn as_u64(&self) -> Option<u64> {
-        match *self {
-            Value::Unsigned(n) => Some(n),
-            Value::Signed(n) => u64::try_from(n).ok(),
-            _ => None,
-        }
+        self.as_ref().as_u64()
     }
 
     /// The value as a signed integer, if it is an integer that fits.
     pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            Value::Unsigned(n) => i64::try_from(n).ok(),
-            Value::Signed(n) => Some(n),
-            _ => None,
-        }
+        self.as_ref().as_i64()
     }
 
     /// The value as a decimal number, if it is a number.
     pub fn as_f64(&self) -> Option<f64> {
-        match *self {
-            Value::Unsigned(n) => Some(n as f64),
-            Value::Signed(n) => Some(n as f64),
-            Value::Float(f) => Some(f),
-            Value::Text(_) => None,
-        }
+        self.as_ref().as_f64()
     }
 
     /// The value as text, if it is text.
     pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }
+        self.as_ref().as_str()
     }
 
     fn as_i128(&self) -> Option<i128> {
@@ -199,11 +229,17 @@ impl Value {
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_ref().fmt(f)
+    }
+}
+
+impl fmt::Display for ValueRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Unsigned(n) => write!(f, "{n}"),
-            Value::Signed(n) => write!(f, "{n}"),
-            Value::Float(n) => write!(f, "{n}"),
-            Value::Text(s) => f.write_str(s),
+            ValueRef::Unsigned(n) => write!(f, "{n}"),
+            ValueRef::Signed(n) => write!(f, "{n}"),
+            ValueRef::Float(n) => write!(f, "{n}"),
+            ValueRef::Text(s) => f.write_str(s),
         }
     }
 }

@@ -15,8 +15,8 @@
 use crate::{Failure, Format};
 use haproxy_admin::prometheus::{Exposition, Mode, INFO_METRICS};
 use haproxy_admin::{
-    BorrowedObject, Combined, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess, ProcessId,
-    Snapshot, StatObject, Value,
+    BorrowedObject, Combined, CombinedRef, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess,
+    ProcessId, Snapshot, StatObject, Value, ValueRef,
 };
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -78,21 +78,29 @@ fn not_for(format: Format, what: &str) -> Failure {
 
 /// A combined value as one table or CSV cell (control characters made
 /// visible).
-pub fn cell(v: Option<&Combined<Value>>) -> String {
+pub fn cell(v: Option<CombinedRef<'_>>) -> String {
+    cell_or(v, "")
+}
+
+/// [`cell`] with `empty` for an empty field (and for a process without a
+/// value in a disagreement, shown as `{UP|-|UP}`).
+pub fn cell_or(v: Option<CombinedRef<'_>>, empty: &str) -> String {
+    let text = |v: Option<ValueRef<'_>>| {
+        v.map_or_else(
+            || empty.to_owned(),
+            |v| crate::escape::control(&v.to_string()).into_owned(),
+        )
+    };
     match v {
-        None => String::new(),
-        Some(Combined::Value(v)) => crate::escape::control(&v.to_string()).into_owned(),
-        Some(Combined::Disagreement { values }) => {
+        None => empty.to_owned(),
+        Some(CombinedRef::Owned(Combined::Disagreement { values })) => {
             let parts: Vec<String> = values
                 .iter()
-                .map(|(_, v)| {
-                    v.as_ref().map_or_else(String::new, |v| {
-                        crate::escape::control(&v.to_string()).into_owned()
-                    })
-                })
+                .map(|(_, v)| text(v.as_ref().map(Value::as_ref)))
                 .collect();
             format!("{{{}}}", parts.join("|"))
         }
+        Some(c) => text(c.value()),
     }
 }
 
@@ -205,7 +213,7 @@ pub fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
             let w = fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (n, v) in &fields {
                 let n = crate::escape::control(n);
-                writeln!(out, "{n:<w$}  {}", cell(v.as_ref()))?;
+                writeln!(out, "{n:<w$}  {}", cell(v.as_ref().map(CombinedRef::from)))?;
             }
         }
         Format::Json | Format::Jsonl => {
@@ -225,7 +233,10 @@ pub fn info(out: &mut impl Write, format: Format, snap: &Snapshot) -> Result {
         Format::Csv => {
             csv_row(out, ["field", "value"])?;
             for (n, v) in &fields {
-                csv_row(out, [n.as_str(), cell(v.as_ref()).as_str()])?;
+                csv_row(
+                    out,
+                    [n.as_str(), cell(v.as_ref().map(CombinedRef::from)).as_str()],
+                )?;
             }
         }
         Format::Prometheus => {
@@ -1013,12 +1024,12 @@ mod tests {
     #[test]
     fn cells_and_quoting() {
         assert_eq!(cell(None), "");
-        assert_eq!(cell(Some(&Combined::Value(Value::Unsigned(3)))), "3");
+        assert_eq!(cell(Some(CombinedRef::Value(ValueRef::Unsigned(3)))), "3");
         let p = |pid| ProcessId::new(pid, None, None);
         let d = Combined::Disagreement {
             values: vec![(p(1), Some(Value::Text("UP".into()))), (p(2), None)],
         };
-        assert_eq!(cell(Some(&d)), "{UP|}");
+        assert_eq!(cell(Some(CombinedRef::from(&d))), "{UP|}");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("plain"), "plain");

@@ -17,7 +17,7 @@
 use crate::args::Format;
 use crate::sets::{self, ListArgs};
 use crate::{complete_snapshot, Failure};
-use haproxy_admin::{Combined, HAProxy, ObjectKind, Snapshot, StatObject, Value};
+use haproxy_admin::{HAProxy, ObjectKind, Snapshot, StatObject};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -261,24 +261,9 @@ fn fields(
                 ObjectKind::Server | ObjectKind::Listener => format!("{}/{}", o.proxy(), o.name()),
                 _ => o.proxy().to_owned(),
             };
-            (name, FIELDS.map(|f| text(o.get(f))))
+            (name, FIELDS.map(|f| crate::output::cell_or(o.get(f), "-")))
         })
         .collect()
-}
-
-/// A field as text; every process's value when they disagree.
-fn text(v: Option<&Combined<Value>>) -> String {
-    match v {
-        None => "-".to_owned(),
-        Some(Combined::Value(v)) => v.to_string(),
-        Some(Combined::Disagreement { values }) => {
-            let parts: Vec<String> = values
-                .iter()
-                .map(|(_, v)| v.as_ref().map_or_else(|| "-".to_owned(), Value::to_string))
-                .collect();
-            format!("{{{}}}", parts.join("|"))
-        }
-    }
 }
 
 /// What changed from `old` to `new`: fields in object order, then the

@@ -6,7 +6,7 @@
 use super::{Snapshot, PARALLEL_MIN_OBJECTS};
 use crate::aggregate::{combine_indexed, Combined, CombinedRef};
 use crate::haproxy::PerProcess;
-use crate::objects::{ObjectKind, StatObject};
+use crate::objects::{ObjectBuilder, ObjectKind, StatObject};
 use crate::table::{Cell, ProcTable};
 use crate::value::{Value, ValueRef};
 use haproxy_proto::stat::Cells;
@@ -347,30 +347,27 @@ impl Snapshot {
         let entry = &self.objects[obj];
         let mut recs = std::mem::take(&mut scratch.recs);
         self.records_into(obj, &mut recs);
-        // Room for every column, then given back past what the object
-        // keeps (about half the columns are empty): one allocation, shrunk
-        // in place.
-        let mut values = Vec::with_capacity(self.columns.len());
+        let mut built = std::mem::take(&mut scratch.object);
         let done: std::result::Result<(), std::convert::Infallible> =
             self.for_each_combined(obj, &recs, &mut scratch.values, |c, v| {
                 if let Some(v) = v {
-                    values.push((c, v.into_owned()));
+                    built.push(c, v);
                 }
                 Ok(())
             });
         if let Err(never) = done {
             match never {}
         }
-        values.shrink_to_fit();
         scratch.recs = recs;
-        StatObject::from_values(
+        let object = built.finish(
             entry.kind,
             &entry.proxy,
             &entry.name,
             Arc::clone(&self.columns),
-            values,
-        )
-        .with_processes(entry.rows.len(), self.procs.len())
+            (entry.rows.len(), self.procs.len()),
+        );
+        scratch.object = built;
+        object
     }
 
     pub(crate) fn stat_for_process(&self, obj: usize, pos: usize) -> Option<StatObject> {
@@ -389,9 +386,7 @@ impl Snapshot {
                 &entry.name,
                 Arc::clone(&self.columns),
                 values,
-            )
-            // One process's row is the whole of that process.
-            .with_processes(1, 1),
+            ), // One process's row is the whole of that process: (1, 1).
         )
     }
 }
@@ -484,6 +479,7 @@ impl<'s> BorrowedObject<'s> {
 pub(crate) struct Scratch<'s> {
     recs: Vec<Rec<'s>>,
     values: Vec<Option<Value>>,
+    object: ObjectBuilder,
 }
 
 /// One process's record of an object.

@@ -497,6 +497,7 @@ impl Hasher for NameHasher {
 mod tests {
     use super::*;
 
+    use crate::aggregate::CombinedRef;
     use crate::conn::Settings;
     use haproxy_proto::info::parse_info;
 
@@ -648,8 +649,8 @@ mod tests {
         assert_eq!((only0.processes(), only0.of_processes()), (1, 2));
         assert!(only0.is_partial());
         assert_eq!(
-            only0.get("newc"),
-            Some(&Combined::Value(Value::Unsigned(1)))
+            only0.get("newc").map(CombinedRef::into_owned),
+            Some(Combined::Value(Value::Unsigned(1)))
         );
         let s1 = objects.iter().find(|o| o.name() == "s1").expect("s1");
         assert_eq!((s1.processes(), s1.is_partial()), (2, false));

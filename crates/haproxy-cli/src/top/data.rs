@@ -102,12 +102,5 @@ fn value_text(v: Option<&Value>) -> String {
 /// A cell: the combined value, `-` when empty, every process's value
 /// (`{UP|DRAIN|UP}`) when they disagree.
 fn text(o: &StatObject, c: &str) -> String {
-    match o.get(c) {
-        None => "-".to_owned(),
-        Some(Combined::Value(v)) => v.to_string(),
-        Some(Combined::Disagreement { values }) => {
-            let parts: Vec<String> = values.iter().map(|(_, v)| value_text(v.as_ref())).collect();
-            format!("{{{}}}", parts.join("|"))
-        }
-    }
+    crate::output::cell_or(o.get(c), "-")
 }
