@@ -490,8 +490,9 @@ impl AsyncHAProxy {
         let results = fan_out(endpoints, "fetch", Endpoint::to_string, |e| {
             let settings = Arc::clone(&settings);
             async move {
-                let info = command(&settings, &e, "show info").await?;
+                // The dump first, as the blocking fetch does.
                 let stat = command(&settings, &e, "show stat").await?;
+                let info = command(&settings, &e, "show info").await?;
                 // Parsing megabytes is CPU work: on tokio's blocking
                 // threads, so that it runs beside the other processes'
                 // reads (and parses) even on a current-thread runtime,

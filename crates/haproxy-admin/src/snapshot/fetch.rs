@@ -34,8 +34,11 @@ pub(crate) fn parse_replies(endpoint: &str, info_text: &str, stat_text: String) 
 }
 
 fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
-    let info_text = shared.settings.command(&p.endpoint, "show info")?;
+    // The dump first: every process starts its dump at once, as a raw
+    // concurrent fetch would, rather than after a `show info` that waits
+    // its turn on a machine already busy with the others' dumps.
     let stat_text = shared.settings.csv_dump(&p.endpoint, "show stat")?;
+    let info_text = shared.settings.command(&p.endpoint, "show info")?;
     parse_replies(&p.endpoint.to_string(), &info_text, stat_text)
 }
 
