@@ -400,52 +400,86 @@ impl Snapshot {
 }
 
 /// Groups every process's records by (kind, proxy, name), in first-seen
-/// order, with a map over borrowed keys.
+/// order. Processes of one configuration list the same objects in the
+/// same order, so each row is first checked against the object at its own
+/// place; the index (a map over names borrowed from the tables) is built
+/// only when a row is somewhere else, and the first process's rows (each
+/// its own object: a configuration names an object once) need none.
 fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
-    let mut index: HashMap<(ObjectKind, &str, &str), usize, BuildHasherDefault<NameHasher>> =
-        HashMap::default();
-    let mut objects: Vec<ObjectEntry> = Vec::new();
-    for (pi, p) in procs.iter().enumerate() {
-        let t = &p.table;
-        let (Some(px), Some(sv)) = (t.column_index("pxname"), t.column_index("svname")) else {
-            continue;
+    type Index<'p> = HashMap<(ObjectKind, &'p str, &'p str), usize, BuildHasherDefault<NameHasher>>;
+    // Each process's `pxname`, `svname` and `type` columns.
+    let columns: Vec<_> = procs
+        .iter()
+        .map(|p| {
+            let c = |name| p.table.column_index(name);
+            (c("pxname"), c("svname"), c("type"))
+        })
+        .collect();
+    // What identifies the record at `row` of process `pi`.
+    let key = |pi: usize, row: usize| -> Option<(ObjectKind, &str, &str)> {
+        let (Some(px), Some(sv), ty) = *columns.get(pi)? else {
+            return None;
         };
-        let ty = t.column_index("type");
-        for row in 0..t.rows() {
-            let Some(cells) = t.cells(row) else {
+        let cells = procs.get(pi)?.table.cells(row)?;
+        let text = |c| match cells.get(c) {
+            Cell::Text(t) => t,
+            _ => "",
+        };
+        let (proxy, name) = (text(px), text(sv));
+        let code = ty.and_then(|c| match cells.get(c) {
+            Cell::Int(n) => Some(n),
+            _ => None,
+        });
+        Some((ObjectKind::of(code, name), proxy, name))
+    };
+    let mut index: Option<Index<'_>> = None;
+    let mut objects: Vec<ObjectEntry> =
+        Vec::with_capacity(procs.first().map_or(0, |p| p.table.rows()));
+    for (pi, p) in procs.iter().enumerate() {
+        for row in 0..p.table.rows() {
+            let Some((kind, proxy, name)) = key(pi, row) else {
                 continue;
             };
-            let text = |c| match cells.get(c) {
-                Cell::Text(t) => t,
-                _ => "",
-            };
-            let (proxy, name) = (text(px), text(sv));
-            let code = ty.and_then(|c| match cells.get(c) {
-                Cell::Int(n) => Some(n),
-                _ => None,
-            });
-            let kind = ObjectKind::of(code, name);
-            // Processes of one configuration list the same objects in the
-            // same order: the object at this row's place is checked
-            // first, and the index asked only when it is another one.
-            let slot = match objects.get(row) {
-                Some(o) if pi > 0 && o.kind == kind && &*o.proxy == proxy && &*o.name == name => {
-                    row
-                }
-                _ => *index.entry((kind, proxy, name)).or_insert_with(|| {
-                    objects.push(ObjectEntry {
-                        kind,
-                        proxy: proxy.into(),
-                        name: name.into(),
-                        rows: Vec::with_capacity(procs.len()),
-                    });
+            let at_place = objects
+                .get(row)
+                .is_some_and(|o| o.kind == kind && &*o.proxy == proxy && &*o.name == name);
+            let slot = if pi > 0 && at_place {
+                row
+            } else if pi == 0 {
+                objects.push(ObjectEntry::new(kind, proxy, name, procs.len()));
+                objects.len() - 1
+            } else {
+                let index = index.get_or_insert_with(|| {
+                    let mut index = Index::default();
+                    for (i, o) in objects.iter().enumerate() {
+                        if let Some(k) = o.rows.first().and_then(|&(pi, row)| key(pi, row)) {
+                            index.entry(k).or_insert(i);
+                        }
+                    }
+                    index
+                });
+                *index.entry((kind, proxy, name)).or_insert_with(|| {
+                    objects.push(ObjectEntry::new(kind, proxy, name, procs.len()));
                     objects.len() - 1
-                }),
+                })
             };
-            objects[slot].rows.push((pi, row));
+            if let Some(o) = objects.get_mut(slot) {
+                o.rows.push((pi, row));
+            }
         }
     }
     objects
+}
+
+impl ObjectEntry {
+    fn new(kind: ObjectKind, proxy: &str, name: &str, processes: usize) -> ObjectEntry {
+        ObjectEntry {
+            kind,
+            proxy: proxy.into(),
+            name: name.into(),
+            rows: Vec::with_capacity(processes),
+        }
+    }
 }
 
 /// A hasher for the object index: names from the processes' own
