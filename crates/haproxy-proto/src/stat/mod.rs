@@ -75,7 +75,7 @@ mod table;
 
 pub use parse::{parse_stat, parse_stat_with_columns};
 pub use record::{StatRecord, Value};
-pub use table::{Cells, Field, OwnedStatTable, StatTable};
+pub use table::{Cells, Field, OwnedStatTable, StatTable, TableMemory};
 
 #[cfg(test)]
 mod tests {

@@ -126,6 +126,14 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Parses into `slots` and `starts` (empty, with room from an
+    /// earlier table).
+    pub(super) fn with_memory(mut self, slots: Vec<Packed>, starts: Vec<u32>) -> Parser<'a> {
+        self.table.slots = slots;
+        self.table.starts = starts;
+        self
+    }
+
     pub(super) fn error(&self, kind: ParseErrorKind, at: usize, found: &str) -> ParseError {
         ParseError::new(Input::Stat, kind, Position::at(self.bytes, at), found)
     }

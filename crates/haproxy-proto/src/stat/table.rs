@@ -3,7 +3,7 @@
 //! with their cells ([`Field`], [`Cells`]).
 
 use super::packing::{Packed, Slot};
-use super::parse::parse_stat;
+use super::parse::Parser;
 use super::record::StatRecord;
 use crate::error::ParseError;
 use crate::field::{Column, HeaderColumn, ValueKind, COLUMN_COUNT};
@@ -42,14 +42,55 @@ pub struct OwnedStatTable {
     pub(super) records: usize,
 }
 
+/// The memory of an [`OwnedStatTable`] no longer needed, kept to parse
+/// the next reply into ([`OwnedStatTable::parse_reusing`]): a program that
+/// reads the same processes again and again (a dashboard, an exporter)
+/// then writes its tables over pages already in memory instead of
+/// faulting in fresh ones for every reply.
+#[derive(Debug, Default)]
+pub struct TableMemory {
+    input: Vec<u8>,
+    slots: Vec<Packed>,
+    starts: Vec<u32>,
+}
+
+impl TableMemory {
+    /// The reply's buffer, emptied, to read the next reply into; what is
+    /// left is the room for its cells.
+    pub fn take_input(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.input)
+    }
+
+    /// How many bytes the memory holds.
+    pub fn capacity(&self) -> usize {
+        self.input.capacity()
+            + self.slots.capacity() * std::mem::size_of::<Packed>()
+            + self.starts.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
 impl OwnedStatTable {
-    /// Parses `input` as [`parse_stat`] does and keeps it.
+    /// Parses `input` as [`parse_stat`](crate::stat::parse_stat) does and keeps it.
     ///
     /// # Errors
-    /// As [`parse_stat`].
+    /// As [`parse_stat`](crate::stat::parse_stat).
     pub fn parse(input: String) -> Result<OwnedStatTable, ParseError> {
+        OwnedStatTable::parse_reusing(input, TableMemory::default())
+    }
+
+    /// [`OwnedStatTable::parse`], writing the cells into `memory` (a
+    /// table's, from [`OwnedStatTable::into_memory`]) rather than into
+    /// fresh memory.
+    ///
+    /// # Errors
+    /// As [`parse_stat`](crate::stat::parse_stat).
+    pub fn parse_reusing(input: String, memory: TableMemory) -> Result<OwnedStatTable, ParseError> {
         let (header, known, slots, starts, overflow, unescaped, records) = {
-            let t = parse_stat(&input)?;
+            let mut slots = memory.slots;
+            let mut starts = memory.starts;
+            slots.clear();
+            starts.clear();
+            let t = Parser::new(&input)?.with_memory(slots, starts).run(None)?;
             let header: Vec<Box<str>> = t.header.iter().map(|h| Box::from(h.name())).collect();
             let known = t.header.iter().map(HeaderColumn::column).collect();
             (
@@ -77,6 +118,17 @@ impl OwnedStatTable {
     /// The reply's text.
     pub fn input(&self) -> &str {
         &self.input
+    }
+
+    /// The table's memory, emptied, for [`OwnedStatTable::parse_reusing`].
+    pub fn into_memory(self) -> TableMemory {
+        let mut input = self.input.into_bytes();
+        input.clear();
+        TableMemory {
+            input,
+            slots: self.slots,
+            starts: self.starts,
+        }
     }
 
     /// The header's column names, in order.
