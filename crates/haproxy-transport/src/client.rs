@@ -95,8 +95,18 @@ impl Client {
     /// [`Error::ReplyTooLarge`], HAProxy's `Permission denied`
     /// ([`Error::LevelTooLow`]).
     pub fn command(&self, line: &str) -> Result<String> {
+        self.command_into(line, Vec::new())
+    }
+
+    /// [`Client::command`], reading the reply into `buf` (emptied first;
+    /// its room is kept): the buffer of an earlier reply, for a program
+    /// that reads large dumps again and again.
+    ///
+    /// # Errors
+    /// As [`Client::command`].
+    pub fn command_into(&self, line: &str, buf: Vec<u8>) -> Result<String> {
         self.check(line)?;
-        let text = self.one_shot(line, None)?;
+        let text = self.one_shot(line, None, buf)?;
         judge_level(&self.endpoint, line, text)
     }
 
@@ -113,7 +123,7 @@ impl Client {
         let chunks = chunks(&self.endpoint, line, payload, self.payload_limit)?;
         let mut out = String::new();
         for chunk in chunks {
-            let text = self.one_shot(line, Some(chunk))?;
+            let text = self.one_shot(line, Some(chunk), Vec::new())?;
             out.push_str(&judge_level(&self.endpoint, line, text)?);
         }
         Ok(out)
@@ -137,7 +147,7 @@ impl Client {
     /// connection error.
     pub fn check_haproxy(&self) -> Result<()> {
         let (line, _) = probe_of(&self.endpoint);
-        let reply = self.one_shot(line, None);
+        let reply = self.one_shot(line, None, Vec::new());
         judge_probe(&self.endpoint, reply)
     }
 
@@ -201,7 +211,7 @@ impl Client {
 
     /// Connects (with retries), sends, shuts the write side (the master
     /// CLI answers only then), reads to EOF — all before one deadline.
-    fn one_shot(&self, line: &str, payload: Option<&str>) -> Result<String> {
+    fn one_shot(&self, line: &str, payload: Option<&str>, buf: Vec<u8>) -> Result<String> {
         let deadline = Deadline::after(self.timeouts.command);
         let (mut conn, _permit) = self.with_retries(&deadline, || self.open(&deadline))?;
         let prefix = self.endpoint.target().map(Target::prefix);
@@ -211,7 +221,7 @@ impl Client {
         // end of the request; worker sockets do not mind.
         let _ = conn.shutdown_write();
         let limit = self.limits.for_line(line);
-        let mut decoder = OneShotDecoder::new(line, limit, prefix.is_some());
+        let mut decoder = OneShotDecoder::new(line, limit, prefix.is_some()).with_buffer(buf);
         let frame = |e| Error::from_frame(&self.endpoint, line, e);
         loop {
             let received = decoder.received();

@@ -226,6 +226,16 @@ impl OneShotDecoder {
         }
     }
 
+    /// A decoder that reads into `buf` (emptied; its room is kept): the
+    /// buffer of an earlier reply, so that a large reply read again and
+    /// again lands on pages already in memory.
+    pub fn with_buffer(mut self, mut buf: Vec<u8>) -> OneShotDecoder {
+        buf.clear();
+        self.buf = buf;
+        self.len = 0;
+        self
+    }
+
     /// Bytes received so far.
     pub fn received(&self) -> usize {
         self.len
