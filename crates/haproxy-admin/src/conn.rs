@@ -111,8 +111,11 @@ impl Settings {
     /// (megabytes of records are not scanned for error messages, which a
     /// record cannot be); any other reply is judged as
     /// [`Settings::command`] judges it.
-    pub(crate) fn csv_dump(&self, endpoint: &Endpoint, line: &str) -> Result<String> {
-        let reply = self.raw(endpoint, line)?;
+    ///
+    /// The reply is read into `buf` (an earlier reply's buffer, or a new
+    /// one).
+    pub(crate) fn csv_dump(&self, endpoint: &Endpoint, line: &str, buf: Vec<u8>) -> Result<String> {
+        let reply = self.client(endpoint).command_into(line, buf)?;
         if reply.starts_with("# ") {
             return Ok(reply);
         }

@@ -2,6 +2,7 @@
 //! bytes per field ([`haproxy_proto::OwnedStatTable`]). No allocation per
 //! field, and no copy of what the parser produced.
 
+use haproxy_proto::stat::TableMemory;
 use haproxy_proto::{Field, HeaderColumn, OwnedStatTable, ParseError};
 
 /// One field: empty, a number the parser already read, or text.
@@ -15,8 +16,20 @@ pub(crate) struct ProcTable {
 
 impl ProcTable {
     /// Parses `raw` (a `show stat` reply) with `haproxy-proto`.
+    #[cfg(test)]
     pub(crate) fn parse(raw: String) -> Result<ProcTable, ParseError> {
-        OwnedStatTable::parse(raw).map(|t| ProcTable { t })
+        ProcTable::parse_reusing(raw, TableMemory::default())
+    }
+
+    /// Parses `raw` (a `show stat` reply) with `haproxy-proto`, into
+    /// `memory` (a dropped table's, or none).
+    pub(crate) fn parse_reusing(raw: String, memory: TableMemory) -> Result<ProcTable, ParseError> {
+        OwnedStatTable::parse_reusing(raw, memory).map(|t| ProcTable { t })
+    }
+
+    /// The table's memory, for the next parse.
+    pub(crate) fn into_memory(self) -> TableMemory {
+        self.t.into_memory()
     }
 
     /// The header's column names, in order.

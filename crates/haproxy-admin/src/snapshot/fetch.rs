@@ -9,6 +9,7 @@ use crate::process::{Process, ProcessId};
 use crate::table::ProcTable;
 use crate::{Error, Result};
 use haproxy_proto::info::{parse_info, InfoOwned};
+use haproxy_proto::stat::TableMemory;
 use std::sync::Arc;
 
 /// What one process answered, parsed.
@@ -21,6 +22,16 @@ pub(crate) struct Fetched {
 /// were fetched (blocking, async, read from files); `endpoint` names the
 /// source in a parse error.
 pub(crate) fn parse_replies(endpoint: &str, info_text: &str, stat_text: String) -> Result<Fetched> {
+    parse_replies_into(endpoint, info_text, stat_text, TableMemory::default())
+}
+
+/// [`parse_replies`], the table parsed into `memory` (a dropped table's).
+fn parse_replies_into(
+    endpoint: &str,
+    info_text: &str,
+    stat_text: String,
+    memory: TableMemory,
+) -> Result<Fetched> {
     let parse_err = |command: &str, source| Error::Parse {
         endpoint: endpoint.to_owned(),
         command: command.to_owned(),
@@ -29,7 +40,8 @@ pub(crate) fn parse_replies(endpoint: &str, info_text: &str, stat_text: String) 
     let info = parse_info(info_text)
         .map_err(|e| parse_err("show info", e))?
         .into_owned();
-    let table = ProcTable::parse(stat_text).map_err(|e| parse_err("show stat", e))?;
+    let table =
+        ProcTable::parse_reusing(stat_text, memory).map_err(|e| parse_err("show stat", e))?;
     Ok(Fetched { info, table })
 }
 
@@ -37,13 +49,22 @@ fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
     // The dump first: every process starts its dump at once, as a raw
     // concurrent fetch would, rather than after a `show info` that waits
     // its turn on a machine already busy with the others' dumps.
-    let stat_text = shared.settings.csv_dump(&p.endpoint, "show stat")?;
+    // Into a dropped snapshot's memory, if there is one.
+    let mut memory = shared.spare.take();
+    let stat_text = shared
+        .settings
+        .csv_dump(&p.endpoint, "show stat", memory.take_input())?;
     let info_text = shared.settings.command(&p.endpoint, "show info")?;
-    parse_replies(&p.endpoint.to_string(), &info_text, stat_text)
+    parse_replies_into(&p.endpoint.to_string(), &info_text, stat_text, memory)
 }
 
 impl HAProxy {
     /// Fetches `show info` and `show stat` from every process, concurrently.
+    ///
+    /// A snapshot dropped leaves the memory of its replies and parsed
+    /// tables (at most one per process) to the next snapshot of this
+    /// handle and its clones, which reads and parses into it: snapshot
+    /// after snapshot of a large fleet then costs no fresh memory.
     ///
     /// # Errors
     ///
@@ -181,6 +202,7 @@ impl Snapshot {
             processes,
             settings: crate::conn::Settings::default(),
             unreachable: Vec::new(),
+            spare: Default::default(),
         });
         Snapshot::from_results(shared, results, false)
     }

@@ -61,6 +61,17 @@ pub struct Snapshot {
     pub(crate) objects: Vec<ObjectEntry>,
 }
 
+/// A dropped snapshot's tables keep their memory for the next fetch of
+/// the same processes.
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let max = self.shared.processes.len();
+        for p in self.procs.drain(..) {
+            self.shared.spare.give(p.table.into_memory(), max);
+        }
+    }
+}
+
 impl Snapshot {
     pub(super) fn assemble(
         shared: Arc<Shared>,
@@ -554,6 +565,7 @@ mod tests {
             processes,
             settings: Settings::default(),
             unreachable: Vec::new(),
+            spare: Default::default(),
         });
         let procs = stats
             .iter()
@@ -585,6 +597,23 @@ mod tests {
             snap.column_index(col).expect("column"),
             &mut Vec::new(),
         )
+    }
+
+    #[test]
+    fn a_dropped_snapshot_leaves_its_tables_memory_for_the_next_fetch() {
+        let row = "be,s1,1,2,3,UP,1,0,2,127.0.0.1:80,\n";
+        let snap = snapshot(&[row, row]);
+        let shared = Arc::clone(&snap.shared);
+        drop(snap);
+        let mut kept: Vec<_> = (0..3).map(|_| shared.spare.take()).collect();
+        assert!(kept[0].capacity() > 0 && kept[1].capacity() > 0);
+        // Two processes: never more than two kept.
+        assert_eq!(kept[2].capacity(), 0);
+        for m in kept.drain(..) {
+            shared.spare.give(m, 2);
+        }
+        let left = (0..3).filter(|_| shared.spare.take().capacity() > 0).count();
+        assert_eq!(left, 2);
     }
 
     #[test]
