@@ -191,6 +191,85 @@ fn read(c: &mut Criterion, cli: &Path) {
         b.iter(|| run_cli(&["server", "list", "--format", "json"]))
     });
     g.finish();
+    paired(&clients, &hap, &run_cli);
+}
+
+/// The read ratios measured in pairs: each round times the raw concurrent
+/// fetch, then the owned and the borrowed library listings, the CLI's JSON
+/// listing and its raw fetch, back to back, so that a slow moment of the
+/// machine (another tenant, HAProxy's health checks) falls on the floor
+/// and on what is compared with it alike. Criterion's groups above time
+/// each for seconds in turn, and a drift between them moved a ratio by a
+/// third on this 2-core VM. Writes the median, lowest and highest of each
+/// ratio over the rounds to `target/bench-report/paired.json`.
+fn paired(clients: &[Client], hap: &HAProxy, run_cli: &dyn Fn(&[&str])) {
+    const ROUNDS: usize = 40;
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    let mut ratios: [Vec<f64>; 4] = Default::default();
+    for _ in 0..ROUNDS {
+        let raw = time(&mut || {
+            black_box(raw_fetch(clients));
+        });
+        let owned = time(&mut || {
+            let snap = hap.snapshot().expect("snapshot");
+            black_box(snap.stat_objects(ObjectKind::Server));
+        });
+        let borrowed = time(&mut || {
+            let snap = hap.snapshot().expect("snapshot");
+            let mut values = 0usize;
+            snap.render_objects(
+                ObjectKind::Server,
+                |o, buf| {
+                    let mut n = 0u8;
+                    o.try_for_each_value(|_, v| {
+                        n = n.wrapping_add(u8::from(black_box(v).is_some()));
+                        Ok::<(), ()>(())
+                    })?;
+                    buf.push(n);
+                    Ok::<(), ()>(())
+                },
+                |bytes| {
+                    values += bytes.iter().map(|&n| usize::from(n)).sum::<usize>();
+                    Ok(())
+                },
+            )
+            .expect("render");
+            black_box(values);
+        });
+        let cli = time(&mut || run_cli(&["server", "list", "--format", "json"]));
+        let cli_raw = time(&mut || run_cli(&["raw", "show stat"]));
+        for (r, x) in ratios
+            .iter_mut()
+            .zip([owned / raw, borrowed / raw, cli / raw, cli / cli_raw])
+        {
+            r.push(x);
+        }
+    }
+    let summary = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        serde_json::json!({
+            "median": v[v.len() / 2],
+            "min": v[0],
+            "max": v[v.len() - 1],
+            "rounds": v.len(),
+        })
+    };
+    let [owned, borrowed, cli, cli_vs_cli_raw] = ratios;
+    let report = serde_json::json!({
+        "library_listing_vs_raw": summary(owned),
+        "library_listing_borrowed_vs_raw": summary(borrowed),
+        "cli_server_list_json_vs_raw": summary(cli),
+        "cli_server_list_json_vs_cli_raw": summary(cli_vs_cli_raw),
+    });
+    let out = target_dir().join("bench-report").join("paired.json");
+    std::fs::create_dir_all(out.parent().expect("report dir")).expect("report dir");
+    std::fs::write(&out, serde_json::to_string_pretty(&report).expect("json"))
+        .expect("write paired.json");
+    eprintln!("paired ratios: {report}");
 }
 
 fn async_read(c: &mut Criterion) {

@@ -134,6 +134,52 @@ pub fn write(root: &Path) -> Result<String, String> {
             met: None,
         });
     }
+    // 2a. The same ratios measured in pairs (rounds of each, back to
+    // back: robust to the machine drifting between criterion's groups).
+    let paired: Option<Value> = std::fs::read_to_string(target.join("bench-report/paired.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok());
+    if let Some(p) = paired.as_ref() {
+        for (key, what, limit) in [
+            (
+                "library_listing_vs_raw",
+                "list 4 × 10,000 servers, library (owned), paired with the raw fetch",
+                Some(1.3),
+            ),
+            (
+                "library_listing_borrowed_vs_raw",
+                "list 4 × 10,000 servers, library (borrowed), paired with the raw fetch",
+                Some(1.3),
+            ),
+            (
+                "cli_server_list_json_vs_raw",
+                "list 4 × 10,000 servers, CLI JSON, paired with the raw fetch",
+                Some(1.5),
+            ),
+            (
+                "cli_server_list_json_vs_cli_raw",
+                "list 4 × 10,000 servers, CLI JSON, paired with `haproxy-cli raw 'show stat'`",
+                None,
+            ),
+        ] {
+            let r = &p[key];
+            if let (Some(median), Some(min), Some(max), Some(n)) = (
+                r["median"].as_f64(),
+                r["min"].as_f64(),
+                r["max"].as_f64(),
+                r["rounds"].as_u64(),
+            ) {
+                rows.push(Row {
+                    measure: what.into(),
+                    figure: format!("median of {n} rounds"),
+                    floor: format!("{min:.2}×–{max:.2}× over the rounds"),
+                    ratio: Some(median),
+                    target: limit.map_or_else(|| "—".into(), |l| format!("≤ {l}×")),
+                    met: limit.map(|l| median <= l),
+                });
+            }
+        }
+    }
     // 2b. Async: the same listing on tokio, beside the blocking one.
     if let Some(blocking) = t("async_4x10000/blocking_listing") {
         let raw = t("async_4x10000/raw_fetch");

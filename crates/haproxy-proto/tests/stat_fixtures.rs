@@ -647,11 +647,18 @@ proptest! {
 #[test]
 fn a_table_parsed_into_an_earlier_tables_memory_is_the_same_table() {
     use haproxy_proto::stat::OwnedStatTable;
-    let captured = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/captured"));
-    let text = |v: &str| std::fs::read_to_string(captured.join(v).join("show-stat.txt")).expect("captured");
+    let captured = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/captured"
+    ));
+    let text = |v: &str| {
+        std::fs::read_to_string(captured.join(v).join("show-stat.txt")).expect("captured")
+    };
     // A 3.4 table's memory, reused for a 2.6 reply (fewer columns) and
     // back: the same fields as a table parsed into fresh memory.
-    let mut memory = OwnedStatTable::parse(text("3.4")).expect("3.4").into_memory();
+    let mut memory = OwnedStatTable::parse(text("3.4"))
+        .expect("3.4")
+        .into_memory();
     assert!(memory.capacity() > text("3.4").len());
     for v in ["2.6", "3.4", "3.0"] {
         let mut buf = memory.take_input();
@@ -660,15 +667,26 @@ fn a_table_parsed_into_an_earlier_tables_memory_is_the_same_table() {
         let reused = OwnedStatTable::parse_reusing(String::from_utf8(buf).expect("utf-8"), memory)
             .expect("parses");
         let fresh = OwnedStatTable::parse(text(v)).expect("parses");
-        assert_eq!((reused.len(), reused.columns()), (fresh.len(), fresh.columns()), "{v}");
+        assert_eq!(
+            (reused.len(), reused.columns()),
+            (fresh.len(), fresh.columns()),
+            "{v}"
+        );
         for row in 0..fresh.len() {
             for col in 0..fresh.columns().len() {
-                assert_eq!(reused.field(row, col), fresh.field(row, col), "{v}: {row}, {col}");
+                assert_eq!(
+                    reused.field(row, col),
+                    fresh.field(row, col),
+                    "{v}: {row}, {col}"
+                );
             }
         }
         memory = reused.into_memory();
     }
     // A reply that does not parse gives its error whatever the memory.
     let bad = OwnedStatTable::parse_reusing("be,a,1,\n".to_owned(), memory);
-    assert_eq!(bad.map(|t| t.len()).map_err(|e| e.kind), Err(ParseErrorKind::MissingHeader));
+    assert_eq!(
+        bad.map(|t| t.len()).map_err(|e| e.kind),
+        Err(ParseErrorKind::MissingHeader)
+    );
 }

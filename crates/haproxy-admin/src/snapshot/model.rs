@@ -612,7 +612,9 @@ mod tests {
         for m in kept.drain(..) {
             shared.spare.give(m, 2);
         }
-        let left = (0..3).filter(|_| shared.spare.take().capacity() > 0).count();
+        let left = (0..3)
+            .filter(|_| shared.spare.take().capacity() > 0)
+            .count();
         assert_eq!(left, 2);
     }
 
