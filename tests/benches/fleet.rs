@@ -135,44 +135,11 @@ fn read(c: &mut Criterion, cli: &Path) {
     g.sample_size(20);
     g.measurement_time(Duration::from_secs(8));
     g.bench_function("raw_fetch", |b| b.iter(|| black_box(raw_fetch(&clients))));
-    g.bench_function("library_listing", |b| {
-        b.iter(|| {
-            let snap = hap.snapshot().expect("snapshot");
-            let list = snap.stat_objects(ObjectKind::Server);
-            assert_eq!(list.len(), 10_000);
-            black_box(list)
-        })
-    });
+    g.bench_function("library_listing", |b| b.iter(|| owned_listing(&hap)));
     // The same listing read the way a writer reads it: every value of
     // every server combined, borrowed, nothing owned built.
     g.bench_function("library_listing_borrowed", |b| {
-        b.iter(|| {
-            let snap = hap.snapshot().expect("snapshot");
-            let mut objects = 0usize;
-            let mut values = 0usize;
-            snap.render_objects(
-                ObjectKind::Server,
-                |o, buf| {
-                    let mut n = 0usize;
-                    o.try_for_each_value(|_, v| {
-                        n += usize::from(black_box(v).is_some());
-                        Ok::<(), ()>(())
-                    })?;
-                    buf.extend_from_slice(&n.to_le_bytes());
-                    Ok::<(), ()>(())
-                },
-                |bytes| {
-                    for n in bytes.chunks_exact(std::mem::size_of::<usize>()) {
-                        objects += 1;
-                        values += n.iter().map(|&b| usize::from(b)).sum::<usize>();
-                    }
-                    Ok::<(), ()>(())
-                },
-            )
-            .expect("render");
-            assert_eq!(objects, 10_000);
-            black_box(values)
-        })
+        b.iter(|| borrowed_listing(&hap))
     });
     let run_cli = |args: &[&str]| {
         let status = Command::new(cli)
@@ -192,6 +159,44 @@ fn read(c: &mut Criterion, cli: &Path) {
     });
     g.finish();
     paired(&clients, &hap, &run_cli);
+}
+
+/// A snapshot and every server of it, owned.
+fn owned_listing(hap: &HAProxy) -> Vec<haproxy_admin::StatObject> {
+    let snap = hap.snapshot().expect("snapshot");
+    let list = snap.stat_objects(ObjectKind::Server);
+    assert_eq!(list.len(), 10_000);
+    black_box(list)
+}
+
+/// A snapshot and every value of every server of it, combined and read
+/// borrowed: how many values are not empty.
+fn borrowed_listing(hap: &HAProxy) -> usize {
+    let snap = hap.snapshot().expect("snapshot");
+    let mut objects = 0usize;
+    let mut values = 0usize;
+    snap.render_objects(
+        ObjectKind::Server,
+        |o, buf| {
+            let mut n = 0usize;
+            o.try_for_each_value(|_, v| {
+                n += usize::from(black_box(v).is_some());
+                Ok::<(), ()>(())
+            })?;
+            buf.extend_from_slice(&n.to_le_bytes());
+            Ok::<(), ()>(())
+        },
+        |bytes| {
+            for n in bytes.chunks_exact(std::mem::size_of::<usize>()) {
+                objects += 1;
+                values += n.iter().map(|&b| usize::from(b)).sum::<usize>();
+            }
+            Ok::<(), ()>(())
+        },
+    )
+    .expect("render");
+    assert_eq!(objects, 10_000);
+    black_box(values)
 }
 
 /// The read ratios measured in pairs: each round times the raw concurrent
@@ -215,30 +220,10 @@ fn paired(clients: &[Client], hap: &HAProxy, run_cli: &dyn Fn(&[&str])) {
             black_box(raw_fetch(clients));
         });
         let owned = time(&mut || {
-            let snap = hap.snapshot().expect("snapshot");
-            black_box(snap.stat_objects(ObjectKind::Server));
+            owned_listing(hap);
         });
         let borrowed = time(&mut || {
-            let snap = hap.snapshot().expect("snapshot");
-            let mut values = 0usize;
-            snap.render_objects(
-                ObjectKind::Server,
-                |o, buf| {
-                    let mut n = 0u8;
-                    o.try_for_each_value(|_, v| {
-                        n = n.wrapping_add(u8::from(black_box(v).is_some()));
-                        Ok::<(), ()>(())
-                    })?;
-                    buf.push(n);
-                    Ok::<(), ()>(())
-                },
-                |bytes| {
-                    values += bytes.iter().map(|&n| usize::from(n)).sum::<usize>();
-                    Ok(())
-                },
-            )
-            .expect("render");
-            black_box(values);
+            borrowed_listing(hap);
         });
         let cli = time(&mut || run_cli(&["server", "list", "--format", "json"]));
         let cli_raw = time(&mut || run_cli(&["raw", "show stat"]));
