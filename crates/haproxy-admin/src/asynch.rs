@@ -48,7 +48,7 @@ use crate::maps::{
 };
 use crate::process::{apply_levels, level_asks};
 use crate::select::{wait_round, WaitRound};
-use crate::snapshot::parse_replies;
+use crate::snapshot::parse_replies_into;
 use crate::{
     snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend, HAProxy, Health,
     Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server, SessionsLeft, Snapshot,
@@ -489,16 +489,22 @@ impl AsyncHAProxy {
             .collect();
         let results = fan_out(endpoints, "fetch", Endpoint::to_string, |e| {
             let settings = Arc::clone(&settings);
+            let shared = Arc::clone(&shared);
             async move {
-                // The dump first, as the blocking fetch does.
-                let stat = command(&settings, &e, "show stat").await?;
+                // The dump first, as the blocking fetch does, into a
+                // dropped snapshot's memory if there is one.
+                let mut memory = shared.spare.take();
+                let stat = client(&settings, &e)
+                    .command_into("show stat", memory.take_input())
+                    .await?;
+                let stat = judge_text(&e, "show stat", stat)?;
                 let info = command(&settings, &e, "show info").await?;
                 // Parsing megabytes is CPU work: on tokio's blocking
                 // threads, so that it runs beside the other processes'
                 // reads (and parses) even on a current-thread runtime,
                 // never holding up the runtime's I/O.
                 let item = e.to_string();
-                tokio::task::spawn_blocking(move || parse_replies(&item, &info, stat))
+                tokio::task::spawn_blocking(move || parse_replies_into(&item, &info, stat, memory))
                     .await
                     .unwrap_or_else(|_| {
                         Err(Error::WorkerPanicked {

@@ -11,7 +11,8 @@ mod model;
 
 pub use combine::BorrowedObject;
 #[cfg(feature = "tokio")]
-pub(crate) use fetch::parse_replies;
+#[cfg(feature = "tokio")]
+pub(crate) use fetch::parse_replies_into;
 pub(crate) use model::ObjectEntry;
 pub use model::Snapshot;
 

@@ -106,8 +106,17 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::command`].
     pub async fn command(&self, line: &str) -> Result<String> {
+        self.command_into(line, Vec::new()).await
+    }
+
+    /// [`Client::command_into`], async: the reply read into `buf`
+    /// (emptied first; its room is kept).
+    ///
+    /// # Errors
+    /// As [`Client::command`].
+    pub async fn command_into(&self, line: &str, buf: Vec<u8>) -> Result<String> {
         self.check(line)?;
-        let text = self.one_shot(line, None).await?;
+        let text = self.one_shot(line, None, buf).await?;
         judge_level(self.endpoint(), line, text)
     }
 
@@ -121,7 +130,7 @@ impl AsyncClient {
         let chunks = chunks(self.endpoint(), line, payload, self.client.payload_limit)?;
         let mut out = String::new();
         for chunk in chunks {
-            let text = self.one_shot(line, Some(chunk)).await?;
+            let text = self.one_shot(line, Some(chunk), Vec::new()).await?;
             out.push_str(&judge_level(self.endpoint(), line, text)?);
         }
         Ok(out)
@@ -141,7 +150,7 @@ impl AsyncClient {
     /// As [`Client::check_haproxy`].
     pub async fn check_haproxy(&self) -> Result<()> {
         let (line, _) = probe_of(self.endpoint());
-        let reply = self.one_shot(line, None).await;
+        let reply = self.one_shot(line, None, Vec::new()).await;
         judge_probe(self.endpoint(), reply)
     }
 
@@ -196,7 +205,7 @@ impl AsyncClient {
         Ok((conn, permit))
     }
 
-    async fn one_shot(&self, line: &str, payload: Option<&str>) -> Result<String> {
+    async fn one_shot(&self, line: &str, payload: Option<&str>, into: Vec<u8>) -> Result<String> {
         let deadline = Deadline::after(self.client.timeouts.command);
         let (mut conn, _permit) = self
             .with_retries(&deadline, || self.open(&deadline))
@@ -208,7 +217,7 @@ impl AsyncClient {
         // Half-close: the master CLI answers only then.
         let _ = conn.shutdown_write().await;
         let limit = self.client.limits.for_line(line);
-        let mut decoder = OneShotDecoder::new(line, limit, prefix.is_some());
+        let mut decoder = OneShotDecoder::new(line, limit, prefix.is_some()).with_buffer(into);
         let frame = |e| Error::from_frame(endpoint, line, e);
         // One buffer for the command, read into and copied from (the
         // decoder's own `spare` would zero a whole chunk per read).

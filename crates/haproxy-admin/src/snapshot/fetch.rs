@@ -26,7 +26,7 @@ pub(crate) fn parse_replies(endpoint: &str, info_text: &str, stat_text: String) 
 }
 
 /// [`parse_replies`], the table parsed into `memory` (a dropped table's).
-fn parse_replies_into(
+pub(crate) fn parse_replies_into(
     endpoint: &str,
     info_text: &str,
     stat_text: String,
