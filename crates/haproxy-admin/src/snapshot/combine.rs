@@ -508,52 +508,41 @@ impl<'a> Rec<'a> {
 /// process without the column, a must-agree field that differs, an
 /// overflow). Gives what [`combine_indexed`] gives on the same values.
 fn fold_small(how: Combine, recs: &[Rec<'_>], col: usize) -> Option<Option<i64>> {
-    let mut first: Option<Option<i64>> = None;
-    let mut same = true;
-    let mut acc: Option<i64> = None;
-    let mut count: i64 = 0;
-    for r in recs {
-        let local = r.col_map.get(col).copied().flatten()?;
-        let v = r.cells.small_int(local)?;
-        match first {
-            None => first = Some(v),
-            Some(f) => same &= f == v,
-        }
-        if let Some(n) = v {
-            count += 1;
-            acc = Some(match acc {
-                None => n,
-                Some(a) => match how {
-                    Combine::Sum | Combine::Average => a.checked_add(n)?,
-                    Combine::Max => a.max(n),
-                    Combine::Min => a.min(n),
-                    _ => a,
-                },
-            });
-        }
-    }
-    let first = first?;
-    match how {
-        Combine::First => Some(first),
-        Combine::MustAgree if same => Some(first),
-        Combine::MustAgree => None,
-        Combine::Sum | Combine::Max | Combine::Min => Some(acc),
-        Combine::Average => Some(acc.and_then(|sum| sum.checked_div(count))),
-    }
+    fold_ints(
+        how,
+        recs.iter().map(|r| {
+            let local = r.col_map.get(col).copied().flatten()?;
+            r.cells.small_int(local)
+        }),
+    )
 }
 
 /// [`fold_small`] for processes with the same header: column `col` of
-/// each record `rows`, no column mapped, and a first-wins column read
-/// from the first record alone.
+/// each record `rows`, no column mapped.
 #[inline(always)]
 fn fold_aligned(how: Combine, rows: &[Cells<'_>], col: usize) -> Option<Option<i64>> {
-    let (first, rest) = rows.split_first()?;
-    let v0 = first.small_int(col)?;
+    fold_ints(how, rows.iter().map(|r| r.small_int(col)))
+}
+
+/// Combines each record's field, read as [`Cells::small_int`] reads it
+/// (`None`: not a small number, or a column the process lacks, which
+/// only the general path can combine), as [`fold_small`] says.
+#[inline(always)]
+fn fold_ints(
+    how: Combine,
+    mut fields: impl Iterator<Item = Option<Option<i64>>>,
+) -> Option<Option<i64>> {
+    let v0 = fields.next()??;
     match how {
-        Combine::First => Some(v0),
+        Combine::First => {
+            for v in fields {
+                v?;
+            }
+            Some(v0)
+        }
         Combine::MustAgree => {
-            for r in rest {
-                if r.small_int(col)? != v0 {
+            for v in fields {
+                if v? != v0 {
                     return None;
                 }
             }
@@ -562,8 +551,8 @@ fn fold_aligned(how: Combine, rows: &[Cells<'_>], col: usize) -> Option<Option<i
         Combine::Sum | Combine::Average => {
             let mut count = i64::from(v0.is_some());
             let mut acc = v0;
-            for r in rest {
-                if let Some(n) = r.small_int(col)? {
+            for v in fields {
+                if let Some(n) = v? {
                     count += 1;
                     acc = Some(match acc {
                         None => n,
@@ -578,8 +567,8 @@ fn fold_aligned(how: Combine, rows: &[Cells<'_>], col: usize) -> Option<Option<i
         }
         Combine::Max | Combine::Min => {
             let mut acc = v0;
-            for r in rest {
-                if let Some(n) = r.small_int(col)? {
+            for v in fields {
+                if let Some(n) = v? {
                     acc = Some(match (acc, how) {
                         (None, _) => n,
                         (Some(a), Combine::Max) => a.max(n),
