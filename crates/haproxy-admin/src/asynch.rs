@@ -37,7 +37,7 @@
 //! methods here, which take the view.
 
 use crate::check::{entries_difference, files_difference, read_difference};
-use crate::conn::{judge, judge_pipelined, judge_text, Settings};
+use crate::conn::{judge, judge_dump, judge_pipelined, judge_text, Settings};
 use crate::error::Unreachable;
 use crate::haproxy::{
     collect, endpoint_of, identify_reply, master_workers, socket_paths, Builder, PerProcess,
@@ -497,7 +497,7 @@ impl AsyncHAProxy {
                 let stat = client(&settings, &e)
                     .command_into("show stat", memory.take_input())
                     .await?;
-                let stat = judge_text(&e, "show stat", stat)?;
+                let stat = judge_dump(&e, "show stat", stat)?;
                 let info = command(&settings, &e, "show info").await?;
                 // Parsing megabytes is CPU work: on tokio's blocking
                 // threads, so that it runs beside the other processes'

@@ -116,10 +116,7 @@ impl Settings {
     /// one).
     pub(crate) fn csv_dump(&self, endpoint: &Endpoint, line: &str, buf: Vec<u8>) -> Result<String> {
         let reply = self.client(endpoint).command_into(line, buf)?;
-        if reply.starts_with("# ") {
-            return Ok(reply);
-        }
-        judge_text(endpoint, line, reply)
+        judge_dump(endpoint, line, reply)
     }
 
     /// Sends a built command and judges the reply by recognition: success
@@ -167,6 +164,17 @@ pub(crate) fn judge_text(endpoint: &Endpoint, line: &str, reply: String) -> Resu
             message: failed.message,
         }),
     }
+}
+
+/// Judges the reply to a CSV dump (`show stat`): one that starts with the
+/// dump's header line is data, handed on unscanned; any other is judged
+/// as [`judge_text`] judges it. For [`Settings::csv_dump`] and the async
+/// fetch alike.
+pub(crate) fn judge_dump(endpoint: &Endpoint, line: &str, reply: String) -> Result<String> {
+    if reply.starts_with("# ") {
+        return Ok(reply);
+    }
+    judge_text(endpoint, line, reply)
 }
 
 /// An open session to one process.
