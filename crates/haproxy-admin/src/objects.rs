@@ -172,7 +172,8 @@ impl ObjectBuilder {
 }
 
 impl StatObject {
-    /// An object with `values` for its columns, in column order.
+    /// An object with `values` for its columns, in column order, as one
+    /// process has it (present in 1 process of 1).
     pub(crate) fn new(
         kind: ObjectKind,
         proxy: &str,

@@ -379,15 +379,14 @@ impl Snapshot {
                 .and_then(|lc| Value::of_cell(p.table.cell(row, lc)))
                 .map(Combined::Value)
         });
-        Some(
-            StatObject::new(
-                entry.kind,
-                &entry.proxy,
-                &entry.name,
-                Arc::clone(&self.columns),
-                values,
-            ), // One process's row is the whole of that process: (1, 1).
-        )
+        // One process's row is the whole of that process (`new` says 1 of 1).
+        Some(StatObject::new(
+            entry.kind,
+            &entry.proxy,
+            &entry.name,
+            Arc::clone(&self.columns),
+            values,
+        ))
     }
 }
 

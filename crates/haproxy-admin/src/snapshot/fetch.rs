@@ -46,10 +46,10 @@ pub(crate) fn parse_replies_into(
 }
 
 fn fetch_one(shared: &Shared, p: &Process) -> Result<Fetched> {
-    // The dump first: every process starts its dump at once, as a raw
-    // concurrent fetch would, rather than after a `show info` that waits
-    // its turn on a machine already busy with the others' dumps.
-    // Into a dropped snapshot's memory, if there is one.
+    // The dump first, into a dropped snapshot's memory if there is one:
+    // every process starts its dump at once, as a raw concurrent fetch
+    // would, rather than after a `show info` that waits its turn on a
+    // machine already busy with the others' dumps.
     let mut memory = shared.spare.take();
     let stat_text = shared
         .settings
