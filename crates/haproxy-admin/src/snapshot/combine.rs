@@ -98,8 +98,15 @@ impl Snapshot {
         let wanted: Vec<usize> = (0..self.objects.len())
             .filter(|&i| self.objects[i].kind == kind)
             .collect();
+        // The buffers the sink is done with, filled again: a listing
+        // touches a few chunks' worth of memory, not its whole size.
+        let spare: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
         let chunk = |part: &[usize]| -> std::result::Result<Vec<u8>, E> {
-            let mut buf = Vec::new();
+            let mut buf = spare
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop())
+                .unwrap_or_default();
             let mut o = BorrowedObject {
                 snap: self,
                 obj: 0,
@@ -126,7 +133,15 @@ impl Snapshot {
             threads,
             STREAM_CHUNK,
             |part| vec![chunk(part)],
-            |bytes| sink(&bytes?),
+            |bytes| {
+                let mut bytes = bytes?;
+                sink(&bytes)?;
+                bytes.clear();
+                if let Ok(mut s) = spare.lock() {
+                    s.push(bytes);
+                }
+                Ok(())
+            },
         )
     }
 
