@@ -320,33 +320,55 @@ impl Serialize for JsonObject<'_> {
     }
 }
 
-/// A listing's column names as JSON keys (`"scur":`), escaped once for
+/// A listing's columns as JSON fields (`,"scur":null`), escaped once for
 /// every object of the listing: what [`JsonObject`] writes, without
 /// escaping 100 names again for each of 10,000 servers.
 struct JsonKeys {
-    keys: Vec<Vec<u8>>,
+    /// Every column's field when it is empty (`,"name":null`), one after
+    /// the other: a run of empty fields is written in one copy.
+    nulls: Vec<u8>,
+    /// Where each column's field starts in `nulls`, and where the last
+    /// ends.
+    at: Vec<usize>,
+}
+
+/// The fields of one object, written in column order: the empty ones are
+/// held back until the next value (or the end) writes them in one run.
+struct Fields<'k> {
+    keys: &'k JsonKeys,
+    /// The first column not written yet.
+    next: usize,
 }
 
 impl JsonKeys {
     fn new(columns: &[Box<str>]) -> Result<JsonKeys> {
-        let keys = columns
-            .iter()
-            .map(|c| {
-                let mut k = serde_json::to_vec(&**c).map_err(json_err)?;
-                k.push(b':');
-                Ok(k)
-            })
-            .collect::<Result<_>>()?;
-        Ok(JsonKeys { keys })
+        let mut nulls = Vec::new();
+        let mut at = vec![0];
+        for c in columns {
+            nulls.push(b',');
+            serde_json::to_writer(&mut nulls, &**c).map_err(json_err)?;
+            nulls.extend_from_slice(b":null");
+            at.push(nulls.len());
+        }
+        Ok(JsonKeys { nulls, at })
+    }
+
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            keys: self,
+            next: 0,
+        }
     }
 
     /// Writes `o` as [`JsonObject`] serialises it.
     fn write(&self, out: &mut impl Write, o: &StatObject) -> Result {
         self.head(out, o.kind(), o.name(), o.proxy())?;
         // The object's columns are its snapshot's (the same list).
+        let mut fields = self.fields();
         for (i, (c, v)) in o.iter().enumerate() {
-            self.field(out, i, c, v)?;
+            fields.field(out, i, c, v.as_ref())?;
         }
+        fields.end(out)?;
         self.tail(out, o.is_partial().then(|| o.processes()))
     }
 
@@ -355,12 +377,14 @@ impl JsonKeys {
     fn write_borrowed(&self, out: &mut Vec<u8>, o: &mut BorrowedObject<'_>) -> Result {
         out.push(b',');
         self.head(out, o.kind(), o.name(), o.proxy())?;
+        let mut fields = self.fields();
         let mut i = 0;
         o.try_for_each_value(|c, v| {
-            self.field(out, i, c, v)?;
+            fields.field(out, i, c, v)?;
             i += 1;
             Ok::<(), Failure>(())
         })?;
+        fields.end(out)?;
         self.tail(out, o.is_partial().then(|| o.processes()))
     }
 
@@ -373,29 +397,65 @@ impl JsonKeys {
         }
         serde_json::to_writer(&mut *out, proxy).map_err(json_err)
     }
+}
 
-    /// `,"column":value` for column `i` (`null` when empty).
+impl Fields<'_> {
+    /// `,"column":value` for column `i` (`null` when empty), columns
+    /// given in order. Integers, most of a listing, are written here;
+    /// the rest as serde writes them.
+    #[inline]
     fn field(
-        &self,
+        &mut self,
         out: &mut impl Write,
         i: usize,
         column: &str,
-        value: Option<impl Serialize>,
+        value: Option<&CombinedRef<'_>>,
     ) -> Result {
-        out.write_all(b",")?;
-        match self.keys.get(i) {
-            Some(key) => out.write_all(key)?,
-            None => {
-                serde_json::to_writer(&mut *out, column).map_err(json_err)?;
-                out.write_all(b":")?;
+        let Some(value) = value else {
+            return Ok(());
+        };
+        let at = &self.keys.at;
+        let (Some(&from), Some(&start), Some(&end)) = (at.get(self.next), at.get(i), at.get(i + 1))
+        else {
+            // Not a column of the listing: written whole.
+            self.end(out)?;
+            out.write_all(b",")?;
+            serde_json::to_writer(&mut *out, column).map_err(json_err)?;
+            out.write_all(b":")?;
+            return serde_json::to_writer(&mut *out, value).map_err(json_err);
+        };
+        // The empty fields before this one, and its key.
+        out.write_all(
+            self.keys
+                .nulls
+                .get(from.min(start)..end - 4)
+                .unwrap_or_default(),
+        )?;
+        self.next = i + 1;
+        match *value {
+            CombinedRef::Value(ValueRef::Unsigned(n)) => {
+                out.write_all(itoa::Buffer::new().format(n).as_bytes())?
             }
+            CombinedRef::Value(ValueRef::Signed(n)) => {
+                out.write_all(itoa::Buffer::new().format(n).as_bytes())?
+            }
+            ref v => serde_json::to_writer(&mut *out, v).map_err(json_err)?,
         }
-        match value {
-            Some(v) => serde_json::to_writer(&mut *out, &v).map_err(json_err),
-            None => Ok(out.write_all(b"null")?),
-        }
+        Ok(())
     }
 
+    /// The empty fields after the last value.
+    fn end(&mut self, out: &mut impl Write) -> Result {
+        let at = &self.keys.at;
+        if let (Some(&from), Some(&end)) = (at.get(self.next), at.last()) {
+            out.write_all(self.keys.nulls.get(from..end).unwrap_or_default())?;
+        }
+        self.next = at.len();
+        Ok(())
+    }
+}
+
+impl JsonKeys {
     /// How many processes have the object, when only some do, and `}`.
     fn tail(&self, out: &mut impl Write, partial: Option<usize>) -> Result {
         if let Some(n) = partial {
@@ -952,8 +1012,9 @@ mod tests {
         use haproxy_admin::Endpoint;
         // Three processes: sums, a must-agree column that disagrees, an
         // average, text with quotes and escapes, an object only two
-        // processes have, and enough servers to be written on every core.
-        let header = "# pxname,svname,scur,weight,status,addr,rtime,check_desc,type,\n";
+        // processes have, empty fields first, inside and last, and enough
+        // servers to be written on every core.
+        let header = "# pxname,svname,scur,weight,status,addr,rtime,check_desc,type,tracked,\n";
         let stat = |p: u32| {
             let mut s = header.to_owned();
             for i in 0..3000 {
@@ -962,14 +1023,14 @@ mod tests {
                 }
                 let weight = if i % 11 == 0 { p } else { 1 };
                 s += &format!(
-                    "be_{},s{i},{},{weight},UP,10.0.0.{}:80,{},\"say \"\"hi\"\"\\\\\",2,\n",
+                    "be_{},s{i},{},{weight},UP,10.0.0.{}:80,{},\"say \"\"hi\"\"\\\\\",2,,\n",
                     i % 5,
-                    i + p as usize,
+                    if i % 3 == 0 { String::new() } else { (i + p as usize).to_string() },
                     i % 250,
                     p * 3 + i as u32 % 4,
                 );
             }
-            s += "be_0,BACKEND,1,3,UP,,5,,1,\nfe,FRONTEND,2,,OPEN,,,,0,\n\n";
+            s += "be_0,BACKEND,1,3,UP,,5,,1,,\nfe,FRONTEND,2,,OPEN,,,,0,,\n\n";
             s
         };
         let snap = Snapshot::from_replies((0..3).map(|p| {
@@ -997,6 +1058,19 @@ mod tests {
                 assert_eq!(
                     String::from_utf8_lossy(&new),
                     String::from_utf8_lossy(&old),
+                    "{kind:?}"
+                );
+                // Both as serde writes the objects, field by field.
+                let kept: Vec<StatObject> = snap
+                    .stat_objects(kind)
+                    .into_iter()
+                    .filter(|o| keep(o.proxy(), o.name()))
+                    .collect();
+                let mut serde = Vec::new();
+                objects(&mut serde, Format::Json, kind, &kept).expect("serde");
+                assert_eq!(
+                    String::from_utf8_lossy(&new),
+                    String::from_utf8_lossy(&serde),
                     "{kind:?}"
                 );
             }
