@@ -141,8 +141,7 @@ fn run(cli: &Cli) -> Result {
         _ => {}
     }
     let hap = connect(cli)?;
-    // Stdout is line-buffered; a listing is written in large blocks.
-    let out = &mut std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let out = &mut std::io::BufWriter::with_capacity(1 << 16, stdout_file());
     let format = cli.format;
     output::set_per_process(cli.per_process);
     match &cli.command {
@@ -176,6 +175,17 @@ fn run(cli: &Cli) -> Result {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Stdout, written as a file where it can be: a listing is written in
+/// blocks of a quarter megabyte, which the standard handle (line-buffered)
+/// would search for a newline as it passes them on.
+fn stdout_file() -> Box<dyn Write> {
+    use std::os::fd::AsFd;
+    match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(std::io::stdout()),
+    }
 }
 
 /// Builds the process set the global options name, warning about sockets
