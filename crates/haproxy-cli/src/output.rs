@@ -1022,10 +1022,15 @@ mod tests {
                     continue;
                 }
                 let weight = if i % 11 == 0 { p } else { 1 };
+                let scur = if i % 3 == 0 {
+                    String::new()
+                } else {
+                    (i + p as usize).to_string()
+                };
                 s += &format!(
                     "be_{},s{i},{},{weight},UP,10.0.0.{}:80,{},\"say \"\"hi\"\"\\\\\",2,,\n",
                     i % 5,
-                    if i % 3 == 0 { String::new() } else { (i + p as usize).to_string() },
+                    scur,
                     i % 250,
                     p * 3 + i as u32 % 4,
                 );
