@@ -332,6 +332,9 @@ struct JsonKeys {
     at: Vec<usize>,
 }
 
+/// An empty field's value.
+const NULL: &[u8] = b"null";
+
 /// The fields of one object, written in column order: the empty ones are
 /// held back until the next value (or the end) writes them in one run.
 struct Fields<'k> {
@@ -347,7 +350,8 @@ impl JsonKeys {
         for c in columns {
             nulls.push(b',');
             serde_json::to_writer(&mut nulls, &**c).map_err(json_err)?;
-            nulls.extend_from_slice(b":null");
+            nulls.push(b':');
+            nulls.extend_from_slice(NULL);
             at.push(nulls.len());
         }
         Ok(JsonKeys { nulls, at })
@@ -397,6 +401,14 @@ impl JsonKeys {
         }
         serde_json::to_writer(&mut *out, proxy).map_err(json_err)
     }
+
+    /// How many processes have the object, when only some do, and `}`.
+    fn tail(&self, out: &mut impl Write, partial: Option<usize>) -> Result {
+        if let Some(n) = partial {
+            write!(out, ",\"processes\":{n}")?;
+        }
+        Ok(out.write_all(b"}")?)
+    }
 }
 
 impl Fields<'_> {
@@ -428,7 +440,7 @@ impl Fields<'_> {
         out.write_all(
             self.keys
                 .nulls
-                .get(from.min(start)..end - 4)
+                .get(from.min(start)..end - NULL.len())
                 .unwrap_or_default(),
         )?;
         self.next = i + 1;
@@ -452,16 +464,6 @@ impl Fields<'_> {
         }
         self.next = at.len();
         Ok(())
-    }
-}
-
-impl JsonKeys {
-    /// How many processes have the object, when only some do, and `}`.
-    fn tail(&self, out: &mut impl Write, partial: Option<usize>) -> Result {
-        if let Some(n) = partial {
-            write!(out, ",\"processes\":{n}")?;
-        }
-        Ok(out.write_all(b"}")?)
     }
 }
 
