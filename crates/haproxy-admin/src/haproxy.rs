@@ -9,7 +9,7 @@ use crate::process::{add_unique, apply_levels, level_asks, Process, ProcessId};
 use crate::{Error, Result};
 use haproxy_proto::command::Command;
 use haproxy_proto::info::parse_info;
-use haproxy_transport::{Endpoint, ReplyLimits, RetryPolicy, Target, Timeouts};
+use haproxy_transport::{Endpoint, Limiter, ReplyLimits, RetryPolicy, Target, Timeouts};
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -123,6 +123,18 @@ impl Builder {
     /// (see [`Builder::allow_partial`]).
     pub fn reply_limits(mut self, limits: ReplyLimits) -> Builder {
         self.settings.limits = limits;
+        self
+    }
+
+    /// The bound on connections open to each socket at once (by default
+    /// [`haproxy_transport::DEFAULT_MAX_CONNECTIONS`], under HAProxy's
+    /// `stats maxconn` of 10). Every client of the set shares it, and so
+    /// does any other client given the same [`Limiter`]: a program that
+    /// also talks to these sockets through its own `haproxy_transport`
+    /// clients passes one limiter to both, so that together they stay
+    /// within `stats maxconn`.
+    pub fn limiter(mut self, limiter: Limiter) -> Builder {
+        self.settings.limiter = limiter;
         self
     }
 

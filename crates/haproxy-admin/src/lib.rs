@@ -121,7 +121,7 @@ pub use views::{Backend, Frontend, InvalidWeight, Server, Weight};
 pub use conn::PROBE_REPLY_LIMIT;
 /// The transport's error (what a socket did), as `haproxy-admin` wraps it.
 pub use haproxy_transport::Error as TransportError;
-pub use haproxy_transport::{Endpoint, ReplyLimits, Retry, RetryPolicy, Timeouts};
+pub use haproxy_transport::{Endpoint, Limiter, ReplyLimits, Retry, RetryPolicy, Timeouts};
 
 /// The README's snippets, compiled and run as doctests.
 #[cfg(doctest)]

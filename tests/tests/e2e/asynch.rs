@@ -5,7 +5,7 @@
 
 use haproxy_admin::asynch::AsyncHAProxy;
 use haproxy_admin::{
-    Builder, Error, HAProxy, MapRef, ObjectKind, Snapshot, State, TransportError, Weight,
+    Builder, Error, HAProxy, Limiter, MapRef, ObjectKind, Snapshot, State, TransportError, Weight,
 };
 use haproxy_e2e::{Fleet, Level, Options, Topology};
 use haproxy_transport::{Phase, Retry, RetryPolicy, Timeouts};
@@ -222,36 +222,48 @@ fn a_thousand_tasks_share_one_handle_within_stats_maxconn() {
     // change it); the handle's limiter allows 8 per socket.
     let config = std::fs::read_to_string(&f.instances()[0].config).expect("config");
     assert!(!config.contains("stats maxconn"), "{config}");
+    let limiter = Limiter::new(haproxy_transport::DEFAULT_MAX_CONNECTIONS);
+    assert_eq!(limiter.max(), 8);
+    let endpoints: Vec<haproxy_admin::Endpoint> = f
+        .instances()
+        .iter()
+        .map(|i| haproxy_admin::Endpoint::unix(&i.socket))
+        .collect();
     let rt = multi_thread();
     let hap: AsyncHAProxy = rt
         .block_on(
             Builder::new()
                 .timeouts(Timeouts::new(Duration::from_secs(60)))
-                .from_endpoints_async(
-                    f.instances()
-                        .iter()
-                        .map(|i| haproxy_admin::Endpoint::unix(&i.socket)),
-                ),
+                .limiter(limiter.clone())
+                .from_endpoints_async(endpoints.clone()),
         )
         .expect("discovery");
 
-    // Watch HAProxy's own count of CLI sessions from another socket.
+    // Two watchers per instance. The handle's own count of connections
+    // open to the socket is exact: a slot is taken before the connect and
+    // given back after the close. HAProxy's count of CLI sessions, seen
+    // from another socket, shows the tasks overlapping on HAProxy's side;
+    // it is not the bound, because HAProxy still lists a session whose
+    // client has closed until its loop gets to the close, and by then the
+    // freed slot may have been taken again.
     let stop = Arc::new(AtomicBool::new(false));
     let observers: Vec<_> = f
         .instances()
         .iter()
-        .map(|i| {
+        .zip(&endpoints)
+        .map(|(i, endpoint)| {
             let observer = i.extra_sockets[0].0.clone();
-            let stop = Arc::clone(&stop);
+            let (stop, limiter, endpoint) = (Arc::clone(&stop), limiter.clone(), endpoint.clone());
             std::thread::spawn(move || {
-                let mut most = 0;
+                let (mut ours, mut haproxy) = (0, 0);
                 let deadline = Instant::now() + Duration::from_secs(300);
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    ours = ours.max(limiter.open(&endpoint));
                     // Less the observer's own session.
-                    most = most.max(cli_sessions(&observer).saturating_sub(1));
+                    haproxy = haproxy.max(cli_sessions(&observer).saturating_sub(1));
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                most
+                (ours, haproxy)
             })
         })
         .collect();
@@ -283,11 +295,10 @@ fn a_thousand_tasks_share_one_handle_within_stats_maxconn() {
     });
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let most: Vec<usize> = observers
+    let most: Vec<(usize, usize)> = observers
         .into_iter()
         .map(|o| o.join().expect("observer"))
         .collect();
-
     assert_eq!(results.len(), 1000);
     assert_eq!(done.load(Ordering::Relaxed), 1000);
     let servers = results[0].as_ref().expect("first snapshot").1;
@@ -302,14 +313,26 @@ fn a_thousand_tasks_share_one_handle_within_stats_maxconn() {
             Err(e) => panic!("task {n} failed after {took:?}: {e}"),
         }
     }
-    for (i, m) in most.iter().enumerate() {
+    for (i, (ours, haproxy)) in most.iter().enumerate() {
         assert!(
-            *m <= 8,
-            "instance {i}: {m} CLI sessions at once (limiter allows 8)"
+            *ours <= 8,
+            "instance {i}: {ours} connections open at once (the limiter allows 8)"
         );
-        assert!(*m >= 2, "instance {i}: the tasks never overlapped ({m})");
+        assert!(
+            *ours >= 2,
+            "instance {i}: the tasks never overlapped ({ours})"
+        );
+        assert!(
+            *haproxy >= 2,
+            "instance {i}: HAProxy never served two of them at once ({haproxy})"
+        );
     }
-    eprintln!("1000 tasks in {took:?}; most CLI sessions at once per instance: {most:?}");
+    for i in f.instances() {
+        assert_eq!(limiter.open(&haproxy_admin::Endpoint::unix(&i.socket)), 0);
+    }
+    eprintln!(
+        "1000 tasks in {took:?}; most connections, ours and HAProxy's, per instance: {most:?}"
+    );
 }
 
 #[test]
