@@ -298,6 +298,10 @@ pub(crate) fn combine_indexed<T: Merge>(
                 Folded::Impossible => must_agree(values, &id),
             }
         }
+        // A way of combining this crate does not know yet is taken as the
+        // strictest: one value where the processes agree, else a
+        // disagreement, never a figure it cannot vouch for.
+        _ => must_agree(values, &id),
     }
 }
 

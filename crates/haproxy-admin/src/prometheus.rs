@@ -59,6 +59,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A metric's Prometheus type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MetricType {
     /// A value that goes up and down.
     Gauge,
@@ -78,6 +79,7 @@ impl MetricType {
 
 /// One series per object (combined across processes) or one per process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// Combined across processes; disagreements per process, flagged.
     Combined,
@@ -87,6 +89,7 @@ pub enum Mode {
 
 /// How a `show stat` column becomes samples (promex's special cases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Conversion {
     /// The value as it is; an empty field is `NaN` (as promex writes it).
     Plain,
@@ -197,6 +200,7 @@ pub struct InfoMetric {
 
 /// How a `show info` field becomes a process metric's sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InfoValue {
     /// The field's number; `NaN` for a process that does not print it, as
     /// promex writes a field its build leaves out (`ZlibMemUsage`).

@@ -10,6 +10,7 @@ use std::fmt;
 /// is asked for).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Value {
     /// A non-negative integer (counters, gauges, ids, limits).
     Unsigned(u64),

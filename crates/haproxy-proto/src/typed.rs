@@ -264,6 +264,7 @@ impl Tags {
 /// A typed value, as HAProxy typed it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
+#[non_exhaustive]
 pub enum TypedValue<'a> {
     /// `s32`.
     S32(i32),

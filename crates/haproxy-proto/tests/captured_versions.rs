@@ -257,6 +257,7 @@ fn typed_text(v: &TypedValue<'_>) -> String {
         TypedValue::Flt(n) => n.to_string(),
         TypedValue::Str(s) => (*s).to_owned(),
         TypedValue::Empty => String::new(),
+        other => panic!("a typed value this test does not know: {other:?}"),
     }
 }
 

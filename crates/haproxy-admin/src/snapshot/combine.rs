@@ -604,6 +604,8 @@ fn fold_ints(
             }
             Some(acc)
         }
+        // Not one of these: the general path decides.
+        _ => None,
     }
 }
 
