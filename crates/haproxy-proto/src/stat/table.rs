@@ -386,9 +386,16 @@ impl<'a> StatTable<'a> {
             .map(|p| p.unpack(base, &self.overflow))
     }
 
-    pub(super) fn push_slot(&mut self, slot: Slot) {
+    /// Stores the field at slot `i` (of a record the parser has made room
+    /// for); an empty field leaves the slot empty.
+    pub(super) fn set_slot(&mut self, i: usize, slot: Slot) {
+        if slot == Slot::Empty {
+            return;
+        }
         let packed = Packed::pack(slot, self.base, &mut self.overflow);
-        self.slots.push(packed);
+        if let Some(s) = self.slots.get_mut(i) {
+            *s = packed;
+        }
     }
 
     pub(super) fn slot_text(&self, slot: Slot) -> Option<&str> {
