@@ -1229,18 +1229,19 @@ impl<'s> Source<'s> {
             let Some(k) = kind_index(entry.kind) else {
                 continue;
             };
-            if !keep(entry.kind, &entry.proxy, &entry.name) {
+            let (proxy, name) = (snap.proxy_of(obj), snap.name_of(obj));
+            if !keep(entry.kind, proxy, name) {
                 continue;
             }
-            let mut l = self.base.with("proxy", &entry.proxy);
+            let mut l = self.base.with("proxy", proxy);
             if entry.kind == ObjectKind::Server {
-                l.push("server", &entry.name);
+                l.push("server", name);
             }
             let agg = |pid: Option<u32>, aggs_out: &mut Vec<Agg>| {
                 if entry.kind != ObjectKind::Backend {
                     return None;
                 }
-                let a = aggs.get(&(&*entry.proxy, pid))?;
+                let a = aggs.get(&(proxy, pid))?;
                 aggs_out.push(a.clone());
                 Some(aggs_out.len() - 1)
             };
@@ -1268,7 +1269,7 @@ impl<'s> Source<'s> {
                     });
                 }
                 Mode::PerProcess => {
-                    for (pos, &(pi, r)) in entry.rows.iter().enumerate() {
+                    for (pos, &(pi, r)) in snap.rows_of(obj).iter().enumerate() {
                         let p = snap.process_id(pi);
                         let cells = snap
                             .procs
@@ -1336,10 +1337,11 @@ impl<'s> Source<'s> {
             .snap
             .objects
             .iter()
-            .filter(|e| e.kind == kind)
-            .map(|e| match self.mode {
+            .enumerate()
+            .filter(|(_, e)| e.kind == kind)
+            .map(|(obj, _)| match self.mode {
                 Mode::Combined => 1,
-                Mode::PerProcess => e.rows.len(),
+                Mode::PerProcess => self.snap.rows_of(obj).len(),
             })
             .sum();
         grid.columns = wanted.iter().map(|_| Vec::with_capacity(rows)).collect();
@@ -1628,14 +1630,14 @@ fn aggregates<'s>(
                     };
                 let status = get(cols.status);
                 let check = get(cols.check_status);
-                count((&entry.proxy, None), status, check);
+                count((snap.proxy_of(obj), None), status, check);
             }
             Mode::PerProcess => {
-                for pos in 0..entry.rows.len() {
-                    let pid = snap.process_id(entry.rows[pos].0).pid;
+                for (pos, &(pi, _)) in snap.rows_of(obj).iter().enumerate() {
+                    let pid = snap.process_id(pi).pid;
                     let get = |c: Option<usize>| c.and_then(|c| cell(snap, obj, pos, c));
                     count(
-                        (&entry.proxy, Some(pid)),
+                        (snap.proxy_of(obj), Some(pid)),
                         get(cols.status),
                         get(cols.check_status),
                     );
@@ -1656,7 +1658,7 @@ fn base_labels(labels: &[(&str, &str)]) -> Labels {
 
 /// A cell of object `obj`, process position `pos`, snapshot column `col`.
 fn cell(snap: &Snapshot, obj: usize, pos: usize, col: usize) -> Option<Value> {
-    let &(pi, row) = snap.objects.get(obj)?.rows.get(pos)?;
+    let &(pi, row) = snap.rows_of(obj).get(pos)?;
     let p = snap.procs.get(pi)?;
     let local = (*p.col_map.get(col)?)?;
     Value::of_cell(p.table.cell(row, local))

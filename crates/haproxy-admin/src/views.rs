@@ -66,8 +66,8 @@ impl Snapshot {
         self.objects
             .iter()
             .enumerate()
-            .filter(|(_, o)| {
-                o.kind == ObjectKind::Server && backend.map_or(true, |b| &*o.proxy == b)
+            .filter(|&(i, o)| {
+                o.kind == ObjectKind::Server && backend.map_or(true, |b| self.proxy_of(i) == b)
             })
             .map(|(i, _)| Server::new(self, i))
             .collect()
@@ -84,10 +84,10 @@ impl Snapshot {
             .objects
             .iter()
             .enumerate()
-            .filter(|(_, o)| {
+            .filter(|&(i, o)| {
                 o.kind == ObjectKind::Server
-                    && &*o.name == name
-                    && backend.map_or(true, |b| &*o.proxy == b)
+                    && self.name_of(i) == name
+                    && backend.map_or(true, |b| self.proxy_of(i) == b)
             })
             .map(|(i, _)| Server::new(self, i))
             .collect();
@@ -105,13 +105,13 @@ impl Snapshot {
     }
 
     fn find(&self, kind: ObjectKind, name: &str, proxy: Option<&str>) -> Option<usize> {
-        self.objects.iter().position(|o| {
+        self.objects.iter().enumerate().position(|(i, o)| {
             o.kind == kind
                 && match kind {
                     ObjectKind::Server | ObjectKind::Listener => {
-                        &*o.name == name && proxy.map_or(true, |p| &*o.proxy == p)
+                        self.name_of(i) == name && proxy.map_or(true, |p| self.proxy_of(i) == p)
                     }
-                    _ => &*o.proxy == name,
+                    _ => self.proxy_of(i) == name,
                 }
         })
     }
@@ -130,16 +130,20 @@ impl<'s> View<'s> {
     }
 
     fn proxy(&self) -> &'s str {
-        &self.entry().proxy
+        self.snap.proxy_of(self.obj)
+    }
+
+    fn name(&self) -> &'s str {
+        self.snap.name_of(self.obj)
     }
 
     fn what(&self, field: &str) -> String {
-        let e = self.entry();
-        match e.kind {
+        let kind = self.entry().kind;
+        match kind {
             ObjectKind::Server | ObjectKind::Listener => {
-                format!("{field} of {}/{}", e.proxy, e.name)
+                format!("{field} of {}/{}", self.proxy(), self.name())
             }
-            _ => format!("{field} of {} {}", e.kind.label(), e.proxy),
+            _ => format!("{field} of {} {}", kind.label(), self.proxy()),
         }
     }
 
@@ -188,9 +192,11 @@ impl<'s> View<'s> {
     }
 
     fn stats_per_process(&self) -> PerProcess<StatObject> {
-        (0..self.entry().rows.len())
-            .filter_map(|pos| {
-                let pi = self.entry().rows[pos].0;
+        self.snap
+            .rows_of(self.obj)
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, &(pi, _))| {
                 self.snap
                     .stat_for_process(self.obj, pos)
                     .map(|s| (self.snap.process_id(pi), s))
@@ -456,12 +462,12 @@ pub struct Server<'s> {
 impl<'s> Server<'s> {
     /// The server's name.
     pub fn name(&self) -> &'s str {
-        &self.v.entry().name
+        self.v.name()
     }
 
     /// The backend it belongs to.
     pub fn backend(&self) -> &'s str {
-        &self.v.entry().proxy
+        self.v.proxy()
     }
 
     /// `sid`, the server id; must agree.

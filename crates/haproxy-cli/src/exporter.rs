@@ -122,13 +122,17 @@ impl Target {
                     .map(|u| (u.endpoint.clone(), u.reason.clone())),
             )
             .collect();
-        Ok(Scraped { snap, skipped })
+        Ok(Scraped {
+            snap: Box::new(snap),
+            skipped,
+        })
     }
 }
 
 /// What reading one target gave.
 struct Scraped {
-    snap: Snapshot,
+    /// Boxed: every target's outcome is held in one vector of them.
+    snap: Box<Snapshot>,
     skipped: Vec<(String, String)>,
 }
 

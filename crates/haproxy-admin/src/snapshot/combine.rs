@@ -188,7 +188,7 @@ impl Snapshot {
         obj: usize,
         col: usize,
     ) -> impl Iterator<Item = (usize, &ProcTable, Cell<'_>)> + '_ {
-        self.objects[obj].rows.iter().map(move |&(pi, row)| {
+        self.rows_of(obj).iter().map(move |&(pi, row)| {
             let p = &self.procs[pi];
             let cell = p
                 .col_map
@@ -211,7 +211,7 @@ impl Snapshot {
     /// [`Snapshot::records`] into `recs` (cleared first), to reuse it.
     fn records_into<'s>(&'s self, obj: usize, recs: &mut Vec<Rec<'s>>) {
         recs.clear();
-        recs.extend(self.objects[obj].rows.iter().filter_map(|&(pi, row)| {
+        recs.extend(self.rows_of(obj).iter().filter_map(|&(pi, row)| {
             let p = &self.procs[pi];
             Some(Rec {
                 proc_index: pi,
@@ -386,10 +386,10 @@ impl Snapshot {
         scratch.recs = recs;
         let object = built.finish(
             entry.kind,
-            &entry.proxy,
-            &entry.name,
+            self.proxy_of(obj),
+            self.name_of(obj),
             Arc::clone(&self.columns),
-            (entry.rows.len(), self.procs.len()),
+            (self.rows_of(obj).len(), self.procs.len()),
         );
         scratch.object = built;
         object
@@ -397,7 +397,7 @@ impl Snapshot {
 
     pub(crate) fn stat_for_process(&self, obj: usize, pos: usize) -> Option<StatObject> {
         let entry = &self.objects[obj];
-        let &(pi, row) = entry.rows.get(pos)?;
+        let &(pi, row) = self.rows_of(obj).get(pos)?;
         let p = &self.procs[pi];
         let values = (0..self.columns.len()).map(|c| {
             p.col_map[c]
@@ -407,8 +407,8 @@ impl Snapshot {
         // One process's row is the whole of that process (`new` says 1 of 1).
         Some(StatObject::new(
             entry.kind,
-            &entry.proxy,
-            &entry.name,
+            self.proxy_of(obj),
+            self.name_of(obj),
             Arc::clone(&self.columns),
             values,
         ))
@@ -442,18 +442,18 @@ impl<'s> BorrowedObject<'s> {
 
     /// `pxname`: the proxy (the backend, for a server).
     pub fn proxy(&self) -> &'s str {
-        &self.entry().proxy
+        self.snap.proxy_of(self.obj)
     }
 
     /// `svname`: the server name, or `FRONTEND` / `BACKEND`.
     pub fn name(&self) -> &'s str {
-        &self.entry().name
+        self.snap.name_of(self.obj)
     }
 
     /// How many processes have this object (as
     /// [`StatObject::processes`]).
     pub fn processes(&self) -> usize {
-        self.entry().rows.len()
+        self.snap.rows_of(self.obj).len()
     }
 
     /// How many processes answered the snapshot.

@@ -32,10 +32,12 @@ pub(crate) struct ProcSnap {
 #[derive(Debug)]
 pub(crate) struct ObjectEntry {
     pub(crate) kind: ObjectKind,
-    pub(crate) proxy: Box<str>,
-    pub(crate) name: Box<str>,
-    /// `(index into Snapshot::procs, row)`, in process order.
-    pub(crate) rows: Vec<(usize, usize)>,
+    /// Its proxy and name in `Snapshot::names`: where they start, and
+    /// their lengths ([`Snapshot::proxy_of`], [`Snapshot::name_of`]).
+    names: (u32, u32, u32),
+    /// Its rows in `Snapshot::rows`: where they start, and how many
+    /// ([`Snapshot::rows_of`]).
+    rows: (u32, u32),
 }
 
 /// The state of every process at one moment: all reads of a snapshot are
@@ -59,6 +61,12 @@ pub struct Snapshot {
     /// index is each record's own.
     pub(super) aligned: bool,
     pub(crate) objects: Vec<ObjectEntry>,
+    /// Every object's proxy and name, one after the other: one buffer,
+    /// not two allocations per object.
+    names: String,
+    /// Every object's rows, `(index into procs, row)`, an object's
+    /// together and in process order.
+    rows: Vec<(usize, usize)>,
 }
 
 /// A dropped snapshot's tables keep their memory for the next fetch of
@@ -107,7 +115,11 @@ impl Snapshot {
             p.table.columns().len() == columns.len()
                 && p.col_map.iter().enumerate().all(|(c, m)| *m == Some(c))
         });
-        let objects = group(&procs);
+        let Grouped {
+            objects,
+            names,
+            rows,
+        } = group(&procs);
         Snapshot {
             shared,
             procs,
@@ -117,6 +129,8 @@ impl Snapshot {
             uneven,
             aligned,
             objects,
+            names,
+            rows,
         }
     }
 
@@ -162,7 +176,7 @@ impl Snapshot {
     pub fn partial_objects(&self, kind: ObjectKind) -> usize {
         self.objects
             .iter()
-            .filter(|o| o.kind == kind && o.rows.len() < self.procs.len())
+            .filter(|o| o.kind == kind && (o.rows.1 as usize) < self.procs.len())
             .count()
     }
 
@@ -402,11 +416,45 @@ impl Snapshot {
 
     /// The processes (as in the shared list) that have object `obj`.
     pub(crate) fn object_processes(&self, obj: usize) -> Vec<&Process> {
-        self.objects[obj]
-            .rows
+        self.rows_of(obj)
             .iter()
             .map(|&(pi, _)| &self.shared.processes[self.procs[pi].process])
             .collect()
+    }
+
+    /// Object `obj`'s proxy (`pxname`); empty out of range.
+    pub(crate) fn proxy_of(&self, obj: usize) -> &str {
+        self.objects
+            .get(obj)
+            .and_then(|o| {
+                let (at, proxy, _) = o.names;
+                self.names.get(at as usize..(at + proxy) as usize)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Object `obj`'s name (`svname`); empty out of range.
+    pub(crate) fn name_of(&self, obj: usize) -> &str {
+        self.objects
+            .get(obj)
+            .and_then(|o| {
+                let (at, proxy, name) = o.names;
+                self.names
+                    .get((at + proxy) as usize..(at + proxy + name) as usize)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Object `obj`'s rows, `(index into procs, row)`, in process order;
+    /// empty out of range.
+    pub(crate) fn rows_of(&self, obj: usize) -> &[(usize, usize)] {
+        self.objects
+            .get(obj)
+            .and_then(|o| {
+                let (at, n) = o.rows;
+                self.rows.get(at as usize..(at + n) as usize)
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -416,8 +464,19 @@ impl Snapshot {
 /// place; the index (a map over names borrowed from the tables) is built
 /// only when a row is somewhere else, and the first process's rows (each
 /// its own object: a configuration names an object once) need none.
-fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
-    type Index<'p> = HashMap<(ObjectKind, &'p str, &'p str), usize, BuildHasherDefault<NameHasher>>;
+/// What grouping gives a snapshot: its objects, their names and their
+/// rows.
+struct Grouped {
+    objects: Vec<ObjectEntry>,
+    names: String,
+    rows: Vec<(usize, usize)>,
+}
+
+fn group(procs: &[ProcSnap]) -> Grouped {
+    type Key<'p> = (ObjectKind, &'p str, &'p str);
+    type Index<'p> = HashMap<Key<'p>, usize, BuildHasherDefault<NameHasher>>;
+    /// A row that names no object.
+    const NONE: u32 = u32::MAX;
     // Each process's `pxname`, `svname` and `type` columns.
     let columns: Vec<_> = procs
         .iter()
@@ -427,7 +486,7 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
         })
         .collect();
     // What identifies the record at `row` of process `pi`.
-    let key = |pi: usize, row: usize| -> Option<(ObjectKind, &str, &str)> {
+    let key = |pi: usize, row: usize| -> Option<Key<'_>> {
         let (Some(px), Some(sv), ty) = *columns.get(pi)? else {
             return None;
         };
@@ -443,53 +502,88 @@ fn group(procs: &[ProcSnap]) -> Vec<ObjectEntry> {
         });
         Some((ObjectKind::of(code, name), proxy, name))
     };
+    let first = procs.first().map_or(0, |p| p.table.rows());
+    // Every object, borrowed from the tables, and how many rows it has.
+    let mut found: Vec<Key<'_>> = Vec::with_capacity(first);
+    let mut counts: Vec<u32> = Vec::with_capacity(first);
+    // Each row's object, process after process.
+    let mut assign: Vec<u32> = Vec::with_capacity(procs.iter().map(|p| p.table.rows()).sum());
     let mut index: Option<Index<'_>> = None;
-    let mut objects: Vec<ObjectEntry> =
-        Vec::with_capacity(procs.first().map_or(0, |p| p.table.rows()));
     for (pi, p) in procs.iter().enumerate() {
         for row in 0..p.table.rows() {
-            let Some((kind, proxy, name)) = key(pi, row) else {
+            let Some(k) = key(pi, row) else {
+                assign.push(NONE);
                 continue;
             };
-            let at_place = objects
-                .get(row)
-                .is_some_and(|o| o.kind == kind && &*o.proxy == proxy && &*o.name == name);
-            let slot = if pi > 0 && at_place {
+            let slot = if pi > 0 && found.get(row) == Some(&k) {
                 row
             } else if pi == 0 {
-                objects.push(ObjectEntry::new(kind, proxy, name, procs.len()));
-                objects.len() - 1
+                found.push(k);
+                counts.push(0);
+                found.len() - 1
             } else {
                 let index = index.get_or_insert_with(|| {
                     let mut index = Index::default();
-                    for (i, o) in objects.iter().enumerate() {
-                        if let Some(k) = o.rows.first().and_then(|&(pi, row)| key(pi, row)) {
-                            index.entry(k).or_insert(i);
-                        }
+                    for (i, &f) in found.iter().enumerate() {
+                        index.entry(f).or_insert(i);
                     }
                     index
                 });
-                *index.entry((kind, proxy, name)).or_insert_with(|| {
-                    objects.push(ObjectEntry::new(kind, proxy, name, procs.len()));
-                    objects.len() - 1
+                *index.entry(k).or_insert_with(|| {
+                    found.push(k);
+                    counts.push(0);
+                    found.len() - 1
                 })
             };
-            if let Some(o) = objects.get_mut(slot) {
-                o.rows.push((pi, row));
+            if let Some(c) = counts.get_mut(slot) {
+                *c += 1;
+            }
+            assign.push(u32::try_from(slot).unwrap_or(NONE));
+        }
+    }
+    // Each object's rows together, in process order.
+    let mut starts: Vec<u32> = Vec::with_capacity(counts.len());
+    let mut total = 0u32;
+    for &c in &counts {
+        starts.push(total);
+        total += c;
+    }
+    let mut rows = vec![(0, 0); total as usize];
+    let mut next = starts.clone();
+    let mut assigned = assign.iter();
+    for (pi, p) in procs.iter().enumerate() {
+        for row in 0..p.table.rows() {
+            let Some(&slot) = assigned.next() else { break };
+            if let Some(n) = next.get_mut(slot as usize) {
+                if let Some(r) = rows.get_mut(*n as usize) {
+                    *r = (pi, row);
+                }
+                *n += 1;
             }
         }
     }
-    objects
-}
-
-impl ObjectEntry {
-    fn new(kind: ObjectKind, proxy: &str, name: &str, processes: usize) -> ObjectEntry {
-        ObjectEntry {
-            kind,
-            proxy: proxy.into(),
-            name: name.into(),
-            rows: Vec::with_capacity(processes),
-        }
+    let mut names = String::with_capacity(found.iter().map(|f| f.1.len() + f.2.len()).sum());
+    let objects = found
+        .iter()
+        .zip(starts.iter().zip(&counts))
+        .map(|(&(kind, proxy, name), (&at, &n))| {
+            // One snapshot's names are a small part of its replies, which
+            // are under 2 GiB each: the offsets and lengths fit.
+            let len = |t: &str| u32::try_from(t.len()).unwrap_or(0);
+            let start = u32::try_from(names.len()).unwrap_or(0);
+            names.push_str(proxy);
+            names.push_str(name);
+            ObjectEntry {
+                kind,
+                names: (start, len(proxy), len(name)),
+                rows: (at, n),
+            }
+        })
+        .collect();
+    Grouped {
+        objects,
+        names,
+        rows,
     }
 }
 
@@ -673,9 +767,10 @@ mod tests {
         let b = [row("s2", 20), row("s1", 10), row("s3", 30), row("s4", 40)].concat();
         let c = [row("s1", 100), row("s1", 100), row("s3", 300)].concat();
         let snap = snapshot(&[&a, &b, &c]);
-        let names: Vec<&str> = snap.objects.iter().map(|o| &*o.name).collect();
+        let names: Vec<&str> = (0..snap.objects.len()).map(|o| snap.name_of(o)).collect();
         assert_eq!(names, ["s1", "s2", "s3", "s4"]);
-        let rows: Vec<&[(usize, usize)]> = snap.objects.iter().map(|o| &o.rows[..]).collect();
+        let rows: Vec<&[(usize, usize)]> =
+            (0..snap.objects.len()).map(|o| snap.rows_of(o)).collect();
         assert_eq!(
             rows,
             [
