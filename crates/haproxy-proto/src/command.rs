@@ -549,6 +549,46 @@ fn check_addr(addr: &str) -> Result<(), ArgErrorKind> {
     }
 }
 
+/// The address of `add server`: `ADDR` or `ADDR:PORT`, `[V6]` or
+/// `[V6]:PORT`, or a bare IPv6 address; ADDR as [`check_addr`] takes it,
+/// PORT a number from 1 to 65535.
+fn check_server_address(address: &str) -> Result<(), ArgErrorKind> {
+    check_text(address)?;
+    if address.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(());
+    }
+    let expected = ArgErrorKind::Invalid {
+        expected: "ADDR or ADDR:PORT (an IP address or host name; [V6]:PORT for IPv6)",
+    };
+    let (host, port) = match address.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, tail)) if v6.parse::<std::net::Ipv6Addr>().is_ok() => {
+                match tail.strip_prefix(':') {
+                    Some(port) => (None, Some(port)),
+                    None if tail.is_empty() => (None, None),
+                    None => return Err(expected),
+                }
+            }
+            _ => return Err(expected),
+        },
+        None => match address.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(address), None),
+        },
+    };
+    if let Some(host) = host {
+        check_addr(host).map_err(|_| expected.clone())?;
+    }
+    match port {
+        Some(p)
+            if !p.bytes().all(|b| b.is_ascii_digit()) || !matches!(p.parse::<u16>(), Ok(1..)) =>
+        {
+            Err(expected)
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Command {
     /// The command line, without its terminating newline. Payload
     /// commands end with ` <<`.
@@ -960,20 +1000,22 @@ impl Command {
     }
 
     /// `add server <backend>/<name> <address> [options…]` (dynamic
-    /// servers, 2.4+). Each option is one escaped word.
+    /// servers, 2.4+). The address is `ADDR` or `ADDR:PORT` (`[V6]:PORT`
+    /// for IPv6), ADDR checked as [`Command::set_server_addr`] checks
+    /// it. Each option is one escaped word.
     ///
     /// # Errors
-    /// [`ArgError`] for invalid names, an empty or control-character
-    /// address or option, or more than 64 words.
+    /// [`ArgError`] for invalid names, an address of another form, an
+    /// empty or control-character option, or more than 64 words.
     pub fn add_server(
         backend: &str,
         name: &str,
         address: &str,
         options: &[&str],
     ) -> Result<Command, ArgError> {
-        let mut l = Line::new("add server")
-            .server(backend, name)?
-            .value("address", address)?;
+        let l = Line::new("add server").server(backend, name)?;
+        check_server_address(address).map_err(|kind| l.err("address", address, kind))?;
+        let mut l = l.value("address", address)?;
         for o in options {
             l = l.value("option", o)?;
         }
@@ -1478,6 +1520,31 @@ mod tests {
         assert!(e.value.starts_with("entry 1"), "{e}");
         assert!(Command::add_map_bulk(MapRef::Id(2), None, &[("a", " lead")]).is_err());
         assert!(Command::add_map_bulk(MapRef::Id(2), None, &[("a", "")]).is_err());
+        for good in [
+            "1.2.3.4",
+            "1.2.3.4:80",
+            "::1",
+            "[::1]",
+            "[::1]:8080",
+            "app.local:443",
+        ] {
+            let c = Command::add_server("b", "s", good, &[]).expect(good);
+            assert_eq!(c.line(), format!("add server b/s {good}"));
+        }
+        for bad in [
+            "127.0.0.1:1 ;shutdown frontend fe",
+            "1.2.3.4:0",
+            "1.2.3.4:65536",
+            "1.2.3.4:x",
+            "[::1",
+            "[::1]x",
+            "[nothost]:80",
+            "a b",
+            "1.2.3.4:",
+        ] {
+            let e = Command::add_server("b", "s", bad, &[]).expect_err(bad);
+            assert_eq!((e.argument, e.value.as_str()), ("address", bad));
+        }
         let opts = vec!["x"; 70];
         let e = Command::add_server("b", "s", "1.2.3.4", &opts).expect_err("too many");
         assert!(matches!(e.kind, ArgErrorKind::TooManyWords { count } if count > 64));
