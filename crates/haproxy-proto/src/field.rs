@@ -181,7 +181,7 @@ columns! {
     Bck = "bck", Gauge, MustAgree, "1.3.15", "number of backup servers (backend) or server is backup (server)";
     Chkfail = "chkfail", Counter, Sum, "1.3.15", "failed checks";
     Chkdown = "chkdown", Counter, Sum, "1.3.15", "UP to DOWN transitions";
-    Lastchg = "lastchg", Age, Average, "1.3.15", "seconds since the last UP/DOWN transition";
+    Lastchg = "lastchg", Age, Min, "1.3.15", "seconds since the last UP/DOWN transition";
     Downtime = "downtime", Counter, Sum, "1.3.15", "total downtime in seconds";
     Qlimit = "qlimit", Limit, Sum, "1.3.15", "configured maxqueue of the server";
     Pid = "pid", Id, First, "1.3.15", "process id (1 for the first process)";
@@ -441,10 +441,15 @@ mod tests {
                     i.combine == Combine::Sum
                 }
                 ValueKind::Max => i.combine == Combine::Max,
-                ValueKind::AverageMs
-                | ValueKind::Age
-                | ValueKind::DurationMs
-                | ValueKind::Percent => i.combine == Combine::Average,
+                ValueKind::AverageMs | ValueKind::DurationMs | ValueKind::Percent => {
+                    i.combine == Combine::Average
+                }
+                // The most recent change is what an operator means by
+                // "since the last change" (205/97/9 s on three processes:
+                // 9 s, not 104 s); `lastsess` is -1 where a process never
+                // had a session, which neither rule reads right (kept
+                // averaged, documented).
+                ValueKind::Age => matches!(i.combine, Combine::Min | Combine::Average),
                 ValueKind::Gauge => matches!(i.combine, Combine::Sum | Combine::MustAgree),
                 ValueKind::Id => matches!(i.combine, Combine::MustAgree | Combine::First),
                 _ => i.combine == Combine::MustAgree,
@@ -461,6 +466,7 @@ mod tests {
             ("weight", ValueKind::Weight, Combine::MustAgree),
             ("uweight", ValueKind::Weight, Combine::MustAgree),
             ("qtime", ValueKind::AverageMs, Combine::Average),
+            ("lastchg", ValueKind::Age, Combine::Min),
             ("smax", ValueKind::Max, Combine::Max),
             ("status", ValueKind::Status, Combine::MustAgree),
             ("addr", ValueKind::Addr, Combine::MustAgree),
