@@ -573,20 +573,14 @@ impl AsyncHAProxy {
         Ok(out)
     }
 
-    /// [`HAProxy::command`], async: `line` to every process as is,
-    /// replies verbatim.
+    /// [`HAProxy::command`], async: `line` to every process as typed,
+    /// each reply judged as every command's is.
     ///
     /// # Errors
     ///
     /// As [`HAProxy::command`].
     pub async fn command(&self, line: &str) -> Result<PerProcess<String>> {
-        let line = Command::raw(line)?.to_wire();
-        let what = line.clone();
-        on_each(&self.settings(), &self.all(), &what, move |s, e| {
-            let line = line.clone();
-            async move { raw(&s, &e, &line).await }
-        })
-        .await
+        self.run(&Command::raw(line)?).await
     }
 
     /// Sends a command built by `haproxy-proto`'s builder to every

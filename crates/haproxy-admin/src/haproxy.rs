@@ -16,6 +16,52 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Where a set's processes are: what a user names on a command line, in
+/// an environment variable or a configuration file, once, for every
+/// program to connect through ([`Builder::connect`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// These endpoints (UNIX sockets, `ipv4@…`, master selectors `@N`).
+    Endpoints(Vec<Endpoint>),
+    /// Every live HAProxy socket in `dir` (whose file name matches the
+    /// glob `pattern`, when given).
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// A glob over file names (`haproxy-*.sock`).
+        pattern: Option<String>,
+    },
+    /// Every worker of this master CLI socket.
+    Master(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    /// How an operator would name it: endpoints comma-separated, a
+    /// directory (with `:GLOB`), or `master:PATH`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Endpoints(e) => {
+                for (i, e) in e.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            Source::Dir { dir, pattern } => {
+                write!(f, "{}", dir.display())?;
+                match pattern {
+                    Some(p) => write!(f, ":{p}"),
+                    None => Ok(()),
+                }
+            }
+            Source::Master(m) => write!(f, "master:{}", m.display()),
+        }
+    }
+}
+
 /// Values paired with the process they came from, in process order.
 pub type PerProcess<T> = Vec<(ProcessId, T)>;
 
@@ -152,6 +198,25 @@ impl Builder {
     pub fn allow_partial(mut self) -> Builder {
         self.settings.allow_partial = true;
         self
+    }
+
+    /// The processes `source` names: the one entry point every program
+    /// (the CLI, the exporter, a library user) builds a set through.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::from_endpoints`], [`Builder::from_dir_matching`] or
+    /// [`Builder::from_master`], for the source's kind.
+    pub fn connect(self, source: &Source) -> Result<HAProxy> {
+        match source {
+            Source::Endpoints(e) => self.from_endpoints(e.iter().cloned()),
+            Source::Dir { dir, pattern: None } => self.from_dir(dir),
+            Source::Dir {
+                dir,
+                pattern: Some(p),
+            } => self.from_dir_matching(dir, p),
+            Source::Master(m) => self.from_master(m),
+        }
     }
 
     /// One socket (or any endpoint string: `/path`, `ipv4@127.0.0.1:9999`,
@@ -599,22 +664,21 @@ impl HAProxy {
         &self.shared.unreachable
     }
 
-    /// Sends `line` to every process as is, without judging the replies
-    /// (raw passthrough); each process's reply, verbatim.
+    /// Sends `line` to every process as typed (raw passthrough) and
+    /// judges each reply as every command is judged: a reply holding one
+    /// of HAProxy's known error messages ([`haproxy_proto::reply::ERRORS`])
+    /// is a failure. Each process's reply, verbatim.
     ///
     /// # Errors
     ///
-    /// [`Error::Partial`] (or the single process's error) if a process
-    /// could not be reached; replies of the others are lost with it.
-    /// [`Error::Proto`] for an empty line or one holding a control
-    /// character (it could start a second command).
+    /// [`Error::CommandFailed`] with HAProxy's words (or
+    /// [`Error::Partial`] when only some processes refused or could not
+    /// be reached). [`Error::Proto`] for an empty line or one holding a
+    /// control character (it could start a second command).
     pub fn command(&self, line: &str) -> Result<PerProcess<String>> {
         // A typed line is sent as typed (`;` included: the user wrote it),
         // but it must stay one line.
-        let line = haproxy_proto::command::Command::raw(line)?.to_wire();
-        let line = line.as_str();
-        let all: Vec<&Process> = self.shared.processes.iter().collect();
-        fan_out(&self.shared.settings, &all, line, |s, e| s.raw(e, line))
+        self.run(&Command::raw(line)?)
     }
 
     /// Every process of the set.
@@ -627,14 +691,16 @@ impl HAProxy {
         &self.shared.settings
     }
 
-    /// Sends an already built command to every process and judges each
-    /// reply.
+    /// Sends a command built by `haproxy-proto`'s builder to every
+    /// process and judges each reply by recognition: the one path of
+    /// every write, so that what a dry run prints ([`Command::line`]) is
+    /// what is sent.
     ///
     /// # Errors
     ///
     /// [`Error::CommandFailed`] with HAProxy's text (or [`Error::Partial`]
     /// when only some processes failed).
-    pub(crate) fn run(&self, command: &Command) -> Result<PerProcess<String>> {
+    pub fn run(&self, command: &Command) -> Result<PerProcess<String>> {
         run_on(self.settings(), &self.all(), command)
     }
 }

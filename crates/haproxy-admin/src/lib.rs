@@ -102,10 +102,10 @@ pub use aggregate::{combine, Combined, CombinedRef, Merge};
 pub use batch::{Batch, Enable};
 pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
 pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
-pub use haproxy::{Builder, HAProxy, PerProcess};
-/// Maps and ACLs and server states as `haproxy-proto`'s command builder
-/// takes them (one type each, nothing converted).
-pub use haproxy_proto::command::{EntryRef, Health, MapRef, ServerState as State};
+pub use haproxy::{Builder, HAProxy, PerProcess, Source};
+/// Commands, maps and ACLs and server states as `haproxy-proto`'s command
+/// builder makes and takes them (one type each, nothing converted).
+pub use haproxy_proto::command::{Command, EntryRef, Health, MapRef, ServerState as State};
 pub use maps::{Entry, Lookup, MapInfo};
 pub use objects::{ObjectKind, StatObject};
 pub use process::{Process, ProcessId};

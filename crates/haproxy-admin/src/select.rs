@@ -261,13 +261,15 @@ impl FromStr for Predicate {
         } else {
             None
         };
-        if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) && value.is_empty() {
-            return Err(bad(s, "an ordering needs a value"));
+        let number = Value::parse_number(&value);
+        // An ordering of text would match nothing, silently.
+        if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) && number.is_none() {
+            return Err(bad(s, "an ordering (< <= > >=) needs a number"));
         }
         Ok(Predicate {
             field: field.to_owned(),
             op,
-            number: Value::parse_number(&value),
+            number,
             value,
             glob,
         })
@@ -750,12 +752,20 @@ mod tests {
             ("backend~b?", true),
             ("check_status=", true),
             ("check_status!=", false),
-            ("check_status>A", false),
         ] {
             let pr: Predicate = p.parse().expect("predicate");
             assert_eq!(pr.matches(&o), want, "{p}");
         }
-        for bad in ["scur", "=1", "sc ur=1", "scur>", "a~[x"] {
+        for bad in [
+            "scur",
+            "=1",
+            "sc ur=1",
+            "scur>",
+            "a~[x",
+            "scur>abc",
+            "scur<=1x",
+            "status>UP",
+        ] {
             assert!(bad.parse::<Predicate>().is_err(), "{bad}");
         }
     }
