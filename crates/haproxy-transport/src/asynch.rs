@@ -43,10 +43,11 @@
 //!   next command's. The session stays usable: the next command opens a
 //!   new connection (never resending the dropped one).
 
-use crate::client::{chunks, judge_level, judge_probe, message, probe_of, Client};
+use crate::client::Client;
 use crate::codec::{self, OneShotDecoder, PromptDecoder};
 use crate::endpoint::{Endpoint, Family, Target};
 use crate::error::{Error, Phase, Result};
+use crate::exchange::{chunks, judge_level, judge_probe, message, probe_of};
 use crate::limiter::Permit;
 use crate::session::{nothing_left, strip_payload_prompts, window};
 use crate::socket::{map_connect_error, timed_out, Deadline};

@@ -14,10 +14,8 @@
 //! selector. A UNIX path that itself ends in `@<digits>` needs the
 //! `unix@` prefix and a selector to be read as a path.
 
-use crate::error::Error;
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 /// The address family a TCP endpoint was given with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -230,21 +228,30 @@ fn parse_num(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
-fn invalid(input: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidEndpoint {
+/// An endpoint string that does not parse: the string given and what is
+/// wrong with it. [`crate::Error::InvalidEndpoint`] carries it to users
+/// (`str::parse::<Endpoint>`, whose impl sits with the error type).
+#[derive(Debug)]
+pub(crate) struct Invalid {
+    pub(crate) input: String,
+    pub(crate) reason: String,
+}
+
+fn invalid(input: &str, reason: impl Into<String>) -> Invalid {
+    Invalid {
         input: input.to_owned(),
         reason: reason.into(),
     }
 }
 
-fn parse_port(input: &str, port: &str) -> Result<u16, Error> {
+fn parse_port(input: &str, port: &str) -> Result<u16, Invalid> {
     match port.parse::<u16>() {
         Ok(p) if p != 0 => Ok(p),
         _ => Err(invalid(input, format!("`{port}` is not a port (1-65535)"))),
     }
 }
 
-fn parse_base(input: &str, s: &str) -> Result<Endpoint, Error> {
+fn parse_base(input: &str, s: &str) -> Result<Endpoint, Invalid> {
     if s.is_empty() {
         return Err(invalid(input, "empty endpoint"));
     }
@@ -331,23 +338,21 @@ fn bracketed(s: &str) -> Option<(&str, &str)> {
     Some((host, port))
 }
 
-impl FromStr for Endpoint {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Endpoint, Error> {
-        match split_selector(s) {
-            Some((base, target)) => Ok(Endpoint::Master {
-                master: Box::new(parse_base(s, base)?),
-                target,
-            }),
-            None => parse_base(s, s),
-        }
+/// Parses an endpoint string (`str::parse::<Endpoint>`).
+pub(crate) fn parse(s: &str) -> Result<Endpoint, Invalid> {
+    match split_selector(s) {
+        Some((base, target)) => Ok(Endpoint::Master {
+            master: Box::new(parse_base(s, base)?),
+            target,
+        }),
+        None => parse_base(s, s),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn tcp(host: &str, port: u16, family: Family) -> Endpoint {
         Endpoint::Tcp {

@@ -269,3 +269,16 @@ impl Error {
 
 /// This crate's `Result`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+impl std::str::FromStr for Endpoint {
+    type Err = Error;
+
+    /// A UNIX socket path (or `unix@PATH`), `ipv4@HOST:PORT`,
+    /// `ipv6@[ADDR]:PORT`, `HOST:PORT`, each optionally followed by a
+    /// master selector (`@1`, `@!PID`, `@master`).
+    fn from_str(s: &str) -> Result<Endpoint> {
+        crate::endpoint::parse(s).map_err(|e| Error::InvalidEndpoint {
+            input: e.input,
+            reason: e.reason,
+        })
+    }
+}

@@ -53,6 +53,7 @@ mod client;
 pub mod codec;
 mod endpoint;
 mod error;
+mod exchange;
 mod limiter;
 mod policy;
 mod session;

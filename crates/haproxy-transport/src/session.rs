@@ -1,10 +1,11 @@
 //! Sessions: one connection in interactive (`prompt`) mode carrying many
 //! commands, each reply framed on the prompt by the codec.
 
-use crate::client::{chunks, judge_level, message, Client};
+use crate::client::Client;
 use crate::codec::{self, PromptDecoder};
 use crate::endpoint::{Endpoint, Target};
 use crate::error::{Error, Result};
+use crate::exchange::{chunks, judge_level, message};
 use crate::limiter::Permit;
 use crate::policy::PIPELINE_WINDOW;
 use crate::socket::{Conn, Deadline};
@@ -268,4 +269,16 @@ pub(crate) fn nothing_left(endpoint: &Endpoint, pending: usize, count: usize) ->
             "{pending} bytes after the reply to the last of {count} pipelined commands"
         ),
     })
+}
+
+impl Client {
+    /// Opens a session: one connection in HAProxy's interactive (`prompt`)
+    /// mode that carries many commands, each reply framed on the prompt.
+    ///
+    /// # Errors
+    /// Connection failures (retried per the policy) and a peer that does
+    /// not answer with a prompt before the deadline.
+    pub fn session(&self) -> Result<Session> {
+        Session::open(self.clone())
+    }
 }
