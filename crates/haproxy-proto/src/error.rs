@@ -307,6 +307,20 @@ pub enum Error {
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Splits `input` into lines (on `\n`, a trailing `\r` removed), each with
+/// the byte offset where it starts. A final line without `\n` is yielded;
+/// an input ending in `\n` yields no empty last line.
+pub(crate) fn lines(input: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut offset = 0;
+    input.split_inclusive('\n').map(move |raw| {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        (start, line)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

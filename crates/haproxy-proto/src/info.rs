@@ -30,26 +30,12 @@
 //! it is present but not a number.
 
 use crate::combine::Combine;
-use crate::error::{Input, ParseError, ParseErrorKind, Position};
+use crate::error::{lines, Input, ParseError, ParseErrorKind, Position};
 use crate::typed::Nature;
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::time::Duration;
-
-/// Splits `input` into lines (on `\n`, a trailing `\r` removed), each with
-/// the byte offset where it starts. A final line without `\n` is yielded;
-/// an input ending in `\n` yields no empty last line.
-pub(crate) fn lines(input: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut offset = 0;
-    input.split_inclusive('\n').map(move |raw| {
-        let start = offset;
-        offset += raw.len();
-        let line = raw.strip_suffix('\n').unwrap_or(raw);
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        (start, line)
-    })
-}
 
 /// One `Key: value` line.
 #[derive(Debug, Clone, PartialEq, Eq)]

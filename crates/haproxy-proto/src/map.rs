@@ -41,8 +41,8 @@
 //!   quoted key/value: the key ends at the first `", value=` and the value at
 //!   the last `", type="`.
 
+use crate::error::lines;
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
-use crate::info::lines;
 #[cfg(feature = "serde")]
 use serde::Serialize;
 

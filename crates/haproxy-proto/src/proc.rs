@@ -28,8 +28,8 @@
 //!   end with a newline — the reply was cut; otherwise
 //!   [`ParseErrorKind::Malformed`] at that line.
 
+use crate::error::lines;
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
-use crate::info::lines;
 #[cfg(feature = "serde")]
 use serde::Serialize;
 use std::time::Duration;

@@ -22,8 +22,8 @@
 //! - a second `#` header line (several outputs joined) replaces the first for
 //!   the lines after it.
 
+use crate::error::lines;
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
-use crate::info::lines;
 use std::sync::Arc;
 
 /// One server's saved state.

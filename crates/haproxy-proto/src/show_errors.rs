@@ -30,8 +30,8 @@
 //! - `total` is not checked against the number of entries: HAProxy counts
 //!   every event but keeps only the last one per proxy and direction.
 
+use crate::error::lines;
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
-use crate::info::lines;
 #[cfg(feature = "serde")]
 use serde::Serialize;
 

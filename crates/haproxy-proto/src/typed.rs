@@ -391,7 +391,7 @@ fn malformed(expected: &'static str) -> ParseErrorKind {
 /// type, or the manual's `(...)` elision line.
 pub fn parse_typed(input: &str) -> Result<Vec<TypedField<'_>>, ParseError> {
     let mut out = Vec::new();
-    for (offset, line) in crate::info::lines(input) {
+    for (offset, line) in crate::error::lines(input) {
         if line.trim().is_empty() {
             continue;
         }

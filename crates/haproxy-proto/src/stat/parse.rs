@@ -9,7 +9,7 @@ use nom::sequence::pair;
 use nom::IResult;
 
 use super::packing::{Packed, Slot, INPUT_MAX};
-use super::table::{Read, StatTable};
+use super::table::{OwnedStatTable, Read, StatTable, TableMemory};
 use crate::error::{Input, ParseError, ParseErrorKind, Position};
 use crate::field::{Column, HeaderColumn};
 
@@ -650,4 +650,50 @@ pub(super) fn count_newlines(b: &[u8]) -> usize {
         .sum();
     n += tail.iter().filter(|&&x| x == b'\n').count();
     n
+}
+impl OwnedStatTable {
+    /// Parses `input` as [`parse_stat`](crate::stat::parse_stat) does and keeps it.
+    ///
+    /// # Errors
+    /// As [`parse_stat`](crate::stat::parse_stat).
+    pub fn parse(input: String) -> Result<OwnedStatTable, ParseError> {
+        OwnedStatTable::parse_reusing(input, TableMemory::default())
+    }
+
+    /// [`OwnedStatTable::parse`], writing the cells into `memory` (a
+    /// table's, from [`OwnedStatTable::into_memory`]) rather than into
+    /// fresh memory.
+    ///
+    /// # Errors
+    /// As [`parse_stat`](crate::stat::parse_stat).
+    pub fn parse_reusing(input: String, memory: TableMemory) -> Result<OwnedStatTable, ParseError> {
+        let (header, known, slots, starts, overflow, unescaped, records) = {
+            let mut slots = memory.slots;
+            let mut starts = memory.starts;
+            slots.clear();
+            starts.clear();
+            let t = Parser::new(&input)?.with_memory(slots, starts).run(None)?;
+            let header: Vec<Box<str>> = t.header.iter().map(|h| Box::from(h.name())).collect();
+            let known = t.header.iter().map(HeaderColumn::column).collect();
+            (
+                header,
+                known,
+                t.slots,
+                t.starts,
+                t.overflow,
+                t.unescaped,
+                t.records,
+            )
+        };
+        Ok(OwnedStatTable {
+            input,
+            header,
+            known,
+            slots,
+            starts,
+            overflow,
+            unescaped,
+            records,
+        })
+    }
 }

@@ -280,3 +280,17 @@ impl<'t> StatRecord<'t> {
             .map(move |(i, h)| (*h, self.get_at(i)))
     }
 }
+impl StatTable<'_> {
+    /// Record `i`, 0-based.
+    pub fn record(&self, i: usize) -> Option<StatRecord<'_>> {
+        (i < self.records).then_some(StatRecord {
+            table: self,
+            row: i,
+        })
+    }
+
+    /// Every record, in order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = StatRecord<'_>> + '_ {
+        (0..self.records).map(move |row| StatRecord { table: self, row })
+    }
+}

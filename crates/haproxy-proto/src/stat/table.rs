@@ -3,9 +3,6 @@
 //! with their cells ([`Field`], [`Cells`]).
 
 use super::packing::{Packed, Slot};
-use super::parse::Parser;
-use super::record::StatRecord;
-use crate::error::ParseError;
 use crate::field::{Column, HeaderColumn, ValueKind, COLUMN_COUNT};
 use crate::Combine;
 
@@ -49,9 +46,9 @@ pub struct OwnedStatTable {
 /// faulting in fresh ones for every reply.
 #[derive(Debug, Default)]
 pub struct TableMemory {
-    input: Vec<u8>,
-    slots: Vec<Packed>,
-    starts: Vec<u32>,
+    pub(super) input: Vec<u8>,
+    pub(super) slots: Vec<Packed>,
+    pub(super) starts: Vec<u32>,
 }
 
 impl TableMemory {
@@ -70,51 +67,6 @@ impl TableMemory {
 }
 
 impl OwnedStatTable {
-    /// Parses `input` as [`parse_stat`](crate::stat::parse_stat) does and keeps it.
-    ///
-    /// # Errors
-    /// As [`parse_stat`](crate::stat::parse_stat).
-    pub fn parse(input: String) -> Result<OwnedStatTable, ParseError> {
-        OwnedStatTable::parse_reusing(input, TableMemory::default())
-    }
-
-    /// [`OwnedStatTable::parse`], writing the cells into `memory` (a
-    /// table's, from [`OwnedStatTable::into_memory`]) rather than into
-    /// fresh memory.
-    ///
-    /// # Errors
-    /// As [`parse_stat`](crate::stat::parse_stat).
-    pub fn parse_reusing(input: String, memory: TableMemory) -> Result<OwnedStatTable, ParseError> {
-        let (header, known, slots, starts, overflow, unescaped, records) = {
-            let mut slots = memory.slots;
-            let mut starts = memory.starts;
-            slots.clear();
-            starts.clear();
-            let t = Parser::new(&input)?.with_memory(slots, starts).run(None)?;
-            let header: Vec<Box<str>> = t.header.iter().map(|h| Box::from(h.name())).collect();
-            let known = t.header.iter().map(HeaderColumn::column).collect();
-            (
-                header,
-                known,
-                t.slots,
-                t.starts,
-                t.overflow,
-                t.unescaped,
-                t.records,
-            )
-        };
-        Ok(OwnedStatTable {
-            input,
-            header,
-            known,
-            slots,
-            starts,
-            overflow,
-            unescaped,
-            records,
-        })
-    }
-
     /// The reply's text.
     pub fn input(&self) -> &str {
         &self.input
@@ -360,19 +312,6 @@ impl<'a> StatTable<'a> {
     /// Whether there are no records.
     pub fn is_empty(&self) -> bool {
         self.records == 0
-    }
-
-    /// Record `i`, 0-based.
-    pub fn record(&self, i: usize) -> Option<StatRecord<'_>> {
-        (i < self.records).then_some(StatRecord {
-            table: self,
-            row: i,
-        })
-    }
-
-    /// Every record, in order.
-    pub fn records(&self) -> impl ExactSizeIterator<Item = StatRecord<'_>> + '_ {
-        (0..self.records).map(move |row| StatRecord { table: self, row })
     }
 
     pub(super) fn slot(&self, row: usize, col: usize) -> Option<Slot> {
