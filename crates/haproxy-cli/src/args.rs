@@ -56,13 +56,7 @@ pub struct Cli {
 
     /// Use every worker of this master CLI socket (`show proc`), old
     /// workers still draining after a reload included.
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        conflicts_with = "sockets",
-        env = "HAPROXY_CLI_MASTER"
-    )]
+    #[arg(long, global = true, value_name = "PATH", env = "HAPROXY_CLI_MASTER")]
     pub master: Option<PathBuf>,
 
     /// How long one command may take, all told — connect, write and the
@@ -152,13 +146,7 @@ pub struct Cli {
 
     /// Use the sockets of target NAME from the configuration file (see
     /// below); replaces --socket-dir.
-    #[arg(
-        long,
-        global = true,
-        value_name = "NAME",
-        env = "HAPROXY_CLI_TARGET",
-        conflicts_with_all = ["sockets", "master"]
-    )]
+    #[arg(long, global = true, value_name = "NAME", env = "HAPROXY_CLI_TARGET")]
     pub target: Option<String>,
 
     /// The configuration file of named targets (default:
@@ -180,6 +168,68 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Where each way of naming the processes was given (filled by
+    /// [`Cli::parse_all`], not a flag).
+    #[arg(skip)]
+    pub given: Given,
+}
+
+/// Where an option's value came from; a higher level wins.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Not given (or its built-in default).
+    #[default]
+    Unset,
+    /// An environment variable.
+    Env,
+    /// The command line.
+    CommandLine,
+}
+
+/// The level of each option that names the processes: `--target`,
+/// `--master`, `--socket`, and `--socket-dir`/`--pattern` together.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Given {
+    /// `--target` / `HAPROXY_CLI_TARGET`.
+    pub target: Level,
+    /// `--master` / `HAPROXY_CLI_MASTER`.
+    pub master: Level,
+    /// `--socket` / `HAPROXY_CLI_SOCKET`.
+    pub sockets: Level,
+    /// `--socket-dir` or `--pattern`, or their variables.
+    pub dir: Level,
+}
+
+impl Cli {
+    /// Parses the command line (exiting on a usage error, as clap does)
+    /// and records where the process-naming options came from, so that
+    /// one on the command line beats another in the environment.
+    pub fn parse_all() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.given = Given::of(&matches);
+        cli
+    }
+}
+
+impl Given {
+    /// The levels in `m`.
+    pub fn of(m: &clap::ArgMatches) -> Given {
+        use clap::parser::ValueSource;
+        let level = |id: &str| match m.value_source(id) {
+            Some(ValueSource::CommandLine) => Level::CommandLine,
+            Some(ValueSource::EnvVariable) => Level::Env,
+            _ => Level::Unset,
+        };
+        Given {
+            target: level("target"),
+            master: level("master"),
+            sockets: level("sockets"),
+            dir: level("socket_dir").max(level("pattern")),
+        }
+    }
 }
 
 pub use haproxy_cli::Format;
@@ -259,7 +309,8 @@ pub struct ExporterArgs {
     pub listen: String,
     /// Serve a snapshot up to DURATION old instead of reading HAProxy
     /// again (0: a fresh one per scrape): seconds, or `500ms`, `5s`, `2m`.
-    /// Concurrent scrapers share one read.
+    /// Whatever it is, a scrape that arrives while a target is being read
+    /// waits for that read and shares it.
     #[arg(
         long,
         value_name = "DURATION",
@@ -435,10 +486,10 @@ pub enum ServerCmd {
     ShutdownSessions(Target),
     /// Add a dynamic server on every process (HAProxy 2.4+; the backend
     /// must use a dynamic-capable balance algorithm).
-    Add(crate::sets::AddArgs),
+    Add(AddArgs),
     /// Delete a dynamic server on every process: it must be in
     /// maintenance with no sessions (--drain-first gets it there).
-    Del(crate::sets::DelArgs),
+    Del(DelArgs),
 }
 
 /// A forced check state.
@@ -506,6 +557,11 @@ pub enum MapCmd {
         map: String,
         /// A file of `key value` lines (`-` for standard input).
         file: PathBuf,
+        /// Accept a FILE with no entry (empty, or comments only) and empty
+        /// the map; without it such a FILE is refused, nothing sent (a
+        /// generator that failed upstream must not wipe the map).
+        #[arg(long)]
+        allow_empty: bool,
     },
 }
 
@@ -584,7 +640,6 @@ pub enum RateLimitArg {
     SslSessions,
 }
 
-pub use crate::sets::{ListArgs, Target, WaitArgs};
 /// `--watch` for listings.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct WatchArgs {
@@ -602,4 +657,143 @@ pub struct WatchArgs {
         value_parser = crate::config::parse_secs
     )]
     pub watch: Option<f64>,
+}
+
+/// Filters shared by listings and writes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Filters {
+    /// Only objects whose status is one of these (comma-separated or
+    /// repeated: UP, DOWN, MAINT, DRAIN, NOLB, OPEN, "no check"…; `UP`
+    /// also matches `UP 1/3`). On any process, where processes disagree.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Only objects where FIELD OP VALUE holds, on any column (`scur>0`,
+    /// `check_status=L4CON`, `addr~10.0.*`); OP is one of `= != < <= > >=
+    /// ~` (glob). Repeatable: every one must hold.
+    #[arg(long = "where", value_name = "FIELD OP VALUE")]
+    pub wheres: Vec<String>,
+    /// Only objects on which the processes disagree.
+    #[arg(long)]
+    pub disagreeing: bool,
+}
+
+/// Which objects a listing shows, and how.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    /// NAME or BACKEND/SERVER patterns, globs allowed (`be_app/*`,
+    /// `*/web-*`); a backend name alone selects its servers.
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Sort by these columns (`-FIELD`: largest first), e.g.
+    /// `--sort -scur,name`.
+    #[arg(long, value_name = "FIELD[,-FIELD]", allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// Show these columns (after the name), e.g. `--columns
+    /// status,scur,weight`.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// `-o wide`: every column in a table.
+    #[arg(short = 'o', long = "output", value_enum, value_name = "MODE")]
+    pub output: Option<OutputMode>,
+    /// No header line (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
+    /// `--watch`.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Extra table modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// Every column.
+    Wide,
+}
+
+/// The objects a write acts on.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// BACKEND/SERVER (servers) or NAME (frontends); globs allowed
+    /// (`be_app/*`, `*/web-*`), repeatable. A backend name alone selects
+    /// its servers.
+    #[arg(value_name = "PATTERN", required = true)]
+    pub patterns: Vec<String>,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Do not ask before changing several objects.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the commands each process would receive; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--wait` and its bounds.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WaitArgs {
+    /// Then wait until every selected object has at most
+    /// --until-sessions sessions on every process; the global --timeout
+    /// is the deadline (exit 4 when reached).
+    #[arg(long)]
+    pub wait: bool,
+    /// The sessions each object may keep for the wait to end.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "wait")]
+    pub until_sessions: u64,
+}
+
+/// `server add`.
+#[derive(Debug, Clone, Args)]
+pub struct AddArgs {
+    /// BACKEND/SERVER.
+    pub server: String,
+    /// ADDR or ADDR:PORT (`[v6]:port` for IPv6).
+    pub address: String,
+    /// The server's weight.
+    #[arg(long, value_name = "N")]
+    pub weight: Option<u16>,
+    /// Configure a health check (`check`) and start it (`enable health`)
+    /// on every process.
+    #[arg(long)]
+    pub check: bool,
+    /// Leave the new server in maintenance (by default it is enabled).
+    #[arg(long)]
+    pub maint: bool,
+    /// Print the commands; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `server del`.
+#[derive(Debug, Clone, Args)]
+pub struct DelArgs {
+    /// BACKEND/SERVER.
+    pub server: String,
+    /// First put it in maintenance, wait (global --timeout) until its
+    /// sessions are gone, then delete.
+    #[arg(long)]
+    pub drain_first: bool,
+}
+
+impl Cli {
+    /// The timeout of each connect, read and write: `--timeout`, or at
+    /// most 5 s when `--timeout` is the deadline of a whole wait.
+    pub(crate) fn io_timeout_secs(&self) -> f64 {
+        let waits = match &self.command {
+            Command::Server(ServerCmd::Drain { wait, .. } | ServerCmd::Maint { wait, .. }) => {
+                wait.wait
+            }
+            Command::Frontend(FrontendCmd::Disable { wait, .. }) => wait.wait,
+            Command::Server(ServerCmd::Del(d)) => d.drain_first,
+            _ => false,
+        };
+        if waits {
+            self.timeout.min(5.0)
+        } else {
+            self.timeout
+        }
+    }
 }

@@ -19,6 +19,7 @@
 //! ```
 
 use crate::Failure;
+use haproxy_admin::{Endpoint, Source};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -134,6 +135,42 @@ pub struct TargetDef {
     pub master: Option<PathBuf>,
 }
 
+impl TargetDef {
+    /// The processes the target names.
+    ///
+    /// # Errors
+    ///
+    /// A usage error naming an endpoint that does not parse.
+    pub fn source(&self) -> Result<Source, Failure> {
+        Ok(if let Some(m) = &self.master {
+            Source::Master(m.clone())
+        } else if let Some(dir) = &self.socket_dir {
+            Source::Dir {
+                dir: dir.clone(),
+                pattern: self.pattern.clone(),
+            }
+        } else {
+            Source::Endpoints(endpoints(&self.sockets)?)
+        })
+    }
+}
+
+/// Endpoints as typed (`--socket`, a target's `socket` lines, an
+/// inventory); a bad one is a usage error naming it.
+///
+/// # Errors
+///
+/// A usage error naming the first endpoint that does not parse.
+pub fn endpoints(sockets: &[String]) -> Result<Vec<Endpoint>, Failure> {
+    sockets
+        .iter()
+        .map(|s| {
+            s.parse()
+                .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))
+        })
+        .collect()
+}
+
 /// The default config file: `$XDG_CONFIG_HOME/haproxy-cli/config`, else
 /// `$HOME/.config/haproxy-cli/config`.
 fn default_path() -> Option<PathBuf> {
@@ -174,6 +211,9 @@ pub fn target(file: Option<&Path>, name: &str) -> Result<TargetDef, Failure> {
 /// what is wrong with it.
 fn parse(text: &str) -> Result<Vec<(String, TargetDef)>, (usize, String)> {
     let mut out: Vec<(String, TargetDef)> = Vec::new();
+    // The line of each section's `[NAME]`, for errors about the whole
+    // section.
+    let mut starts: Vec<usize> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         let line = raw.trim();
@@ -189,6 +229,7 @@ fn parse(text: &str) -> Result<Vec<(String, TargetDef)>, (usize, String)> {
                 return Err((n, format!("target [{name}] defined twice")));
             }
             out.push((name.to_owned(), TargetDef::default()));
+            starts.push(n);
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
@@ -217,13 +258,13 @@ fn parse(text: &str) -> Result<Vec<(String, TargetDef)>, (usize, String)> {
             }
         }
     }
-    for (name, t) in &out {
+    for ((name, t), line) in out.iter().zip(starts) {
         let ways = usize::from(!t.sockets.is_empty())
             + usize::from(t.socket_dir.is_some())
             + usize::from(t.master.is_some());
         if ways != 1 {
             return Err((
-                0,
+                line,
                 format!("target [{name}] needs exactly one of socket, socket-dir, master"),
             ));
         }
@@ -286,7 +327,8 @@ mod tests {
             ("[a]\nfoo = 1\n", 2),
             ("[a]\n[a]\n", 2),
             ("[a]\nsocket =\n", 2),
-            ("[a]\n", 0),
+            ("[a]\n", 1),
+            ("# c\n[a]\nsocket = /a\n[b]\nsocket = /b\nmaster = /m\n", 4),
         ] {
             assert_eq!(parse(bad).map_err(|e| e.0), Err(line), "{bad:?}");
         }

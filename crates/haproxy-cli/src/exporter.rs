@@ -23,11 +23,10 @@ use crate::Failure;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use haproxy_admin::prometheus::{Exposition, Mode, CONTENT_TYPE};
-use haproxy_admin::{Endpoint, HAProxy, Snapshot, Timeouts};
+use haproxy_admin::{Builder, HAProxy, Snapshot, Source, Timeouts};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -48,18 +47,13 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const REDISCOVER: Duration = Duration::from_secs(30);
 
 /// Labels of ours that an inventory may not set.
-const RESERVED: [&str; 9] = [
-    "target", "pid", "node", "proxy", "server", "state", "code", "endpoint", "version",
+const RESERVED: [&str; 11] = [
+    "target", "pid", "node", "proxy", "server", "state", "code", "endpoint", "version", "scope",
+    "field",
 ];
 
-/// Where a target's processes are.
-#[derive(Debug, Clone)]
-enum Source {
-    /// One endpoint (a socket, `ipv4@…`, a master selector).
-    Endpoint(Endpoint),
-    /// Every live socket of a directory (matching a pattern).
-    Dir(PathBuf, Option<String>),
-}
+/// Labels a Prometheus server attaches to every series it scrapes.
+const PROMETHEUS_OWN: [&str; 2] = ["instance", "job"];
 
 /// One HAProxy set the exporter reads: a host, or one instance.
 #[derive(Debug)]
@@ -67,10 +61,50 @@ struct Target {
     name: String,
     labels: Vec<(String, String)>,
     source: Source,
+    /// The global options' connection settings (reply limits, retries):
+    /// the CLI's one builder; each read sets its timeouts.
+    base: Builder,
     hap: Mutex<Option<(Instant, Arc<HAProxy>)>>,
-    /// A scrape of it is running (maybe one given up on at the deadline):
-    /// never more than one thread per target.
-    busy: AtomicBool,
+    /// The read of it under way, if any (maybe one a scrape gave up on at
+    /// its deadline): never more than one at a time; a scrape that
+    /// arrives meanwhile waits for it and shares what it gives.
+    flight: Mutex<Option<Arc<Flight>>>,
+}
+
+/// What a read of one target gave, and how long it took.
+type ReadOutcome = (std::result::Result<Arc<Scraped>, String>, Duration);
+
+/// One read of a target, shared by every scrape that wants it while it
+/// runs.
+#[derive(Debug, Default)]
+struct Flight {
+    done: Mutex<Option<ReadOutcome>>,
+    cv: Condvar,
+}
+
+impl Flight {
+    /// What the read gave, or `None` when `deadline` comes first.
+    fn wait_until(&self, deadline: Instant) -> Option<ReadOutcome> {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = done.as_ref() {
+                return Some(r.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            done = match self.cv.wait_timeout(done, deadline - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    fn finish(&self, r: ReadOutcome) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        self.cv.notify_all();
+    }
 }
 
 impl Target {
@@ -83,17 +117,19 @@ impl Target {
         }
         // The probe and the snapshot's reads each get part of the scrape
         // timeout, so that both fit in it.
-        let builder = HAProxy::builder()
+        let builder = self
+            .base
+            .clone()
             .timeouts(Timeouts::uniform(timeout / 2))
             .probe_timeout(timeout / 4);
-        // A directory is best effort: a process that could not be reached
-        // is reported `up 0` beside the others, never the whole scrape lost.
-        let hap = match &self.source {
-            Source::Endpoint(e) => builder.from_endpoints([e.clone()]),
-            Source::Dir(d, None) => builder.allow_partial().from_dir(d),
-            Source::Dir(d, Some(p)) => builder.allow_partial().from_dir_matching(d, p),
-        }
-        .map_err(|e| e.to_string())?;
+        // A set of several processes is best effort: a process that could
+        // not be reached is reported `up 0` beside the others, never the
+        // whole scrape lost.
+        let builder = match &self.source {
+            Source::Endpoints(e) if e.len() == 1 => builder,
+            _ => builder.allow_partial(),
+        };
+        let hap = builder.connect(&self.source).map_err(|e| e.to_string())?;
         let hap = Arc::new(hap);
         *guard = Some((Instant::now(), Arc::clone(&hap)));
         Ok(hap)
@@ -130,6 +166,7 @@ impl Target {
 }
 
 /// What reading one target gave.
+#[derive(Debug)]
 struct Scraped {
     /// Boxed: every target's outcome is held in one vector of them.
     snap: Box<Snapshot>,
@@ -195,12 +232,6 @@ struct Exporter {
     cache: Mutex<Option<(Instant, Arc<Body>)>>,
 }
 
-/// What one target gave.
-enum Outcome {
-    Done(std::result::Result<Scraped, String>, Duration),
-    Late,
-}
-
 impl Exporter {
     /// The exposition: from the cache when it is young enough, else a new
     /// scrape (one at a time when caching, so concurrent scrapers share it).
@@ -260,62 +291,57 @@ impl Exporter {
         close(s)
     }
 
+    /// The read of `t` under way, or a new one started in a thread of
+    /// its own (waiting for a `--concurrency` slot until `deadline`).
+    fn flight_of(&self, t: &Arc<Target>, deadline: Instant) -> Arc<Flight> {
+        let mut slot = t.flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = slot.as_ref() {
+            return Arc::clone(f);
+        }
+        let flight = Arc::new(Flight::default());
+        *slot = Some(Arc::clone(&flight));
+        drop(slot);
+        let (t, f, slots, timeout) = (
+            Arc::clone(t),
+            Arc::clone(&flight),
+            Arc::clone(&self.slots),
+            self.timeout,
+        );
+        std::thread::spawn(move || {
+            let began = Instant::now();
+            let r = if slots.acquire_until(deadline) {
+                let r = t.scrape(timeout).map(Arc::new);
+                slots.release();
+                r
+            } else {
+                Err("no free scrape slot before the deadline (--concurrency)".to_owned())
+            };
+            // Scrapes from now on start a read of their own.
+            *t.flight.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            f.finish((r, began.elapsed()));
+        });
+        flight
+    }
+
     /// Reads every target concurrently and hands what came back by the
     /// deadline to `done` as an exposition.
     fn render<R>(&self, done: impl FnOnce(&Exposition<'_>) -> R) -> R {
         let start = Instant::now();
         let deadline = start + self.timeout;
-        let (tx, rx) = mpsc::channel();
-        let mut outcomes: Vec<Option<Outcome>> = Vec::new();
-        let mut pending = 0;
-        for (i, t) in self.targets.iter().enumerate() {
-            if t.busy.swap(true, Ordering::AcqRel) {
-                outcomes.push(Some(Outcome::Done(
-                    Err("the previous scrape of this target is still running".to_owned()),
-                    Duration::ZERO,
-                )));
-                continue;
-            }
-            outcomes.push(None);
-            pending += 1;
-            let (t, tx, slots, timeout) = (
-                Arc::clone(t),
-                tx.clone(),
-                Arc::clone(&self.slots),
-                self.timeout,
-            );
-            std::thread::spawn(move || {
-                let began = Instant::now();
-                let r = if slots.acquire_until(deadline) {
-                    let r = t.scrape(timeout);
-                    slots.release();
-                    r
-                } else {
-                    Err("no free scrape slot before the deadline (--concurrency)".to_owned())
-                };
-                t.busy.store(false, Ordering::Release);
-                // The scrape may have given up on us already.
-                let _ = tx.send((i, r, began.elapsed()));
-            });
-        }
-        drop(tx);
-        while pending > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok((i, r, took)) => {
-                    outcomes[i] = Some(Outcome::Done(r, took));
-                    pending -= 1;
-                }
-                Err(_) => break,
-            }
-        }
+        // Every target's read started (or joined) first, then each waited
+        // for: the targets are read concurrently.
+        let flights: Vec<Arc<Flight>> = self
+            .targets
+            .iter()
+            .map(|t| self.flight_of(t, deadline))
+            .collect();
         // Every target's outcome first: the exposition borrows the
         // snapshots and writes them when the body is made.
-        let outcomes: Vec<(Duration, std::result::Result<Scraped, String>)> = outcomes
-            .into_iter()
-            .map(|o| match o.unwrap_or(Outcome::Late) {
-                Outcome::Done(r, took) => (took, r),
-                Outcome::Late => (
+        let outcomes: Vec<(Duration, std::result::Result<Arc<Scraped>, String>)> = flights
+            .iter()
+            .map(|f| match f.wait_until(deadline) {
+                Some((r, took)) => (took, r),
+                None => (
                     self.timeout,
                     Err(format!(
                         "no answer within the scrape timeout of {:?}",
@@ -336,12 +362,16 @@ impl Exporter {
                 &labels[1..]
             };
             match result {
-                Ok(Scraped { snap, skipped }) => {
+                Ok(scraped) => {
+                    let Scraped { snap, skipped } = &**scraped;
                     e.add_snapshot(snap, series_labels, self.mode);
                     // A socket of the directory that did not answer at
                     // discovery: a process that is down or stalled.
                     for (path, why) in skipped {
-                        eprintln!("haproxy-cli: exporter: {}: skipped {path}: {why}", t.name);
+                        haproxy_cli::note!(
+                            "haproxy-cli: exporter: {}: skipped {path}: {why}",
+                            t.name
+                        );
                         let mut l = labels.clone();
                         l.push(("endpoint", path));
                         l.push(("pid", ""));
@@ -351,12 +381,12 @@ impl Exporter {
                         up(&mut e, &labels, &p.endpoint().to_string(), p.id().pid, 1.0);
                     }
                     for f in snap.failures() {
-                        eprintln!("haproxy-cli: exporter: {}: {f}", t.name);
+                        haproxy_cli::note!("haproxy-cli: exporter: {}: {f}", t.name);
                         up(&mut e, &labels, &f.endpoint, f.process.pid, 0.0);
                     }
                 }
                 Err(err) => {
-                    eprintln!("haproxy-cli: exporter: {}: {err}", t.name);
+                    haproxy_cli::note!("haproxy-cli: exporter: {}: {err}", t.name);
                     let mut l = labels.clone();
                     l.push(("endpoint", ""));
                     l.push(("pid", ""));
@@ -442,7 +472,7 @@ fn secs(what: &str, s: f64, zero_ok: bool) -> Result<Duration> {
 
 /// Reads an inventory: one target a line, `ENDPOINT [label=value …]`;
 /// `dir:PATH` (or `dir:PATH:GLOB`) for a socket directory; `#` comments.
-fn inventory(path: &Path) -> Result<Vec<Target>> {
+fn inventory(path: &Path, base: &Builder) -> Result<Vec<Target>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("inventory {}: {e}", path.display())))?;
     let mut out = Vec::new();
@@ -457,14 +487,18 @@ fn inventory(path: &Path) -> Result<Vec<Target>> {
         let first = words.next().unwrap_or("");
         let source = match first.strip_prefix("dir:") {
             Some(rest) => match rest.split_once(':') {
-                Some((d, p)) => Source::Dir(PathBuf::from(d), Some(p.to_owned())),
-                None => Source::Dir(PathBuf::from(rest), None),
+                Some((d, p)) => Source::Dir {
+                    dir: PathBuf::from(d),
+                    pattern: Some(p.to_owned()),
+                },
+                None => Source::Dir {
+                    dir: PathBuf::from(rest),
+                    pattern: None,
+                },
             },
-            None => Source::Endpoint(
-                first
-                    .parse()
-                    .map_err(|e: haproxy_admin::TransportError| at(e.to_string()))?,
-            ),
+            None => Source::Endpoints(vec![first
+                .parse()
+                .map_err(|e: haproxy_admin::TransportError| at(e.to_string()))?]),
         };
         let mut labels = Vec::new();
         for w in words {
@@ -482,9 +516,17 @@ fn inventory(path: &Path) -> Result<Vec<Target>> {
             if RESERVED.contains(&k) {
                 return Err(at(format!("label {k:?} is the exporter's own")));
             }
+            if PROMETHEUS_OWN.contains(&k) {
+                return Err(at(format!(
+                    "label {k:?} is Prometheus's own (set it in the scrape configuration)"
+                )));
+            }
+            if labels.iter().any(|(x, _): &(String, String)| x == k) {
+                return Err(at(format!("label {k:?} is given twice")));
+            }
             labels.push((k.to_owned(), v.to_owned()));
         }
-        out.push(target(first.to_owned(), labels, source));
+        out.push(target(first.to_owned(), labels, source, base));
     }
     if out.is_empty() {
         return Err(Failure::Usage(format!(
@@ -495,43 +537,38 @@ fn inventory(path: &Path) -> Result<Vec<Target>> {
     Ok(out)
 }
 
-fn target(name: String, labels: Vec<(String, String)>, source: Source) -> Target {
+fn target(name: String, labels: Vec<(String, String)>, source: Source, base: &Builder) -> Target {
     Target {
         name,
         labels,
         source,
+        base: base.clone(),
         hap: Mutex::new(None),
-        busy: AtomicBool::new(false),
+        flight: Mutex::new(None),
     }
 }
 
-/// The targets the flags name.
+/// The targets the flags name: the inventory's, else the one process set
+/// the global options name ([`crate::source::source`], as every command
+/// reads it), each socket of `--socket` a target of its own.
 fn targets(cli: &Cli, args: &ExporterArgs) -> Result<Vec<Target>> {
+    let base = crate::source::builder(cli)?;
     if let Some(path) = &args.inventory {
-        return inventory(path);
+        return inventory(path, &base);
     }
-    if cli.master.is_some() {
-        return Err(Failure::Usage(
-            "exporter: use --socket MASTER@N per worker, or an inventory".to_owned(),
-        ));
-    }
-    if !cli.sockets.is_empty() {
-        return cli
+    let source = crate::source::source(cli)?;
+    Ok(match source {
+        Source::Endpoints(endpoints) => cli
             .sockets
             .iter()
-            .map(|s| {
-                let e: Endpoint = s
-                    .parse()
-                    .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))?;
-                Ok(target(s.clone(), Vec::new(), Source::Endpoint(e)))
-            })
-            .collect();
-    }
-    Ok(vec![target(
-        cli.socket_dir.display().to_string(),
-        Vec::new(),
-        Source::Dir(cli.socket_dir.clone(), cli.pattern.clone()),
-    )])
+            .zip(endpoints)
+            .map(|(s, e)| target(s.clone(), Vec::new(), Source::Endpoints(vec![e]), &base))
+            .collect(),
+        other => {
+            let name = cli.target.clone().unwrap_or_else(|| other.to_string());
+            vec![target(name, Vec::new(), other, &base)]
+        }
+    })
 }
 
 /// Runs the exporter until the process is killed.
@@ -566,7 +603,7 @@ pub(crate) fn run(cli: &Cli, args: &ExporterArgs) -> Result {
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::Io(format!("exporter: cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    eprintln!("haproxy-cli: exporter listening on http://{addr}/metrics");
+    haproxy_cli::note!("haproxy-cli: exporter listening on http://{addr}/metrics");
     // A bounded queue in front of a fixed set of workers.
     let (tx, rx) = mpsc::sync_channel::<TcpStream>(args.http_workers * 4);
     let rx = Arc::new(Mutex::new(rx));
@@ -756,7 +793,7 @@ mod tests {
             "# fleet\n/run/a.sock host=lb1 datacenter=par1\n\ndir:/run/haproxy:*.sock host=lb2\nipv4@127.0.0.1:9999\n",
         )
         .expect("write");
-        let t = inventory(&p).expect("parses");
+        let t = inventory(&p, &Builder::default()).expect("parses");
         assert_eq!(t.len(), 3);
         assert_eq!(
             t[0].labels,
@@ -766,16 +803,19 @@ mod tests {
             ]
         );
         assert!(
-            matches!(&t[1].source, Source::Dir(d, Some(g)) if d == Path::new("/run/haproxy") && g == "*.sock")
+            matches!(&t[1].source, Source::Dir { dir, pattern: Some(g) } if dir == Path::new("/run/haproxy") && g == "*.sock")
         );
         for (bad, what) in [
             ("/a.sock host\n", "label=value"),
             ("/a.sock 1x=2\n", "invalid label name"),
             ("/a.sock pid=2\n", "exporter's own"),
+            ("/a.sock scope=x\n", "exporter's own"),
+            ("/a.sock instance=x\n", "Prometheus's own"),
+            ("/a.sock dc=a dc=b\n", "given twice"),
             ("# nothing\n", "no target"),
         ] {
             std::fs::write(&p, bad).expect("write");
-            match inventory(&p) {
+            match inventory(&p, &Builder::default()) {
                 Err(Failure::Usage(m)) => assert!(m.contains(what), "{m}"),
                 other => panic!("{bad:?}: {other:?}"),
             }

@@ -13,6 +13,29 @@
 use clap::ValueEnum;
 use haproxy_admin::Error;
 
+/// A line on stderr, as `eprintln!` writes it, but never a panic: when
+/// stderr cannot be written (`2>/dev/full`, a closed pipe) the line is
+/// lost and the command goes on, its exit code still saying what
+/// happened (a change made is not reported as a crash).
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// [`note!`] without the newline (a progress line redrawn in place).
+#[macro_export]
+macro_rules! note_inline {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut err = std::io::stderr();
+        let _ = write!(err, $($arg)*);
+        let _ = err.flush();
+    }};
+}
+
 pub mod escape;
 pub mod output;
 

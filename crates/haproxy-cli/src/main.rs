@@ -11,21 +11,20 @@
 //! confirm on), 3 on a partial success with `--allow-partial` (what was
 //! missed is named on stderr), 4 when a `--wait` reached its deadline.
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use haproxy_admin::{
-    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, ReplyLimits, Retry,
-    RetryPolicy, Snapshot, State, Timeouts, Weight,
+    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Snapshot, State, Weight,
 };
 use haproxy_cli::{output, Failure};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 mod args;
 mod config;
 mod exporter;
 mod sets;
+mod source;
 mod top;
 mod watch;
 
@@ -54,7 +53,7 @@ fn note_ambiguous(format: Format, per: &[(haproxy_admin::ProcessId, Vec<haproxy_
     let mut seen = std::collections::BTreeSet::new();
     for e in per.iter().flat_map(|(_, entries)| entries) {
         if e.ambiguous && seen.insert(e.key.as_str()) {
-            eprintln!(
+            haproxy_cli::note!(
                 "haproxy-cli: warning: map entry `{}` is ambiguous: HAProxy prints key and \
                  value unescaped, and no lookup told where the key ends (shown as printed, \
                  not split; --format json marks it)",
@@ -68,7 +67,7 @@ fn note_ambiguous(format: Format, per: &[(haproxy_admin::ProcessId, Vec<haproxy_
 /// say so.
 fn note_missing(missing: &[String]) {
     for m in missing {
-        eprintln!("haproxy-cli: partial: {}", one_line(m));
+        haproxy_cli::note!("haproxy-cli: partial: {}", one_line(m));
     }
     if !missing.is_empty() {
         PARTIAL.store(true, Ordering::Relaxed);
@@ -76,35 +75,35 @@ fn note_missing(missing: &[String]) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_all();
     match run(&cli) {
         Ok(()) if PARTIAL.load(Ordering::Relaxed) => ExitCode::from(EXIT_PARTIAL),
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
-            eprintln!("haproxy-cli: {msg}");
+            haproxy_cli::note!("haproxy-cli: {msg}");
             ExitCode::from(2)
         }
         Err(Failure::WaitTimeout(msg)) => {
-            eprintln!("haproxy-cli: {msg}");
+            haproxy_cli::note!("haproxy-cli: {msg}");
             ExitCode::from(sets::EXIT_WAIT_TIMEOUT)
         }
         Err(Failure::Checked(msg)) => {
-            eprintln!("haproxy-cli: {msg}");
+            haproxy_cli::note!("haproxy-cli: {msg}");
             ExitCode::FAILURE
         }
         // A closed pipe (`| head`): the reader has what it wanted.
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Io(msg)) => {
-            eprintln!("haproxy-cli: {msg}");
+            haproxy_cli::note!("haproxy-cli: {msg}");
             ExitCode::FAILURE
         }
         // An argument the command builder refused is a usage error.
         Err(Failure::Admin(e @ Error::Proto(_))) => {
-            eprintln!("haproxy-cli: {}", one_line(&e.to_string()));
+            haproxy_cli::note!("haproxy-cli: {}", one_line(&e.to_string()));
             ExitCode::from(2)
         }
         Err(Failure::Admin(e)) => {
-            eprintln!("haproxy-cli: {}", one_line(&e.to_string()));
+            haproxy_cli::note!("haproxy-cli: {}", one_line(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -188,76 +187,12 @@ fn stdout_file() -> Box<dyn Write> {
     }
 }
 
-/// Builds the process set the global options name, warning about sockets
-/// that were skipped.
+/// Builds the process set the global options name ([`source::source`]),
+/// warning about sockets that were skipped.
 fn connect(cli: &Cli) -> Result<HAProxy> {
-    let secs = |what: &str, s: f64| {
-        if s.is_finite() && s > 0.0 {
-            Ok(Duration::from_secs_f64(s))
-        } else {
-            Err(Failure::Usage(format!(
-                "--{what} must be a positive number of seconds, not {s}"
-            )))
-        }
-    };
-    let timeout = secs("timeout", cli.io_timeout_secs())?;
-    let interval = if cli.retry_interval == 0.0 {
-        Duration::ZERO
-    } else {
-        secs("retry-interval", cli.retry_interval)?
-    };
-    let retry = match cli.retry.as_str() {
-        "forever" => Retry::Forever,
-        "0" => Retry::Never,
-        n => Retry::Times(n.parse().map_err(|_| {
-            Failure::Usage(format!("--retry must be a number or `forever`, not {n:?}"))
-        })?),
-    };
-    let probe_timeout = match cli.probe_timeout {
-        Some(s) => secs("probe-timeout", s)?,
-        None => timeout,
-    };
-    let mut builder = HAProxy::builder()
-        .timeouts(Timeouts::uniform(timeout))
-        .retry(RetryPolicy::new(retry, interval))
-        .probe_timeout(probe_timeout);
-    if let Some(bytes) = cli.max_reply_size {
-        let defaults = ReplyLimits::default();
-        builder = builder.reply_limits(
-            defaults
-                .with_dump(bytes)
-                .with_other(bytes.min(defaults.other)),
-        );
-    }
-    if cli.allow_partial {
-        builder = builder.allow_partial();
-    }
-    let target = match &cli.target {
-        Some(name) => Some(config::target(cli.config.as_deref(), name)?),
-        None => None,
-    };
-    let hap = if let Some(t) = target {
-        if let Some(master) = &t.master {
-            builder.from_master(master)?
-        } else if let Some(dir) = &t.socket_dir {
-            match &t.pattern {
-                Some(p) => builder.from_dir_matching(dir, p)?,
-                None => builder.from_dir(dir)?,
-            }
-        } else {
-            builder.from_endpoints(endpoints(&t.sockets)?)?
-        }
-    } else if let Some(master) = &cli.master {
-        builder.from_master(master)?
-    } else if !cli.sockets.is_empty() {
-        builder.from_endpoints(endpoints(&cli.sockets)?)?
-    } else if let Some(pattern) = &cli.pattern {
-        builder.from_dir_matching(&cli.socket_dir, pattern)?
-    } else {
-        builder.from_dir(&cli.socket_dir)?
-    };
+    let hap = source::builder(cli)?.connect(&source::source(cli)?)?;
     for skipped in hap.skipped() {
-        eprintln!("haproxy-cli: warning: skipped {skipped}");
+        haproxy_cli::note!("haproxy-cli: warning: skipped {skipped}");
     }
     let unreachable: Vec<String> = hap
         .unreachable()
@@ -266,18 +201,6 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
         .collect();
     note_missing(&unreachable);
     Ok(hap)
-}
-
-/// The endpoints of `--socket` (or a target's `socket` lines); a bad one
-/// is a usage error naming it.
-fn endpoints(sockets: &[String]) -> Result<Vec<haproxy_admin::Endpoint>> {
-    sockets
-        .iter()
-        .map(|s| {
-            s.parse()
-                .map_err(|e: haproxy_admin::TransportError| Failure::Usage(e.to_string()))
-        })
-        .collect()
 }
 
 /// A snapshot for reads: a process that failed makes the read fail
@@ -379,7 +302,7 @@ fn list_objects(
     format: Format,
     hap: &HAProxy,
     kind: ObjectKind,
-    l: &sets::ListArgs,
+    l: &args::ListArgs,
     backends: &[String],
 ) -> Result {
     let keep = |o: &haproxy_admin::StatObject| {
@@ -517,7 +440,11 @@ fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Resul
         }
         MapCmd::Del { map, key } => hap.del_map(map_ref(map)?, EntryRef::parse(key))?,
         MapCmd::Clear { map } => hap.clear_map(map_ref(map)?)?,
-        MapCmd::Replace { map, file } => {
+        MapCmd::Replace {
+            map,
+            file,
+            allow_empty,
+        } => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?
             } else {
@@ -525,6 +452,12 @@ fn map(out: &mut impl Write, format: Format, hap: &HAProxy, c: &MapCmd) -> Resul
                     .map_err(|e| Failure::Io(format!("cannot read {}: {e}", file.display())))?
             };
             let entries = map_file_entries(&text, &file.display().to_string())?;
+            if entries.is_empty() && !allow_empty {
+                return Err(Failure::Usage(format!(
+                    "{} has no `key value` line: refusing to empty map {map} on every                      process (--allow-empty to mean it); nothing sent",
+                    file.display()
+                )));
+            }
             hap.replace_map(map_ref(map)?, &entries)?;
         }
     }
@@ -595,6 +528,7 @@ fn global(hap: &HAProxy, c: &GlobalCmd) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn weights() {

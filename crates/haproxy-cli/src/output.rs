@@ -489,7 +489,7 @@ fn display_name(o: &StatObject) -> &str {
 
 /// The name as a table shows it: marked with how many processes have the
 /// object when only some do (`app7 [1/2]`).
-fn table_name(o: &StatObject) -> String {
+pub fn table_name(o: &StatObject) -> String {
     if o.is_partial() {
         format!(
             "{} [{}/{}]",

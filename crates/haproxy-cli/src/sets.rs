@@ -8,12 +8,11 @@
 //! [`HAProxy::wait_sessions`], [`HAProxy::differences`]); this module turns
 //! flags into them and prints.
 
-use crate::args::{Cli, Format};
+use crate::args::{AddArgs, Cli, DelArgs, Filters, Format, ListArgs, OutputMode, Target, WaitArgs};
 use crate::{output, Failure};
-use clap::{Args, ValueEnum};
 use haproxy_admin::{
-    display_name, sort_objects, Batch, Enable, HAProxy, Health, NamePattern, ObjectKind, ObjectRef,
-    Predicate, Selection, SessionsLeft, Snapshot, SortKey, StatObject, State, Weight,
+    display_name, sort_objects, Batch, Command, Enable, HAProxy, Health, NamePattern, ObjectKind,
+    ObjectRef, Predicate, Selection, SessionsLeft, Snapshot, SortKey, StatObject, State, Weight,
 };
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
@@ -26,148 +25,6 @@ const PREVIEW_LINES: usize = 20;
 
 /// The exit code of a `--wait` that reached its deadline.
 pub const EXIT_WAIT_TIMEOUT: u8 = 4;
-
-// ---- flags ------------------------------------------------------------------
-
-/// Filters shared by listings and writes.
-#[derive(Debug, Clone, Default, Args)]
-pub struct Filters {
-    /// Only objects whose status is one of these (comma-separated or
-    /// repeated: UP, DOWN, MAINT, DRAIN, NOLB, OPEN, "no check"…; `UP`
-    /// also matches `UP 1/3`). On any process, where processes disagree.
-    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
-    pub status: Vec<String>,
-    /// Only objects where FIELD OP VALUE holds, on any column (`scur>0`,
-    /// `check_status=L4CON`, `addr~10.0.*`); OP is one of `= != < <= > >=
-    /// ~` (glob). Repeatable: every one must hold.
-    #[arg(long = "where", value_name = "FIELD OP VALUE")]
-    pub wheres: Vec<String>,
-    /// Only objects on which the processes disagree.
-    #[arg(long)]
-    pub disagreeing: bool,
-}
-
-/// Which objects a listing shows, and how.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ListArgs {
-    /// NAME or BACKEND/SERVER patterns, globs allowed (`be_app/*`,
-    /// `*/web-*`); a backend name alone selects its servers.
-    #[arg(value_name = "PATTERN")]
-    pub patterns: Vec<String>,
-    /// Filters.
-    #[command(flatten)]
-    pub filters: Filters,
-    /// Sort by these columns (`-FIELD`: largest first), e.g.
-    /// `--sort -scur,name`.
-    #[arg(long, value_name = "FIELD[,-FIELD]", allow_hyphen_values = true)]
-    pub sort: Option<String>,
-    /// Show these columns (after the name), e.g. `--columns
-    /// status,scur,weight`.
-    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
-    pub columns: Vec<String>,
-    /// `-o wide`: every column in a table.
-    #[arg(short = 'o', long = "output", value_enum, value_name = "MODE")]
-    pub output: Option<OutputMode>,
-    /// No header line (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
-    /// `--watch`.
-    #[command(flatten)]
-    pub watch: crate::args::WatchArgs,
-}
-
-/// Extra table modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputMode {
-    /// Every column.
-    Wide,
-}
-
-/// The objects a write acts on.
-#[derive(Debug, Clone, Args)]
-pub struct Target {
-    /// BACKEND/SERVER (servers) or NAME (frontends); globs allowed
-    /// (`be_app/*`, `*/web-*`), repeatable. A backend name alone selects
-    /// its servers.
-    #[arg(value_name = "PATTERN", required = true)]
-    pub patterns: Vec<String>,
-    /// Filters.
-    #[command(flatten)]
-    pub filters: Filters,
-    /// Do not ask before changing several objects.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Print the commands each process would receive; send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
-/// `--wait` and its bounds.
-#[derive(Debug, Clone, Default, Args)]
-pub struct WaitArgs {
-    /// Then wait until every selected object has at most
-    /// --until-sessions sessions on every process; the global --timeout
-    /// is the deadline (exit 4 when reached).
-    #[arg(long)]
-    pub wait: bool,
-    /// The sessions each object may keep for the wait to end.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "wait")]
-    pub until_sessions: u64,
-}
-
-/// `server add`.
-#[derive(Debug, Clone, Args)]
-pub struct AddArgs {
-    /// BACKEND/SERVER.
-    pub server: String,
-    /// ADDR or ADDR:PORT (`[v6]:port` for IPv6).
-    pub address: String,
-    /// The server's weight.
-    #[arg(long, value_name = "N")]
-    pub weight: Option<u16>,
-    /// Configure a health check (`check`) and start it (`enable health`)
-    /// on every process.
-    #[arg(long)]
-    pub check: bool,
-    /// Leave the new server in maintenance (by default it is enabled).
-    #[arg(long)]
-    pub maint: bool,
-    /// Print the commands; send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
-/// `server del`.
-#[derive(Debug, Clone, Args)]
-pub struct DelArgs {
-    /// BACKEND/SERVER.
-    pub server: String,
-    /// First put it in maintenance, wait (global --timeout) until its
-    /// sessions are gone, then delete.
-    #[arg(long)]
-    pub drain_first: bool,
-}
-
-impl Cli {
-    /// The timeout of each connect, read and write: `--timeout`, or at
-    /// most 5 s when `--timeout` is the deadline of a whole wait.
-    pub(crate) fn io_timeout_secs(&self) -> f64 {
-        use crate::args::{Command, FrontendCmd, ServerCmd};
-        let waits = match &self.command {
-            Command::Server(ServerCmd::Drain { wait, .. } | ServerCmd::Maint { wait, .. }) => {
-                wait.wait
-            }
-            Command::Frontend(FrontendCmd::Disable { wait, .. }) => wait.wait,
-            Command::Server(ServerCmd::Del(d)) => d.drain_first,
-            _ => false,
-        };
-        if waits {
-            self.timeout.min(5.0)
-        } else {
-            self.timeout
-        }
-    }
-}
 
 // ---- selection ------------------------------------------------------------
 
@@ -333,32 +190,44 @@ fn list(
             .map(|c| (*c).to_owned())
             .collect()
     };
+    // An object only some processes have is marked in every form, as in
+    // the plain listing: `name [1/2]` in a table, a `processes` column in
+    // CSV, a `processes` key in JSON.
+    let partial = list.iter().any(StatObject::is_partial);
     let mut header: Vec<&str> = Vec::new();
     if server {
         header.push("backend");
     }
     header.push("name");
     header.extend(cols.iter().map(String::as_str));
-    let row = |o: &StatObject| -> Vec<String> {
-        let mut r = Vec::with_capacity(header.len());
+    let row = |o: &StatObject, table: bool| -> Vec<String> {
+        let mut r = Vec::with_capacity(header.len() + 1);
         if server {
             r.push(o.proxy().to_owned());
         }
-        r.push(display_name(o).to_owned());
+        r.push(if table {
+            output::table_name(o)
+        } else {
+            display_name(o).to_owned()
+        });
         r.extend(cols.iter().map(|c| output::cell(o.get(c))));
+        if partial && !table {
+            r.push(o.processes().to_string());
+        }
         r
     };
     match format {
         Format::Table => {
-            let rows: Vec<Vec<String>> = list.iter().map(row).collect();
+            let rows: Vec<Vec<String>> = list.iter().map(|o| row(o, true)).collect();
             output::table_rows(out, (!l.no_header).then_some(&header[..]), &rows)?;
         }
         Format::Csv => {
             if !l.no_header {
-                output::csv_row(out, header.iter().copied())?;
+                let extra = partial.then_some("processes");
+                output::csv_row(out, header.iter().copied().chain(extra))?;
             }
             for o in &list {
-                let r = row(o);
+                let r = row(o, false);
                 output::csv_row(out, r.iter().map(String::as_str))?;
             }
         }
@@ -403,6 +272,11 @@ impl serde::Serialize for Chosen<'_> {
         }
         for c in self.cols {
             m.serialize_entry(c, &self.o.get(c))?;
+        }
+        // As the plain listing: how many processes have it, when only
+        // some do.
+        if self.o.is_partial() {
+            m.serialize_entry("processes", &self.o.processes())?;
         }
         m.end()
     }
@@ -556,6 +430,25 @@ fn noun(kind: ObjectKind, n: usize) -> String {
     }
 }
 
+/// A dry run: the exact bytes each process would receive, the commands'
+/// own lines (and payloads), as they are sent.
+fn print_plan<'c>(
+    out: &mut impl Write,
+    hap: &HAProxy,
+    commands: impl IntoIterator<Item = &'c Command> + Clone,
+) -> Result {
+    for p in hap.processes() {
+        writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
+        for c in commands.clone() {
+            writeln!(out, "{}", c.line())?;
+            if let Some(payload) = c.payload() {
+                writeln!(out, "{payload}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Asks on the terminal; `false` unless the answer is yes.
 fn confirm(question: &str) -> Result<bool> {
     let mut err = std::io::stderr().lock();
@@ -604,13 +497,7 @@ pub(crate) fn write(
         action.queue(&mut batch, o)?;
     }
     if t.dry_run {
-        for p in hap.processes() {
-            writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
-            for c in batch.commands() {
-                writeln!(out, "{c}")?;
-            }
-        }
-        return Ok(());
+        return print_plan(out, hap, batch.commands());
     }
     if set && !t.yes {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
@@ -625,7 +512,7 @@ pub(crate) fn write(
     }
     let report = batch.run()?;
     if set {
-        eprintln!(
+        haproxy_cli::note!(
             "changed {} on {} processes",
             noun(kind, objects.len()),
             report.len()
@@ -659,14 +546,14 @@ pub(crate) fn wait_sessions(cli: &Cli, hap: &HAProxy, objects: &[ObjectRef], max
         }
         let text = line(left);
         if tty {
-            eprint!("\r\x1b[K{text}  ({:.0}s)", start.elapsed().as_secs_f64());
+            haproxy_cli::note_inline!("\r\x1b[K{text}  ({:.0}s)", start.elapsed().as_secs_f64());
         } else if text != last {
-            eprintln!("{text}");
+            haproxy_cli::note!("{text}");
         }
         last = text;
     })?;
     if tty && !last.is_empty() {
-        eprintln!();
+        haproxy_cli::note!();
     }
     if left.is_empty() {
         let what = if objects.len() == 1 {
@@ -679,7 +566,7 @@ pub(crate) fn wait_sessions(cli: &Cli, hap: &HAProxy, objects: &[ObjectRef], max
         } else {
             format!("at most {max} sessions")
         };
-        eprintln!(
+        haproxy_cli::note!(
             "done: {sessions} left on {what}, on every process ({:.1}s)",
             start.elapsed().as_secs_f64()
         );
@@ -724,6 +611,10 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
         opts.push("check".into());
     }
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    // Built (and its address checked) before anything is printed or
+    // sent: the dry run prints this very command.
+    let add_cmd =
+        Command::add_server(b, s, &a.address, &opts).map_err(haproxy_admin::Error::from)?;
     let mut then = hap.batch();
     if a.check {
         then.enable_health(b, s, Enable::Enable)?;
@@ -732,16 +623,9 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
         then.enable_server(b, s, Enable::Enable)?;
     }
     if a.dry_run {
-        for p in hap.processes() {
-            writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
-            writeln!(out, "add server {b}/{s} {} {}", a.address, opts.join(" "))?;
-            for c in then.commands() {
-                writeln!(out, "{c}")?;
-            }
-        }
-        return Ok(());
+        return print_plan(out, hap, std::iter::once(&add_cmd).chain(then.commands()));
     }
-    hap.add_server(b, s, &a.address, &opts)?;
+    hap.run(&add_cmd)?;
     let on = present_on(hap, b, s)?;
     if on.len() != hap.processes().len() {
         return Err(Failure::Io(format!(
@@ -768,7 +652,7 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
     if a.maint {
         notes.push("in maintenance");
     }
-    eprintln!(
+    haproxy_cli::note!(
         "added {b}/{s} on {procs} processes{}",
         if notes.is_empty() {
             String::new()
@@ -803,7 +687,7 @@ pub(crate) fn del(cli: &Cli, hap: &HAProxy, d: &DelArgs) -> Result {
             left.join(", ")
         )));
     }
-    eprintln!("deleted {b}/{s} on {} processes", hap.processes().len());
+    haproxy_cli::note!("deleted {b}/{s} on {} processes", hap.processes().len());
     Ok(())
 }
 

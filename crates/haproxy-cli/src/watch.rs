@@ -15,7 +15,8 @@
 //! once).
 
 use crate::args::Format;
-use crate::sets::{self, ListArgs};
+use crate::args::ListArgs;
+use crate::sets;
 use crate::{complete_snapshot, Failure};
 use haproxy_admin::{HAProxy, ObjectKind, Snapshot, StatObject};
 use std::collections::HashMap;
@@ -125,7 +126,7 @@ pub(crate) fn run(
                     | Failure::WaitTimeout(m)
                     | Failure::Checked(m) => m,
                 };
-                eprintln!("{stamp} refresh failed: {}", e.trim());
+                haproxy_cli::note!("{stamp} refresh failed: {}", e.trim());
                 continue;
             }
         };
