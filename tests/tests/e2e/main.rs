@@ -10,6 +10,8 @@ mod examples;
 mod harness;
 mod map_safety;
 mod mixed;
+mod one_path;
+mod operator;
 mod partial;
 mod prometheus;
 mod reliability;

@@ -1,0 +1,214 @@
+//! What an operator hits (issue 29), against real HAProxy on the version
+//! under test, each write read back raw on every process.
+
+use crate::cli::cli;
+use haproxy_e2e::{Fleet, Instance, Options};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stderr: String,
+}
+
+/// `haproxy-cli --socket-dir DIR args`, `stdin` on its standard input and
+/// stderr sent to `stderr` when given (else captured).
+fn run(f: &Fleet, args: &[&str], stdin: &str, stderr: Option<std::fs::File>) -> Out {
+    let mut c = Command::new(cli());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HAPROXY_CLI_") {
+            c.env_remove(k);
+        }
+    }
+    c.arg("--socket-dir")
+        .arg(f.socket_dir())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let captured = stderr.is_none();
+    c.stderr(match stderr {
+        Some(file) => Stdio::from(file),
+        None => Stdio::piped(),
+    });
+    let mut child = c.spawn().expect("spawn haproxy-cli");
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(stdin.as_bytes()).expect("write stdin");
+    }
+    let o = child.wait_with_output().expect("wait haproxy-cli");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stderr: if captured {
+            String::from_utf8_lossy(&o.stderr).into_owned()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// The `key value` entries of the map file on one process, raw.
+fn map_entries(i: &Instance, map: &str) -> Vec<String> {
+    let mut v: Vec<String> = i
+        .raw(&format!("show map {map}"))
+        .lines()
+        .filter(|l| l.starts_with("0x"))
+        .filter_map(|l| l.split_once(' ').map(|(_, kv)| kv.to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_empty_map_replacement_is_refused_unless_asked_for() {
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    let map = f.map_file().to_string_lossy().into_owned();
+    let before: Vec<Vec<String>> = f.instances().iter().map(|i| map_entries(i, &map)).collect();
+    assert!(before.iter().all(|e| !e.is_empty()), "{before:?}");
+    // A failed generator (`false | haproxy-cli map replace MAP -`), or a
+    // file of comments only: refused, nothing sent.
+    for input in ["", "# generated at 03:00\n\n# nothing followed\n"] {
+        let o = run(&f, &["map", "replace", &map, "-"], input, None);
+        assert_eq!(o.code, 2, "{input:?}: {o:?}");
+        assert!(o.stderr.contains("--allow-empty"), "{o:?}");
+        for (i, b) in f.instances().iter().zip(&before) {
+            assert_eq!(&map_entries(i, &map), b, "pid {}: unchanged", i.pid);
+        }
+    }
+    // Asked for: the map is emptied on every process.
+    let o = run(
+        &f,
+        &["map", "replace", &map, "-", "--allow-empty"],
+        "",
+        None,
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    for i in f.instances() {
+        assert!(map_entries(i, &map).is_empty(), "pid {}", i.pid);
+    }
+    // And a real replacement still lands everywhere.
+    let o = run(
+        &f,
+        &["map", "replace", &map, "-"],
+        "a.example be_app\n",
+        None,
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    for i in f.instances() {
+        assert_eq!(map_entries(i, &map), ["a.example be_app"], "pid {}", i.pid);
+    }
+}
+
+/// stderr that cannot be written (`2>/dev/full`) after a change was made:
+/// no panic, and the exit code says the change happened — so a retry is
+/// not what the operator is led to.
+#[test]
+fn an_unwritable_stderr_is_not_a_crash_after_a_change() {
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let servers = |i: &Instance| i.raw("show servers state be_static");
+    let o = run(
+        &f,
+        &["server", "add", "be_static/full1", "127.0.0.1:9"],
+        "",
+        Some(full()),
+    );
+    assert_eq!(o.code, 0, "added, said nothing: {o:?}");
+    for i in f.instances() {
+        assert!(servers(i).contains(" full1 "), "pid {}", i.pid);
+    }
+    let o = run(
+        &f,
+        &["server", "del", "be_static/full1", "--drain-first"],
+        "",
+        Some(full()),
+    );
+    assert_eq!(o.code, 0, "deleted, said nothing: {o:?}");
+    for i in f.instances() {
+        assert!(!servers(i).contains(" full1 "), "pid {}", i.pid);
+    }
+    // A failure still exits 1, not 101, though its message is lost.
+    let o = run(&f, &["raw", "frobnicate"], "", Some(full()));
+    assert_eq!(o.code, 1, "{o:?}");
+}
+
+/// Scrapers that arrive while a read of the target is under way (a
+/// Prometheus HA pair, a frozen process making the read slow) wait for it
+/// and share its result: every one is answered in full, and HAProxy is
+/// read once for all of them (counted on a tap in front of its socket).
+#[test]
+fn concurrent_scrapes_share_one_read_and_all_are_answered() {
+    use crate::one_path::{Exporter, Tap};
+    let f = Fleet::start(Options::default());
+    let real = &f.instances()[0];
+    let tap = Tap::start(&real.socket, f.dir().join("tap.sock"));
+    let sock = tap.path.to_string_lossy().into_owned();
+    let e = Exporter::start(&["--socket", &sock], &[]);
+    // A first scrape: the exporter has discovered the process.
+    assert!(e.scrape().contains("be_static"));
+    tap.take();
+
+    haproxy_e2e::signal(real.pid, "STOP");
+    // Four scrapes sent while the process is frozen.
+    let mut scrapes: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(e.addr).expect("connect");
+            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+                .expect("request");
+            s
+        })
+        .collect();
+    // Thawed only once the exporter has read every request (nothing left
+    // in the receive queues of its side of the four connections): each
+    // is then waiting on the read under way.
+    haproxy_e2e::wait_until(Duration::from_secs(10), "four requests read", || {
+        consumed_by(e.addr.port()) >= 4
+    });
+    haproxy_e2e::signal(real.pid, "CONT");
+    for s in &mut scrapes {
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        let mut text = String::new();
+        std::io::Read::read_to_string(s, &mut text).expect("response");
+        assert!(
+            text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
+            "{text:.300}"
+        );
+        let up = text
+            .lines()
+            .find(|l| l.starts_with("haproxy_up{"))
+            .unwrap_or_else(|| panic!("no haproxy_up: {text:.800}"));
+        assert!(up.ends_with(" 1"), "answered in full: {up}");
+        assert!(text.contains("haproxy_backend_status{proxy=\"be_static\""));
+    }
+    let reads = tap.take().matches("show stat").count();
+    assert_eq!(reads, 1, "one read served the four scrapes");
+}
+
+/// Connections established to local `port` whose receive queue is empty
+/// (from /proc/net/tcp): requests the server has read.
+fn consumed_by(port: u16) -> usize {
+    let port = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // local_address rem_address st tx_queue:rx_queue; st 01 is
+            // ESTABLISHED.
+            f.len() > 4 && f[1].ends_with(&port) && f[3] == "01" && f[4].ends_with(":00000000")
+        })
+        .count()
+}
