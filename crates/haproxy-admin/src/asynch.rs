@@ -21,7 +21,8 @@
 //!     println!("{}/{}: {:?}", server.backend(), server.name(), server.status());
 //! }
 //! let app1 = snap.backend("be_app")?.server("app1")?;
-//! hap.set_weight(&app1, Weight::Absolute(50)).await?;
+//! let weight = Weight::Absolute(50).command(app1.backend(), app1.name())?;
+//! hap.run_having(&app1.processes(), &weight).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -33,8 +34,10 @@
 //! slots freed, and the handle stays usable. A write dropped after it was
 //! sent may still have happened on some processes (as with any command
 //! whose reply is not awaited): read the state back. The views' own
-//! write methods ([`Server::set_weight`]…) block; from async code use the
-//! methods here, which take the view.
+//! write methods ([`crate::Server::set_weight`]…) block; from async code
+//! send the same [`Command`] with [`AsyncHAProxy::run_having`] (the
+//! processes that have the object), [`AsyncHAProxy::run`] (every
+//! process) or [`AsyncHAProxy::run_batch`].
 
 use crate::check::{entries_difference, files_difference, read_difference};
 use crate::conn::{judge, judge_dump, judge_pipelined, judge_text, Settings};
@@ -50,9 +53,8 @@ use crate::process::{apply_levels, level_asks};
 use crate::select::{wait_round, WaitRound};
 use crate::snapshot::parse_replies_into;
 use crate::{
-    snapshot_differences, Batch, Difference, Entry, EntryRef, Error, Frontend, HAProxy, Health,
-    Lookup, MapInfo, MapRef, ObjectRef, Process, ProcessId, Result, Server, SessionsLeft, Snapshot,
-    State, Text, Weight,
+    snapshot_differences, Batch, Difference, Entry, Error, HAProxy, Lookup, MapInfo, MapRef,
+    ObjectRef, Process, ProcessId, Result, SessionsLeft, Snapshot, Text,
 };
 use haproxy_proto::command::Command;
 use haproxy_transport::asynch::{AsyncClient, AsyncSession};
@@ -604,184 +606,32 @@ impl AsyncHAProxy {
         .await
     }
 
-    /// Runs `c` on every process that has the object (as the views'
-    /// writes do).
-    async fn run_having(
+    /// Sends `command` to the processes `having` names — the processes
+    /// that have an object (`server.processes()`), as the blocking views'
+    /// writes do — each reply judged by recognition. Every write of the
+    /// async API is a [`Command`] sent by this, [`AsyncHAProxy::run`] or
+    /// [`AsyncHAProxy::run_batch`]: built once, by `haproxy-proto`'s
+    /// builder (for a weight, [`Weight::command`]).
+    ///
+    /// ```no_run
+    /// # async fn f(hap: haproxy_admin::asynch::AsyncHAProxy) -> haproxy_admin::Result<()> {
+    /// use haproxy_admin::{Command, State};
+    /// let snap = hap.snapshot().await?;
+    /// let s1 = snap.backend("be_app")?.server("app1")?;
+    /// let drain = Command::set_server_state(s1.backend(), s1.name(), State::Drain)?;
+    /// hap.run_having(&s1.processes(), &drain).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`AsyncHAProxy::run`].
+    pub async fn run_having(
         &self,
-        ids: &[ProcessId],
-        c: Result<Command, haproxy_proto::ArgError>,
-    ) -> Result<()> {
-        self.run_on(&self.having(ids), &c?).await.map(drop)
-    }
-
-    // ---- writes to objects of a snapshot -------------------------------
-
-    /// [`Server::set_weight`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::set_weight`].
-    pub async fn set_weight(&self, server: &Server<'_>, weight: Weight) -> Result<()> {
-        let c = weight.command(server.backend(), server.name());
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::set_state`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::set_state`].
-    pub async fn set_state(&self, server: &Server<'_>, state: State) -> Result<()> {
-        let c = Command::set_server_state(server.backend(), server.name(), state);
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::enable`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::enable`].
-    pub async fn enable_server(&self, server: &Server<'_>) -> Result<()> {
-        let c = Command::enable_server(server.backend(), server.name());
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::disable`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::disable`].
-    pub async fn disable_server(&self, server: &Server<'_>) -> Result<()> {
-        let c = Command::disable_server(server.backend(), server.name());
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::set_address`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::set_address`].
-    pub async fn set_address(
-        &self,
-        server: &Server<'_>,
-        addr: &str,
-        port: Option<u16>,
-    ) -> Result<()> {
-        let c = Command::set_server_addr(server.backend(), server.name(), addr, port);
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::shutdown_sessions`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::shutdown_sessions`].
-    pub async fn shutdown_sessions(&self, server: &Server<'_>) -> Result<()> {
-        let c = Command::shutdown_sessions_server(server.backend(), server.name());
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::set_health`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::set_health`].
-    pub async fn set_health(&self, server: &Server<'_>, health: Health) -> Result<()> {
-        let c = Command::set_server_health(server.backend(), server.name(), health);
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Server::set_agent`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::set_agent`].
-    pub async fn set_agent(&self, server: &Server<'_>, health: Health) -> Result<()> {
-        let c = Command::set_server_agent(server.backend(), server.name(), health);
-        self.run_having(&server.processes(), c).await
-    }
-
-    /// [`Frontend::enable`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Frontend::enable`].
-    pub async fn enable_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
-        let c = Command::enable_frontend(frontend.name());
-        self.run_having(&frontend.processes(), c).await
-    }
-
-    /// [`Frontend::disable`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Frontend::disable`].
-    pub async fn disable_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
-        let c = Command::disable_frontend(frontend.name());
-        self.run_having(&frontend.processes(), c).await
-    }
-
-    /// [`Frontend::shutdown`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Frontend::shutdown`].
-    pub async fn shutdown_frontend(&self, frontend: &Frontend<'_>) -> Result<()> {
-        let c = Command::shutdown_frontend(frontend.name());
-        self.run_having(&frontend.processes(), c).await
-    }
-
-    /// [`Frontend::set_maxconn`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`Frontend::set_maxconn`].
-    pub async fn set_frontend_maxconn(&self, frontend: &Frontend<'_>, maxconn: u32) -> Result<()> {
-        let c = Command::set_maxconn_frontend(frontend.name(), maxconn);
-        self.run_having(&frontend.processes(), c).await
-    }
-
-    // ---- process-wide writes -------------------------------------------
-
-    /// [`HAProxy::set_maxconn`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::set_maxconn`].
-    pub async fn set_maxconn(&self, maxconn: u32) -> Result<()> {
-        self.run(&Command::set_maxconn_global(maxconn)?)
-            .await
-            .map(drop)
-    }
-
-    /// [`HAProxy::set_rate_limit_conn`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::set_rate_limit_conn`].
-    pub async fn set_rate_limit_conn(&self, limit: u32) -> Result<()> {
-        let c = Command::set_rate_limit_connections(limit)?;
-        self.run(&c).await.map(drop)
-    }
-
-    /// [`HAProxy::set_rate_limit_sess`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::set_rate_limit_sess`].
-    pub async fn set_rate_limit_sess(&self, limit: u32) -> Result<()> {
-        let c = Command::set_rate_limit_sessions(limit)?;
-        self.run(&c).await.map(drop)
-    }
-
-    /// [`HAProxy::set_rate_limit_ssl_sess`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::set_rate_limit_ssl_sess`].
-    pub async fn set_rate_limit_ssl_sess(&self, limit: u32) -> Result<()> {
-        let c = Command::set_rate_limit_ssl_sessions(limit)?;
-        self.run(&c).await.map(drop)
+        having: &[ProcessId],
+        command: &Command,
+    ) -> Result<PerProcess<String>> {
+        self.run_on(&self.having(having), command).await
     }
 
     /// [`HAProxy::errors`], async.
@@ -792,51 +642,6 @@ impl AsyncHAProxy {
     pub async fn errors(&self, proxy_id: Option<i64>) -> Result<PerProcess<Text>> {
         let replies = self.run(&Command::show_errors(proxy_id)?).await?;
         Ok(replies.into_iter().map(|(p, t)| (p, Text(t))).collect())
-    }
-
-    /// [`HAProxy::clear_counters`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::clear_counters`].
-    pub async fn clear_counters(&self) -> Result<()> {
-        self.run(&Command::clear_counters()).await.map(drop)
-    }
-
-    /// [`HAProxy::clear_all_counters`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::clear_all_counters`].
-    pub async fn clear_all_counters(&self) -> Result<()> {
-        self.run(&Command::clear_counters_all()).await.map(drop)
-    }
-
-    /// [`HAProxy::add_server`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_server`].
-    pub async fn add_server(
-        &self,
-        backend: &str,
-        name: &str,
-        address: &str,
-        options: &[&str],
-    ) -> Result<()> {
-        let c = Command::add_server(backend, name, address, options)?;
-        self.run(&c).await.map(drop)
-    }
-
-    /// [`HAProxy::del_server`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::del_server`].
-    pub async fn del_server(&self, backend: &str, name: &str) -> Result<()> {
-        self.run(&Command::del_server(backend, name)?)
-            .await
-            .map(drop)
     }
 
     /// [`HAProxy::servers_state`], async.
@@ -989,73 +794,6 @@ impl AsyncHAProxy {
     /// As [`HAProxy::get_acl`].
     pub async fn get_acl(&self, acl: MapRef<'_>, value: &str) -> Result<PerProcess<Vec<Lookup>>> {
         self.read(ListKind::Acl.get(acl, value)?, lookups).await
-    }
-
-    /// [`HAProxy::add_map`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_map`].
-    pub async fn add_map(&self, map: MapRef<'_>, key: &str, value: &str) -> Result<()> {
-        self.run(&Command::add_map(map, key, value)?)
-            .await
-            .map(drop)
-    }
-
-    /// [`HAProxy::set_map`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::set_map`].
-    pub async fn set_map(&self, map: MapRef<'_>, entry: EntryRef<'_>, value: &str) -> Result<()> {
-        self.run(&Command::set_map(map, entry, value)?)
-            .await
-            .map(drop)
-    }
-
-    /// [`HAProxy::del_map`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::del_map`].
-    pub async fn del_map(&self, map: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&Command::del_map(map, entry)?).await.map(drop)
-    }
-
-    /// [`HAProxy::clear_map`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::clear_map`].
-    pub async fn clear_map(&self, map: MapRef<'_>) -> Result<()> {
-        self.run(&Command::clear_map(map)?).await.map(drop)
-    }
-
-    /// [`HAProxy::add_acl`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::add_acl`].
-    pub async fn add_acl(&self, acl: MapRef<'_>, pattern: &str) -> Result<()> {
-        self.run(&Command::add_acl(acl, pattern)?).await.map(drop)
-    }
-
-    /// [`HAProxy::del_acl`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::del_acl`].
-    pub async fn del_acl(&self, acl: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&Command::del_acl(acl, entry)?).await.map(drop)
-    }
-
-    /// [`HAProxy::clear_acl`], async.
-    ///
-    /// # Errors
-    ///
-    /// As [`HAProxy::clear_acl`].
-    pub async fn clear_acl(&self, acl: MapRef<'_>) -> Result<()> {
-        self.run(&Command::clear_acl(acl)?).await.map(drop)
     }
 
     /// [`HAProxy::add_map_entries`], async: the payload chunked, one

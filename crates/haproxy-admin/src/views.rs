@@ -423,7 +423,7 @@ pub enum Weight {
 
 impl Weight {
     /// `set weight <backend>/<server> <weight>[%]`.
-    pub(crate) fn command(self, backend: &str, server: &str) -> Result<Command, ArgError> {
+    pub fn command(self, backend: &str, server: &str) -> Result<Command, ArgError> {
         match self {
             Weight::Absolute(w) => Command::set_weight(backend, server, u32::from(w)),
             Weight::Percent(p) => Command::set_weight_percent(backend, server, u32::from(p)),

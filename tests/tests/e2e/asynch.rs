@@ -106,9 +106,12 @@ fn async_listing_and_writes_match_the_blocking_api() {
         .backend("be_static")
         .and_then(|be| be.server("s1"))
         .expect("s1");
-    rt.block_on(hap.set_weight(&s1, Weight::Absolute(7)))
+    let weight = Weight::Absolute(7).command("be_static", "s1").expect("cmd");
+    rt.block_on(hap.run_having(&s1.processes(), &weight))
         .expect("async set weight");
-    rt.block_on(hap.set_state(&s1, State::Drain))
+    let drain =
+        haproxy_admin::Command::set_server_state("be_static", "s1", State::Drain).expect("cmd");
+    rt.block_on(hap.run_having(&s1.processes(), &drain))
         .expect("async set state");
     let s2 = b
         .backend("be_static")
@@ -190,8 +193,8 @@ fn async_listing_and_writes_match_the_blocking_api() {
             ("b.example".to_owned(), Some("be_tcp".to_owned()))
         ]
     );
-    rt.block_on(hap.add_map(map, "c.example", "be_app"))
-        .expect("async add map");
+    let add = haproxy_admin::Command::add_map(map, "c.example", "be_app").expect("cmd");
+    rt.block_on(hap.run(&add)).expect("async add map");
     let la = rt
         .block_on(hap.get_map(map, "c.example"))
         .expect("async get");
@@ -596,7 +599,8 @@ fn async_over_tcp_and_the_master_cli() {
         .backend("be_static")
         .and_then(|b| b.server("s1"))
         .expect("s1");
-    rt.block_on(hap.set_weight(&s1, Weight::Absolute(4)))
+    let weight = Weight::Absolute(4).command("be_static", "s1").expect("cmd");
+    rt.block_on(hap.run_having(&s1.processes(), &weight))
         .expect("write over tcp");
     for i in f.instances() {
         assert_eq!(
