@@ -339,7 +339,7 @@ fn write(c: &mut Criterion) {
             w = w % 200 + 1;
             let mut batch = hap.batch();
             for (be, s) in &targets {
-                batch.set_weight(be, s, Weight::Absolute(w)).expect("queue");
+                batch.push(Weight::Absolute(w).command(be, s).expect("queue"));
             }
             black_box(batch.run().expect("batch"))
         })
@@ -590,9 +590,11 @@ fn compare(cli: &Path) {
         let mut batch = hap.batch();
         for b in 0..10 {
             for s in 0..100 {
-                batch
-                    .set_weight(&format!("be_{b}"), &format!("s{s}"), Weight::Absolute(9))
-                    .expect("queue");
+                batch.push(
+                    Weight::Absolute(9)
+                        .command(&format!("be_{b}"), &format!("s{s}"))
+                        .expect("queue"),
+                );
             }
         }
         batch.run().expect("batch");

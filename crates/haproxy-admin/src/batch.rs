@@ -2,8 +2,9 @@
 //! process (not one connection per command), processes in parallel.
 
 use crate::haproxy::{collect, HAProxy, PerProcess};
-use crate::{Health, Result, State, Weight};
+use crate::Result;
 use haproxy_proto::command::Command;
+use haproxy_proto::ArgError;
 
 impl HAProxy {
     /// A [`Batch`] of commands for every process, sent over one
@@ -18,12 +19,12 @@ impl HAProxy {
 ///
 /// ```no_run
 /// # fn main() -> haproxy_admin::Result<()> {
-/// use haproxy_admin::{HAProxy, State, Weight};
+/// use haproxy_admin::{Command, HAProxy, State, Weight};
 /// let hap = HAProxy::from_dir("/run/haproxy")?;
 /// let mut batch = hap.batch();
 /// for server in ["app1", "app2", "app3"] {
-///     batch.set_weight("be_app", server, Weight::Absolute(0))?;
-///     batch.set_state("be_app", server, State::Drain)?;
+///     batch.push(Weight::Absolute(0).command("be_app", server)?);
+///     batch.push(Command::set_server_state("be_app", server, State::Drain)?);
 /// }
 /// let report = batch.run()?;
 /// assert!(report.iter().all(|(_, replies)| replies.len() == 6));
@@ -59,148 +60,11 @@ impl<'h> Batch<'h> {
         self.lines.is_empty()
     }
 
-    /// Queues `set weight <backend>/<server>`.
-    ///
-    /// # Errors
-    ///
-    /// [`crate::Error::Proto`] for an argument the builder refuses.
-    pub fn set_weight(&mut self, backend: &str, server: &str, weight: Weight) -> Result<&mut Self> {
-        self.lines.push(weight.command(backend, server)?);
-        Ok(self)
-    }
-
-    /// Queues `set server <backend>/<server> state …`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn set_state(&mut self, backend: &str, server: &str, state: State) -> Result<&mut Self> {
-        self.lines
-            .push(Command::set_server_state(backend, server, state)?);
-        Ok(self)
-    }
-
-    /// Queues `set server <backend>/<server> health …`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn set_health(&mut self, backend: &str, server: &str, health: Health) -> Result<&mut Self> {
-        self.lines
-            .push(Command::set_server_health(backend, server, health)?);
-        Ok(self)
-    }
-
-    /// Queues `enable server` / `disable server`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn enable_server(
-        &mut self,
-        backend: &str,
-        server: &str,
-        enable: Enable,
-    ) -> Result<&mut Self> {
-        self.lines.push(match enable {
-            Enable::Enable => Command::enable_server(backend, server)?,
-            Enable::Disable => Command::disable_server(backend, server)?,
-        });
-        Ok(self)
-    }
-
-    /// Queues `enable health` / `disable health` (start or stop the
-    /// server's health checks; a dynamic server added with `check` needs
-    /// `enable health` for them to run).
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn enable_health(
-        &mut self,
-        backend: &str,
-        server: &str,
-        enable: Enable,
-    ) -> Result<&mut Self> {
-        self.lines.push(match enable {
-            Enable::Enable => Command::enable_health(backend, server)?,
-            Enable::Disable => Command::disable_health(backend, server)?,
-        });
-        Ok(self)
-    }
-
-    /// Queues `set server <backend>/<server> addr <addr> [port <port>]`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn set_address(
-        &mut self,
-        backend: &str,
-        server: &str,
-        addr: &str,
-        port: Option<u16>,
-    ) -> Result<&mut Self> {
-        self.lines
-            .push(Command::set_server_addr(backend, server, addr, port)?);
-        Ok(self)
-    }
-
-    /// Queues `set server <backend>/<server> agent …`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn set_agent(&mut self, backend: &str, server: &str, health: Health) -> Result<&mut Self> {
-        self.lines
-            .push(Command::set_server_agent(backend, server, health)?);
-        Ok(self)
-    }
-
-    /// Queues `shutdown sessions server <backend>/<server>`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn shutdown_sessions(&mut self, backend: &str, server: &str) -> Result<&mut Self> {
-        self.lines
-            .push(Command::shutdown_sessions_server(backend, server)?);
-        Ok(self)
-    }
-
-    /// Queues `enable frontend` / `disable frontend`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn enable_frontend(&mut self, name: &str, enable: Enable) -> Result<&mut Self> {
-        self.lines.push(match enable {
-            Enable::Enable => Command::enable_frontend(name)?,
-            Enable::Disable => Command::disable_frontend(name)?,
-        });
-        Ok(self)
-    }
-
-    /// Queues `shutdown frontend` (final: a stopped frontend cannot be
-    /// enabled again without a reload).
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn shutdown_frontend(&mut self, name: &str) -> Result<&mut Self> {
-        self.lines.push(Command::shutdown_frontend(name)?);
-        Ok(self)
-    }
-
-    /// Queues `set maxconn frontend`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Batch::set_weight`].
-    pub fn set_maxconn_frontend(&mut self, name: &str, maxconn: u32) -> Result<&mut Self> {
-        self.lines
-            .push(Command::set_maxconn_frontend(name, maxconn)?);
-        Ok(self)
+    /// Queues `command` (from `haproxy-proto`'s builder, re-exported as
+    /// [`crate::Command`]: every argument already checked there).
+    pub fn push(&mut self, command: Command) -> &mut Self {
+        self.lines.push(command);
+        self
     }
 
     /// Sends every queued command to every process, in order, over one
@@ -244,12 +108,53 @@ impl<'h> Batch<'h> {
     }
 }
 
-/// Enable or disable, for [`Batch::enable_server`],
-/// [`Batch::enable_health`] and [`Batch::enable_frontend`].
+/// Enable or disable: `enable`/`disable` `server`, `health` or
+/// `frontend`, as one value (the CLI's `server enable|disable`, a write
+/// chosen at run time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enable {
     /// `enable server` (`enable health`, `enable frontend`).
     Enable,
     /// `disable server` (`disable health`, `disable frontend`).
     Disable,
+}
+
+impl Enable {
+    /// `enable server` / `disable server <backend>/<server>`.
+    ///
+    /// # Errors
+    ///
+    /// [`ArgError`] for a name the builder refuses.
+    pub fn server(self, backend: &str, server: &str) -> Result<Command, ArgError> {
+        match self {
+            Enable::Enable => Command::enable_server(backend, server),
+            Enable::Disable => Command::disable_server(backend, server),
+        }
+    }
+
+    /// `enable health` / `disable health <backend>/<server>`: start or
+    /// stop the server's health checks (a dynamic server added with
+    /// `check` needs `enable health` for them to run).
+    ///
+    /// # Errors
+    ///
+    /// As [`Enable::server`].
+    pub fn health(self, backend: &str, server: &str) -> Result<Command, ArgError> {
+        match self {
+            Enable::Enable => Command::enable_health(backend, server),
+            Enable::Disable => Command::disable_health(backend, server),
+        }
+    }
+
+    /// `enable frontend` / `disable frontend <name>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Enable::server`].
+    pub fn frontend(self, name: &str) -> Result<Command, ArgError> {
+        match self {
+            Enable::Enable => Command::enable_frontend(name),
+            Enable::Disable => Command::disable_frontend(name),
+        }
+    }
 }

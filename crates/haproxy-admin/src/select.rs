@@ -636,7 +636,7 @@ impl HAProxy {
     /// ```no_run
     /// # fn main() -> haproxy_admin::Result<()> {
     /// # let hap = haproxy_admin::HAProxy::from_dir("/run/haproxy")?;
-    /// use haproxy_admin::{ObjectKind, ObjectRef, Selection, State};
+    /// use haproxy_admin::{Command, ObjectKind, ObjectRef, Selection, State};
     /// use std::time::Duration;
     /// let snap = hap.snapshot()?;
     /// let sel = Selection::new().pattern("be_app/*".parse()?).status("UP");
@@ -648,7 +648,7 @@ impl HAProxy {
     ///     .collect();
     /// let mut batch = hap.batch();
     /// for o in &chosen {
-    ///     batch.set_state(&o.proxy, &o.name, State::Drain)?;
+    ///     batch.push(Command::set_server_state(&o.proxy, &o.name, State::Drain)?);
     /// }
     /// batch.run()?;
     /// let left = hap.wait_sessions(&chosen, 0, Duration::from_secs(60), Duration::from_millis(250), |_| {})?;

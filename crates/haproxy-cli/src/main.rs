@@ -13,7 +13,7 @@
 
 use clap::CommandFactory;
 use haproxy_admin::{
-    Batch, Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Snapshot, State, Weight,
+    Enable, EntryRef, Error, HAProxy, Health, MapRef, ObjectKind, Snapshot, State, Weight,
 };
 use haproxy_cli::{output, Failure};
 use std::io::Write;
@@ -218,20 +218,6 @@ pub(crate) fn complete_snapshot(hap: &HAProxy) -> Result<Snapshot> {
     Ok(snap)
 }
 
-/// Sends the commands `queue` adds to every process, pipelined over one
-/// session each. Writes do not read the stats first: changing one server
-/// should not cost a stats dump of the whole fleet, and HAProxy itself
-/// says when the object does not exist ("No such server.").
-fn write_all<'h>(
-    hap: &'h HAProxy,
-    queue: impl for<'b> FnOnce(&'b mut Batch<'h>) -> haproxy_admin::Result<&'b mut Batch<'h>>,
-) -> Result {
-    let mut batch = hap.batch();
-    queue(&mut batch)?;
-    batch.run()?;
-    Ok(())
-}
-
 fn frontend(
     out: &mut impl Write,
     cli: &Cli,
@@ -392,7 +378,9 @@ fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &Se
         }
         ServerCmd::SetAddr { server, addr, port } => {
             let (b, s) = split_server(server)?;
-            write_all(hap, |q| q.set_address(b, s, addr, *port))?;
+            let set =
+                haproxy_admin::Command::set_server_addr(b, s, addr, *port).map_err(Error::from)?;
+            hap.run(&set)?;
         }
         ServerCmd::SetHealth { target, state } => {
             sets::write(out, cli, hap, Action::Health(health(*state)), target, None)?

@@ -11,7 +11,7 @@
 use crate::args::{AddArgs, Cli, DelArgs, Filters, Format, ListArgs, OutputMode, Target, WaitArgs};
 use crate::{output, Failure};
 use haproxy_admin::{
-    display_name, sort_objects, Batch, Command, Enable, HAProxy, Health, NamePattern, ObjectKind,
+    display_name, sort_objects, Command, Enable, HAProxy, Health, NamePattern, ObjectKind,
     ObjectRef, Predicate, Selection, SessionsLeft, Snapshot, SortKey, StatObject, State, Weight,
 };
 use std::io::{BufRead, IsTerminal, Write};
@@ -345,20 +345,21 @@ impl Action {
         }
     }
 
-    fn queue<'h>(self, b: &mut Batch<'h>, o: &ObjectRef) -> haproxy_admin::Result<()> {
+    /// The command that makes the change on `o`: one builder, whether
+    /// it is printed (a dry run) or sent.
+    fn command(self, o: &ObjectRef) -> haproxy_admin::Result<Command> {
         let (px, sv) = (o.proxy.as_str(), o.name.as_str());
-        match self {
-            Action::Server(e) => b.enable_server(px, sv, e)?,
-            Action::State(s) => b.set_state(px, sv, s)?,
-            Action::Weight(w) => b.set_weight(px, sv, w)?,
-            Action::Health(h) => b.set_health(px, sv, h)?,
-            Action::Agent(h) => b.set_agent(px, sv, h)?,
-            Action::ShutdownSessions => b.shutdown_sessions(px, sv)?,
-            Action::Frontend(e) => b.enable_frontend(px, e)?,
-            Action::ShutdownFrontend => b.shutdown_frontend(px)?,
-            Action::Maxconn(n) => b.set_maxconn_frontend(px, n)?,
-        };
-        Ok(())
+        Ok(match self {
+            Action::Server(e) => e.server(px, sv)?,
+            Action::State(s) => Command::set_server_state(px, sv, s)?,
+            Action::Weight(w) => w.command(px, sv)?,
+            Action::Health(h) => Command::set_server_health(px, sv, h)?,
+            Action::Agent(h) => Command::set_server_agent(px, sv, h)?,
+            Action::ShutdownSessions => Command::shutdown_sessions_server(px, sv)?,
+            Action::Frontend(e) => e.frontend(px)?,
+            Action::ShutdownFrontend => Command::shutdown_frontend(px)?,
+            Action::Maxconn(n) => Command::set_maxconn_frontend(px, n)?,
+        })
     }
 }
 
@@ -494,7 +495,7 @@ pub(crate) fn write(
     }
     let mut batch = hap.batch();
     for o in &objects {
-        action.queue(&mut batch, o)?;
+        batch.push(action.command(o)?);
     }
     if t.dry_run {
         return print_plan(out, hap, batch.commands());
@@ -617,10 +618,18 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
         Command::add_server(b, s, &a.address, &opts).map_err(haproxy_admin::Error::from)?;
     let mut then = hap.batch();
     if a.check {
-        then.enable_health(b, s, Enable::Enable)?;
+        then.push(
+            Enable::Enable
+                .health(b, s)
+                .map_err(haproxy_admin::Error::from)?,
+        );
     }
     if !a.maint {
-        then.enable_server(b, s, Enable::Enable)?;
+        then.push(
+            Enable::Enable
+                .server(b, s)
+                .map_err(haproxy_admin::Error::from)?,
+        );
     }
     if a.dry_run {
         return print_plan(out, hap, std::iter::once(&add_cmd).chain(then.commands()));
@@ -668,9 +677,9 @@ pub(crate) fn add(out: &mut impl Write, hap: &HAProxy, a: &AddArgs) -> Result {
 pub(crate) fn del(cli: &Cli, hap: &HAProxy, d: &DelArgs) -> Result {
     let (b, s) = crate::split_server(&d.server)?;
     if d.drain_first {
-        let mut batch = hap.batch();
-        batch.set_state(b, s, State::Maint)?;
-        batch.run()?;
+        hap.run(
+            &Command::set_server_state(b, s, State::Maint).map_err(haproxy_admin::Error::from)?,
+        )?;
         let one = ObjectRef {
             kind: ObjectKind::Server,
             proxy: b.to_owned(),

@@ -777,12 +777,10 @@ fn batch_goes_over_one_session_per_process() {
     let hap = from_fleet(&f);
     let mut batch = hap.batch();
     for s in ["s1", "s2"] {
-        batch
-            .set_weight("be_static", s, Weight::Absolute(7))
-            .expect("valid");
-        batch
-            .set_state("be_static", s, State::Drain)
-            .expect("valid");
+        batch.push(Weight::Absolute(7).command("be_static", s).expect("valid"));
+        batch.push(
+            haproxy_admin::Command::set_server_state("be_static", s, State::Drain).expect("valid"),
+        );
     }
     assert_eq!(batch.len(), 4);
     let replies = batch.run().expect("batch");
@@ -802,8 +800,11 @@ fn batch_goes_over_one_session_per_process() {
     }
     // A failing command names its endpoint and keeps HAProxy's text.
     let mut bad = hap.batch();
-    bad.set_weight("be_static", "nope", Weight::Absolute(1))
-        .expect("valid arguments");
+    bad.push(
+        Weight::Absolute(1)
+            .command("be_static", "nope")
+            .expect("valid arguments"),
+    );
     match bad.run() {
         Err(Error::Partial { failures, .. }) => {
             assert_eq!(failures.len(), 3);

@@ -144,10 +144,15 @@ fn async_listing_and_writes_match_the_blocking_api() {
     // Batches: the same replies, and the same failure, word for word.
     let queue = |batch: &mut haproxy_admin::Batch<'_>| {
         batch
-            .set_weight("be_static", "s1", Weight::Absolute(3))
-            .and_then(|b| b.set_state("be_static", "s1", State::Ready))
-            .map(drop)
-            .expect("queue");
+            .push(
+                Weight::Absolute(3)
+                    .command("be_static", "s1")
+                    .expect("queue"),
+            )
+            .push(
+                haproxy_admin::Command::set_server_state("be_static", "s1", State::Ready)
+                    .expect("queue"),
+            );
     };
     let mut ab = hap.batch();
     queue(&mut ab);
@@ -158,11 +163,12 @@ fn async_listing_and_writes_match_the_blocking_api() {
     assert_eq!(ra, rb);
     assert_eq!(ra.len(), 3);
     let mut ab = hap.batch();
-    ab.set_weight("be_static", "nope", Weight::Absolute(1))
+    let nope = Weight::Absolute(1)
+        .command("be_static", "nope")
         .expect("queue");
+    ab.push(nope.clone());
     let mut bb = blocking.batch();
-    bb.set_weight("be_static", "nope", Weight::Absolute(1))
-        .expect("queue");
+    bb.push(nope);
     let ea = rt.block_on(hap.run_batch(ab)).expect_err("no such server");
     let eb = bb.run().expect_err("no such server");
     assert!(matches!(ea, Error::Partial { .. }), "{ea}");

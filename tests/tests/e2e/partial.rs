@@ -484,10 +484,16 @@ fn a_write_refused_on_several_processes_names_the_command() {
     let hap = HAProxy::from_dir(f.socket_dir()).expect("both");
     let mut batch = hap.batch();
     batch
-        .set_weight("be_static", "s2", haproxy_admin::Weight::Absolute(3))
-        .expect("valid")
-        .set_weight("be_static", "nosuch", haproxy_admin::Weight::Absolute(4))
-        .expect("valid");
+        .push(
+            haproxy_admin::Weight::Absolute(3)
+                .command("be_static", "s2")
+                .expect("valid"),
+        )
+        .push(
+            haproxy_admin::Weight::Absolute(4)
+                .command("be_static", "nosuch")
+                .expect("valid"),
+        );
     let err = batch.run().expect_err("nosuch refused");
     let text = err.to_string();
     assert!(text.contains("batch of 2 commands"), "{text}");

@@ -39,9 +39,10 @@ fn a_selection_drives_a_batch_and_a_wait_and_differences_see_a_change_behind_its
 
     let mut batch = hap.batch();
     for o in &refs {
-        batch
-            .set_state(&o.proxy, &o.name, State::Drain)
-            .expect("queue");
+        batch.push(
+            haproxy_admin::Command::set_server_state(&o.proxy, &o.name, State::Drain)
+                .expect("queue"),
+        );
     }
     batch.run().expect("drain");
     for i in f.instances() {

@@ -715,9 +715,11 @@ fn a_write_to_an_old_worker_through_the_master_fails() {
         .expect("the old worker answers show info");
     let before = mw.raw_master(&format!("@!{old} get weight be_static/s1"));
     let mut batch = hap.batch();
-    batch
-        .set_weight("be_static", "s1", Weight::Absolute(5))
-        .expect("queue");
+    batch.push(
+        Weight::Absolute(5)
+            .command("be_static", "s1")
+            .expect("queue"),
+    );
     let err = batch.run().expect_err("a write to an old worker");
     assert!(
         err.to_string().contains("Proxy is disabled."),

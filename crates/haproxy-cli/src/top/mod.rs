@@ -187,13 +187,15 @@ fn do_job(hap: &HAProxy, job: Job) -> Done {
                 .map_err(|e| one_line(&e.to_string())),
         ),
         Job::Write(w) => {
-            let mut batch = hap.batch();
-            let queued = match w.action {
-                Action::State(s) => batch.set_state(&w.backend, &w.server, s).map(|_| ()),
-                Action::Weight(x) => batch.set_weight(&w.backend, &w.server, x).map(|_| ()),
+            let command = match w.action {
+                Action::State(s) => {
+                    haproxy_admin::Command::set_server_state(&w.backend, &w.server, s)
+                }
+                Action::Weight(x) => x.command(&w.backend, &w.server),
             };
-            let result = queued
-                .and_then(|()| batch.run())
+            let result = command
+                .map_err(haproxy_admin::Error::from)
+                .and_then(|c| hap.run(&c))
                 .map(|per| per.len())
                 .map_err(|e| one_line(&e.to_string()));
             Done::Written(w, result)
