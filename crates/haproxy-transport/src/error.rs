@@ -131,7 +131,11 @@ pub enum Error {
         at: usize,
     },
     /// The endpoint answered, but not as HAProxy's CLI does.
-    #[error("{endpoint}: not a HAProxy stats socket (answered {found:?})")]
+    #[error(
+        "{endpoint}: not a HAProxy stats socket: expected `Name: HAProxy` (or a master's \
+         `#<PID>` list), {}",
+        answered(found)
+    )]
     NotHAProxy {
         /// The endpoint.
         endpoint: Endpoint,
@@ -200,6 +204,15 @@ pub enum Error {
     },
 }
 
+/// What a peer that is not HAProxy's CLI sent, for [`Error::NotHAProxy`].
+fn answered(found: &str) -> String {
+    if found.is_empty() {
+        "got nothing (it closed without answering: an HTTP port, say)".to_owned()
+    } else {
+        format!("got {found:?}")
+    }
+}
+
 impl Error {
     /// The endpoint the error is about (`None` for an endpoint string that
     /// could not be read).
@@ -228,12 +241,14 @@ impl Error {
     }
 
     /// True for failures that happened before HAProxy could have read the
-    /// command — the only ones a retry may repeat.
+    /// command and that may pass — the only ones a retry may repeat. A
+    /// socket path that does not exist is not one: it is reported at
+    /// once (a restarting HAProxy leaves its socket file, refused until
+    /// it listens again).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::NoSuchSocket { .. }
-                | Error::ConnectRefused { .. }
+            Error::ConnectRefused { .. }
                 | Error::Connect { .. }
                 | Error::Timeout {
                     phase: Phase::Connect | Phase::Queue,

@@ -203,9 +203,13 @@ fn a_dump_cut_at_a_line_boundary_is_cut_short() {
 fn refused_then_accepting_succeeds_on_retry() {
     let dir = temp_dir();
     let path = dir.join("late.sock");
+    // A socket file whose listener is gone (a process restarting):
+    // refused until the new listener is bound.
+    drop(UnixListener::bind(&path).expect("bind"));
     let p2 = path.clone();
     thread::spawn(move || {
         thread::sleep(Duration::from_millis(300));
+        let _ = std::fs::remove_file(&p2);
         let l = UnixListener::bind(&p2).expect("bind");
         if let Some(Ok(mut s)) = l.incoming().next() {
             let _ = read_request(&mut s);
@@ -222,8 +226,10 @@ fn refused_then_accepting_succeeds_on_retry() {
     assert_eq!(reply, "Name: HAProxy\n\n");
 
     // With too few retries, the last error is kept and the count is right.
+    let never = dir.join("never.sock");
+    drop(UnixListener::bind(&never).expect("bind"));
     let t = Instant::now();
-    let err = Client::new(Endpoint::unix(dir.join("never.sock")))
+    let err = Client::new(Endpoint::unix(&never))
         .retry(RetryPolicy::new(
             Retry::Times(2),
             Duration::from_millis(100),
@@ -233,7 +239,7 @@ fn refused_then_accepting_succeeds_on_retry() {
     match err {
         Error::RetriesExhausted { attempts, last, .. } => {
             assert_eq!(attempts, 3);
-            assert!(matches!(*last, Error::NoSuchSocket { .. }));
+            assert!(matches!(*last, Error::ConnectRefused { .. }), "{last:?}");
         }
         other => panic!("{other:?}"),
     }
@@ -243,6 +249,21 @@ fn refused_then_accepting_succeeds_on_retry() {
         took >= Duration::from_millis(200) && took < Duration::from_millis(290),
         "{took:?}"
     );
+}
+
+/// A path that does not exist is a mistake to report, not a fault to
+/// wait out: not retried, whatever the policy, and the error names the
+/// path once.
+#[test]
+fn a_missing_socket_path_is_not_retried() {
+    let missing = temp_dir().join("missing.sock");
+    let err = Client::new(Endpoint::unix(&missing))
+        .retry(RetryPolicy::new(Retry::Times(5), Duration::from_secs(10)))
+        .command("show info")
+        .expect_err("missing");
+    assert!(matches!(err, Error::NoSuchSocket { .. }), "{err:?}");
+    let text = err.to_string();
+    assert_eq!(text.matches("missing.sock").count(), 1, "{text}");
 }
 
 #[test]
@@ -313,5 +334,24 @@ fn session_frames_replies_on_the_prompt() {
             .command_with_payload("add map #1 <<", "k v\n")
             .expect("3"),
         "\n"
+    );
+}
+
+/// Pointed at something that is not HAProxy's CLI (an HTTP port closes on
+/// a line it cannot read), the probe says what was expected and that
+/// nothing came, not `answered ""`.
+#[test]
+fn a_peer_that_answers_nothing_is_named_not_haproxy_plainly() {
+    let (_p, ep) = serve(|mut s| {
+        let _ = read_request(&mut s);
+    });
+    let err = quick(ep, Duration::from_secs(2))
+        .check_haproxy()
+        .expect_err("not HAProxy");
+    assert!(matches!(err, Error::NotHAProxy { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("expected `Name: HAProxy`") && text.contains("got nothing"),
+        "{text}"
     );
 }
