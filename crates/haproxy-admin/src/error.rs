@@ -3,7 +3,7 @@
 
 use crate::process::ProcessId;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Every error of this crate.
 #[derive(Debug, thiserror::Error)]
@@ -371,6 +371,10 @@ impl fmt::Display for Bounded<'_> {
     }
 }
 
+/// Skipped sockets named one by one up to this many; past it, grouped by
+/// reason.
+const SKIPPED_NAMED: usize = 8;
+
 struct DisplaySkipped<'a>(&'a [Skipped]);
 
 impl fmt::Display for DisplaySkipped<'_> {
@@ -379,11 +383,44 @@ impl fmt::Display for DisplaySkipped<'_> {
             return f.write_str(" (no socket files)");
         }
         f.write_str(" (skipped: ")?;
-        for (i, s) in self.0.iter().enumerate() {
+        if self.0.len() <= SKIPPED_NAMED {
+            for (i, s) in self.0.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{s}")?;
+            }
+            return f.write_str(")");
+        }
+        // Thousands of stale sockets make one line of hundreds of
+        // kilobytes: each reason once, with a few of its paths and a count.
+        let mut reasons: Vec<(&str, Vec<&Path>)> = Vec::new();
+        for s in self.0 {
+            match reasons.iter_mut().find(|(r, _)| *r == s.reason) {
+                Some((_, paths)) => paths.push(&s.path),
+                None => reasons.push((&s.reason, vec![&s.path])),
+            }
+        }
+        for (i, (reason, paths)) in reasons.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            write!(f, "{s}")?;
+            write!(
+                f,
+                "{} socket{}: ",
+                paths.len(),
+                if paths.len() == 1 { "" } else { "s" }
+            )?;
+            for (j, p) in paths.iter().take(3).enumerate() {
+                if j > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{}", p.display())?;
+            }
+            if paths.len() > 3 {
+                write!(f, " and {} more", paths.len() - 3)?;
+            }
+            write!(f, " ({reason})")?;
         }
         f.write_str(")")
     }

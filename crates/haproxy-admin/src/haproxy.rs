@@ -384,10 +384,13 @@ impl Builder {
             match result {
                 Ok(p) => add_unique(&mut processes, p),
                 Err(e) => match probe_verdict(&e) {
-                    Verdict::Dead | Verdict::Foreign => skipped.push(Skipped {
-                        path,
-                        reason: e.to_string(),
-                    }),
+                    Verdict::Dead | Verdict::Foreign => {
+                        // The path is said by `Skipped` itself, once.
+                        let text = e.to_string();
+                        let prefix = format!("{}: ", path.display());
+                        let reason = text.strip_prefix(&prefix).unwrap_or(&text).to_owned();
+                        skipped.push(Skipped { path, reason })
+                    }
                     Verdict::Unreachable => unreachable.push(Unreachable {
                         endpoint: path.display().to_string(),
                         reason: e.to_string(),
@@ -433,7 +436,13 @@ pub(crate) fn socket_paths(dir: &Path, pattern: Option<&glob::Pattern>) -> Resul
     })?;
     let mut paths: Vec<PathBuf> = Vec::new();
     for entry in entries.flatten() {
-        let is_socket = entry.file_type().map(|t| t.is_socket()).unwrap_or(false);
+        // A link to a socket counts as the socket (a directory of links
+        // to each instance's socket is a common layout).
+        let is_socket = entry.file_type().is_ok_and(|t| {
+            t.is_socket()
+                || (t.is_symlink()
+                    && fs::metadata(entry.path()).is_ok_and(|m| m.file_type().is_socket()))
+        });
         let name_ok = pattern.map_or(true, |p| p.matches(&entry.file_name().to_string_lossy()));
         if is_socket && name_ok {
             paths.push(entry.path());

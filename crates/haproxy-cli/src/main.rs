@@ -36,6 +36,9 @@ use sets::Action;
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 
+/// Skipped sockets warned of one by one; the rest are counted.
+const SKIPPED_NAMED: usize = 5;
+
 /// The exit code of a partial success (`--allow-partial`).
 const EXIT_PARTIAL: u8 = 3;
 
@@ -191,8 +194,17 @@ fn stdout_file() -> Box<dyn Write> {
 /// warning about sockets that were skipped.
 fn connect(cli: &Cli) -> Result<HAProxy> {
     let hap = source::builder(cli)?.connect(&source::source(cli)?)?;
-    for skipped in hap.skipped() {
-        haproxy_cli::note!("haproxy-cli: warning: skipped {skipped}");
+    // A directory of thousands of stale sockets: a few named, the rest
+    // counted.
+    let skipped = hap.skipped();
+    for s in skipped.iter().take(SKIPPED_NAMED) {
+        haproxy_cli::note!("haproxy-cli: warning: skipped {s}");
+    }
+    if skipped.len() > SKIPPED_NAMED {
+        haproxy_cli::note!(
+            "haproxy-cli: warning: skipped {} more sockets",
+            skipped.len() - SKIPPED_NAMED
+        );
     }
     let unreachable: Vec<String> = hap
         .unreachable()

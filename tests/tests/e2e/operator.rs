@@ -212,3 +212,77 @@ fn consumed_by(port: u16) -> usize {
         })
         .count()
 }
+
+/// A socket directory of links to each instance's socket is read as the
+/// sockets themselves; thousands of stale sockets are summarised, not
+/// listed one by one in a line of hundreds of kilobytes.
+#[test]
+fn linked_sockets_count_and_stale_ones_are_summarised() {
+    let f = Fleet::start(Options::default());
+    let real = &f.instances()[0];
+    let links = f.dir().join("links");
+    std::fs::create_dir_all(&links).expect("mkdir");
+    std::os::unix::fs::symlink(&real.socket, links.join("lb.sock")).expect("symlink");
+    let o = run_in(&links, &["metric", "Pid"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(o.stdout.trim(), real.pid.to_string(), "{o:?}");
+
+    let stale = f.dir().join("stale");
+    std::fs::create_dir_all(&stale).expect("mkdir");
+    for n in 0..2000 {
+        let p = stale.join(format!("old-{n:04}.sock"));
+        drop(std::os::unix::net::UnixListener::bind(&p).expect("bind"));
+    }
+    let o = run_in(&stale, &["info"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr.len() < 2048,
+        "{} bytes: {:.300}",
+        o.stderr.len(),
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("2000 sockets") && o.stderr.contains("and 1997 more"),
+        "{}",
+        o.stderr
+    );
+    // Beside a live one: it works, a few warnings and a count.
+    std::os::unix::fs::symlink(&real.socket, stale.join("live.sock")).expect("symlink");
+    let o = run_in(&stale, &["metric", "Pid"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stderr.lines().count() <= 6, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("skipped 1995 more sockets"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[derive(Debug)]
+struct Full {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// `haproxy-cli --socket-dir DIR args`, no variables of its own.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> Full {
+    let mut c = Command::new(cli());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HAPROXY_CLI_") {
+            c.env_remove(k);
+        }
+    }
+    let o = c
+        .arg("--socket-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run haproxy-cli");
+    Full {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
