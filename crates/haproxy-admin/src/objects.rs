@@ -280,7 +280,11 @@ impl StatObject {
 impl Serialize for StatObject {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        for (c, v) in self.iter() {
+        // 2.6's `-` separator column is no field.
+        for (c, v) in self
+            .iter()
+            .filter(|(c, _)| !haproxy_proto::field::is_separator(c))
+        {
             map.serialize_entry(c, &v)?;
         }
         // An object only some processes have says how many.

@@ -18,6 +18,7 @@ use haproxy_admin::{
     BorrowedObject, Combined, CombinedRef, Entry, Error, Lookup, MapInfo, ObjectKind, PerProcess,
     ProcessId, Snapshot, StatObject, Value, ValueRef,
 };
+use haproxy_proto::field::is_separator;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use std::collections::HashSet;
@@ -309,7 +310,7 @@ impl Serialize for JsonObject<'_> {
         } else {
             m.serialize_entry("name", o.proxy())?;
         }
-        for (c, v) in o.iter() {
+        for (c, v) in o.iter().filter(|(c, _)| !is_separator(c)) {
             m.serialize_entry(c, &v)?;
         }
         // An object only some processes have says how many.
@@ -348,10 +349,14 @@ impl JsonKeys {
         let mut nulls = Vec::new();
         let mut at = vec![0];
         for c in columns {
-            nulls.push(b',');
-            serde_json::to_writer(&mut nulls, &**c).map_err(json_err)?;
-            nulls.push(b':');
-            nulls.extend_from_slice(NULL);
+            // A separator's field is empty: written neither as a key nor
+            // as a value (see `Fields::field`).
+            if !is_separator(c) {
+                nulls.push(b',');
+                serde_json::to_writer(&mut nulls, &**c).map_err(json_err)?;
+                nulls.push(b':');
+                nulls.extend_from_slice(NULL);
+            }
             at.push(nulls.len());
         }
         Ok(JsonKeys { nulls, at })
@@ -429,6 +434,9 @@ impl Fields<'_> {
         let at = &self.keys.at;
         let (Some(&from), Some(&start), Some(&end)) = (at.get(self.next), at.get(i), at.get(i + 1))
         else {
+            if is_separator(column) {
+                return Ok(());
+            }
             // Not a column of the listing: written whole.
             self.end(out)?;
             out.write_all(b",")?;
@@ -436,6 +444,11 @@ impl Fields<'_> {
             out.write_all(b":")?;
             return serde_json::to_writer(&mut *out, value).map_err(json_err);
         };
+        if start == end {
+            // A separator (no key): the empty fields before it are
+            // written with the next value's run.
+            return Ok(());
+        }
         // The empty fields before this one, and its key.
         out.write_all(
             self.keys

@@ -14,6 +14,7 @@ use haproxy_admin::{
     display_name, sort_objects, Command, Enable, HAProxy, Health, NamePattern, ObjectKind,
     ObjectRef, Predicate, Selection, SessionsLeft, Snapshot, SortKey, StatObject, State, Weight,
 };
+use haproxy_proto::field::is_separator;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ fn unknown_column(snap: &Snapshot, flag: &str, c: &str) -> Failure {
     let known: Vec<&str> = ["name", "backend", "proxy"]
         .into_iter()
         .chain(snap.columns().iter().map(|x| &**x))
-        .filter(|c| !matches!(*c, "" | "-"))
+        .filter(|c| !is_separator(c))
         .collect();
 
     Failure::Usage(format!(
@@ -181,7 +182,7 @@ fn list(
     } else if l.output == Some(OutputMode::Wide) || !matches!(format, Format::Table) {
         snap.columns()
             .iter()
-            .filter(|c| !matches!(&***c, "pxname" | "svname"))
+            .filter(|c| !matches!(&***c, "pxname" | "svname") && !is_separator(c))
             .map(|c| c.to_string())
             .collect()
     } else {
@@ -716,6 +717,16 @@ fn present_on(hap: &HAProxy, b: &str, s: &str) -> Result<Vec<String>> {
 
 // ---- check ------------------------------------------------------------------
 
+/// A value of `check` as JSON: a number where it is one (weights,
+/// counts), as every other JSON output writes numbers; text otherwise.
+fn json_value(v: &Option<String>) -> serde_json::Value {
+    match v.as_deref().map(|t| (t, t.parse::<i64>())) {
+        Some((_, Ok(n))) => n.into(),
+        Some((t, Err(_))) => t.into(),
+        None => serde_json::Value::Null,
+    }
+}
+
 /// `check`: every difference between the processes, exit 1 when any.
 pub(crate) fn check(out: &mut impl Write, format: Format, hap: &HAProxy) -> Result {
     let snap = hap.snapshot()?;
@@ -729,7 +740,7 @@ pub(crate) fn check(out: &mut impl Write, format: Format, hap: &HAProxy) -> Resu
                     serde_json::json!({
                         "object": d.object,
                         "field": d.field,
-                        "values": d.values.iter().map(|(p, v)| serde_json::json!({"process": p.pid, "value": v})).collect::<Vec<_>>(),
+                        "values": d.values.iter().map(|(p, v)| serde_json::json!({"process": p.pid, "value": json_value(v)})).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

@@ -321,6 +321,15 @@ pub enum HeaderColumn<'a> {
     Unknown(&'a str),
 }
 
+/// Whether a header name is not a field but a separator: HAProxy 2.6
+/// prints a column named `-` between its own columns and the modules'
+/// (its value is `-` too), and an empty name is no field either. Writers
+/// leave these out where a field's name is a key (JSON, lists of
+/// columns); CSV keeps HAProxy's header as it is.
+pub fn is_separator(name: &str) -> bool {
+    matches!(name, "-" | "")
+}
+
 impl<'a> HeaderColumn<'a> {
     /// Classifies a header name.
     pub fn from_name(name: &'a str) -> HeaderColumn<'a> {

@@ -811,6 +811,17 @@ fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back
             .any(|d| d["field"] == "uweight" || d["field"] == "weight")),
         "{v}"
     );
+    // Numbers are JSON numbers, as in every other JSON output.
+    let weights: Vec<&Json> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["field"] == "weight")
+        .flat_map(|d| d["values"].as_array().into_iter().flatten())
+        .map(|p| &p["value"])
+        .collect();
+    assert!(!weights.is_empty(), "{v}");
+    assert!(weights.iter().all(|w| w.is_i64()), "{weights:?}");
 }
 
 #[test]

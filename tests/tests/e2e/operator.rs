@@ -286,3 +286,38 @@ fn run_in(dir: &std::path::Path, args: &[&str]) -> Full {
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
 }
+
+/// JSON has no key for HAProxy 2.6's `-` separator column (it printed
+/// `"-":"-"` in every object); the CSV keeps HAProxy's header as it is.
+#[test]
+fn json_has_no_separator_key() {
+    let f = Fleet::start(Options::default());
+    let stat = f.instances()[0].raw("show stat");
+    let header = stat.lines().next().expect("header");
+    let has_separator = header.split(',').any(|c| c == "-");
+    for args in [
+        &["--format", "json", "server", "list"][..],
+        &["--format", "json", "server", "list", "be_static/*"],
+        &["--format", "jsonl", "backend", "list"],
+        &["--format", "json", "backend", "show", "be_static"],
+        &["--format", "json", "dump"],
+    ] {
+        let o = run_in(&f.socket_dir(), args);
+        assert_eq!(o.code, 0, "{args:?}: {o:?}");
+        assert!(!o.stdout.contains("\"-\":"), "{args:?}: {:.400}", o.stdout);
+        if args[1] == "jsonl" {
+            for line in o.stdout.lines() {
+                let _: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            }
+        } else {
+            let _: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON");
+        }
+    }
+    let o = run_in(&f.socket_dir(), &["--format", "csv", "server", "list"]);
+    let csv_header = o.stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        csv_header.split(',').any(|c| c == "-"),
+        has_separator,
+        "CSV keeps HAProxy's columns: {csv_header}"
+    );
+}
