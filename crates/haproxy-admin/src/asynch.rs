@@ -611,7 +611,7 @@ impl AsyncHAProxy {
     /// writes do — each reply judged by recognition. Every write of the
     /// async API is a [`Command`] sent by this, [`AsyncHAProxy::run`] or
     /// [`AsyncHAProxy::run_batch`]: built once, by `haproxy-proto`'s
-    /// builder (for a weight, [`Weight::command`]).
+    /// builder (for a weight, [`crate::Weight::command`]).
     ///
     /// ```no_run
     /// # async fn f(hap: haproxy_admin::asynch::AsyncHAProxy) -> haproxy_admin::Result<()> {

@@ -277,7 +277,7 @@ impl<'a> StatTable<'a> {
 
     /// Each column with its place and how it combines across processes
     /// (`None` for columns not in the table): what an aggregator iterates,
-    /// reading each record's value with [`StatRecord::get_at`].
+    /// reading each record's value with [`StatRecord::get_at`](super::StatRecord::get_at).
     pub fn columns(
         &self,
     ) -> impl ExactSizeIterator<Item = (usize, HeaderColumn<'a>, Combine)> + '_ {
