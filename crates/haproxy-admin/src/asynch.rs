@@ -50,7 +50,7 @@ use crate::maps::{
     resolved, ListKind,
 };
 use crate::process::{apply_levels, level_asks};
-use crate::select::{wait_round, WaitRound};
+use crate::select::{round_budget, wait_round, WaitRound, WaitState};
 use crate::snapshot::parse_replies_into;
 use crate::{
     snapshot_differences, Batch, Difference, Entry, Error, HAProxy, Lookup, MapInfo, MapRef,
@@ -536,9 +536,16 @@ impl AsyncHAProxy {
         mut progress: impl FnMut(&[SessionsLeft]),
     ) -> Result<Vec<SessionsLeft>> {
         let end = Instant::now() + deadline;
+        let mut state = WaitState::default();
         loop {
-            let snap = self.snapshot().await?;
-            match wait_round(&snap, objects, max, (end, poll), &mut progress)? {
+            let bounded = AsyncHAProxy {
+                hap: self.hap.within(round_budget(end)),
+            };
+            let snap = match bounded.snapshot().await {
+                Ok(snap) => snap,
+                Err(e) => return state.cut_short(end).ok_or(e),
+            };
+            match wait_round(&snap, objects, max, (end, poll), &mut state, &mut progress)? {
                 WaitRound::Done(left) => return Ok(left),
                 WaitRound::Sleep(d) => tokio::time::sleep(d).await,
             }

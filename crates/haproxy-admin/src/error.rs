@@ -103,6 +103,22 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A sessions wait was undone: an object that was not taking new
+    /// traffic when the wait began (drained, in maintenance, a disabled
+    /// frontend) takes it again on a process, so the sessions it has left
+    /// no longer say what the wait was for.
+    #[error(
+        "the wait on {object} was undone: it takes new traffic again on pid {} (status {status})",
+        process.pid
+    )]
+    WaitUndone {
+        /// The object (`be/s1`, or a frontend's name).
+        object: String,
+        /// A process on which it takes traffic again.
+        process: ProcessId,
+        /// Its status there now (`UP`, `OPEN`, …).
+        status: String,
+    },
     /// A process could not be read while waiting for a state (its
     /// sessions are unknown, so the wait cannot be called done).
     #[error("{endpoint}: could not be read while waiting: {reason}")]

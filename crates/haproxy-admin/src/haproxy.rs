@@ -690,6 +690,29 @@ impl HAProxy {
         self.run(&Command::raw(line)?)
     }
 
+    /// The same process set and connection limiter, every command's
+    /// deadline at most `left` (the time a wait has left).
+    pub(crate) fn within(&self, left: Duration) -> HAProxy {
+        let s = &self.shared;
+        let mut settings = s.settings.clone();
+        let t = &mut settings.timeouts;
+        t.command = t.command.min(left);
+        t.connect = t.connect.min(left);
+        t.queue = t.queue.min(left);
+        if let Some(p) = settings.probe_timeout.as_mut() {
+            *p = (*p).min(left);
+        }
+        HAProxy {
+            shared: Arc::new(Shared {
+                processes: s.processes.clone(),
+                settings,
+                unreachable: s.unreachable.clone(),
+                spare: SpareTables::default(),
+            }),
+            skipped: Vec::new(),
+        }
+    }
+
     /// Every process of the set.
     pub(crate) fn all(&self) -> Vec<&Process> {
         self.shared.processes.iter().collect()

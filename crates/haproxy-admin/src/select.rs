@@ -23,7 +23,7 @@ use crate::haproxy::{HAProxy, PerProcess};
 use crate::objects::{ObjectKind, StatObject};
 use crate::snapshot::Snapshot;
 use crate::value::Value;
-use crate::{Error, Result};
+use crate::{Error, ProcessId, Result};
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
@@ -593,6 +593,78 @@ pub fn sessions_above(
     Ok(out)
 }
 
+/// Whether an object whose status is `status` takes new traffic: a
+/// server `UP` (`UP 1/3`, `UP (agent)`) or without checks, an `OPEN`
+/// frontend. `DRAIN`, `MAINT`, `NOLB`, `DOWN`, `STOP` do not.
+fn takes_traffic(status: &str) -> bool {
+    status_is(status, "UP") || status_is(status, "no check") || status_is(status, "OPEN")
+}
+
+/// What a sessions wait remembers from one round to the next: which
+/// object (by index) on which process was not taking new traffic when
+/// the wait began, and what was left after the last round.
+#[derive(Debug, Default)]
+pub(crate) struct WaitState {
+    held: Option<Vec<(usize, ProcessId)>>,
+    last: Vec<SessionsLeft>,
+}
+
+/// Every process's status of `o` in `snap`.
+fn statuses(snap: &Snapshot, o: &ObjectRef) -> Result<PerProcess<Option<Value>>> {
+    Ok(match o.kind {
+        ObjectKind::Server | ObjectKind::Listener => snap
+            .backend(&o.proxy)?
+            .server(&o.name)?
+            .metric_per_process("status"),
+        ObjectKind::Frontend => snap.frontend(&o.proxy)?.metric_per_process("status"),
+        ObjectKind::Backend => snap.backend(&o.proxy)?.metric_per_process("status"),
+    })
+}
+
+impl WaitState {
+    /// A read cut short by the deadline (each round's I/O is bounded by
+    /// the time left) is the end of the wait, not a failure to read: what
+    /// the last round saw is what is left. `None` before the deadline,
+    /// or when no round has seen anything yet.
+    pub(crate) fn cut_short(&mut self, end: Instant) -> Option<Vec<SessionsLeft>> {
+        (Instant::now() >= end && !self.last.is_empty()).then(|| std::mem::take(&mut self.last))
+    }
+
+    /// Fails when an object held out of traffic at the first round takes
+    /// traffic again in `snap` (someone set the drained server back to
+    /// `ready` mid-wait); remembers what is held at the first round.
+    fn check(&mut self, snap: &Snapshot, objects: &[ObjectRef]) -> Result<()> {
+        let first = self.held.is_none();
+        let mut held = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            for (p, v) in statuses(snap, o)? {
+                let status = v.as_ref().and_then(Value::as_str).unwrap_or_default();
+                let taking = takes_traffic(status);
+                if first {
+                    if !taking {
+                        held.push((i, p));
+                    }
+                } else if taking
+                    && self
+                        .held
+                        .as_ref()
+                        .is_some_and(|h| h.contains(&(i, p.clone())))
+                {
+                    return Err(Error::WaitUndone {
+                        object: o.to_string(),
+                        process: p,
+                        status: status.to_owned(),
+                    });
+                }
+            }
+        }
+        if first {
+            self.held = Some(held);
+        }
+        Ok(())
+    }
+}
+
 /// What a round of a sessions wait decides.
 pub(crate) enum WaitRound {
     /// The wait is over: what is left (empty: it succeeded).
@@ -610,21 +682,34 @@ pub(crate) fn wait_round(
     objects: &[ObjectRef],
     max: u64,
     (end, poll): (Instant, Duration),
+    state: &mut WaitState,
     progress: &mut impl FnMut(&[SessionsLeft]),
 ) -> Result<WaitRound> {
     if let Some(f) = snap.failures().first() {
+        if let Some(left) = state.cut_short(end) {
+            return Ok(WaitRound::Done(left));
+        }
         return Err(Error::WaitUnreadable {
             endpoint: f.endpoint.clone(),
             reason: f.error.to_string(),
         });
     }
+    state.check(snap, objects)?;
     let left = sessions_above(snap, objects, max)?;
     progress(&left);
     let now = Instant::now();
     if left.is_empty() || now >= end {
         return Ok(WaitRound::Done(left));
     }
+    state.last = left;
     Ok(WaitRound::Sleep(poll.min(end - now)))
+}
+
+/// The time a wait's round may take: what is left before `end`, but at
+/// least a moment, so that a round always reads.
+pub(crate) fn round_budget(end: Instant) -> Duration {
+    end.saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(100))
 }
 
 impl HAProxy {
@@ -659,11 +744,17 @@ impl HAProxy {
     /// # Ok(()) }
     /// ```
     ///
+    /// Every read of the wait ends by its deadline (a frozen process does
+    /// not stretch it). An object that was not taking new traffic when
+    /// the wait began (`DRAIN`, `MAINT`, a disabled frontend) and takes it
+    /// again on some process ends the wait with [`Error::WaitUndone`]:
+    /// the sessions it has left no longer mean what the wait was for.
+    ///
     /// # Errors
     ///
     /// A process that cannot be read during the wait (its sessions are
-    /// unknown, so the wait cannot succeed), or an object that is gone
-    /// ([`Error::NotFound`]).
+    /// unknown, so the wait cannot succeed), an object that is gone
+    /// ([`Error::NotFound`]), or [`Error::WaitUndone`].
     pub fn wait_sessions(
         &self,
         objects: &[ObjectRef],
@@ -673,9 +764,14 @@ impl HAProxy {
         mut progress: impl FnMut(&[SessionsLeft]),
     ) -> Result<Vec<SessionsLeft>> {
         let end = Instant::now() + deadline;
+        let mut state = WaitState::default();
         loop {
-            let snap = self.snapshot()?;
-            match wait_round(&snap, objects, max, (end, poll), &mut progress)? {
+            // Every read of the round ends by the wait's deadline.
+            let snap = match self.within(round_budget(end)).snapshot() {
+                Ok(snap) => snap,
+                Err(e) => return state.cut_short(end).ok_or(e),
+            };
+            match wait_round(&snap, objects, max, (end, poll), &mut state, &mut progress)? {
                 WaitRound::Done(left) => return Ok(left),
                 WaitRound::Sleep(d) => std::thread::sleep(d),
             }

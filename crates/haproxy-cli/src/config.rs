@@ -57,7 +57,9 @@ Exit codes:
      without --yes and no terminal to ask on)
   3  partial success with --allow-partial: done on the
      processes reached, the others named on stderr
-  4  a --wait reached its deadline";
+  4  a --wait reached its deadline
+  5  a --wait was undone: what it waited on took new
+     traffic again (set back to ready mid-wait)";
 
 /// A duration: seconds (`5`, `2.5`) or a number with a unit (`500ms`,
 /// `5s`, `2m`, `1h`).

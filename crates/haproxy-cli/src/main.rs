@@ -9,7 +9,8 @@
 //! (including an unknown column, an argument the command builder refuses,
 //! and a write on several objects without `--yes` and no terminal to
 //! confirm on), 3 on a partial success with `--allow-partial` (what was
-//! missed is named on stderr), 4 when a `--wait` reached its deadline.
+//! missed is named on stderr), 4 when a `--wait` reached its deadline, 5
+//! when a `--wait` was undone (what it waited on took traffic again).
 
 use clap::CommandFactory;
 use haproxy_admin::{
@@ -99,6 +100,10 @@ fn main() -> ExitCode {
         Err(Failure::Io(msg)) => {
             haproxy_cli::note!("haproxy-cli: {msg}");
             ExitCode::FAILURE
+        }
+        Err(Failure::Admin(e @ Error::WaitUndone { .. })) => {
+            haproxy_cli::note!("haproxy-cli: {e}");
+            ExitCode::from(sets::EXIT_WAIT_UNDONE)
         }
         // An argument the command builder refused is a usage error.
         Err(Failure::Admin(e @ Error::Proto(_))) => {
@@ -592,7 +597,7 @@ mod tests {
             assert!(l.chars().count() <= 60, "wider than 60 columns: {l:?}");
         }
         let codes = help.split("Exit codes:").nth(1).expect("an exit code list");
-        for code in 0..=4 {
+        for code in 0..=5 {
             assert!(
                 codes.lines().any(|l| l.starts_with(&format!("  {code}  "))),
                 "exit code {code} missing: {codes}"

@@ -27,6 +27,10 @@ const PREVIEW_LINES: usize = 20;
 /// The exit code of a `--wait` that reached its deadline.
 pub const EXIT_WAIT_TIMEOUT: u8 = 4;
 
+/// The exit code of a `--wait` that was undone: a drained or disabled
+/// object took new traffic again while it was waited for.
+pub const EXIT_WAIT_UNDONE: u8 = 5;
+
 // ---- selection ------------------------------------------------------------
 
 fn usage(e: haproxy_admin::Error) -> Failure {

@@ -206,6 +206,7 @@ fn reads_in_every_format() {
     let f = fleet(3, vec![], false);
     let raw = f.instances()[0].raw("show stat");
     let columns = header_of(&raw);
+    let json_columns: BTreeSet<String> = columns.iter().filter(|c| *c != "-").cloned().collect();
 
     // info
     let t = ok(&f, &["info"]);
@@ -291,7 +292,10 @@ fn reads_in_every_format() {
                 .filter(|k| *k != "name" && *k != "backend")
                 .cloned()
                 .collect();
-            assert_eq!(keys, columns, "{kind}: every show stat column, by name");
+            assert_eq!(
+                keys, json_columns,
+                "{kind}: every show stat column, by name (2.6's `-` separator is no field)"
+            );
             if kind == "server" {
                 assert!(o["backend"].is_string());
             }

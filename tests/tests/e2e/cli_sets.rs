@@ -574,6 +574,139 @@ fn drain_wait_returns_when_sessions_end_and_times_out_with_exit_4() {
     assert!(closed.elapsed() < Duration::from_secs(10), "{err}");
 }
 
+/// Spawns `haproxy-cli args` and returns it with its stderr lines as
+/// they come (a thread reads them), so a test can act on the wait's
+/// progress rather than on time.
+fn spawn_watched(f: &Fleet, args: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = command(f, args).spawn().expect("spawn haproxy-cli");
+    let err = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Lines from `rx` until one contains `needle` (within `within`); all of
+/// them.
+fn lines_until(
+    rx: &std::sync::mpsc::Receiver<String>,
+    needle: &str,
+    within: Duration,
+) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                let done = l.contains(needle);
+                seen.push(l);
+                if done {
+                    return seen;
+                }
+            }
+            Err(_) => panic!("no line with {needle:?} within {within:?}: {seen:?}"),
+        }
+    }
+}
+
+/// A drain wait is undone when someone sets the server back to `ready`
+/// while it waits: it ends with exit 5 naming the server and process,
+/// never "done"; and a process frozen mid-wait does not stretch the
+/// deadline: the read cut by it ends the wait as timed out (exit 4), not
+/// as a process that could not be read seconds later.
+#[test]
+fn a_drain_wait_that_is_undone_fails_and_a_frozen_process_keeps_the_deadline() {
+    let f = fleet(1, 2);
+    let slow = SlowBackend::start();
+    for i in f.instances() {
+        for s in ["s0", "s1"] {
+            let r = i.raw(&format!(
+                "set server be_0/{s} addr 127.0.0.1 port {}",
+                slow.port
+            ));
+            assert!(r.contains("changed") || r.trim().is_empty(), "{r}");
+        }
+    }
+    let clients = hold_sessions(&f, &slow, 4);
+
+    // Undone: s0 set back to ready on one process after the wait's first
+    // round (its first progress line).
+    let (mut child, rx) = spawn_watched(
+        &f,
+        &[
+            "server",
+            "drain",
+            "be_0/*",
+            "--wait",
+            "--timeout",
+            "60s",
+            "--yes",
+        ],
+    );
+    let mut seen = lines_until(&rx, "sessions left:", Duration::from_secs(30));
+    let undo = &f.instances()[1];
+    let r = undo.raw("set server be_0/s0 state ready");
+    assert!(r.trim().is_empty(), "{r}");
+    let status = child.wait().expect("wait haproxy-cli");
+    seen.extend(rx.iter());
+    let err = seen.join("\n");
+    assert_eq!(status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("undone") && err.contains("be_0/s0") && err.contains(&undo.pid.to_string()),
+        "{err}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.starts_with("done:")),
+        "never called done: {err}"
+    );
+
+    // A frozen process: the wait keeps its 3 s deadline.
+    ok(&f, &["server", "drain", "be_0/*", "--yes"]);
+    let frozen = &f.instances()[2];
+    let started = Instant::now();
+    let (mut child, rx) = spawn_watched(
+        &f,
+        &[
+            "server",
+            "drain",
+            "be_0/*",
+            "--wait",
+            "--timeout",
+            "3s",
+            "--yes",
+        ],
+    );
+    let mut seen = lines_until(&rx, "sessions left:", Duration::from_secs(30));
+    haproxy_e2e::signal(frozen.pid, "STOP");
+    let status = child.wait().expect("wait haproxy-cli");
+    let took = started.elapsed();
+    haproxy_e2e::signal(frozen.pid, "CONT");
+    seen.extend(rx.iter());
+    let err = seen.join("\n");
+    assert_eq!(
+        status.code(),
+        Some(4),
+        "timed out at the deadline ({took:?}): {err}"
+    );
+    assert!(err.contains("timed out"), "{err}");
+    // A bound for a hang, not a window: the exit code says the deadline
+    // logic ended it.
+    assert!(took < Duration::from_secs(15), "{took:?}");
+
+    slow.close_all();
+    drop(clients);
+    wait_until(Duration::from_secs(10), "sessions closed", || {
+        server_sessions(&f) == 0
+    });
+}
+
 #[test]
 fn dynamic_servers_are_added_and_deleted_on_every_process() {
     let f = fleet(1, 1);
