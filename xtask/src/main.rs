@@ -67,7 +67,7 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (the parent of this crate's directory).
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().unwrap_or(here).to_path_buf()
 }

@@ -25,7 +25,16 @@ const PUBLISHED: [&str; 4] = [
 /// checked is the packaging, not whether the tree is committed.
 pub(crate) fn package() -> Result {
     forget_earlier_packages();
-    let mut args = vec!["package", "--allow-dirty", "--quiet"];
+    let verify_dir = crate::root().join("target").join("package-verify");
+    forget_earlier_builds(&verify_dir);
+    let verify_dir = verify_dir.to_string_lossy().into_owned();
+    let mut args = vec![
+        "package",
+        "--allow-dirty",
+        "--quiet",
+        "--target-dir",
+        verify_dir.as_str(),
+    ];
     for c in PUBLISHED {
         args.extend(["-p", c]);
     }
@@ -88,6 +97,41 @@ fn forget_earlier_packages() {
             if PUBLISHED.iter().any(|p| name.starts_with(&format!("{p}-"))) {
                 if let Err(e) = std::fs::remove_dir_all(c.path()) {
                     eprintln!("xtask: cannot remove {}: {e}", c.path().display());
+                }
+            }
+        }
+    }
+}
+
+/// Removes what an earlier verification compiled of our crates. Cargo
+/// takes a registry crate of a given version to be immutable and reuses
+/// its build: the second run in one checkout verified `haproxy-cli`
+/// against the `haproxy-admin` compiled by the first (same version,
+/// older code) and failed. Verification builds in a target directory of
+/// its own (`target/package-verify`), so that only its copies of our
+/// crates are removed, the third-party ones kept, and the workspace's
+/// own builds untouched.
+fn forget_earlier_builds(dir: &std::path::Path) {
+    let ours = |name: &str| {
+        PUBLISHED
+            .iter()
+            .any(|p| name.starts_with(&format!("{p}-")) || name.contains(&p.replace('-', "_")))
+    };
+    for sub in [".fingerprint", "deps", "build"] {
+        let Ok(entries) = std::fs::read_dir(dir.join("debug").join(sub)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if ours(&name) {
+                let path = e.path();
+                let removed = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                if let Err(err) = removed {
+                    eprintln!("xtask: cannot remove {}: {err}", path.display());
                 }
             }
         }
