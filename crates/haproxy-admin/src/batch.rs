@@ -76,9 +76,10 @@ impl<'h> Batch<'h> {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::CommandFailed`] with HAProxy's text for the first
-    /// command that failed (naming the endpoint and the command), or
-    /// [`crate::Error::Partial`] when only some processes failed.
+    /// [`crate::Error::BatchFailed`] naming every command HAProxy refused
+    /// and how many were applied (for a batch of one command,
+    /// [`crate::Error::CommandFailed`]), or [`crate::Error::Partial`]
+    /// when only some processes failed.
     pub fn run(self) -> Result<PerProcess<Vec<String>>> {
         let settings = &self.hap.shared.settings;
         let lines = &self.lines;

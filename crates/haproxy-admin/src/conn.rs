@@ -204,26 +204,42 @@ impl Conn {
     }
 }
 
-/// Judges pipelined replies, each by its command; the first failure (in
-/// command order) is the error.
+/// Judges pipelined replies, each by its command. Every command was sent
+/// whatever the others' fate, so every refusal is reported
+/// ([`Error::BatchFailed`], with how many were applied); a single
+/// command's refusal is its [`Error::CommandFailed`].
 pub(crate) fn judge_pipelined(
     endpoint: &Endpoint,
     commands: &[Command],
     replies: Vec<String>,
 ) -> Result<Vec<String>> {
-    commands
-        .iter()
-        .zip(replies)
-        .map(|(command, reply)| {
-            if reply.trim() == "Permission denied" {
-                return Err(haproxy_transport::Error::LevelTooLow {
-                    endpoint: endpoint.clone(),
-                    command: command.line().to_owned(),
-                    message: reply.trim().to_owned(),
-                }
-                .into());
+    let mut judged = Vec::with_capacity(replies.len());
+    let mut refused = Vec::new();
+    for (command, reply) in commands.iter().zip(replies) {
+        if reply.trim() == "Permission denied" {
+            return Err(haproxy_transport::Error::LevelTooLow {
+                endpoint: endpoint.clone(),
+                command: command.line().to_owned(),
+                message: reply.trim().to_owned(),
             }
-            judge(endpoint, command, reply)
+            .into());
+        }
+        match judge(endpoint, command, reply) {
+            Ok(r) => judged.push(r),
+            // Every refusal is kept, not only the first: the batch went on.
+            Err(Error::CommandFailed {
+                command, message, ..
+            }) if commands.len() > 1 => refused.push((command, message)),
+            Err(e) => return Err(e),
+        }
+    }
+    if refused.is_empty() {
+        Ok(judged)
+    } else {
+        Err(Error::BatchFailed {
+            endpoint: endpoint.to_string(),
+            sent: commands.len(),
+            failures: refused,
         })
-        .collect()
+    }
 }

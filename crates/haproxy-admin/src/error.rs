@@ -38,6 +38,17 @@ pub enum Error {
         /// HAProxy's reply, verbatim.
         message: String,
     },
+    /// Commands of a batch that HAProxy at `endpoint` refused — every one,
+    /// in order — the others of the batch having been applied there.
+    #[error("{endpoint}: {}", DisplayBatch { sent: *sent, failures })]
+    BatchFailed {
+        /// The endpoint that answered.
+        endpoint: String,
+        /// How many commands the batch sent.
+        sent: usize,
+        /// Each refused command and HAProxy's reply to it, verbatim.
+        failures: Vec<(String, String)>,
+    },
     /// A single value was asked for but the processes disagree on it.
     #[error("processes disagree on {what}: {}", DisplayValues(.values))]
     InconsistentData {
@@ -269,8 +280,46 @@ impl ProcessFailure {
             } => {
                 format!("`{command}`: HAProxy said: {}", message.trim_end())
             }
+            Error::BatchFailed { sent, failures, .. } => DisplayBatch {
+                sent: *sent,
+                failures,
+            }
+            .to_string(),
             e => e.to_string(),
         }
+    }
+}
+
+/// Refused commands of a batch named in an error, at most this many; the
+/// rest are counted.
+const BATCH_FAILURES_NAMED: usize = 10;
+
+/// `2 of 2003 commands failed, 2001 applied: `set weight be/x 1`: HAProxy
+/// said: No such server.; …`
+struct DisplayBatch<'a> {
+    sent: usize,
+    failures: &'a [(String, String)],
+}
+
+impl fmt::Display for DisplayBatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.failures.len();
+        write!(
+            f,
+            "{n} of {} commands failed, {} applied: ",
+            self.sent,
+            self.sent.saturating_sub(n)
+        )?;
+        for (i, (command, message)) in self.failures.iter().take(BATCH_FAILURES_NAMED).enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "`{command}`: HAProxy said: {}", message.trim_end())?;
+        }
+        if n > BATCH_FAILURES_NAMED {
+            write!(f, "; and {} more", n - BATCH_FAILURES_NAMED)?;
+        }
+        Ok(())
     }
 }
 

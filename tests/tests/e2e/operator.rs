@@ -321,3 +321,49 @@ fn json_has_no_separator_key() {
         "CSV keeps HAProxy's columns: {csv_header}"
     );
 }
+
+/// A batch whose commands are refused on a process names every refused
+/// command there and how many were applied, not only the first.
+#[test]
+fn a_batch_names_every_refused_command_and_what_was_applied() {
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    let (lacking, having) = (&f.instances()[0], &f.instances()[1]);
+    for s in ["lone1", "lone2"] {
+        let r = having.raw(&format!("add server be_static/{s} 127.0.0.1:9"));
+        assert!(r.contains("New server registered"), "{r}");
+    }
+    let o = run_in(
+        &f.socket_dir(),
+        &["server", "set-weight", "be_static/*", "3", "--yes"],
+    );
+    assert_eq!(o.code, 1, "{o:?}");
+    let pid = lacking.pid.to_string();
+    let line = o
+        .stderr
+        .lines()
+        .find(|l| l.contains(&pid))
+        .unwrap_or_else(|| panic!("names pid {pid}: {o:?}"));
+    for s in ["lone1", "lone2"] {
+        assert!(
+            line.contains(&format!(
+                "`set weight be_static/{s} 3`: HAProxy said: No such server."
+            )),
+            "{line}"
+        );
+    }
+    assert!(line.contains("2 of 4 commands failed, 2 applied"), "{line}");
+    // What it says was applied, was: read back raw on each process.
+    for i in f.instances() {
+        for s in ["s1", "s2"] {
+            let w = i.raw(&format!("get weight be_static/{s}"));
+            assert!(w.starts_with("3 "), "pid {} {s}: {w}", i.pid);
+        }
+    }
+    for s in ["lone1", "lone2"] {
+        let w = having.raw(&format!("get weight be_static/{s}"));
+        assert!(w.starts_with("3 "), "{s}: {w}");
+    }
+}
