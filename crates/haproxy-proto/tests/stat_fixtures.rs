@@ -470,7 +470,10 @@ fn allowed(nature: char) -> &'static [Combine] {
         'C' | 'L' | 'R' => &[Combine::Sum],
         'G' => &[Combine::Sum, Combine::MustAgree],
         'M' => &[Combine::Max],
-        'A' | 'D' => &[Combine::Average],
+        // An age: the mean, or the most recent (`lastchg`: the last
+        // change on any process is what "since the last change" means).
+        'A' => &[Combine::Average, Combine::Min],
+        'D' => &[Combine::Average],
         'a' => &[Combine::Average, Combine::MustAgree],
         'N' | 'O' => &[Combine::MustAgree],
         other => panic!("unexpected nature {other}"),
