@@ -117,6 +117,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The binary's name, as completions and the man page call it.
+const BIN: &str = "haproxy-cli";
+
+/// clap_complete's bash script for a name with a hyphen names each
+/// subcommand's state `haproxy__subcmd__cli__subcmd__server` in one
+/// place and `haproxy__cli__subcmd__server` in the other (clap issues
+/// 6421, 6529), so nothing below the top level completed. One spelling
+/// is made the other's.
+fn fix_bash_completion(script: &[u8]) -> Vec<u8> {
+    let wrong = BIN.replace('-', "__subcmd__");
+    let right = BIN.replace('-', "__");
+    String::from_utf8_lossy(script)
+        .replace(&wrong, &right)
+        .into_bytes()
+}
+
 /// HAProxy's replies end in newlines and may span lines; stderr gets one.
 fn one_line(s: &str) -> String {
     s.split('\n')
@@ -132,7 +148,10 @@ fn run(cli: &Cli) -> Result {
         // failed write, and `completions bash | head -1` closes the pipe.
         Command::Completions { shell } => {
             let mut text = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "haproxy-cli", &mut text);
+            clap_complete::generate(*shell, &mut Cli::command(), BIN, &mut text);
+            if *shell == clap_complete::Shell::Bash {
+                text = fix_bash_completion(&text);
+            }
             std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }

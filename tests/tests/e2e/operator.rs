@@ -367,3 +367,60 @@ fn a_batch_names_every_refused_command_and_what_was_applied() {
         assert!(w.starts_with("3 "), "{s}: {w}");
     }
 }
+
+/// The bash completion works below the top level, in a real bash: the
+/// script clap_complete makes for a hyphenated name completed nothing
+/// after `haproxy-cli server` (it listed files).
+#[test]
+fn bash_completes_every_level() {
+    let script = Command::new(cli())
+        .args(["completions", "bash"])
+        .output()
+        .expect("completions");
+    assert!(script.status.success());
+    let file = std::env::temp_dir().join(format!("hx-completion-{}.bash", std::process::id()));
+    std::fs::write(&file, &script.stdout).expect("write the script");
+    let complete = |words: &[&str]| -> Vec<String> {
+        // COMP_WORDS as bash fills it; the function gets the command,
+        // the word being completed and the one before it.
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            "source '{}' && COMP_WORDS=({}) && COMP_CWORD={} && _haproxy__cli haproxy-cli '{}' '{}' && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display(),
+            quoted.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let o = Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .expect("run bash");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let top = complete(&["haproxy-cli", ""]);
+    assert!(top.iter().any(|w| w == "server"), "{top:?}");
+    let server = complete(&["haproxy-cli", "server", ""]);
+    for w in ["list", "drain", "set-weight", "add"] {
+        assert!(server.iter().any(|x| x == w), "{w} in {server:?}");
+    }
+    let drain = complete(&["haproxy-cli", "server", "drain", "--wa"]);
+    assert_eq!(drain, ["--wait"], "{drain:?}");
+    let map = complete(&["haproxy-cli", "map", "re"]);
+    assert_eq!(map, ["replace"], "{map:?}");
+    // And bash registers it under the binary's name.
+    let program = format!("source '{}' && complete -p haproxy-cli", file.display());
+    let o = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .expect("run bash");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("-F _haproxy__cli"),
+        "{o:?}"
+    );
+    let _ = std::fs::remove_file(&file);
+}
