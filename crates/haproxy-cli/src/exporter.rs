@@ -39,6 +39,10 @@ pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// How long a client has to send its whole request head.
 pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 
+/// The most threads `--concurrency` and `--http-workers` may each ask
+/// for (a thread each; 100,000 of them exhausted the process).
+const MAX_WORKERS: usize = 1024;
+
 /// How long one write of the answer may block.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -580,10 +584,15 @@ fn targets(cli: &Cli, args: &ExporterArgs) -> Result<Vec<Target>> {
 pub(crate) fn run(cli: &Cli, args: &ExporterArgs) -> Result {
     let timeout = secs("scrape-timeout", args.scrape_timeout, false)?;
     let max_age = secs("max-age", args.max_age, true)?;
-    if args.concurrency == 0 || args.http_workers == 0 {
-        return Err(Failure::Usage(
-            "--concurrency and --http-workers must be at least 1".to_owned(),
-        ));
+    for (flag, n) in [
+        ("--concurrency", args.concurrency),
+        ("--http-workers", args.http_workers),
+    ] {
+        if !(1..=MAX_WORKERS).contains(&n) {
+            return Err(Failure::Usage(format!(
+                "{flag} must be from 1 to {MAX_WORKERS}, not {n}"
+            )));
+        }
     }
     let exporter = Arc::new(Exporter {
         targets: targets(cli, args)?.into_iter().map(Arc::new).collect(),
@@ -618,7 +627,17 @@ pub(crate) fn run(cli: &Cli, args: &ExporterArgs) -> Result {
         });
     }
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors (EMFILE) and the like: the
+                // pending connection stays queued, so retrying at once
+                // spins a core; pause instead.
+                haproxy_cli::note!("haproxy-cli: exporter: accept: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
         if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(stream) {
             let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = respond(&mut s, 503, "text/plain", &[], b"busy\n", false);
@@ -643,13 +662,40 @@ fn read_head(s: &mut TcpStream) -> std::result::Result<Vec<u8>, u16> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return Err(408),
         }
-        if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            return Ok(buf);
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(431);
+        // The head ends at an empty line, CRLF or a bare LF (RFC 9112
+        // lets a server take LF alone); it must end within MAX_HEAD,
+        // whatever was read with it.
+        match head_end(&buf) {
+            Some(end) if end <= MAX_HEAD => return Ok(buf),
+            Some(_) => return Err(431),
+            None if buf.len() > MAX_HEAD => return Err(431),
+            None => {}
         }
     }
+}
+
+/// Where the request head ends (after its empty line), if it does.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether an `Accept-Encoding` value takes gzip: named, with a q-value
+/// above 0 (`gzip;q=0` refuses it).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        name.eq_ignore_ascii_case("gzip") && q > 0.0
+    })
 }
 
 fn serve(mut s: TcpStream, exporter: &Exporter) {
@@ -688,9 +734,7 @@ fn serve(mut s: TcpStream, exporter: &Exporter) {
         "/metrics" => {
             let gzip = req.headers.iter().any(|h| {
                 h.name.eq_ignore_ascii_case("accept-encoding")
-                    && String::from_utf8_lossy(h.value)
-                        .split(',')
-                        .any(|e| e.split(';').next().unwrap_or("").trim() == "gzip")
+                    && accepts_gzip(&String::from_utf8_lossy(h.value))
             });
             if exporter.max_age.is_zero() && !head_only {
                 // HTTP/1.0 has no chunks: its body ends with the
@@ -782,6 +826,30 @@ fn close(s: &mut TcpStream) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_end_at_an_empty_line_crlf_or_lf() {
+        assert_eq!(head_end(b"GET / HTTP/1.0\r\n\r\n"), Some(18));
+        assert_eq!(head_end(b"GET / HTTP/1.0\n\n"), Some(16));
+        assert_eq!(head_end(b"GET / HTTP/1.0\r\nA: b\r\n"), None);
+        assert_eq!(head_end(b"GET / HTTP/1.0\n\nbody\r\n\r\n"), Some(16));
+    }
+
+    #[test]
+    fn gzip_is_taken_only_when_accepted() {
+        for (value, want) in [
+            ("gzip", true),
+            ("GZIP", true),
+            ("deflate, gzip;q=0.5", true),
+            ("gzip;q=0", false),
+            ("gzip; q=0.0", false),
+            ("br, deflate", false),
+            ("", false),
+            ("gzip;q=1, identity", true),
+        ] {
+            assert_eq!(accepts_gzip(value), want, "{value:?}");
+        }
+    }
 
     #[test]
     fn inventory_lines() {

@@ -424,3 +424,65 @@ fn bash_completes_every_level() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// The exporter's HTTP edges, with a real TCP client: a head over 16 KiB
+/// is refused however it arrives, a bare-LF request is answered (not
+/// left to a 408 after 5 s), `gzip;q=0` gets no gzip, and a worker count
+/// that would exhaust the process is a usage error.
+#[test]
+fn the_exporter_reads_requests_as_http_says() {
+    use std::io::Read;
+    let f = Fleet::start(Options::default());
+    let sock = f.instances()[0].socket.to_string_lossy().into_owned();
+    let e = crate::one_path::Exporter::start(&["--socket", &sock], &[]);
+    let exchange = |bytes: &[u8]| -> String {
+        let mut s = std::net::TcpStream::connect(e.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let _ = s.write_all(bytes);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    // 17,000 bytes of head, its end in the same read as the excess.
+    let mut big = b"GET /metrics HTTP/1.0\r\nX-Pad: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 17_000));
+    big.extend_from_slice(b"\r\n\r\n");
+    let r = exchange(&big);
+    assert!(r.starts_with("HTTP/1.1 431"), "{r:.200}");
+    let r = exchange(b"GET /metrics HTTP/1.0\n\n");
+    assert!(r.starts_with("HTTP/1.1 200"), "bare LF: {r:.200}");
+    assert!(r.contains("be_static"), "{r:.200}");
+    let r = exchange(b"GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r:.200}");
+    assert!(
+        !r.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{r:.300}"
+    );
+    assert!(r.contains("be_static"), "plain text: {r:.200}");
+    let r = exchange(b"GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n");
+    assert!(
+        r.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{r:.300}"
+    );
+
+    for flag in ["--http-workers", "--concurrency"] {
+        let o = Command::new(cli())
+            .args([
+                "--socket",
+                &sock,
+                "exporter",
+                "--listen",
+                "127.0.0.1:0",
+                flag,
+                "100000",
+            ])
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{flag}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("from 1 to 1024"),
+            "{o:?}"
+        );
+    }
+}
