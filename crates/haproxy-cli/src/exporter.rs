@@ -376,25 +376,21 @@ impl Exporter {
                             "haproxy-cli: exporter: {}: skipped {path}: {why}",
                             t.name
                         );
-                        let mut l = labels.clone();
-                        l.push(("endpoint", path));
-                        l.push(("pid", ""));
-                        e.gauge(UP, UP_HELP, &l, 0.0);
+                        up(&mut e, &labels, path, 0.0);
                     }
                     for p in snap.processes() {
-                        up(&mut e, &labels, &p.endpoint().to_string(), p.id().pid, 1.0);
+                        let endpoint = p.endpoint().to_string();
+                        up(&mut e, &labels, &endpoint, 1.0);
+                        process_info(&mut e, &labels, &endpoint, p);
                     }
                     for f in snap.failures() {
                         haproxy_cli::note!("haproxy-cli: exporter: {}: {f}", t.name);
-                        up(&mut e, &labels, &f.endpoint, f.process.pid, 0.0);
+                        up(&mut e, &labels, &f.endpoint, 0.0);
                     }
                 }
                 Err(err) => {
                     haproxy_cli::note!("haproxy-cli: exporter: {}: {err}", t.name);
-                    let mut l = labels.clone();
-                    l.push(("endpoint", ""));
-                    l.push(("pid", ""));
-                    e.gauge(UP, UP_HELP, &l, 0.0);
+                    up(&mut e, &labels, "", 0.0);
                 }
             }
             e.gauge(
@@ -455,12 +451,35 @@ const UP: &str = "haproxy_up";
 const UP_HELP: &str =
     "1 if this HAProxy process answered show info and show stat in this scrape, 0 if it failed or did not answer in time";
 
-fn up(e: &mut Exposition<'_>, labels: &[(&str, &str)], endpoint: &str, pid: u32, v: f64) {
-    let pid = pid.to_string();
+/// `haproxy_up` of one endpoint. Its labels are the endpoint's alone, not
+/// the process's: a reload (a new pid) keeps the series, so that alerts
+/// and `rate()` over it do not restart.
+fn up(e: &mut Exposition<'_>, labels: &[(&str, &str)], endpoint: &str, v: f64) {
+    let mut l = labels.to_vec();
+    l.push(("endpoint", endpoint));
+    e.gauge(UP, UP_HELP, &l, v);
+}
+
+/// `haproxy_cli_process_info 1` with the process behind an endpoint: its
+/// pid and version, as labels of an info series (the pid changes at every
+/// reload; here that is one series replacing another, as it should be).
+fn process_info(
+    e: &mut Exposition<'_>,
+    labels: &[(&str, &str)],
+    endpoint: &str,
+    p: &haproxy_admin::Process,
+) {
+    let pid = p.id().pid.to_string();
     let mut l = labels.to_vec();
     l.push(("endpoint", endpoint));
     l.push(("pid", &pid));
-    e.gauge(UP, UP_HELP, &l, v);
+    l.push(("version", p.version().unwrap_or("")));
+    e.gauge(
+        "haproxy_cli_process_info",
+        "1 for each HAProxy process read in this scrape: the pid and version behind each endpoint",
+        &l,
+        1.0,
+    );
 }
 
 fn secs(what: &str, s: f64, zero_ok: bool) -> Result<Duration> {

@@ -498,7 +498,7 @@ fn the_exporter_honours_max_reply_size() {
             .collect();
         let real_up = ups
             .iter()
-            .find(|l| l.contains(&format!("pid=\"{}\"", real.pid)));
+            .find(|l| l.contains(&format!("endpoint=\"{}\"", real.socket.display())));
         assert!(
             real_up.is_some_and(|l| l.ends_with(" 1")),
             "the real process is served: {ups:?}"
@@ -507,6 +507,15 @@ fn the_exporter_honours_max_reply_size() {
             ups.iter()
                 .any(|l| l.contains("endless.sock") && l.ends_with(" 0")),
             "the endless one is down: {ups:?}"
+        );
+        // No pid on `haproxy_up` (a reload keeps the series); the pid is
+        // on the info series of the process behind the endpoint.
+        assert!(ups.iter().all(|l| !l.contains("pid=")), "{ups:?}");
+        assert!(
+            body.lines()
+                .any(|l| l.starts_with("haproxy_cli_process_info{")
+                    && l.contains(&format!("pid=\"{}\"", real.pid))),
+            "the info series names the pid"
         );
         assert!(
             body.contains("haproxy_backend_status{proxy=\"be_static\""),
