@@ -938,6 +938,19 @@ fn in_scope(s: Scopes, kind: ObjectKind) -> bool {
     }
 }
 
+/// Who each process is and since when differ whenever processes do: in a
+/// combined exposition they are never a disagreement (a per-pid series
+/// that comes and goes with every restart, and `haproxy_cli_disagreement`
+/// stuck at 1). The fleet's uptime is its youngest process's, its start
+/// time the latest; per process, each keeps its own.
+fn identity_combine(field: &str) -> Option<haproxy_proto::Combine> {
+    match field {
+        "Uptime_sec" => Some(haproxy_proto::Combine::Min),
+        "Start_time_sec" => Some(haproxy_proto::Combine::Max),
+        _ => None,
+    }
+}
+
 /// One value of a field in the current context: the process it is from
 /// when the field is per process (a disagreement, or per-process mode).
 type Sample<'v> = (Option<&'v ProcessId>, Option<&'v Value>);
@@ -1370,7 +1383,9 @@ impl<'s> Source<'s> {
                     }
                     return;
                 }
-                let v = self.snap.info_field_spelled(m.fields);
+                let v = self
+                    .snap
+                    .info_field_as(m.fields, m.fields.first().and_then(|f| identity_combine(f)));
                 if v.is_none() && m.value == InfoValue::NumberWherePrinted {
                     return;
                 }

@@ -486,3 +486,57 @@ fn the_exporter_reads_requests_as_http_says() {
         );
     }
 }
+
+/// Two processes started at different seconds, read as one target: their
+/// uptime and start time are one combined series each (the youngest's
+/// uptime, the latest start), never per-pid series nor a disagreement.
+#[test]
+fn identity_fields_are_never_exporter_disagreements() {
+    let uptime = |i: &Instance| -> u64 {
+        i.raw("show info")
+            .lines()
+            .find_map(|l| l.strip_prefix("Uptime_sec: "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("Uptime_sec")
+    };
+    let older = Fleet::start(Options::default());
+    haproxy_e2e::wait_until(Duration::from_secs(10), "a second of uptime", || {
+        uptime(&older.instances()[0]) >= 2
+    });
+    let younger = Fleet::start(Options::default());
+    let links = older.dir().join("both");
+    std::fs::create_dir_all(&links).expect("mkdir");
+    std::os::unix::fs::symlink(&older.instances()[0].socket, links.join("a.sock")).expect("link");
+    std::os::unix::fs::symlink(&younger.instances()[0].socket, links.join("b.sock")).expect("link");
+    let dir = links.to_string_lossy().into_owned();
+    let e = crate::one_path::Exporter::start(&["--socket-dir", &dir], &[]);
+    let body = e.scrape();
+    for field in ["Uptime_sec", "Start_time_sec"] {
+        assert!(
+            !body.contains(&format!("field=\"{field}\"")),
+            "{field} flagged as a disagreement"
+        );
+    }
+    for family in [
+        "haproxy_process_uptime_seconds",
+        "haproxy_process_start_time_seconds",
+    ] {
+        let lines: Vec<&str> = body
+            .lines()
+            .filter(|l| l.starts_with(family) && !l.starts_with('#'))
+            .collect();
+        assert_eq!(lines.len(), 1, "one combined series: {lines:?}");
+        assert!(!lines[0].contains("pid="), "{lines:?}");
+    }
+    let combined: u64 = body
+        .lines()
+        .find(|l| l.starts_with("haproxy_process_uptime_seconds"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .expect("uptime value");
+    assert!(
+        combined < uptime(&older.instances()[0]),
+        "the youngest process's uptime, not the oldest's: {combined}"
+    );
+}

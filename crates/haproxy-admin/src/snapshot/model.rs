@@ -220,14 +220,26 @@ impl Snapshot {
     /// name's entry of the info field table says. A fleet of both
     /// spellings is one field, not a field only some processes print.
     pub fn info_field_spelled(&self, names: &[&str]) -> Option<Combined<Value>> {
+        self.info_field_as(names, None)
+    }
+
+    /// [`Snapshot::info_field_spelled`], combined by `how` rather than by
+    /// the field's own rule when it is given (the exporter's combined
+    /// identity fields).
+    pub(crate) fn info_field_as(
+        &self,
+        names: &[&str],
+        how: Option<Combine>,
+    ) -> Option<Combined<Value>> {
         let raw: Vec<Option<&str>> = self
             .procs
             .iter()
             .map(|p| names.iter().find_map(|n| p.info.get(n)))
             .collect();
         let uneven = raw.iter().any(Option::is_none);
-        let how = match (uneven, names.first()) {
-            (false, Some(name)) => info_combine(name),
+        let how = match (uneven, names.first(), how) {
+            (false, Some(_), Some(how)) => how,
+            (false, Some(name), None) => info_combine(name),
             _ => Combine::MustAgree,
         };
         let values: Vec<Option<Value>> =
