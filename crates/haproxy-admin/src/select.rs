@@ -571,14 +571,7 @@ pub fn sessions_above(
 ) -> Result<Vec<SessionsLeft>> {
     let mut out = Vec::new();
     for o in objects {
-        let per = match o.kind {
-            ObjectKind::Server | ObjectKind::Listener => snap
-                .backend(&o.proxy)?
-                .server(&o.name)?
-                .metric_per_process("scur"),
-            ObjectKind::Frontend => snap.frontend(&o.proxy)?.metric_per_process("scur"),
-            ObjectKind::Backend => snap.backend(&o.proxy)?.metric_per_process("scur"),
-        };
+        let per = per_process_of(snap, o, "scur")?;
         let per_process: PerProcess<u64> = per
             .into_iter()
             .map(|(p, v)| (p, v.as_ref().and_then(Value::as_u64).unwrap_or(0)))
@@ -609,15 +602,23 @@ pub(crate) struct WaitState {
     last: Vec<SessionsLeft>,
 }
 
-/// Every process's status of `o` in `snap`.
-fn statuses(snap: &Snapshot, o: &ObjectRef) -> Result<PerProcess<Option<Value>>> {
+/// Every process's `column` of `o` in `snap`.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] when the object is not in the snapshot.
+fn per_process_of(
+    snap: &Snapshot,
+    o: &ObjectRef,
+    column: &str,
+) -> Result<PerProcess<Option<Value>>> {
     Ok(match o.kind {
         ObjectKind::Server | ObjectKind::Listener => snap
             .backend(&o.proxy)?
             .server(&o.name)?
-            .metric_per_process("status"),
-        ObjectKind::Frontend => snap.frontend(&o.proxy)?.metric_per_process("status"),
-        ObjectKind::Backend => snap.backend(&o.proxy)?.metric_per_process("status"),
+            .metric_per_process(column),
+        ObjectKind::Frontend => snap.frontend(&o.proxy)?.metric_per_process(column),
+        ObjectKind::Backend => snap.backend(&o.proxy)?.metric_per_process(column),
     })
 }
 
@@ -637,7 +638,7 @@ impl WaitState {
         let first = self.held.is_none();
         let mut held = Vec::new();
         for (i, o) in objects.iter().enumerate() {
-            for (p, v) in statuses(snap, o)? {
+            for (p, v) in per_process_of(snap, o, "status")? {
                 let status = v.as_ref().and_then(Value::as_str).unwrap_or_default();
                 let taking = takes_traffic(status);
                 if first {

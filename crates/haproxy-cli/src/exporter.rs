@@ -89,20 +89,9 @@ struct Flight {
 impl Flight {
     /// What the read gave, or `None` when `deadline` comes first.
     fn wait_until(&self, deadline: Instant) -> Option<ReadOutcome> {
-        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(r) = done.as_ref() {
-                return Some(r.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            done = match self.cv.wait_timeout(done, deadline - now) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
-        }
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let done = wait_for(&self.cv, done, deadline, |d| d.is_some())?;
+        done.clone()
     }
 
     fn finish(&self, r: ReadOutcome) {
@@ -177,6 +166,27 @@ struct Scraped {
     skipped: Vec<(String, String)>,
 }
 
+/// Waits on `cv` until `ready` holds for the guarded value, or
+/// `deadline` passes (`None`); a poisoned lock is taken as it is.
+fn wait_for<'a, T>(
+    cv: &Condvar,
+    mut guard: std::sync::MutexGuard<'a, T>,
+    deadline: Instant,
+    ready: impl Fn(&T) -> bool,
+) -> Option<std::sync::MutexGuard<'a, T>> {
+    while !ready(&guard) {
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        guard = match cv.wait_timeout(guard, deadline - now) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        };
+    }
+    Some(guard)
+}
+
 /// A counting semaphore whose waits have a deadline.
 #[derive(Debug)]
 struct Slots {
@@ -186,19 +196,14 @@ struct Slots {
 
 impl Slots {
     fn acquire_until(&self, deadline: Instant) -> bool {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
+        let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        match wait_for(&self.cv, free, deadline, |f| *f > 0) {
+            Some(mut free) => {
+                *free -= 1;
+                true
             }
-            free = match self.cv.wait_timeout(free, deadline - now) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
+            None => false,
         }
-        *free -= 1;
-        true
     }
 
     fn release(&self) {

@@ -468,6 +468,19 @@ fn hold_sessions(f: &Fleet, slow: &SlowBackend, n: u64) -> Vec<TcpStream> {
     clients
 }
 
+/// Points `be_0/s0` and `be_0/s1` of every instance at the slow backend.
+fn point_at_slow(f: &Fleet, slow: &SlowBackend) {
+    for i in f.instances() {
+        for s in ["s0", "s1"] {
+            let r = i.raw(&format!(
+                "set server be_0/{s} addr 127.0.0.1 port {}",
+                slow.port
+            ));
+            assert!(r.contains("changed") || r.trim().is_empty(), "{r}");
+        }
+    }
+}
+
 fn wait_child(child: &mut Child, within: Duration) -> (i32, String) {
     let deadline = Instant::now() + within;
     loop {
@@ -490,15 +503,7 @@ fn wait_child(child: &mut Child, within: Duration) -> (i32, String) {
 fn drain_wait_returns_when_sessions_end_and_times_out_with_exit_4() {
     let f = fleet(1, 2);
     let slow = SlowBackend::start();
-    for i in f.instances() {
-        for s in ["s0", "s1"] {
-            let r = i.raw(&format!(
-                "set server be_0/{s} addr 127.0.0.1 port {}",
-                slow.port
-            ));
-            assert!(r.contains("changed") || r.trim().is_empty(), "{r}");
-        }
-    }
+    point_at_slow(&f, &slow);
 
     // Sessions held open: the wait reaches its deadline, exit 4, naming
     // what is left.
@@ -625,39 +630,39 @@ fn lines_until(
 fn a_drain_wait_that_is_undone_fails_and_a_frozen_process_keeps_the_deadline() {
     let f = fleet(1, 2);
     let slow = SlowBackend::start();
-    for i in f.instances() {
-        for s in ["s0", "s1"] {
-            let r = i.raw(&format!(
-                "set server be_0/{s} addr 127.0.0.1 port {}",
-                slow.port
-            ));
-            assert!(r.contains("changed") || r.trim().is_empty(), "{r}");
-        }
-    }
+    point_at_slow(&f, &slow);
     let clients = hold_sessions(&f, &slow, 4);
 
-    // Undone: s0 set back to ready on one process after the wait's first
-    // round (its first progress line).
-    let (mut child, rx) = spawn_watched(
-        &f,
-        &[
-            "server",
-            "drain",
-            "be_0/*",
-            "--wait",
-            "--timeout",
-            "60s",
-            "--yes",
-        ],
-    );
-    let mut seen = lines_until(&rx, "sessions left:", Duration::from_secs(30));
+    // `drain --wait` with `timeout`; `act` runs once the wait's first
+    // round is done (its first progress line). Its exit code and stderr.
+    let drain_wait = |timeout: &str, act: &dyn Fn()| -> (Option<i32>, Vec<String>) {
+        let (mut child, rx) = spawn_watched(
+            &f,
+            &[
+                "server",
+                "drain",
+                "be_0/*",
+                "--wait",
+                "--timeout",
+                timeout,
+                "--yes",
+            ],
+        );
+        let mut seen = lines_until(&rx, "sessions left:", Duration::from_secs(30));
+        act();
+        let status = child.wait().expect("wait haproxy-cli");
+        seen.extend(rx.iter());
+        (status.code(), seen)
+    };
+
+    // Undone: s0 set back to ready on one process mid-wait.
     let undo = &f.instances()[1];
-    let r = undo.raw("set server be_0/s0 state ready");
-    assert!(r.trim().is_empty(), "{r}");
-    let status = child.wait().expect("wait haproxy-cli");
-    seen.extend(rx.iter());
+    let (code, seen) = drain_wait("60s", &|| {
+        let r = undo.raw("set server be_0/s0 state ready");
+        assert!(r.trim().is_empty(), "{r}");
+    });
     let err = seen.join("\n");
-    assert_eq!(status.code(), Some(5), "{err}");
+    assert_eq!(code, Some(5), "{err}");
     assert!(
         err.contains("undone") && err.contains("be_0/s0") && err.contains(&undo.pid.to_string()),
         "{err}"
@@ -671,30 +676,11 @@ fn a_drain_wait_that_is_undone_fails_and_a_frozen_process_keeps_the_deadline() {
     ok(&f, &["server", "drain", "be_0/*", "--yes"]);
     let frozen = &f.instances()[2];
     let started = Instant::now();
-    let (mut child, rx) = spawn_watched(
-        &f,
-        &[
-            "server",
-            "drain",
-            "be_0/*",
-            "--wait",
-            "--timeout",
-            "3s",
-            "--yes",
-        ],
-    );
-    let mut seen = lines_until(&rx, "sessions left:", Duration::from_secs(30));
-    haproxy_e2e::signal(frozen.pid, "STOP");
-    let status = child.wait().expect("wait haproxy-cli");
+    let (code, seen) = drain_wait("3s", &|| haproxy_e2e::signal(frozen.pid, "STOP"));
     let took = started.elapsed();
     haproxy_e2e::signal(frozen.pid, "CONT");
-    seen.extend(rx.iter());
     let err = seen.join("\n");
-    assert_eq!(
-        status.code(),
-        Some(4),
-        "timed out at the deadline ({took:?}): {err}"
-    );
+    assert_eq!(code, Some(4), "timed out at the deadline ({took:?}): {err}");
     assert!(err.contains("timed out"), "{err}");
     // A bound for a hang, not a window: the exit code says the deadline
     // logic ended it.
