@@ -254,6 +254,12 @@ impl Snapshot {
         scratch: &mut Vec<Option<Value>>,
     ) -> Option<CombinedRef<'r>> {
         let how = self.combine.get(col).copied().unwrap_or(Combine::MustAgree);
+        if let Some(w) = self.weights.get(col).copied().flatten() {
+            let pairs = recs.iter().map(|r| (r.cell(col), r.cell(w)));
+            if let Some(v) = weighted_mean(pairs) {
+                return Some(CombinedRef::Value(ValueRef::Unsigned(v)));
+            }
+        }
         // Every process holds a small number or nothing (most fields):
         // combined on the parser's integers, nothing unpacked or built.
         if let Some(v) = fold_small(how, recs, col) {
@@ -283,6 +289,13 @@ impl Snapshot {
                 }
                 let rows = &rows[..recs.len()];
                 for (col, &how) in self.combine.iter().enumerate() {
+                    if let Some(w) = self.weights[col] {
+                        let pairs = rows.iter().map(|r| (r.get(col), r.get(w)));
+                        if let Some(v) = weighted_mean(pairs) {
+                            f(col, Some(&CombinedRef::Value(ValueRef::Unsigned(v))))?;
+                            continue;
+                        }
+                    }
                     match fold_aligned(how, rows, col) {
                         Some(v) => {
                             // A number owns nothing: not dropped, so no
@@ -528,6 +541,29 @@ impl<'a> Rec<'a> {
     }
 }
 
+/// How many samples HAProxy's time averages hold at most.
+const AVERAGE_WINDOW: u64 = 1024;
+
+/// The mean of each process's average `(value, sessions)`, weighted by
+/// the samples behind it (its sessions, at most [`AVERAGE_WINDOW`]),
+/// rounded to the nearest integer; `None` when no process has both an
+/// average and a session (then they are averaged plainly).
+fn weighted_mean<'a>(pairs: impl Iterator<Item = (Cell<'a>, Cell<'a>)>) -> Option<u64> {
+    let num = |c: Cell<'_>| match c {
+        Cell::UInt(n) => Some(n),
+        Cell::Int(n) => u64::try_from(n).ok(),
+        _ => None,
+    };
+    let (mut sum, mut weight) = (0u128, 0u128);
+    for (v, w) in pairs {
+        if let (Some(v), Some(w)) = (num(v), num(w).map(|w| w.min(AVERAGE_WINDOW))) {
+            sum += u128::from(v) * u128::from(w);
+            weight += u128::from(w);
+        }
+    }
+    (weight > 0).then(|| u64::try_from((sum + weight / 2) / weight).unwrap_or(u64::MAX))
+}
+
 /// Column `col` combined straight from the parser's integers when every
 /// record holds a small one or nothing: `Some(None)` when all are empty,
 /// `None` when the general path must decide (text, a large number, a
@@ -639,6 +675,45 @@ fn fold_unsigned<'a>(how: Combine, cells: impl Iterator<Item = Cell<'a>>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A process that served nothing does not halve an average; one that
+    /// served more weighs more, up to HAProxy's 1,024-sample window.
+    #[test]
+    fn time_averages_are_weighted_by_sessions() {
+        use haproxy_transport::Endpoint;
+        let snap = |rows: &[(u64, u64)]| {
+            Snapshot::from_replies(rows.iter().enumerate().map(|(i, (rtime, stot))| {
+                (
+                    Endpoint::unix(format!("/p{i}.sock")),
+                    format!("Name: HAProxy\nPid: {}\n", 10 + i),
+                    format!("# pxname,svname,stot,rtime,\nbe,BACKEND,{stot},{rtime},\n\n"),
+                )
+            }))
+            .expect("snapshot")
+        };
+        for (rows, want) in [
+            (&[(6172, 10), (0, 0)][..], 6172),
+            (&[(100, 3000), (200, 1024)][..], 150),
+            (&[(100, 1), (200, 3)][..], 175),
+            // No process has served: the plain mean (HAProxy's 0s).
+            (&[(0, 0), (0, 0)][..], 0),
+        ] {
+            let s = snap(rows);
+            let col = s.column_index("rtime").expect("rtime");
+            let got = s.combined(0, col, &mut Vec::new());
+            assert_eq!(
+                got,
+                Some(Combined::Value(Value::Unsigned(want))),
+                "{rows:?}"
+            );
+            let listed = s.stat_objects(ObjectKind::Backend);
+            assert_eq!(
+                listed[0].get("rtime").and_then(|v| v.agreed()),
+                Some(Value::Unsigned(want)),
+                "{rows:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_aligned_fold_gives_what_every_field_read_gives() {

@@ -52,6 +52,9 @@ pub struct Snapshot {
     /// How each column combines across processes (from its
     /// [`haproxy_proto::HeaderColumn`], decided once per snapshot).
     pub(crate) combine: Vec<Combine>,
+    /// Per column: the column its processes' values are weighted by when
+    /// averaged (the request-time averages, by sessions).
+    pub(super) weights: Vec<Option<usize>>,
     /// For every column, whether some process lacks it (processes of
     /// different versions): such a column is never combined over the
     /// processes that have it as if they were all.
@@ -108,6 +111,18 @@ impl Snapshot {
             }
             p.col_map = map;
         }
+        // HAProxy's time averages are over each process's last 1,024
+        // sessions (fewer on a process that has served fewer): averaged
+        // across processes by sessions, a process that served none left out.
+        let sessions = by_name.get(haproxy_proto::Column::Stot.name()).copied();
+        let weights = columns
+            .iter()
+            .map(|c| {
+                haproxy_proto::Column::from_name(c)
+                    .filter(|c| c.info().kind == haproxy_proto::field::ValueKind::AverageMs)
+                    .and(sessions)
+            })
+            .collect();
         let uneven = (0..columns.len())
             .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
             .collect();
@@ -126,6 +141,7 @@ impl Snapshot {
             failures,
             columns: columns.into(),
             combine,
+            weights,
             uneven,
             aligned,
             objects,
