@@ -817,6 +817,26 @@ impl Fleet {
         }
     }
 
+    /// Restarts instance `n`: kills it (SIGKILL), starts it again on the
+    /// same configuration and waits until its socket answers; its new pid
+    /// is in [`Fleet::instances`].
+    ///
+    /// # Panics
+    ///
+    /// When there is no instance `n`, or it does not start again.
+    pub fn restart(&mut self, n: usize) {
+        let dir = self.dir.clone();
+        let i = &mut self.instances[n];
+        if let Some(child) = i.child.as_mut() {
+            stop(child);
+        }
+        let log = dir.join(format!("instance-{n}.restarted.log"));
+        let mut child = spawn(&i.binary, &i.config, &log, &[]);
+        i.pid = child.id();
+        wait_socket(&i.socket, &mut child, &log);
+        i.child = Some(child);
+    }
+
     /// Polls `cond` every 20 ms until it holds.
     ///
     /// # Panics

@@ -24,10 +24,14 @@
 //! # Combined or per process
 //!
 //! [`Mode::Combined`] writes one series per object, combined across the
-//! snapshot's processes as the library combines them. A must-agree field
-//! the processes disagree on is never resolved: it becomes one series per
-//! process (with `pid` and `node` labels) plus a
-//! `haproxy_cli_disagreement` gauge naming the field.
+//! snapshot's processes as the library combines them. A family's label
+//! names never depend on whether the processes agree: a must-agree field
+//! they disagree on is written as their mean (a state family: the share
+//! of processes in each state) beside a `haproxy_cli_disagreement` gauge
+//! naming the field; a field only some processes print is the sum of
+//! theirs where it is summed; an info label (`version`) is one series per
+//! value printed. [`Exposition::add_counted`] takes the counters from
+//! [`Counters`], so that they never go backwards.
 //! [`Mode::PerProcess`] writes one series per process, every one with
 //! `pid` and `node` labels.
 //!
@@ -44,6 +48,10 @@
 //! e.write_to(&mut std::io::stdout().lock())?;
 //! # Ok(()) }
 //! ```
+
+mod counters;
+
+pub use counters::{Counters, Totals};
 
 use crate::aggregate::Combined;
 use crate::objects::ObjectKind;
@@ -81,7 +89,7 @@ impl MetricType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Mode {
-    /// Combined across processes; disagreements per process, flagged.
+    /// Combined across processes; disagreements flagged beside the value.
     Combined,
     /// One series per process, with `pid` and `node` labels.
     PerProcess,
@@ -502,7 +510,7 @@ pub const RENAMED: [(&str, &str); 2] = [
 /// The family that flags a must-agree field the processes disagree on.
 pub const DISAGREEMENT: &str = "haproxy_cli_disagreement";
 
-const DISAGREEMENT_HELP: &str = "1 for a must-agree field on which the processes disagree; the field's series are then per process (pid, node labels)";
+const DISAGREEMENT_HELP: &str = "1 for a must-agree field on which the processes disagree; the field's series then holds the processes' mean (a state: the share of processes in it)";
 
 /// Metric families being collected; see the [module docs](self).
 ///
@@ -543,6 +551,8 @@ enum Feed {
 #[derive(Debug)]
 struct Source<'s> {
     snap: &'s Snapshot,
+    /// Monotonic counters for it ([`Exposition::add_counted`]).
+    totals: Option<&'s Totals>,
     base: Labels,
     mode: Mode,
     /// Which [`INFO_METRICS`] to write.
@@ -1061,6 +1071,17 @@ impl<'s> Exposition<'s> {
         self.add_objects(snap, labels, mode, |_, _, _| true);
     }
 
+    /// As [`Exposition::add_snapshot`] combined, every counter family's
+    /// value taken from `totals` ([`Counters::observe`] of `snap`): counters
+    /// that never go backwards while processes stall, leave or restart.
+    pub fn add_counted(&mut self, snap: &'s Snapshot, totals: &'s Totals, labels: &[(&str, &str)]) {
+        let mut src = Source::new(snap, labels, Mode::Combined);
+        src.totals = Some(totals);
+        src.info = vec![true; INFO_METRICS.len()];
+        src.add_rows(&|_, _, _| true);
+        self.sources.push(src);
+    }
+
     /// Adds the process metrics ([`INFO_METRICS`]) that `keep` accepts.
     pub fn add_process(
         &mut self,
@@ -1212,6 +1233,7 @@ impl<'s> Source<'s> {
     fn new(snap: &'s Snapshot, labels: &[(&str, &str)], mode: Mode) -> Source<'s> {
         Source {
             snap,
+            totals: None,
             base: base_labels(labels),
             mode,
             info: Vec::new(),
@@ -1268,8 +1290,12 @@ impl<'s> Source<'s> {
                         Some(Combined::Value(Value::Text(m))) if m == "http"
                     );
                     let checked = check_col.and_then(&mut read).is_some();
+                    let totals = self.totals;
                     for (column, &c) in grid.columns.iter_mut().zip(&wanted[k]) {
-                        column.push(Quick::of(read(c).as_ref()));
+                        column.push(match totals.and_then(|t| t.get(obj, c)) {
+                            Some(n) => Quick::UInt(n),
+                            None => Quick::of(read(c).as_ref()),
+                        });
                     }
                     let agg = agg(None, &mut self.aggs);
                     self.rows[k].push(Row {
@@ -1376,10 +1402,16 @@ impl<'s> Source<'s> {
         match self.mode {
             Mode::Combined => {
                 if let InfoValue::Label { label, from } = m.value {
+                    // One series per value the processes print (a fleet
+                    // mid-upgrade has two versions), never per process.
                     let v = self.snap.info_field(from);
-                    for (p, v) in samples(v.as_ref()) {
-                        let l = p.map_or_else(|| self.base.clone(), |p| self.base.process(p));
-                        out.sample(name, &l.with_new(label, &text(v)), None, |o| o.push('1'));
+                    let mut seen: Vec<String> = Vec::new();
+                    for (_, v) in samples(v.as_ref()) {
+                        let t = text(v);
+                        if !seen.contains(&t) {
+                            out.sample(name, &self.base.with_new(label, &t), None, |o| o.push('1'));
+                            seen.push(t);
+                        }
                     }
                     return;
                 }
@@ -1389,6 +1421,11 @@ impl<'s> Source<'s> {
                 if v.is_none() && m.value == InfoValue::NumberWherePrinted {
                     return;
                 }
+                let total = self.totals.and_then(|t| t.info.get(i).copied().flatten());
+                let v = match total {
+                    Some(n) if v.is_some() => Some(Combined::Value(Value::Unsigned(n))),
+                    _ => v,
+                };
                 let field = Field {
                     name,
                     kind: ObjectKind::Frontend,
@@ -1522,26 +1559,40 @@ impl<'s> Source<'s> {
                 if v.is_none() {
                     return;
                 }
-                for (p, v) in samples(v.as_ref()) {
+                let states: &[&str] = match (m.conversion, kind) {
+                    (CheckStatus, _) => &CHECK_STATES,
+                    (_, ObjectKind::Server) => &SERVER_STATES,
+                    _ => &SERVER_STATES[..2],
+                };
+                let current = |s: &str| match (m.conversion, kind) {
+                    (CheckStatus, _) => check_state(s),
+                    (_, ObjectKind::Server) => Some(server_state(s)),
+                    (_, ObjectKind::Frontend) => Some(usize::from(s != "STOP")),
+                    _ => Some(usize::from(s == "UP")),
+                };
+                // Per state, the share of the processes in it: 1 and 0
+                // where they agree (promex's values), fractions where they
+                // do not; the labels the same either way.
+                let mut shares = vec![0u64; states.len()];
+                let mut of = 0u64;
+                for (_, v) in samples(v.as_ref()) {
                     let Some(s) = text(v) else { continue };
-                    let pl = p.map(|p| l.process(p));
-                    let states: &[&str] = match (m.conversion, kind) {
-                        (CheckStatus, _) => &CHECK_STATES,
-                        (_, ObjectKind::Server) => &SERVER_STATES,
-                        _ => &SERVER_STATES[..2],
-                    };
-                    let current = match (m.conversion, kind) {
-                        (CheckStatus, _) => check_state(&s),
-                        (_, ObjectKind::Server) => Some(server_state(&s)),
-                        (_, ObjectKind::Frontend) => Some(usize::from(s != "STOP")),
-                        _ => Some(usize::from(s == "UP")),
-                    };
-                    for (i, st) in states.iter().enumerate() {
-                        let one = if current == Some(i) { "1" } else { "0" };
-                        out.sample(name, pl.as_ref().unwrap_or(l), Some(("state", st)), |o| {
-                            o.push_str(one);
-                        });
+                    of += 1;
+                    if let Some(i) = current(&s).and_then(|i| shares.get_mut(i)) {
+                        *i += 1;
                     }
+                }
+                if of == 0 {
+                    return;
+                }
+                for (st, n) in states.iter().zip(&shares) {
+                    out.sample(name, l, Some(("state", st)), |o| {
+                        if *n == of || *n == 0 {
+                            o.push(if *n == 0 { '0' } else { '1' });
+                        } else {
+                            o.push_str(&float(*n as f64 / of as f64));
+                        }
+                    });
                 }
                 if matches!(v, Some(Combined::Disagreement { .. })) {
                     flag(flags, l, &field);
@@ -1563,8 +1614,12 @@ struct Field<'a> {
     process_level: bool,
 }
 
-/// The samples of one value: per process, and flagged, when the
-/// processes disagree.
+/// The sample of one value. Where the processes disagree, flagged, with
+/// the same labels as when they agree: a field that is summed (a column
+/// only some processes print, in a fleet of mixed versions) is the sum of
+/// those that print it; another is the processes' mean (the weight the
+/// fleet gives a server is its mean weight over the processes, each
+/// balancing alone).
 fn emit(
     out: &mut Out<'_, '_>,
     flags: &mut String,
@@ -1576,11 +1631,23 @@ fn emit(
 ) {
     match v {
         Some(Combined::Disagreement { values }) => {
-            for (p, v) in values {
-                out.sample(field.name, &labels.process(p), extra, |o| {
-                    conv(o, v.as_ref())
-                });
-            }
+            let numbers: Vec<f64> = values
+                .iter()
+                .filter_map(|(_, v)| v.as_ref().and_then(as_f64))
+                .collect();
+            let how = if field.process_level {
+                haproxy_proto::info::info_combine(field.column)
+            } else {
+                haproxy_proto::Column::from_name(field.column)
+                    .map_or(haproxy_proto::Combine::MustAgree, |c| c.combine())
+            };
+            let sum: f64 = numbers.iter().sum();
+            let mean = match (numbers.len(), how) {
+                (0, _) => None,
+                (_, haproxy_proto::Combine::Sum) => Some(Value::Float(sum)),
+                (n, _) => Some(Value::Float(sum / n as f64)),
+            };
+            out.sample(field.name, labels, extra, |o| conv(o, mean.as_ref()));
             flag(flags, labels, field);
         }
         Some(Combined::Value(v)) => out.sample(field.name, labels, extra, |o| conv(o, Some(v))),
@@ -1841,12 +1908,16 @@ mod tests {
         let mut e = Exposition::new();
         e.add_snapshot(&snap, &[], Mode::Combined);
         let text = e.to_text();
-        // Summed across processes; the status both disagree on is per
-        // process and flagged.
+        // Summed across processes; the status they disagree on is the
+        // share of processes in each state, flagged.
         assert!(text.contains("\nhaproxy_server_current_sessions{proxy=\"be\",server=\"s2\"} 4\n"));
-        assert!(text.contains(
-            "\nhaproxy_server_status{proxy=\"be\",server=\"s1\",pid=\"11\",node=\"\",state=\"DOWN\"} 1\n"
-        ));
+        for (state, share) in [("DOWN", "0.5"), ("UP", "0.5"), ("MAINT", "0")] {
+            let line = format!(
+                "\nhaproxy_server_status{{proxy=\"be\",server=\"s1\",state=\"{state}\"}} {share}\n"
+            );
+            assert!(text.contains(&line), "{line}");
+        }
+        assert!(!text.contains("pid="));
         assert!(text.contains(
             "\nhaproxy_cli_disagreement{proxy=\"be\",server=\"s1\",scope=\"server\",field=\"status\"} 1\n"
         ));
@@ -1926,16 +1997,15 @@ mod tests {
                     "haproxy_process_patterns_added_total{pid=\"11\",node=\"n1\"} 9",
                 ],
             ),
-            // Printed by one process only: every process's value, flagged.
+            // Printed by one process only: the sum of those that print
+            // it, flagged; the labels as when every process prints it.
             (
                 vec![old(), new()],
                 Mode::Combined,
                 &[
                     "haproxy_process_node{node=\"n1\"} 1",
-                    "haproxy_process_total_warnings_total{pid=\"10\",node=\"n1\"} NaN",
-                    "haproxy_process_total_warnings_total{pid=\"11\",node=\"n1\"} 3",
-                    "haproxy_process_patterns_added_total{pid=\"10\",node=\"n1\"} NaN",
-                    "haproxy_process_patterns_added_total{pid=\"11\",node=\"n1\"} 9",
+                    "haproxy_process_total_warnings_total 3",
+                    "haproxy_process_patterns_added_total 9",
                     "haproxy_cli_disagreement{scope=\"process\",field=\"TotalWarnings\"} 1",
                     "haproxy_cli_disagreement{scope=\"process\",field=\"PatternsAdded\"} 1",
                 ],

@@ -22,7 +22,7 @@ use crate::args::{Cli, ExporterArgs};
 use crate::Failure;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use haproxy_admin::prometheus::{Exposition, Mode, CONTENT_TYPE};
+use haproxy_admin::prometheus::{Counters, Exposition, Mode, Totals, CONTENT_TYPE};
 use haproxy_admin::{Builder, HAProxy, Snapshot, Source, Timeouts};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -73,6 +73,9 @@ struct Target {
     /// its deadline): never more than one at a time; a scrape that
     /// arrives meanwhile waits for it and shares what it gives.
     flight: Mutex<Option<Arc<Flight>>>,
+    /// Every process's counters as last read (combined mode), so that the
+    /// combined counters never go backwards.
+    counters: Mutex<Counters>,
 }
 
 /// What a read of one target gave, and how long it took.
@@ -130,7 +133,7 @@ impl Target {
 
     /// A snapshot, and the sockets discovery skipped (a directory's dead
     /// or stalled processes: `(path, why)`).
-    fn scrape(&self, timeout: Duration) -> std::result::Result<Scraped, String> {
+    fn scrape(&self, timeout: Duration, mode: Mode) -> std::result::Result<Scraped, String> {
         use std::os::unix::fs::FileTypeExt;
         let hap = self.connect(timeout)?;
         let snap = hap.snapshot().map_err(|e| {
@@ -151,8 +154,17 @@ impl Target {
                     .map(|u| (u.endpoint.clone(), u.reason.clone())),
             )
             .collect();
+        // Reads of one target are one at a time (single flight), so the
+        // books see its snapshots in order.
+        let totals = (mode == Mode::Combined).then(|| {
+            self.counters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observe(&snap)
+        });
         Ok(Scraped {
             snap: Box::new(snap),
+            totals,
             skipped,
         })
     }
@@ -163,6 +175,8 @@ impl Target {
 struct Scraped {
     /// Boxed: every target's outcome is held in one vector of them.
     snap: Box<Snapshot>,
+    /// Its monotonic counters (combined mode).
+    totals: Option<Totals>,
     skipped: Vec<(String, String)>,
 }
 
@@ -310,16 +324,17 @@ impl Exporter {
         let flight = Arc::new(Flight::default());
         *slot = Some(Arc::clone(&flight));
         drop(slot);
-        let (t, f, slots, timeout) = (
+        let (t, f, slots, timeout, mode) = (
             Arc::clone(t),
             Arc::clone(&flight),
             Arc::clone(&self.slots),
             self.timeout,
+            self.mode,
         );
         std::thread::spawn(move || {
             let began = Instant::now();
             let r = if slots.acquire_until(deadline) {
-                let r = t.scrape(timeout).map(Arc::new);
+                let r = t.scrape(timeout, mode).map(Arc::new);
                 slots.release();
                 r
             } else {
@@ -372,8 +387,15 @@ impl Exporter {
             };
             match result {
                 Ok(scraped) => {
-                    let Scraped { snap, skipped } = &**scraped;
-                    e.add_snapshot(snap, series_labels, self.mode);
+                    let Scraped {
+                        snap,
+                        totals,
+                        skipped,
+                    } = &**scraped;
+                    match totals {
+                        Some(totals) => e.add_counted(snap, totals, series_labels),
+                        None => e.add_snapshot(snap, series_labels, self.mode),
+                    }
                     // A socket of the directory that did not answer at
                     // discovery: a process that is down or stalled.
                     for (path, why) in skipped {
@@ -573,6 +595,7 @@ fn target(name: String, labels: Vec<(String, String)>, source: Source, base: &Bu
         base: base.clone(),
         hap: Mutex::new(None),
         flight: Mutex::new(None),
+        counters: Mutex::new(Counters::new()),
     }
 }
 

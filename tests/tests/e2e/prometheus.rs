@@ -704,7 +704,9 @@ fn per_process_series_and_disagreements() {
     let text = e.to_text();
     promtool_check(text.as_bytes());
     let p = parse(&text);
-    // The disagreement: one series per process, and the flag naming it.
+    // The disagreement: the labels of a series the processes agree on
+    // (no pid: the series does not change when they start or stop
+    // agreeing), the processes' mean, and the flag naming it.
     let weights: Vec<_> = p
         .series
         .iter()
@@ -712,15 +714,16 @@ fn per_process_series_and_disagreements() {
             n == "haproxy_server_weight" && l.contains(&("server".into(), "s1".into()))
         })
         .collect();
-    assert_eq!(weights.len(), 2, "{weights:?}");
-    let got: BTreeSet<String> = weights
-        .iter()
-        .map(|((_, l), _)| l.iter().find(|(k, _)| k == "pid").expect("pid").1.clone())
-        .collect();
-    assert_eq!(got, pids);
-    let mut values: Vec<f64> = weights.iter().map(|(_, v)| **v).collect();
-    values.sort_by(f64::total_cmp);
-    assert_eq!(values, [7.0, 10.0]);
+    assert_eq!(weights.len(), 1, "{weights:?}");
+    assert_eq!(
+        weights[0].0 .1,
+        [
+            ("proxy".to_owned(), "be_static".to_owned()),
+            ("server".to_owned(), "s1".to_owned())
+        ]
+    );
+    assert_eq!(*weights[0].1, 8.5);
+    assert!(!text.contains("pid=\""), "{text}");
     let flag = (
         "haproxy_cli_disagreement".to_owned(),
         vec![
@@ -1000,4 +1003,179 @@ fn a_stalled_socket_in_the_directory_is_up_0() {
         .filter(|(n, _)| n == "haproxy_server_current_sessions")
         .count();
     assert_eq!(servers, 9);
+}
+
+/// Starts a Prometheus on loopback scraping every second with `jobs`
+/// (`(name, exporter address)`); waits until it is ready.
+fn prometheus(dir: &std::path::Path, jobs: &[(&str, SocketAddr)]) -> (Killed, SocketAddr) {
+    let addr = free_addr();
+    std::fs::create_dir_all(dir).expect("prometheus dir");
+    let mut config = String::from(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n",
+    );
+    for (job, target) in jobs {
+        config.push_str(&format!(
+            "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+        ));
+    }
+    let path = dir.join("prometheus.yml");
+    std::fs::write(&path, config).expect("write prometheus.yml");
+    let child = Killed(
+        std::process::Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect(PROMETHEUS_HINT),
+    );
+    Fleet::wait_until(Duration::from_secs(20), "Prometheus is ready", || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            && status(&http_get(addr, "/-/ready", "").0) == 200
+    });
+    (child, addr)
+}
+
+/// How many scrapes of `job` Prometheus has stored over the last `range`.
+fn scrapes(prom: SocketAddr, job: &str, range: &str) -> f64 {
+    query(
+        prom,
+        &format!("count_over_time(up{{job=\"{job}\"}}[{range}])"),
+    )
+    .first()
+    .map_or(0.0, |r| r.1)
+}
+
+/// A Prometheus HA pair (two scrape jobs on one exporter) while one of
+/// three processes is frozen for 8 s and another restarts: every scrape
+/// of both is answered in full, no combined counter ever goes backwards
+/// (`resets()` 0 for every family), and the combined increase is the
+/// per-process sum's.
+#[test]
+fn counters_never_go_backwards_for_a_prometheus_ha_pair() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    assert!(
+        std::path::Path::new(PROMETHEUS).exists(),
+        "{PROMETHEUS_HINT}"
+    );
+    let mut f = Fleet::start(Options {
+        instances: 3,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    let dir = f.socket_dir();
+    let start_exporter = |extra: &[&str]| {
+        let listen = free_addr();
+        let child = Killed(
+            std::process::Command::new(crate::cli::cli())
+                .arg("--socket-dir")
+                .arg(&dir)
+                .args(["exporter", "--listen", &listen.to_string()])
+                .args(["--scrape-timeout", "0.6"])
+                .args(extra)
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start the exporter"),
+        );
+        Fleet::wait_until(Duration::from_secs(10), "the exporter listens", || {
+            TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok()
+        });
+        (child, listen)
+    };
+    let (_combined, combined) = start_exporter(&[]);
+    let (_per, per) = start_exporter(&["--per-process"]);
+    // Steady traffic through fe_http, spread over the three processes by
+    // the kernel (they share the port); a request to the frozen one
+    // times out and is let go.
+    let stop = AtomicBool::new(false);
+    let http = SocketAddr::from(([127, 0, 0, 1], f.instances()[0].http_port));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(mut c) = TcpStream::connect_timeout(&http, Duration::from_millis(300)) {
+                    let _ = c.set_read_timeout(Some(Duration::from_millis(300)));
+                    let _ = c.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n");
+                    let _ = c.read_to_end(&mut Vec::new());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let (_prom, prom) = prometheus(
+            &f.dir().join("prometheus-pair"),
+            &[("a", combined), ("b", combined), ("p", per)],
+        );
+        Fleet::wait_until(Duration::from_secs(20), "3 scrapes by each job", || {
+            ["a", "b", "p"]
+                .iter()
+                .all(|j| scrapes(prom, j, "1m") >= 3.0)
+        });
+        // Frozen for 8 s: its socket and its traffic stall.
+        let frozen = f.instances()[1].pid;
+        haproxy_e2e::signal(frozen, "STOP");
+        let thaw = Instant::now() + Duration::from_secs(8);
+        let before = scrapes(prom, "a", "1m");
+        Fleet::wait_until(Duration::from_secs(20), "8 s of freeze", || {
+            Instant::now() >= thaw
+        });
+        haproxy_e2e::signal(frozen, "CONT");
+        assert!(
+            scrapes(prom, "a", "1m") >= before + 5.0,
+            "scraped while frozen"
+        );
+        // Another one restarts: a new pid, counters from 0.
+        f.restart(2);
+        let before = scrapes(prom, "a", "2m");
+        Fleet::wait_until(
+            Duration::from_secs(20),
+            "6 scrapes after the restart",
+            || {
+                ["a", "b"]
+                    .iter()
+                    .all(|j| scrapes(prom, j, "2m") >= before + 6.0)
+            },
+        );
+        stop.store(true, Ordering::Relaxed);
+
+        // Every scrape of both answered in full.
+        for job in ["a", "b"] {
+            let r = query(prom, &format!("min_over_time(up{{job=\"{job}\"}}[2m])"));
+            assert_eq!(r.len(), 1, "{r:?}");
+            assert_eq!(r[0].1, 1.0, "job {job}: a scrape failed");
+            let r = query(
+                prom,
+                &format!("min_over_time(scrape_samples_scraped{{job=\"{job}\"}}[2m])"),
+            );
+            assert!(r.len() == 1 && r[0].1 > 300.0, "job {job}: {r:?}");
+        }
+        // No combined counter went backwards, in any family.
+        let counters = query(prom, "count(haproxy_backend_sessions_total{job=\"a\"})");
+        assert!(!counters.is_empty(), "no counters scraped");
+        let families = query(
+            prom,
+            "count by (__name__) ({__name__=~\"haproxy_(process|frontend|backend|server)_.+_total\",job=\"a\"})",
+        );
+        assert!(families.len() > 20, "{families:?}");
+        for (family, _) in &families {
+            let name = family["__name__"].as_str().expect("a name");
+            let resets = query(prom, &format!("resets({name}{{job=~\"a|b\"}}[2m]) > 0"));
+            assert!(resets.is_empty(), "{name} went backwards: {resets:?}");
+        }
+        // And what they count is what the processes count.
+        let one = |q: &str| query(prom, q).first().map_or(f64::NAN, |r| r.1);
+        let ours =
+            one("increase(haproxy_frontend_http_requests_total{proxy=\"fe_http\",job=\"a\"}[2m])");
+        let sum = one(
+            "sum(increase(haproxy_frontend_http_requests_total{proxy=\"fe_http\",job=\"p\"}[2m]))",
+        );
+        assert!(
+            ours > 100.0 && (ours - sum).abs() <= sum * 0.1,
+            "combined increase {ours}, per-process sum {sum}"
+        );
+    });
 }
