@@ -11,12 +11,13 @@
 //!   once) and answers within `--scrape-timeout`: a target or process that
 //!   failed or did not answer in time is `haproxy_up 0`, the others are
 //!   served. `--max-age` lets many scrapers share one snapshot.
-//! - HTTP: `httparse` reads the request head; the accept loop, deadlines
-//!   and bounds are ours (std only): a request head is at most
-//!   [`MAX_HEAD`] bytes read within [`HEAD_DEADLINE`], at most
-//!   `--http-workers` requests are served at once and a few more queued
-//!   (the rest get 503), every answer closes the connection. A bad request
-//!   gets a 4xx, never a crash.
+//! - HTTP: hyper's HTTP/1 server on tokio (see [`serve`]): a request
+//!   head within [`HEAD_DEADLINE`] and [`MAX_HEAD`] bytes, the whole
+//!   exchange within [`RESPONSE_DEADLINE`], at most [`MAX_CONNECTIONS`]
+//!   connections and `--http-workers` renders at once. An idle or slow
+//!   client costs a task, never a render slot: a render is streamed
+//!   (chunked) as it is written, or served from the `--max-age` cache.
+//!   SIGTERM stops accepting and lets answers in progress finish.
 
 use crate::args::{Cli, ExporterArgs};
 use crate::Failure;
@@ -24,10 +25,9 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use haproxy_admin::prometheus::{Counters, Exposition, Mode, Totals, CONTENT_TYPE};
 use haproxy_admin::{Builder, HAProxy, Snapshot, Source, Timeouts};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use hyper::body::Bytes;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -43,8 +43,15 @@ pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 /// for (a thread each; 100,000 of them exhausted the process).
 const MAX_WORKERS: usize = 1024;
 
-/// How long one write of the answer may block.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a whole exchange may take, request head to the last byte of
+/// the answer: a client reading slowly is cut off then.
+const RESPONSE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The most connections served at once; more are closed as they come.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// How long connections in progress are given to finish at SIGTERM.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// How often a target's process set is discovered again (new sockets in a
 /// directory, restarted processes), besides after every failure.
@@ -226,25 +233,28 @@ impl Slots {
     }
 }
 
-/// A rendered exposition, gzipped on first demand.
+/// A rendered exposition (cached for `--max-age`), gzipped on first
+/// demand.
 #[derive(Debug)]
 struct Body {
-    plain: Vec<u8>,
-    gzip: OnceLock<Vec<u8>>,
+    plain: Bytes,
+    gzip: OnceLock<Bytes>,
 }
 
 impl Body {
-    fn gzipped(&self) -> &[u8] {
-        self.gzip.get_or_init(|| {
-            let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-            // Writing to a Vec cannot fail.
-            let _ = enc.write_all(&self.plain);
-            enc.finish().unwrap_or_default()
-        })
+    fn gzipped(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+                // Writing to a Vec cannot fail.
+                let _ = enc.write_all(&self.plain);
+                enc.finish().unwrap_or_default().into()
+            })
+            .clone()
     }
 }
 
-/// The exporter's state, shared by the HTTP workers.
+/// The exporter's state, shared by the HTTP tasks.
 #[derive(Debug)]
 struct Exporter {
     targets: Vec<Arc<Target>>,
@@ -256,64 +266,38 @@ struct Exporter {
 }
 
 impl Exporter {
-    /// The exposition: from the cache when it is young enough, else a new
-    /// scrape (one at a time when caching, so concurrent scrapers share it).
-    fn body(&self) -> Arc<Body> {
-        if self.max_age.is_zero() {
-            return Arc::new(self.scrape());
-        }
+    /// The exposition from the cache when it is young enough, else a new
+    /// scrape (one at a time, so that concurrent scrapers share it).
+    fn cached(&self) -> Arc<Body> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, body)) = cache.as_ref() {
             if at.elapsed() <= self.max_age {
                 return Arc::clone(body);
             }
         }
-        let body = Arc::new(self.scrape());
+        let body = Arc::new(self.render(|e| Body {
+            plain: e.to_text().into(),
+            gzip: OnceLock::new(),
+        }));
         *cache = Some((Instant::now(), Arc::clone(&body)));
         body
     }
 
-    /// A fresh scrape, held as bytes (for the cache, or gzip of a HEAD).
-    fn scrape(&self) -> Body {
-        self.render(|e| Body {
-            plain: e.to_text().into_bytes(),
-            gzip: OnceLock::new(),
+    /// A fresh scrape written to `w` as it is rendered, gzip-compressed on
+    /// the way when `gzip`.
+    fn write_scrape(&self, w: impl Write, gzip: bool) -> std::io::Result<()> {
+        self.render(|e| {
+            if gzip {
+                let mut enc = GzEncoder::new(w, Compression::fast());
+                e.write_to(&mut enc)?;
+                enc.finish().map(drop)
+            } else {
+                let mut w = w;
+                e.write_to(&mut w)?;
+                w.flush()
+            }
         })
     }
-
-    /// A fresh scrape written to `s` as it is rendered (nothing cached):
-    /// chunked for HTTP/1.1, so that a cut body is seen as cut, and
-    /// gzip-compressed on the way when the client takes it.
-    fn stream(&self, s: &mut TcpStream, gzip: bool, chunked: bool) -> std::io::Result<()> {
-        self.render(|e| {
-            let mut head =
-                format!("HTTP/1.1 200 OK\r\nContent-Type: {CONTENT_TYPE}\r\nConnection: close\r\n");
-            if chunked {
-                head.push_str("Transfer-Encoding: chunked\r\n");
-            }
-            if gzip {
-                head.push_str("Content-Encoding: gzip\r\n");
-            }
-            head.push_str("\r\n");
-            s.write_all(head.as_bytes())?;
-            let body = Chunks {
-                s: &mut *s,
-                chunked,
-            };
-            let body = if gzip {
-                let mut enc = GzEncoder::new(body, Compression::fast());
-                e.write_to(&mut enc)?;
-                enc.finish()?
-            } else {
-                let mut body = body;
-                e.write_to(&mut body)?;
-                body
-            };
-            body.finish()
-        })?;
-        close(s)
-    }
-
     /// The read of `t` under way, or a new one started in a thread of
     /// its own (waiting for a `--concurrency` slot until `deadline`).
     fn flight_of(&self, t: &Arc<Target>, deadline: Instant) -> Arc<Flight> {
@@ -437,43 +421,52 @@ impl Exporter {
     }
 }
 
-/// A response body: HTTP/1.1 chunks, or the bytes as they are (HTTP/1.0,
-/// ended by closing).
-struct Chunks<'s> {
-    s: &'s mut TcpStream,
-    chunked: bool,
-}
+/// Where a scrape is written as it is rendered: pieces sent to the HTTP
+/// task that streams them (chunked). The render never waits for the
+/// client: a slow reader holds memory, not a render slot nor a thread.
+struct Pieces(tokio::sync::mpsc::UnboundedSender<std::io::Result<Bytes>>);
 
-impl Write for Chunks<'_> {
+impl Write for Pieces {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.chunked {
-            write!(self.s, "{:x}\r\n", buf.len())?;
-            self.s.write_all(buf)?;
-            self.s.write_all(b"\r\n")?;
-        } else {
-            self.s.write_all(buf)?;
+        if !buf.is_empty() {
+            self.0
+                .send(Ok(Bytes::copy_from_slice(buf)))
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.s.flush()
+        Ok(())
     }
 }
 
-impl Chunks<'_> {
-    /// The last chunk.
-    fn finish(self) -> std::io::Result<()> {
-        if self.chunked {
-            self.s.write_all(b"0\r\n\r\n")?;
+/// A response body: whole, or streamed from a render. A render that
+/// fails ends the stream with an error, so the client sees the body cut
+/// (no last chunk), never a short exposition taken as whole.
+enum Reply {
+    Whole(Option<Bytes>),
+    Streamed(tokio::sync::mpsc::UnboundedReceiver<std::io::Result<Bytes>>),
+}
+
+impl hyper::body::Body for Reply {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::io::Result<hyper::body::Frame<Bytes>>>> {
+        match self.get_mut() {
+            Reply::Whole(b) => {
+                std::task::Poll::Ready(b.take().map(|b| Ok(hyper::body::Frame::data(b))))
+            }
+            Reply::Streamed(rx) => rx
+                .poll_recv(cx)
+                .map(|piece| piece.map(|p| p.map(hyper::body::Frame::data))),
         }
-        self.s.flush()
     }
 }
-
 const UP: &str = "haproxy_up";
 const UP_HELP: &str =
     "1 if this HAProxy process answered show info and show stat in this scrape, 0 if it failed or did not answer in time";
@@ -656,79 +649,71 @@ pub(crate) fn run(cli: &Cli, args: &ExporterArgs) -> Result {
         }),
         cache: Mutex::new(None),
     });
-    let listener = TcpListener::bind(&args.listen)
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| Failure::Io(format!("exporter: cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     haproxy_cli::note!("haproxy-cli: exporter listening on http://{addr}/metrics");
-    // A bounded queue in front of a fixed set of workers.
-    let (tx, rx) = mpsc::sync_channel::<TcpStream>(args.http_workers * 4);
-    let rx = Arc::new(Mutex::new(rx));
-    for _ in 0..args.http_workers {
-        let (rx, exporter) = (Arc::clone(&rx), Arc::clone(&exporter));
-        std::thread::spawn(move || loop {
-            let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-            match next {
-                Ok(stream) => serve(stream, &exporter),
-                Err(_) => return,
-            }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(serve(listener, exporter, args.http_workers))
+}
+
+/// Accepts connections until SIGTERM or SIGINT, each served in a task of
+/// its own by hyper: the request head read within [`HEAD_DEADLINE`] and
+/// [`MAX_HEAD`] bytes, the whole exchange within [`RESPONSE_DEADLINE`],
+/// at most [`MAX_CONNECTIONS`] at once (the rest closed at once), at most
+/// `renders` expositions rendered at once (`--http-workers`; a scrape that
+/// finds none free within the scrape timeout gets 503). At a signal,
+/// connections in progress are given [`DRAIN`] to finish.
+async fn serve(listener: std::net::TcpListener, exporter: Arc<Exporter>, renders: usize) -> Result {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let renders = Arc::new(tokio::sync::Semaphore::new(renders));
+    let (mut term, mut int) = (
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    );
+    loop {
+        let stream = tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors (EMFILE) and the like: the
+                    // pending connection stays queued; pause, never spin.
+                    haproxy_cli::note!("haproxy-cli: exporter: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            continue;
+        };
+        let (exporter, renders) = (Arc::clone(&exporter), Arc::clone(&renders));
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                answer(req, Arc::clone(&exporter), Arc::clone(&renders))
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEAD_DEADLINE)
+                .max_buf_size(MAX_HEAD)
+                .keep_alive(false)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(RESPONSE_DEADLINE, conn).await;
+            drop(permit);
         });
     }
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                // Out of file descriptors (EMFILE) and the like: the
-                // pending connection stays queued, so retrying at once
-                // spins a core; pause instead.
-                haproxy_cli::note!("haproxy-cli: exporter: accept: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-        };
-        if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(stream) {
-            let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = respond(&mut s, 503, "text/plain", &[], b"busy\n", false);
-        }
-    }
+    haproxy_cli::note!("haproxy-cli: exporter: stopping");
+    let all = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(DRAIN, connections.acquire_many(all)).await;
     Ok(())
-}
-
-/// Reads the request head within [`HEAD_DEADLINE`] and [`MAX_HEAD`].
-fn read_head(s: &mut TcpStream) -> std::result::Result<Vec<u8>, u16> {
-    let deadline = Instant::now() + HEAD_DEADLINE;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
-            return Err(408);
-        }
-        match s.read(&mut chunk) {
-            Ok(0) => return Err(400),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(408),
-        }
-        // The head ends at an empty line, CRLF or a bare LF (RFC 9112
-        // lets a server take LF alone); it must end within MAX_HEAD,
-        // whatever was read with it.
-        match head_end(&buf) {
-            Some(end) if end <= MAX_HEAD => return Ok(buf),
-            Some(_) => return Err(431),
-            None if buf.len() > MAX_HEAD => return Err(431),
-            None => {}
-        }
-    }
-}
-
-/// Where the request head ends (after its empty line), if it does.
-fn head_end(buf: &[u8]) -> Option<usize> {
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
-    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Whether an `Accept-Encoding` value takes gzip: named, with a q-value
@@ -745,142 +730,92 @@ fn accepts_gzip(value: &str) -> bool {
     })
 }
 
-fn serve(mut s: TcpStream, exporter: &Exporter) {
-    let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
-    let head = match read_head(&mut s) {
-        Ok(h) => h,
-        Err(code) => {
-            let _ = respond(&mut s, code, "text/plain", &[], b"bad request\n", false);
-            return;
-        }
-    };
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut req = httparse::Request::new(&mut headers);
-    let parsed = req.parse(&head);
-    let (method, path) = match (parsed, req.method, req.path) {
-        (Ok(httparse::Status::Complete(_)), Some(m), Some(p)) => (m, p),
-        _ => {
-            let _ = respond(&mut s, 400, "text/plain", &[], b"bad request\n", false);
-            return;
-        }
-    };
-    let head_only = method == "HEAD";
-    if method != "GET" && !head_only {
-        let _ = respond(
-            &mut s,
-            405,
-            "text/plain",
-            &[("Allow", "GET, HEAD")],
-            b"GET only\n",
-            false,
+/// One request's answer: `/metrics`, a small page at `/`, 404 elsewhere;
+/// GET and HEAD only.
+async fn answer(
+    req: hyper::Request<hyper::body::Incoming>,
+    exporter: Arc<Exporter>,
+    renders: Arc<tokio::sync::Semaphore>,
+) -> std::result::Result<hyper::Response<Reply>, std::convert::Infallible> {
+    use hyper::{header, Method, Response, StatusCode};
+    let plain = |code: StatusCode, text: &'static str| {
+        let mut r = Response::new(Reply::Whole(Some(Bytes::from_static(text.as_bytes()))));
+        *r.status_mut() = code;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        return;
-    }
-    let path = path.split('?').next().unwrap_or("");
-    match path {
-        "/metrics" => {
-            let gzip = req.headers.iter().any(|h| {
-                h.name.eq_ignore_ascii_case("accept-encoding")
-                    && accepts_gzip(&String::from_utf8_lossy(h.value))
-            });
-            if exporter.max_age.is_zero() && !head_only {
-                // HTTP/1.0 has no chunks: its body ends with the
-                // connection.
-                let chunked = req.version == Some(1);
-                let _ = exporter.stream(&mut s, gzip, chunked);
-                return;
-            }
-            let body = exporter.body();
-            let (bytes, extra): (&[u8], &[(&str, &str)]) = if gzip {
-                (body.gzipped(), &[("Content-Encoding", "gzip")])
-            } else {
-                (&body.plain, &[])
-            };
-            let _ = respond(&mut s, 200, CONTENT_TYPE, extra, bytes, head_only);
-        }
-        "/" => {
-            let _ = respond(
-                &mut s,
-                200,
-                "text/plain; charset=utf-8",
-                &[],
-                b"haproxy-cli exporter: metrics at /metrics\n",
-                head_only,
-            );
-        }
-        _ => {
-            let _ = respond(
-                &mut s,
-                404,
-                "text/plain",
-                &[],
-                b"not found; try /metrics\n",
-                false,
-            );
-        }
-    }
-}
-
-fn respond(
-    s: &mut TcpStream,
-    code: u16,
-    content_type: &str,
-    extra: &[(&str, &str)],
-    body: &[u8],
-    head_only: bool,
-) -> std::io::Result<()> {
-    let reason = match code {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        431 => "Request Header Fields Too Large",
-        _ => "Service Unavailable",
+        r
     };
-    let mut head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in extra {
-        head.push_str(&format!("{k}: {v}\r\n"));
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
+        r.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return Ok(r);
     }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes())?;
-    if !head_only {
-        s.write_all(body)?;
-    }
-    s.flush()?;
-    close(s)
-}
-
-/// Ends a response: shuts the writing side, and lets the client read the
-/// answer before the socket closes.
-fn close(s: &mut TcpStream) -> std::io::Result<()> {
-    let _ = s.shutdown(std::net::Shutdown::Write);
-    // Drain what the client still sends, briefly and boundedly.
-    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut sink = [0u8; 1024];
-    for _ in 0..16 {
-        match s.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    match req.uri().path() {
+        "/metrics" => {}
+        "/" => {
+            return Ok(plain(
+                StatusCode::OK,
+                "haproxy-cli exporter: metrics at /metrics\n",
+            ))
         }
+        _ => return Ok(plain(StatusCode::NOT_FOUND, "not found; try /metrics\n")),
     }
-    Ok(())
+    let gzip = req
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .any(|v| accepts_gzip(&String::from_utf8_lossy(v.as_bytes())));
+    let mut r = Response::new(Reply::Whole(None));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(CONTENT_TYPE),
+    );
+    if gzip {
+        h.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+    }
+    if req.method() == Method::HEAD {
+        return Ok(r);
+    }
+    let Ok(Ok(slot)) = tokio::time::timeout(exporter.timeout, renders.acquire_owned()).await else {
+        return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "busy\n"));
+    };
+    if !exporter.max_age.is_zero() {
+        let body = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            exporter.cached()
+        })
+        .await;
+        let Ok(body) = body else {
+            return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "scrape failed\n"));
+        };
+        let bytes = if gzip {
+            body.gzipped()
+        } else {
+            body.plain.clone()
+        };
+        *r.body_mut() = Reply::Whole(Some(bytes));
+        return Ok(r);
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        if let Err(e) = exporter.write_scrape(Pieces(tx.clone()), gzip) {
+            let _ = tx.send(Err(e));
+        }
+    });
+    *r.body_mut() = Reply::Streamed(rx);
+    Ok(r)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn heads_end_at_an_empty_line_crlf_or_lf() {
-        assert_eq!(head_end(b"GET / HTTP/1.0\r\n\r\n"), Some(18));
-        assert_eq!(head_end(b"GET / HTTP/1.0\n\n"), Some(16));
-        assert_eq!(head_end(b"GET / HTTP/1.0\r\nA: b\r\n"), None);
-        assert_eq!(head_end(b"GET / HTTP/1.0\n\nbody\r\n\r\n"), Some(16));
-    }
 
     #[test]
     fn gzip_is_taken_only_when_accepted() {

@@ -449,12 +449,15 @@ fn the_exporter_reads_requests_as_http_says() {
     big.extend(std::iter::repeat_n(b'a', 17_000));
     big.extend_from_slice(b"\r\n\r\n");
     let r = exchange(&big);
-    assert!(r.starts_with("HTTP/1.1 431"), "{r:.200}");
+    assert!(
+        r.starts_with("HTTP/1.0 431") || r.starts_with("HTTP/1.1 431"),
+        "{r:.200}"
+    );
     let r = exchange(b"GET /metrics HTTP/1.0\n\n");
-    assert!(r.starts_with("HTTP/1.1 200"), "bare LF: {r:.200}");
+    assert!(r.starts_with("HTTP/1.0 200"), "bare LF: {r:.200}");
     assert!(r.contains("be_static"), "{r:.200}");
     let r = exchange(b"GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
-    assert!(r.starts_with("HTTP/1.1 200"), "{r:.200}");
+    assert!(r.starts_with("HTTP/1.0 200"), "{r:.200}");
     assert!(
         !r.to_ascii_lowercase().contains("content-encoding: gzip"),
         "{r:.300}"

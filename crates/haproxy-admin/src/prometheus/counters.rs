@@ -1,32 +1,4 @@
-//! Combined counters that never go backwards.
-//!
-//! A combined counter is the sum of every process's. Summed scrape by
-//! scrape, it drops whenever a process is missing from a scrape (stalled,
-//! or gone after a reload) or restarts, and Prometheus reads each drop as
-//! a reset: `rate()` spikes. [`Counters`] remembers, per process, what
-//! each counter of each object showed last, and makes the sum of
-//! contributions instead:
-//!
-//! - a process missing from a scrape contributes what it showed last
-//!   ("carried"), for [`Counters::carry`] (5 minutes by default); after
-//!   that its last values are folded into the target's total for good
-//!   (an old worker that left after a reload keeps counting in the total);
-//! - a counter that goes down on a process that stayed (a restart with
-//!   the same pid and start time unknown, `clear counters`) is a reset:
-//!   the process's contribution keeps what it had, and grows from there;
-//! - a restarted process (a new pid, or the same pid with another
-//!   `Start_time_sec`) is a new process whose counters start at 0, so the
-//!   total goes on from where it was.
-//!
-//! Bounds: what a process counts while it is missing is added when it
-//! comes back (within the carry window); a process missing for longer than
-//! the window that comes back counts only from then on (its growth while
-//! missing is lost, never counted twice). The first scrape counts every
-//! process in full, as promex would.
-//!
-//! Memory: one `u64` per tracked counter column, object and process
-//! (about 35 columns: 11 MB for 4 processes of 10,000 servers), plus
-//! carried processes until they are folded.
+//! Combined counters that never go backwards: [`Counters`].
 
 use crate::objects::ObjectKind;
 use crate::snapshot::Snapshot;
@@ -131,8 +103,35 @@ struct Book {
     objects: HashMap<String, Entry>,
 }
 
-/// What [`Counters`] remembers of one target between scrapes; see the
-/// [module docs](self).
+/// What the exporter remembers of one target between scrapes, so that
+/// its combined counters never go backwards.
+///
+/// A combined counter is the sum of every process's. Summed scrape by
+/// scrape, it drops whenever a process is missing from a scrape (stalled,
+/// or gone after a reload) or restarts, and Prometheus reads each drop as
+/// a reset: `rate()` spikes. [`Counters`] remembers, per process, what
+/// each counter of each object showed last, and makes the sum of
+/// contributions instead:
+///
+/// - a process missing from a scrape contributes what it showed last
+///   ("carried"), for [`Counters::carry`] (5 minutes by default); after
+///   that its last values are folded into the target's total for good
+///   (an old worker that left after a reload keeps counting in the total);
+/// - a counter that goes down on a process that stayed (a restart with
+///   the same pid and start time unknown, `clear counters`) is a reset:
+///   the process's contribution keeps what it had, and grows from there;
+/// - a restarted process (a new pid, or the same pid with another
+///   `Start_time_sec`) is a new process whose counters start at 0, so the
+///   total goes on from where it was.
+///
+/// Bounds: what a process counts while it is missing is added when it
+/// comes back (within the carry window); a process missing for longer than
+/// the window that comes back counts only from then on (its growth while
+/// missing is lost, never counted twice). The first scrape counts every
+/// process in full, as promex would.
+///
+/// Memory: 16 bytes per tracked counter column (one per counter family),
+/// object and process, plus carried processes until they are folded.
 #[derive(Debug)]
 pub struct Counters {
     carry: Duration,
