@@ -38,15 +38,34 @@ impl ProcessId {
     /// The identity `show info` states, or `None` when it has no usable
     /// `Pid`.
     pub fn from_info(info: &Info<'_>) -> Option<ProcessId> {
-        let pid = u32::try_from(info.pid().ok()??).ok()?;
-        let node = info.node().filter(|n| !n.is_empty()).map(str::to_owned);
-        let started = match info.start_time_sec() {
-            Ok(Some(s)) => Some(s),
-            _ => match info.uptime_sec() {
-                Ok(Some(up)) => now_secs().map(|now| now.saturating_sub(up)),
-                _ => None,
-            },
-        };
+        ProcessId::of(
+            info.pid().ok()??,
+            info.node(),
+            info.start_time_sec().ok().flatten(),
+            info.uptime_sec().ok().flatten(),
+        )
+    }
+
+    /// As [`ProcessId::from_info`], from the owned form a snapshot keeps.
+    pub(crate) fn from_owned(info: &haproxy_proto::info::InfoOwned) -> Option<ProcessId> {
+        let number = |f: &str| info.get(f).and_then(|v| v.trim().parse().ok());
+        ProcessId::of(
+            number("Pid")?,
+            info.get("node"),
+            number("Start_time_sec"),
+            number("Uptime_sec"),
+        )
+    }
+
+    fn of(
+        pid: u64,
+        node: Option<&str>,
+        start: Option<u64>,
+        uptime: Option<u64>,
+    ) -> Option<ProcessId> {
+        let pid = u32::try_from(pid).ok()?;
+        let node = node.filter(|n| !n.is_empty()).map(str::to_owned);
+        let started = start.or_else(|| Some(now_secs()?.saturating_sub(uptime?)));
         Some(ProcessId { pid, node, started })
     }
 

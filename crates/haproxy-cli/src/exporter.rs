@@ -148,6 +148,16 @@ impl Target {
             *self.hap.lock().unwrap_or_else(|e| e.into_inner()) = None;
             e.to_string()
         })?;
+        // A process restarted behind a socket since discovery (a reload
+        // behind a master's `@1`): discover again next time, so that its
+        // settings and version are the new one's.
+        if snap
+            .processes()
+            .zip(snap.info())
+            .any(|(p, (id, _))| p.id().pid != id.pid)
+        {
+            *self.hap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
         // Only sockets: other files in a socket directory are not
         // processes that are down.
         let skipped = hap
@@ -389,15 +399,21 @@ impl Exporter {
                         );
                         up(&mut e, &labels, path, 0.0);
                     }
-                    for p in snap.processes() {
+                    for (p, (id, _)) in snap.processes().zip(snap.info()) {
                         let endpoint = p.endpoint().to_string();
                         up(&mut e, &labels, &endpoint, 1.0);
-                        process_info(&mut e, &labels, &endpoint, p);
+                        process_info(&mut e, &labels, &endpoint, id.pid, p.version());
                     }
                     for f in snap.failures() {
                         haproxy_cli::note!("haproxy-cli: exporter: {}: {f}", t.name);
                         up(&mut e, &labels, &f.endpoint, 0.0);
                     }
+                    e.gauge(
+                        "haproxy_cli_target_processes",
+                        "How many HAProxy processes of this target answered this scrape",
+                        &labels,
+                        snap.processes().count() as f64,
+                    );
                 }
                 Err(err) => {
                     haproxy_cli::note!("haproxy-cli: exporter: {}: {err}", t.name);
@@ -411,6 +427,12 @@ impl Exporter {
                 took.as_secs_f64(),
             );
         }
+        e.gauge(
+            "haproxy_cli_build_info",
+            "1, with the version of the haproxy-cli exporter serving these metrics",
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1.0,
+        );
         e.gauge(
             "haproxy_cli_exposition_duration_seconds",
             "How long the whole scrape took, targets read concurrently, up to writing the text (streamed after)",
@@ -487,13 +509,14 @@ fn process_info(
     e: &mut Exposition<'_>,
     labels: &[(&str, &str)],
     endpoint: &str,
-    p: &haproxy_admin::Process,
+    pid: u32,
+    version: Option<&str>,
 ) {
-    let pid = p.id().pid.to_string();
+    let pid = pid.to_string();
     let mut l = labels.to_vec();
     l.push(("endpoint", endpoint));
     l.push(("pid", &pid));
-    l.push(("version", p.version().unwrap_or("")));
+    l.push(("version", version.unwrap_or("")));
     e.gauge(
         "haproxy_cli_process_info",
         "1 for each HAProxy process read in this scrape: the pid and version behind each endpoint",

@@ -1264,3 +1264,74 @@ fn the_exporter_stops_cleanly_at_sigterm() {
     assert_eq!(code.and_then(|c| c.code()), Some(0), "{code:?}");
     assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
 }
+
+/// The label names of every family but the ones that name processes or
+/// disagreements by design.
+fn label_names(body: &str) -> BTreeMap<String, BTreeSet<Vec<String>>> {
+    let mut sets = parse(body).label_sets;
+    sets.remove("haproxy_cli_disagreement");
+    sets
+}
+
+/// A weight set on one process, then on both, then a restart: every
+/// family keeps its label-name sets across the scrapes (no per-pid series
+/// appears or goes stale), and promtool passes every body.
+#[test]
+fn label_sets_never_change_with_disagreements_or_restarts() {
+    let mut f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    wait_checks(&f);
+    let dir = f.socket_dir().to_string_lossy().into_owned();
+    let e = crate::one_path::Exporter::start(&["--socket-dir", &dir], &[]);
+    let first = e.scrape();
+    promtool_check(first.as_bytes());
+    let want = label_names(&first);
+    assert!(want.len() > 50, "{want:?}");
+    let reply = f.instances()[1].raw("set weight be_static/s1 7");
+    assert!(reply.trim().is_empty(), "{reply}");
+    let split = e.scrape();
+    assert!(
+        split.contains("field=\"weight\"} 1"),
+        "the disagreement is flagged"
+    );
+    let reply = f.instances()[0].raw("set weight be_static/s1 7");
+    assert!(reply.trim().is_empty(), "{reply}");
+    let agreed = e.scrape();
+    assert!(!agreed.contains("field=\"weight\""), "agreed again");
+    let old = f.instances()[1].pid;
+    f.restart(1);
+    let new = f.instances()[1].pid;
+    assert_ne!(old, new);
+    // The next scrape reads the new process behind the same socket, and
+    // names it by its own pid (not the discovered one's).
+    let restarted = e.scrape();
+    assert!(
+        restarted.contains(&format!("pid=\"{new}\""))
+            && !restarted.contains(&format!("pid=\"{old}\"")),
+        "{}",
+        restarted
+            .lines()
+            .filter(|l| l.starts_with("haproxy_cli_process_info"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for (what, body) in [
+        ("split", &split),
+        ("agreed", &agreed),
+        ("restarted", &restarted),
+    ] {
+        promtool_check(body.as_bytes());
+        let got = label_names(body);
+        let changed: Vec<_> = want
+            .keys()
+            .chain(got.keys())
+            .filter(|k| want.get(*k) != got.get(*k))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{what}: label sets changed for {changed:?}"
+        );
+    }
+}

@@ -52,6 +52,8 @@ pub struct Snapshot {
     /// How each column combines across processes (from its
     /// [`haproxy_proto::HeaderColumn`], decided once per snapshot).
     pub(crate) combine: Vec<Combine>,
+    /// Who each process is, read once from its `show info`.
+    ids: Vec<ProcessId>,
     /// Per column: the column its processes' values are weighted by when
     /// averaged (the request-time averages, by sessions).
     pub(super) weights: Vec<Option<usize>>,
@@ -123,6 +125,13 @@ impl Snapshot {
                     .and(sessions)
             })
             .collect();
+        let ids = procs
+            .iter()
+            .map(|p| {
+                ProcessId::from_owned(&p.info)
+                    .unwrap_or_else(|| shared.processes[p.process].id.clone())
+            })
+            .collect();
         let uneven = (0..columns.len())
             .map(|c| procs.iter().any(|p| p.col_map[c].is_none()))
             .collect();
@@ -141,6 +150,7 @@ impl Snapshot {
             failures,
             columns: columns.into(),
             combine,
+            ids,
             weights,
             uneven,
             aligned,
@@ -202,11 +212,14 @@ impl Snapshot {
         &self.columns
     }
 
+    /// Who process `proc_index` is, as its own `show info` in this
+    /// snapshot says (a process restarted behind the same socket since
+    /// discovery is its new self), else as discovery found it.
     pub(crate) fn process_id(&self, proc_index: usize) -> ProcessId {
-        self.procs.get(proc_index).map_or_else(
-            || ProcessId::new(0, None, None),
-            |p| self.shared.processes[p.process].id.clone(),
-        )
+        self.ids
+            .get(proc_index)
+            .cloned()
+            .unwrap_or_else(|| ProcessId::new(0, None, None))
     }
 
     // ---- show info ----------------------------------------------------
@@ -215,7 +228,8 @@ impl Snapshot {
     pub fn info(&self) -> PerProcess<&InfoOwned> {
         self.procs
             .iter()
-            .map(|p| (self.shared.processes[p.process].id.clone(), &p.info))
+            .enumerate()
+            .map(|(i, p)| (self.process_id(i), &p.info))
             .collect()
     }
 
@@ -352,7 +366,7 @@ impl Snapshot {
 
     /// The PIDs of the processes that answered.
     pub fn process_ids(&self) -> Vec<u32> {
-        self.processes().map(|p| p.id.pid).collect()
+        self.ids.iter().map(|id| id.pid).collect()
     }
 
     /// The uptime of the youngest process (`Uptime_sec`, smallest).
