@@ -454,6 +454,11 @@ pub enum ServerCmd {
         target: Target,
         /// The weight.
         weight: String,
+        /// Let a percentage round a nonzero weight down to 0 (HAProxy
+        /// takes N% of the configured weight, rounded down: 50% of 1 is
+        /// 0, which takes the server out of the rotation).
+        #[arg(long)]
+        allow_zero: bool,
     },
     /// Change the server's address (and port).
     SetAddr {

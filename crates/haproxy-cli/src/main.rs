@@ -408,9 +408,17 @@ fn server(out: &mut impl Write, cli: &Cli, format: Format, hap: &HAProxy, c: &Se
             target,
             Some(wait),
         )?,
-        ServerCmd::SetWeight { target, weight } => {
+        ServerCmd::SetWeight {
+            target,
+            weight,
+            allow_zero,
+        } => {
             let w = parse_weight(weight)?;
-            sets::write(out, cli, hap, Action::Weight(w), target, None)?;
+            let action = match w {
+                Weight::Percent(p) => Action::Percent(p, *allow_zero),
+                w => Action::Weight(w),
+            };
+            sets::write(out, cli, hap, action, target, None)?;
         }
         ServerCmd::SetAddr { server, addr, port } => {
             let (b, s) = split_server(server)?;

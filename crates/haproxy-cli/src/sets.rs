@@ -314,6 +314,9 @@ pub(crate) enum Action {
     ShutdownFrontend,
     /// `set maxconn frontend`.
     Maxconn(u32),
+    /// `set weight N%`: N% of each process's configured weight; whether a
+    /// nonzero weight may become 0.
+    Percent(u16, bool),
 }
 
 impl Action {
@@ -338,6 +341,9 @@ impl Action {
                 s.as_str().to_ascii_uppercase()
             ),
             Action::Weight(w) => format!("weight {} -> {}", now("weight"), weight_word(w)),
+            Action::Percent(p, _) => {
+                format!("weight {} -> {p}% of its configured weight", now("weight"))
+            }
             Action::Health(h) => {
                 format!("check {} -> forced {}", now("check_status"), h.as_str())
             }
@@ -358,6 +364,7 @@ impl Action {
             Action::Server(e) => e.server(px, sv)?,
             Action::State(s) => Command::set_server_state(px, sv, s)?,
             Action::Weight(w) => w.command(px, sv)?,
+            Action::Percent(p, _) => Weight::Percent(p).command(px, sv)?,
             Action::Health(h) => Command::set_server_health(px, sv, h)?,
             Action::Agent(h) => Command::set_server_agent(px, sv, h)?,
             Action::ShutdownSessions => Command::shutdown_sessions_server(px, sv)?,
@@ -487,8 +494,16 @@ pub(crate) fn write(
             "will change {} on {procs} processes:",
             noun(kind, objects.len())
         )?;
-        for o in list.iter().take(PREVIEW_LINES) {
+        // A percentage's outcome is read from HAProxy (below).
+        for o in list
+            .iter()
+            .take(PREVIEW_LINES)
+            .filter(|_| !matches!(action, Action::Percent(..)))
+        {
             writeln!(err, "  {}  {}", ObjectRef::of(o), action.describe(o))?;
+        }
+        if let Action::Percent(p, allow_zero) = action {
+            percent_preview(hap, &objects, p, allow_zero, true)?;
         }
         if list.len() > PREVIEW_LINES {
             writeln!(
@@ -497,6 +512,12 @@ pub(crate) fn write(
                 list.len() - PREVIEW_LINES
             )?;
         }
+    }
+    match action {
+        Action::Percent(p, allow_zero) if !(set || t.dry_run) || stats.is_none() => {
+            percent_preview(hap, &objects, p, allow_zero, false)?;
+        }
+        _ => {}
     }
     let mut batch = hap.batch();
     for o in &objects {
@@ -526,6 +547,64 @@ pub(crate) fn write(
     }
     if let Some(w) = wait.filter(|w| w.wait) {
         wait_sessions(cli, hap, &objects, w.until_sessions)?;
+    }
+    Ok(())
+}
+
+/// What `set weight P%` will set, read before anything is sent: HAProxy
+/// takes P% of each process's configured weight (`get weight`'s
+/// "initial"), rounded down, at most 256. A nonzero weight that this
+/// rounds to 0 takes the server out of the rotation: refused (usage,
+/// nothing sent) unless `allow_zero`. With `show`, each object's outcome
+/// is printed (`weight 1 -> 0 (50% of 1)`).
+fn percent_preview(
+    hap: &HAProxy,
+    objects: &[ObjectRef],
+    p: u16,
+    allow_zero: bool,
+    show: bool,
+) -> Result {
+    let mut batch = hap.batch();
+    for o in objects {
+        batch.push(Command::get_weight(&o.proxy, &o.name).map_err(haproxy_admin::Error::from)?);
+    }
+    let replies = batch.run()?;
+    let mut zeroed = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        let mut outcomes: Vec<(u32, u32, u32)> = Vec::new();
+        for (pid, r) in &replies {
+            let reply = r.get(i).map_or("", String::as_str);
+            let (now, initial) = haproxy_proto::reply::parse_weight(reply).ok_or_else(|| {
+                Failure::Io(format!(
+                    "get weight {o} on pid {}: unexpected reply {reply:?}",
+                    pid.pid
+                ))
+            })?;
+            let new = (u64::from(initial) * u64::from(p) / 100).min(256) as u32;
+            if !outcomes.contains(&(now, new, initial)) {
+                outcomes.push((now, new, initial));
+            }
+        }
+        if outcomes
+            .iter()
+            .any(|&(_, new, initial)| new == 0 && initial > 0)
+        {
+            zeroed.push(o.to_string());
+        }
+        if show && i < PREVIEW_LINES {
+            let words: Vec<String> = outcomes
+                .iter()
+                .map(|(now, new, initial)| format!("weight {now} -> {new} ({p}% of {initial})"))
+                .collect();
+            haproxy_cli::note!("  {o}  {}", words.join("; "));
+        }
+    }
+    if !zeroed.is_empty() && !allow_zero {
+        return Err(Failure::Usage(format!(
+            "{p}% rounds the weight of {} down to 0, which takes it out of the rotation; \
+             pass --allow-zero if that is meant (nothing was changed)",
+            zeroed.join(", ")
+        )));
     }
     Ok(())
 }

@@ -127,13 +127,21 @@ fn entry_line(l: &str) -> bool {
 
 /// `12 (initial 10)`.
 fn weight_line(l: &str) -> bool {
-    let mut w = l.split(' ');
-    let num =
-        |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
-    num(w.next())
-        && w.next() == Some("(initial")
-        && num(w.next().and_then(|s| s.strip_suffix(')')))
-        && w.next().is_none()
+    parse_weight(l).is_some()
+}
+
+/// A `get weight` reply, `12 (initial 10)`: the current weight and the
+/// configured one; `None` for anything else (an error message).
+pub fn parse_weight(reply: &str) -> Option<(u32, u32)> {
+    let mut w = reply.trim_end().split(' ');
+    let num = |s: Option<&str>| {
+        s.filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse().ok())
+    };
+    let current = num(w.next())?;
+    (w.next() == Some("(initial")).then_some(())?;
+    let initial = num(w.next().and_then(|s| s.strip_suffix(')')))?;
+    w.next().is_none().then_some((current, initial))
 }
 
 /// Judges a whole reply against what success looks like for its command.
@@ -406,6 +414,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn weights_read_with_their_initial_weight() {
+        assert_eq!(parse_weight("12 (initial 10)\n\n"), Some((12, 10)));
+        assert_eq!(parse_weight("0 (initial 1)"), Some((0, 1)));
+        for bad in [
+            "",
+            "No such server.",
+            "1 (initial x)",
+            "1 (initial 2) z",
+            "-1 (initial 2)",
+        ] {
+            assert_eq!(parse_weight(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn errors_anywhere_in_the_reply_fail_it() {
         for r in [
             "No such server.\n\n",
@@ -472,6 +495,7 @@ mod tests {
             (ADDED, "New server registered.\n\n", true),
             (ADDED, "Already exists a server with the same name in backend.\n\n", false),
             (Expect::Dump(Dump::Weight), "1 (initial 1)\n\n", true),
+            (Expect::Dump(Dump::Weight), "1 (initial 99999999999)\n\n", false),
             (Expect::Dump(Dump::Weight), "No such server.\n\n", false),
             (Expect::Dump(Dump::Weight), "something else\n\n", false),
             (Expect::Dump(Dump::Entries), "\n", true),

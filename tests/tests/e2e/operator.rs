@@ -543,3 +543,63 @@ fn identity_fields_are_never_exporter_disagreements() {
         "the youngest process's uptime, not the oldest's: {combined}"
     );
 }
+
+/// `get weight` of `be_static/s1` on every process, raw.
+fn weights(f: &Fleet, server: &str) -> Vec<String> {
+    f.instances()
+        .iter()
+        .map(|i| i.raw(&format!("get weight {server}")).trim().to_owned())
+        .collect()
+}
+
+/// `set-weight P%` previews the weight HAProxy will set (P% of the
+/// configured weight, rounded down), and refuses one that rounds a
+/// nonzero weight to 0 unless `--allow-zero`; each outcome read back raw
+/// on every process.
+#[test]
+fn a_percentage_previews_what_haproxy_sets_and_never_zeroes_silently() {
+    let f = Fleet::start(Options {
+        instances: 2,
+        ..Options::default()
+    });
+    let s1 = "be_static/s1";
+    // 5% of 10 is 0: refused, nothing sent.
+    let o = run(&f, &["server", "set-weight", s1, "5%"], "", None);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(
+        o.stderr.contains("--allow-zero") && o.stderr.contains(s1),
+        "{o:?}"
+    );
+    assert_eq!(weights(&f, s1), ["10 (initial 10)", "10 (initial 10)"]);
+    // The preview of a set says what each server becomes.
+    let o = run(
+        &f,
+        &[
+            "server",
+            "set-weight",
+            "be_static/*",
+            "5%",
+            "--dry-run",
+            "--allow-zero",
+        ],
+        "",
+        None,
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stderr.contains("weight 10 -> 0 (5% of 10)"), "{o:?}");
+    assert!(o.stderr.contains("weight 20 -> 1 (5% of 20)"), "{o:?}");
+    assert_eq!(weights(&f, s1), ["10 (initial 10)", "10 (initial 10)"]);
+    // 55% of 10 is 5, set on every process.
+    let o = run(&f, &["server", "set-weight", s1, "55%"], "", None);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(weights(&f, s1), ["5 (initial 10)", "5 (initial 10)"]);
+    // Asked for: 0.
+    let o = run(
+        &f,
+        &["server", "set-weight", s1, "5%", "--allow-zero"],
+        "",
+        None,
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(weights(&f, s1), ["0 (initial 10)", "0 (initial 10)"]);
+}
