@@ -144,6 +144,17 @@ pub struct Cli {
     )]
     pub format: Format,
 
+    /// Output, kubectl's way: `-o json|jsonl|csv|table|prometheus` is
+    /// `--format`, `-o wide` a table of every column (listings).
+    #[arg(
+        short = 'o',
+        long = "output",
+        global = true,
+        value_enum,
+        value_name = "MODE"
+    )]
+    pub output: Option<OutputMode>,
+
     /// Use the sockets of target NAME from the configuration file (see
     /// below); replaces --socket-dir.
     #[arg(long, global = true, value_name = "NAME", env = "HAPROXY_CLI_TARGET")]
@@ -210,6 +221,30 @@ impl Cli {
         let matches = Cli::command().get_matches();
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         cli.given = Given::of(&matches);
+        // `-o` is `--format` under kubectl's name; `wide` is a table of
+        // every column, which only a listing has.
+        if let Some(o) = cli.output {
+            cli.format = o.format();
+            let list = match &mut cli.command {
+                Command::Frontend(FrontendCmd::List(l)) | Command::Backend(BackendCmd::List(l)) => {
+                    Some(l)
+                }
+                Command::Server(ServerCmd::List { list, .. }) => Some(list),
+                _ => None,
+            };
+            match (o, list) {
+                (OutputMode::Wide, Some(l)) => l.wide = true,
+                (OutputMode::Wide, None) => {
+                    let mut cmd = Cli::command();
+                    cmd.error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "-o wide applies to listings (frontend, backend, server list)",
+                    )
+                    .exit()
+                }
+                _ => {}
+            }
+        }
         cli
     }
 }
@@ -700,9 +735,9 @@ pub struct ListArgs {
     /// status,scur,weight`.
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub columns: Vec<String>,
-    /// `-o wide`: every column in a table.
-    #[arg(short = 'o', long = "output", value_enum, value_name = "MODE")]
-    pub output: Option<OutputMode>,
+    /// Every column in a table (`-o wide`, a global option).
+    #[arg(skip)]
+    pub wide: bool,
     /// No header line (table and CSV).
     #[arg(long)]
     pub no_header: bool,
@@ -711,11 +746,34 @@ pub struct ListArgs {
     pub watch: WatchArgs,
 }
 
-/// Extra table modes.
+/// `-o MODE`: a format, or a table of every column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputMode {
-    /// Every column.
+    /// Aligned columns.
+    Table,
+    /// A table of every column (listings).
     Wide,
+    /// JSON.
+    Json,
+    /// JSON lines.
+    Jsonl,
+    /// CSV.
+    Csv,
+    /// The Prometheus text format.
+    Prometheus,
+}
+
+impl OutputMode {
+    /// The `--format` it stands for.
+    pub fn format(self) -> Format {
+        match self {
+            OutputMode::Table | OutputMode::Wide => Format::Table,
+            OutputMode::Json => Format::Json,
+            OutputMode::Jsonl => Format::Jsonl,
+            OutputMode::Csv => Format::Csv,
+            OutputMode::Prometheus => Format::Prometheus,
+        }
+    }
 }
 
 /// The objects a write acts on.

@@ -8,7 +8,7 @@
 //! [`HAProxy::wait_sessions`], [`HAProxy::differences`]); this module turns
 //! flags into them and prints.
 
-use crate::args::{AddArgs, Cli, DelArgs, Filters, Format, ListArgs, OutputMode, Target, WaitArgs};
+use crate::args::{AddArgs, Cli, DelArgs, Filters, Format, ListArgs, Target, WaitArgs};
 use crate::{output, Failure};
 use haproxy_admin::{
     display_name, sort_objects, Command, Enable, HAProxy, Health, NamePattern, ObjectKind,
@@ -63,7 +63,7 @@ pub(crate) fn is_plain(l: &ListArgs, format: Format) -> bool {
         && !l.filters.disagreeing
         && l.sort.is_none()
         && l.columns.is_empty()
-        && l.output.is_none()
+        && !l.wide
         && !l.no_header
         && format != Format::Jsonl
 }
@@ -161,7 +161,7 @@ fn list(
         let table_flags = [
             (l.sort.is_some(), "--sort"),
             (!l.columns.is_empty(), "--columns"),
-            (l.output.is_some(), "-o wide"),
+            (l.wide, "-o wide"),
             (l.no_header, "--no-header"),
         ];
         if let Some((_, flag)) = table_flags.iter().find(|(given, _)| *given) {
@@ -183,7 +183,7 @@ fn list(
             .filter(|c| !matches!(c.as_str(), "name" | "backend" | "proxy"))
             .cloned()
             .collect()
-    } else if l.output == Some(OutputMode::Wide) || !matches!(format, Format::Table) {
+    } else if l.wide || !matches!(format, Format::Table) {
         snap.columns()
             .iter()
             .filter(|c| !matches!(&***c, "pxname" | "svname") && !is_separator(c))

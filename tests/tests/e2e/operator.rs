@@ -603,3 +603,59 @@ fn a_percentage_previews_what_haproxy_sets_and_never_zeroes_silently() {
     assert_eq!(o.code, 0, "{o:?}");
     assert_eq!(weights(&f, s1), ["0 (initial 10)", "0 (initial 10)"]);
 }
+
+/// `-o MODE` is accepted wherever `--format` is (kubectl's habit), before
+/// or after the subcommand, and gives the same bytes; `-o wide` outside a
+/// listing is a usage error.
+#[test]
+fn dash_o_is_format_everywhere() {
+    let f = Fleet::start(Options::default());
+    let dir = f.socket_dir();
+    for (o, format, args) in [
+        ("json", "json", &["info"][..]),
+        ("json", "json", &["server", "list"][..]),
+        ("jsonl", "jsonl", &["backend", "list"][..]),
+        ("csv", "csv", &["frontend", "list"][..]),
+        ("json", "json", &["map", "list"][..]),
+        ("json", "json", &["check"][..]),
+    ] {
+        let by_format = run_in(&dir, &[&["--format", format][..], args].concat());
+        assert_eq!(by_format.code, 0, "{args:?}: {by_format:?}");
+        let before = run_in(&dir, &[&["-o", o][..], args].concat());
+        let after = run_in(&dir, &[args, &["-o", o][..]].concat());
+        // The same output but for live numbers (counters move between
+        // the runs): every run of digits read as one.
+        let shape = |t: &str| -> String {
+            let mut out = String::new();
+            for c in t.chars() {
+                if !c.is_ascii_digit() {
+                    out.push(c);
+                } else if !out.ends_with('#') {
+                    out.push('#');
+                }
+            }
+            out
+        };
+        for got in [&before, &after] {
+            assert_eq!(got.code, 0, "-o {o} {args:?}: {got:?}");
+            assert_eq!(
+                shape(&got.stdout),
+                shape(&by_format.stdout),
+                "-o {o} {args:?}"
+            );
+        }
+        assert!(!by_format.stdout.trim().is_empty(), "{by_format:?}");
+    }
+    let wide = run_in(&dir, &["server", "list", "-o", "wide"]);
+    assert_eq!(wide.code, 0, "{wide:?}");
+    assert!(
+        wide.stdout
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("lbtot")),
+        "{wide:?}"
+    );
+    let o = run_in(&dir, &["info", "-o", "wide"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("-o wide applies to listings"), "{o:?}");
+}
