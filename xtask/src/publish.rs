@@ -261,9 +261,30 @@ pub(crate) fn deb(install: bool) -> Result {
     // real target directory (CARGO_TARGET_DIR included), no other.
     let assets = target.join("release").join("deb-assets");
     std::fs::create_dir_all(&assets).map_err(|e| format!("{}: {e}", assets.display()))?;
-    let man = output_of(Command::new(&bin).arg("man"))?;
-    let man_gz = assets.join("haproxy-cli.1.gz");
-    gzip(&man, &man_gz)?;
+    // Every page: haproxy-cli(1) and one per subcommand, which the main
+    // page lists (haproxy-cli-server(1), haproxy-cli-server-list(1), …).
+    let pages = assets.join("man");
+    let _ = std::fs::remove_dir_all(&pages);
+    std::fs::create_dir_all(&pages).map_err(|e| format!("{}: {e}", pages.display()))?;
+    run(
+        "haproxy-cli man --all",
+        Command::new(&bin).args(["man", "--all"]).arg(&pages),
+    )?;
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&pages).map_err(|e| format!("{}: {e}", pages.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        gzip(&text, &pages.join(format!("{name}.gz")))?;
+        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        names.push(name);
+    }
+    if names.len() < 20 {
+        return Err(format!("haproxy-cli man --all wrote only {names:?}"));
+    }
     let completion = output_of(Command::new(&bin).args(["completions", "bash"]))?;
     std::fs::write(assets.join("haproxy-cli.bash"), &completion)
         .map_err(|e| format!("{}: {e}", assets.display()))?;
@@ -288,15 +309,25 @@ pub(crate) fn deb(install: bool) -> Result {
         .ok_or("cargo deb did not say where it wrote the package")?;
     let contents = output_of(Command::new("dpkg-deb").arg("--contents").arg(&deb))?;
     let contents = String::from_utf8_lossy(&contents);
+    let man_paths: Vec<String> = names
+        .iter()
+        .map(|n| format!("./usr/share/man/man1/{n}.gz"))
+        .collect();
     for path in [
         "./usr/bin/haproxy-cli",
-        "./usr/share/man/man1/haproxy-cli.1.gz",
         "./usr/share/bash-completion/completions/haproxy-cli",
-    ] {
+    ]
+    .into_iter()
+    .chain(man_paths.iter().map(String::as_str))
+    {
         if !contents.lines().any(|l| l.ends_with(path)) {
             return Err(format!("{} lacks {path}:\n{contents}", deb.display()));
         }
     }
+    println!(
+        "xtask deb: {} man pages (haproxy-cli.1 and one per subcommand)",
+        man_paths.len()
+    );
     println!("xtask deb: {}", deb.display());
     if install {
         install_and_check(&deb)?;
@@ -363,6 +394,19 @@ fn check_installed() -> Result {
             .output()
             .is_ok_and(|o| o.status.success())
     })?;
+    for name in ["haproxy-cli-server", "haproxy-cli-server-set-weight"] {
+        let page = output_of(
+            Command::new("man")
+                .arg(name)
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "80"),
+        )?;
+        let page = String::from_utf8_lossy(&page);
+        if !(page.contains("NAME") && page.contains(name)) {
+            return Err(format!("man {name} did not show the page:\n{page}"));
+        }
+        println!("$ man {name}: {} lines", page.lines().count());
+    }
     let page = output_of(
         Command::new("man")
             .arg("haproxy-cli")

@@ -332,8 +332,17 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff): haproxy-cli(1), or a subcommand's
+    /// (`man server list` is haproxy-cli-server-list(1)).
+    Man {
+        /// The subcommand, word by word.
+        #[arg(value_name = "SUBCOMMAND")]
+        command: Vec<String>,
+        /// Write every page, one file each (haproxy-cli.1,
+        /// haproxy-cli-server.1, …), into DIR instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        all: Option<std::path::PathBuf>,
+    },
 }
 
 /// `exporter` options.

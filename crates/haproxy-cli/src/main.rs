@@ -155,9 +155,30 @@ fn run(cli: &Cli) -> Result {
             std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }
-        Command::Man => {
+        Command::Man { command, all } => {
+            if let Some(dir) = all {
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+                    .map_err(|e| Failure::Io(format!("man --all {}: {e}", dir.display())))?;
+                return Ok(());
+            }
+            // Built as generate_to builds it, so that each page is named
+            // as the main page's list of subcommands names it.
+            let mut root = Cli::command().disable_help_subcommand(true);
+            root.build();
+            let mut page = &root;
+            for word in command {
+                page = page.find_subcommand(word).ok_or_else(|| {
+                    let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
+                    Failure::Usage(format!(
+                        "man: {:?} has no subcommand {word:?} (it has: {})",
+                        page.get_display_name().unwrap_or(page.get_name()),
+                        known.join(", ")
+                    ))
+                })?;
+            }
             let mut text = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            clap_mangen::Man::new(page.clone()).render(&mut text)?;
             std::io::stdout().lock().write_all(&text)?;
             return Ok(());
         }
@@ -197,7 +218,7 @@ fn run(cli: &Cli) -> Result {
         }
         Command::Top(a) => top::run(out, &hap, a)?,
         Command::Check => sets::check(out, format, &hap)?,
-        Command::Completions { .. } | Command::Man | Command::Exporter(_) => {}
+        Command::Completions { .. } | Command::Man { .. } | Command::Exporter(_) => {}
     }
     out.flush()?;
     Ok(())

@@ -1056,6 +1056,36 @@ fn top_completions_and_man() {
         "{}",
         &o.stdout[..200.min(o.stdout.len())]
     );
+    // Every subpage the main page names exists: `man server set-weight`
+    // prints haproxy-cli-server-set-weight(1), `man --all` writes them all.
+    let named: Vec<String> = o
+        .stdout
+        .split("haproxy\\-cli\\-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("(1)").map(|(n, _)| n.replace("\\-", "-")))
+        .filter(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        .collect();
+    assert!(named.len() > 10, "{named:?}");
+    let dir = f.dir().join("man");
+    let all = run(&["man", "--all", &dir.to_string_lossy()]);
+    assert_eq!(all.code, 0, "{all:?}");
+    for n in &named {
+        assert!(
+            dir.join(format!("haproxy-cli-{n}.1")).is_file(),
+            "haproxy-cli-{n}(1) is named but not written"
+        );
+    }
+    assert!(dir.join("haproxy-cli-server-set-weight.1").is_file());
+    let sub = run(&["man", "server", "set-weight"]);
+    assert_eq!(sub.code, 0, "{sub:?}");
+    assert!(
+        sub.stdout.contains(".TH haproxy-cli-server-set-weight"),
+        "{}",
+        &sub.stdout[..200.min(sub.stdout.len())]
+    );
+    let bad = run(&["man", "servr"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("no subcommand \"servr\""), "{bad:?}");
 }
 
 /// Runs `haproxy-cli args`, reads the first line of its output and closes
