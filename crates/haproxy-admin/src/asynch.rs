@@ -46,8 +46,8 @@ use crate::haproxy::{
     collect, endpoint_of, identify_reply, master_workers, socket_paths, Builder, PerProcess,
 };
 use crate::maps::{
-    check_committed, confirms, lookups, map_infos, parse_entries, parse_new_version, plain_entry,
-    resolved, ListKind,
+    check_committed, confirmations, lookups, lookups_of, map_infos, parse_entries,
+    parse_new_version, readings, resolve_all, ListKind, LOOKUPS_AT_ONCE,
 };
 use crate::process::{apply_levels, level_asks};
 use crate::select::{round_budget, wait_round, WaitRound, WaitState};
@@ -725,25 +725,14 @@ impl AsyncHAProxy {
                     command: show.line().to_owned(),
                     source: Box::new(source),
                 })?;
-                let mut out = Vec::with_capacity(parsed.len());
-                for entry in parsed {
-                    if !entry.is_ambiguous() {
-                        out.push(plain_entry(&entry));
-                        continue;
-                    }
-                    // As the blocking resolve: each reading looked up.
-                    let mut confirmed = Vec::new();
-                    for (key, value) in entry.splits() {
-                        let get = Command::get_map(list.get(), key)?;
-                        if let Ok(reply) = conn.send(&get).await {
-                            if confirms(&reply, key, value) {
-                                confirmed.push((key, value));
-                            }
-                        }
-                    }
-                    out.push(resolved(&entry, &confirmed));
+                // As the blocking path: every reading looked up, pipelined.
+                let readings = readings(&parsed);
+                let mut confirmed = Vec::with_capacity(readings.len());
+                for chunk in readings.chunks(LOOKUPS_AT_ONCE) {
+                    let replies = conn.pipeline(&lookups_of(list.get(), chunk)?).await?;
+                    confirmed.extend(confirmations(chunk, &replies));
                 }
-                Ok(out)
+                Ok(resolve_all(&parsed, &readings, &confirmed))
             }
         })
         .await
