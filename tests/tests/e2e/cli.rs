@@ -768,11 +768,16 @@ fn a_disagreement_shows_every_process() {
         ],
     );
     assert_prometheus(&p);
-    assert_eq!(
-        p.matches("haproxy_server_weight{proxy=\"be_static\",server=\"s1\",pid=")
-            .count(),
-        2
+    // The exposition keeps its label set: the processes' mean, flagged.
+    assert!(
+        p.contains("\nhaproxy_server_weight{proxy=\"be_static\",server=\"s1\"} 7.5\n"),
+        "{p}"
     );
+    assert!(
+        p.contains("haproxy_cli_disagreement{proxy=\"be_static\",server=\"s1\",scope=\"server\",field=\"weight\"} 1"),
+        "{p}"
+    );
+    assert!(!p.contains("pid="), "{p}");
 }
 
 /// The peak RSS documented for the CLI cut off by a reply without end at
