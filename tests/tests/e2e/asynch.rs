@@ -206,10 +206,25 @@ fn async_listing_and_writes_match_the_blocking_api() {
         .expect("async get");
     let lb = blocking.get_map(map, "c.example").expect("blocking get");
     assert_eq!(la, lb);
+    // Read back raw on every process: the added entry beside the two
+    // there were, nothing else.
     for i in f.instances() {
         let reply = i.raw(&format!("show map {}", f.map_file().display()));
-        assert!(reply.contains("c.example be_app"), "{reply}");
-        assert!(!reply.contains("hosts"), "{reply}");
+        let mut entries: Vec<&str> = reply
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .filter_map(|l| l.split_once(' ').map(|(_, kv)| kv))
+            .collect();
+        entries.sort_unstable();
+        assert_eq!(
+            entries,
+            [
+                "a.example be_static",
+                "b.example be_tcp",
+                "c.example be_app"
+            ],
+            "{reply}"
+        );
     }
 }
 

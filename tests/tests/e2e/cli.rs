@@ -1025,19 +1025,20 @@ fn endpoints_tcp_and_master() {
         (0, pid.to_string().as_str()),
         "{o:?}"
     );
-    for sel in ["@1".to_owned(), format!("@!{pid}")] {
+    // Each selector sets its own weight, read back from the worker: a
+    // selector that reached nothing would leave the other's value.
+    for (sel, weight) in [("@1".to_owned(), "7"), (format!("@!{pid}"), "8")] {
         let o = run(&[
             "--socket",
             &format!("{master}{sel}"),
             "server",
             "set-weight",
             "be_static/s2",
-            "7",
+            weight,
         ]);
         assert_eq!(o.code, 0, "{sel}: {o:?}");
-        assert!(mw
-            .raw_master(&format!("@!{pid} get weight be_static/s2"))
-            .starts_with("7 "));
+        let got = mw.raw_master(&format!("@!{pid} get weight be_static/s2"));
+        assert!(got.starts_with(&format!("{weight} ")), "{sel}: {got:?}");
     }
 }
 
