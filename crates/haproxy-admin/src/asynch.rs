@@ -39,7 +39,7 @@
 //! processes that have the object), [`AsyncHAProxy::run`] (every
 //! process) or [`AsyncHAProxy::run_batch`].
 
-use crate::check::{entries_difference, files_difference, read_difference};
+use crate::check::{compared, entries_differences, files_difference, read_difference};
 use crate::conn::{judge, judge_dump, judge_pipelined, judge_text, Settings};
 use crate::error::Unreachable;
 use crate::haproxy::{
@@ -571,12 +571,9 @@ impl AsyncHAProxy {
                 out.push(d);
                 continue;
             }
-            let Some((_, first)) = lists.first() else {
-                continue;
-            };
-            for m in first {
-                let got = self.entries(kind, MapRef::try_from(m.id)?).await?;
-                out.extend(entries_difference(name, m, &got));
+            for (m, file) in compared(&lists) {
+                let got = self.entries(kind, MapRef::File(file)).await?;
+                out.extend(entries_differences(name, m, &got));
             }
         }
         Ok(out)

@@ -96,6 +96,16 @@ pub fn snapshot_differences(snap: &Snapshot) -> Vec<Difference> {
                 continue;
             }
             if let Combined::Disagreement { values } = v {
+                // A check in transition (`UP 1/3`: up, the checks failing;
+                // `DOWN 1/2`: coming up) is its state: processes whose
+                // checks run out of step are not a difference.
+                let state = |v: &Option<crate::Value>| {
+                    v.as_ref()
+                        .map(|v| v.to_string().split(' ').next().unwrap_or("").to_owned())
+                };
+                if col == "status" && values.windows(2).all(|w| state(&w[0].1) == state(&w[1].1)) {
+                    continue;
+                }
                 out.push(Difference {
                     object: label(&stats),
                     field: col.to_owned(),
@@ -158,11 +168,11 @@ pub(crate) fn files_difference(
     kind: &str,
     lists: &PerProcess<Vec<crate::MapInfo>>,
 ) -> Option<Difference> {
+    // By file: ids differ between versions (2.6 and 3.x number a
+    // configuration's maps differently), and anonymous lists (ACLs written
+    // inline, no file) are not an operator's to keep in step.
     let names = |l: &Vec<crate::MapInfo>| -> Vec<String> {
-        let mut v: Vec<String> = l
-            .iter()
-            .map(|m| format!("#{} {}", m.id, m.file.as_deref().unwrap_or("")))
-            .collect();
+        let mut v: Vec<String> = l.iter().filter_map(|m| m.file.clone()).collect();
         v.sort();
         v
     };
@@ -179,24 +189,99 @@ pub(crate) fn files_difference(
         })
 }
 
-/// One map's (or ACL's) entries on every process, when they differ.
-pub(crate) fn entries_difference(
+/// Every key whose entries differ between the processes of `per` (one
+/// map's or ACL's entries on each process), with each process's value
+/// there: its values joined by `, ` (a key may be in a map more than
+/// once), `present` for an ACL pattern, `None` where the process lacks
+/// the key. Entry ids and order are not compared (ids are per process).
+/// Sorted by key; empty when the processes agree.
+pub fn entry_differences(
+    per: &PerProcess<Vec<Entry>>,
+) -> Vec<(String, PerProcess<Option<String>>)> {
+    use std::collections::BTreeMap;
+    let by_key: Vec<BTreeMap<&str, Vec<Option<&str>>>> = per
+        .iter()
+        .map(|(_, entries)| {
+            let mut m: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
+            for (k, v) in content(entries) {
+                m.entry(k).or_default().push(v);
+            }
+            m
+        })
+        .collect();
+    let mut keys: Vec<&str> = by_key.iter().flat_map(|m| m.keys().copied()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let text = |vs: &Vec<Option<&str>>| {
+        vs.iter()
+            .map(|v| v.unwrap_or("present"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    keys.into_iter()
+        .filter(|k| by_key.windows(2).any(|w| w[0].get(k) != w[1].get(k)))
+        .map(|k| {
+            let values = per
+                .iter()
+                .zip(&by_key)
+                .map(|((p, _), m)| (p.clone(), m.get(k).map(text)))
+                .collect();
+            (k.to_owned(), values)
+        })
+        .collect()
+}
+
+/// How many differing keys of one map `check` names one by one; the rest
+/// are counted in one more difference.
+const KEYS_NAMED: usize = 100;
+
+/// One map's (or ACL's) entries on every process, when they differ: each
+/// differing key with every process's value (at most [`KEYS_NAMED`], then
+/// how many more).
+pub(crate) fn entries_differences(
     kind: &str,
     m: &crate::MapInfo,
     got: &PerProcess<Vec<Entry>>,
-) -> Option<Difference> {
-    let contents: Vec<_> = got.iter().map(|(_, e)| content(e)).collect();
-    contents
-        .windows(2)
-        .any(|w| w[0] != w[1])
-        .then(|| Difference {
-            object: format!("{kind} #{} ({})", m.id, m.file.as_deref().unwrap_or("")),
-            field: "entries".to_owned(),
+) -> Vec<Difference> {
+    let object = match m.file.as_deref() {
+        Some(f) => format!("{kind} {f}"),
+        None => format!("{kind} #{}", m.id),
+    };
+    let diffs = entry_differences(got);
+    let more = diffs.len().saturating_sub(KEYS_NAMED);
+    let mut out: Vec<Difference> = diffs
+        .into_iter()
+        .take(KEYS_NAMED)
+        .map(|(key, values)| Difference {
+            object: object.clone(),
+            field: format!("entry {key}"),
+            values,
+        })
+        .collect();
+    if more > 0 {
+        out.push(Difference {
+            object,
+            field: format!("{more} more keys"),
             values: got
                 .iter()
                 .map(|(p, e)| (p.clone(), Some(format!("{} entries", e.len()))))
                 .collect(),
-        })
+        });
+    }
+    out
+}
+
+/// The maps (or ACLs) whose entries are compared, with their file (they
+/// are read by file: ids differ between versions): those of the first
+/// process that have one.
+pub(crate) fn compared(
+    lists: &PerProcess<Vec<crate::MapInfo>>,
+) -> impl Iterator<Item = (&crate::MapInfo, &str)> {
+    lists
+        .first()
+        .into_iter()
+        .flat_map(|(_, l)| l.iter())
+        .filter_map(|m| Some((m, m.file.as_deref()?)))
 }
 
 /// Differences in the maps (or ACLs) of every process: the list of files,
@@ -212,12 +297,9 @@ fn list_differences(
         out.push(d);
         return Ok(());
     }
-    let Some((_, first)) = lists.first() else {
-        return Ok(());
-    };
-    for m in first {
-        let got = entries(hap, MapRef::try_from(m.id)?)?;
-        out.extend(entries_difference(kind, m, &got));
+    for (m, file) in compared(lists) {
+        let got = entries(hap, MapRef::File(file))?;
+        out.extend(entries_differences(kind, m, &got));
     }
     Ok(())
 }
@@ -258,6 +340,63 @@ impl HAProxy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A check in transition is its state; another state is a difference.
+    #[test]
+    fn a_check_in_transition_is_not_a_difference() {
+        use haproxy_transport::Endpoint;
+        let snap = |a: &str, b: &str| {
+            Snapshot::from_replies([(a, 10), (b, 11)].map(|(status, pid)| {
+                (
+                    Endpoint::unix(format!("/{pid}")),
+                    format!("Name: HAProxy\nPid: {pid}\n"),
+                    format!("# pxname,svname,status,\nbe,s1,{status},\nbe,BACKEND,UP,\n\n"),
+                )
+            }))
+            .expect("snapshot")
+        };
+        assert!(snapshot_differences(&snap("UP 1/3", "UP")).is_empty());
+        assert!(snapshot_differences(&snap("DOWN 1/2", "DOWN")).is_empty());
+        let d = snapshot_differences(&snap("UP", "DOWN"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            (d[0].object.as_str(), d[0].field.as_str()),
+            ("server be/s1", "status")
+        );
+    }
+
+    #[test]
+    fn entry_differences_name_each_key_with_every_value() {
+        let e = |k: &str, v: Option<&str>| Entry {
+            id: "0x1".into(),
+            key: k.into(),
+            value: v.map(Into::into),
+            ambiguous: false,
+        };
+        let p = |n| ProcessId::new(n, None, None);
+        let per = vec![
+            (p(1), vec![e("a", Some("x")), e("b", Some("y"))]),
+            (
+                p(2),
+                vec![e("b", Some("y")), e("a", Some("z")), e("c", None)],
+            ),
+        ];
+        let d = entry_differences(&per);
+        assert_eq!(
+            d,
+            [
+                (
+                    "a".to_owned(),
+                    vec![(p(1), Some("x".into())), (p(2), Some("z".into()))]
+                ),
+                (
+                    "c".to_owned(),
+                    vec![(p(1), None), (p(2), Some("present".into()))]
+                ),
+            ]
+        );
+        assert!(entry_differences(&per[..1].to_vec()).is_empty());
+    }
 
     #[test]
     fn a_difference_names_the_object_the_field_and_every_process() {

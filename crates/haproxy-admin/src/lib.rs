@@ -100,7 +100,9 @@ mod views;
 
 pub use aggregate::{combine, Combined, CombinedRef, Merge};
 pub use batch::{Batch, Enable};
-pub use check::{snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO};
+pub use check::{
+    entry_differences, snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO,
+};
 pub use error::{Error, MapVersion, ProcessFailure, Result, Skipped, Unreachable};
 pub use haproxy::{Builder, HAProxy, PerProcess, Source};
 /// Commands, maps and ACLs and server states as `haproxy-proto`'s command

@@ -936,12 +936,23 @@ pub fn lists(out: &mut impl Write, format: Format, per: &PerProcess<Vec<MapInfo>
 /// `map show`, `acl show`: `[{"id", "key", "value"}]` (ids are those of
 /// the first process; entry ids are per process).
 pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>>) -> Result {
-    let list = agreed("the entries", per, |l| {
-        l.iter()
-            .map(|e| (e.key.clone(), e.value.clone()))
-            .collect::<Vec<_>>()
-    })?;
-    let list = list.map(Vec::as_slice).unwrap_or_default();
+    // Processes that hold other entries: the first differing key, with
+    // every process's value there, and how many keys differ.
+    let diffs = haproxy_admin::entry_differences(per);
+    if let Some((key, values)) = diffs.first() {
+        return Err(Failure::Admin(Error::InconsistentData {
+            what: format!(
+                "the entries ({}; `check` lists them), first {key:?}",
+                if diffs.len() == 1 {
+                    "1 key differs".to_owned()
+                } else {
+                    format!("{} keys differ", diffs.len())
+                }
+            ),
+            values: values.clone(),
+        }));
+    }
+    let list = per.first().map(|(_, l)| l.as_slice()).unwrap_or_default();
     match format {
         Format::Table => {
             for e in list {

@@ -914,13 +914,28 @@ fn check_passes_on_a_consistent_fleet_and_names_a_weight_changed_behind_its_back
     assert!(r.trim().is_empty(), "{r}");
     let o = run(&f, &["check"]);
     assert_eq!(o.code, 1, "{o:?}");
+    // Named by its file and key, with each process's value (none where
+    // it lacks the key), whole.
     let line = o
         .stdout
         .lines()
-        .find(|l| l.starts_with("map #") && l.contains(" entries:"))
+        .find(|l| l.starts_with(&format!("map {} entry odd.example:", map.display())))
         .unwrap_or_else(|| panic!("no map difference: {o:?}"));
     assert!(line.contains(&format!("pid {}", odd.pid)), "{line}");
-    assert!(line.contains("=1 entries"), "{line}");
+    assert!(line.contains("=be_1"), "{line}");
+    assert!(line.contains("=(none)"), "{line}");
+    // map show refuses to pick one process's entries, naming the key
+    // and each process's value, in words (no Rust Debug text).
+    let o = run(&f, &["map", "show", &map.to_string_lossy()]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr.contains("1 key differs") && o.stderr.contains("\"odd.example\""),
+        "{o:?}"
+    );
+    assert!(
+        o.stderr.contains("\"be_1\"") && !o.stderr.contains("Some("),
+        "{o:?}"
+    );
     let j = run(&f, &["--format", "json", "check"]);
     assert_eq!(j.code, 1, "{j:?}");
     let v: Json = serde_json::from_str(&j.stdout).expect("JSON");

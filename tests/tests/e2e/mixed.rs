@@ -326,3 +326,49 @@ fn mixed_fleet_of_every_version() {
     assert!(snap.version().is_err(), "versions differ");
     assert_eq!(snap.stat_objects(ObjectKind::Server).len(), 9);
 }
+
+/// `check` on a consistent fleet of every version: the versions differ
+/// (they must be reported), the maps and ACLs do not — they are compared
+/// by file, not by the ids each version numbers them with, and anonymous
+/// ACLs are not compared — whatever the raw ids say.
+#[test]
+fn check_compares_maps_by_file_across_versions() {
+    let versions = versions();
+    let bins: Vec<PathBuf> = versions.iter().map(|(_, b)| b.clone()).collect();
+    let f = Fleet::start_mixed(
+        Options {
+            instances: versions.len(),
+            ..Options::default()
+        },
+        &bins,
+    );
+    let hap = haproxy_admin::HAProxy::from_dir(f.socket_dir()).expect("discovery");
+    let snap = hap.snapshot().expect("snapshot");
+    let d: Vec<String> = hap
+        .differences(&snap)
+        .expect("differences")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        d.iter().any(|d| d.starts_with("show info Version:")),
+        "{d:?}"
+    );
+    assert!(
+        !d.iter()
+            .any(|d| d.starts_with("map") || d.starts_with("acl")),
+        "{d:?}"
+    );
+    // An entry that differs is still found, by file, on every version.
+    let map = f.map_file();
+    let r = f.instances()[0].raw(&format!("add map {} v.example be_tcp", map.display()));
+    assert!(r.trim().is_empty(), "{r}");
+    let d: Vec<String> = hap
+        .differences(&snap)
+        .expect("differences")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let want = format!("map {} entry v.example:", map.display());
+    assert!(d.iter().any(|d| d.starts_with(&want)), "{d:?}");
+}
