@@ -106,6 +106,20 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A map or ACL entry id (`0x…`) that does not name the same entry on
+    /// every process: ids are HAProxy's per-process pointers, so a write
+    /// by id would change one process's entry and fail on the others.
+    /// Refused before anything is sent; address the entry by key.
+    #[error(
+        "entry id {id} is not the same entry on every process (ids are per process; {}): address the entry by its key",
+        if .holders.is_empty() { "no process has it".to_owned() } else { format!("only {}", DisplayList(.holders)) }
+    )]
+    EntryIdNotShared {
+        /// The id given.
+        id: String,
+        /// The processes that have an entry with that id, with its key.
+        holders: Vec<String>,
+    },
     /// A selection (name pattern, filter or sort key) could not be read.
     #[error("invalid selection `{input}`: {reason}")]
     Selection {

@@ -199,19 +199,49 @@ impl HAProxy {
     ///
     /// # Errors
     ///
-    /// As [`HAProxy::add_map`].
+    /// As [`HAProxy::del_map`].
     pub fn set_map(&self, map: MapRef<'_>, entry: EntryRef<'_>, value: &str) -> Result<()> {
-        self.run(&Command::set_map(map, entry, value)?).map(drop)
+        let set = Command::set_map(map, entry, value)?;
+        self.id_everywhere(ListKind::Map, map, entry)?;
+        self.run(&set).map(drop)
     }
 
-    /// `del map <map> <key|#id>` on every process. Entry ids are per
-    /// process: deleting by id succeeds only where the id exists.
+    /// `del map <map> <key|#id>` on every process.
     ///
     /// # Errors
     ///
-    /// As [`HAProxy::add_map`].
+    /// As [`HAProxy::add_map`]; [`Error::EntryIdNotShared`], nothing
+    /// sent, for an id that does not name the same entry on every process
+    /// (ids are per process: with several processes, address entries by
+    /// key).
     pub fn del_map(&self, map: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&Command::del_map(map, entry)?).map(drop)
+        let del = Command::del_map(map, entry)?;
+        self.id_everywhere(ListKind::Map, map, entry)?;
+        self.run(&del).map(drop)
+    }
+
+    /// For an entry given by id: that every process has an entry with that
+    /// id, with one key — else [`Error::EntryIdNotShared`]. A key passes.
+    fn id_everywhere(&self, kind: ListKind, list: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
+        let EntryRef::Id(id) = entry else {
+            return Ok(());
+        };
+        let per = self.entries(kind, list)?;
+        let keys: Vec<Option<&str>> = per
+            .iter()
+            .map(|(_, es)| es.iter().find(|e| e.id == id).map(|e| e.key.as_str()))
+            .collect();
+        if keys.iter().all(|k| k.is_some() && *k == keys[0]) {
+            return Ok(());
+        }
+        Err(Error::EntryIdNotShared {
+            id: id.to_owned(),
+            holders: per
+                .iter()
+                .zip(&keys)
+                .filter_map(|((p, _), k)| Some(format!("pid {} (key {:?})", p.pid, (*k)?)))
+                .collect(),
+        })
     }
 
     /// `clear map <map>` on every process.
@@ -263,9 +293,11 @@ impl HAProxy {
     ///
     /// # Errors
     ///
-    /// As [`HAProxy::add_map`].
+    /// As [`HAProxy::del_map`].
     pub fn del_acl(&self, acl: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
-        self.run(&Command::del_acl(acl, entry)?).map(drop)
+        let del = Command::del_acl(acl, entry)?;
+        self.id_everywhere(ListKind::Acl, acl, entry)?;
+        self.run(&del).map(drop)
     }
 
     /// `clear acl <acl>` on every process.

@@ -105,8 +105,9 @@ fn main() -> ExitCode {
             haproxy_cli::note!("haproxy-cli: {e}");
             ExitCode::from(sets::EXIT_WAIT_UNDONE)
         }
-        // An argument the command builder refused is a usage error.
-        Err(Failure::Admin(e @ Error::Proto(_))) => {
+        // An argument the command builder refused, or an entry id that
+        // is not every process's, is a usage error: nothing was sent.
+        Err(Failure::Admin(e @ (Error::Proto(_) | Error::EntryIdNotShared { .. }))) => {
             haproxy_cli::note!("haproxy-cli: {}", one_line(&e.to_string()));
             ExitCode::from(2)
         }

@@ -952,7 +952,32 @@ pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>
             values: values.clone(),
         }));
     }
-    let list = per.first().map(|(_, l)| l.as_slice()).unwrap_or_default();
+    // An entry id is one process's pointer: shown only where every
+    // process has that id (one process, as a rule), else `-` (JSON null),
+    // so that no id is taken for the fleet's.
+    let ids: std::collections::HashSet<&str> = match per.split_first() {
+        Some(((_, first), rest)) => first
+            .iter()
+            .map(|e| e.id.as_str())
+            .filter(|id| rest.iter().all(|(_, l)| l.iter().any(|e| e.id == *id)))
+            .collect(),
+        None => Default::default(),
+    };
+    let list: Vec<Entry> = per
+        .first()
+        .map(|(_, l)| l.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|e| Entry {
+            id: if ids.contains(e.id.as_str()) {
+                e.id.clone()
+            } else {
+                "-".to_owned()
+            },
+            ..e.clone()
+        })
+        .collect();
+    let list = list.as_slice();
     match format {
         Format::Table => {
             for e in list {
@@ -963,7 +988,17 @@ pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>
             }
         }
         Format::Json | Format::Jsonl => {
-            serde_json::to_writer_pretty(&mut *out, list).map_err(json_err)?;
+            let shown: Vec<serde_json::Value> = list
+                .iter()
+                .map(|e| {
+                    let mut v = serde_json::to_value(e).unwrap_or_default();
+                    if e.id == "-" {
+                        v["id"] = serde_json::Value::Null;
+                    }
+                    v
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &shown).map_err(json_err)?;
             writeln!(out)?;
         }
         Format::Csv => {

@@ -659,3 +659,68 @@ fn dash_o_is_format_everywhere() {
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("-o wide applies to listings"), "{o:?}");
 }
+
+/// The `0x…` ids of `map` on one process, raw, with their `key value`.
+fn map_ids(i: &Instance, map: &str) -> Vec<(String, String)> {
+    i.raw(&format!("show map {map}"))
+        .lines()
+        .filter(|l| l.starts_with("0x"))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(id, kv)| (id.to_owned(), kv.to_owned()))
+        .collect()
+}
+
+/// Entry ids are per process: `map show` prints an id only where every
+/// process has it, and a write by an id that is not the same entry
+/// everywhere is refused before anything is sent (exit 2), every
+/// process's map unchanged; on one process, by id works.
+#[test]
+fn map_entry_ids_are_per_process() {
+    let f = Fleet::start(Options {
+        instances: 3,
+        ..Options::default()
+    });
+    let map = f.map_file().to_string_lossy().into_owned();
+    let raw: Vec<Vec<(String, String)>> = f.instances().iter().map(|i| map_ids(i, &map)).collect();
+    let everywhere = |id: &str| raw.iter().all(|r| r.iter().any(|(i, _)| i == id));
+    let shown = run_in(&f.socket_dir(), &["map", "show", &map]);
+    assert_eq!(shown.code, 0, "{shown:?}");
+    for line in shown.stdout.lines() {
+        let id = line.split(' ').next().unwrap_or("");
+        assert!(
+            id == "-" || everywhere(id),
+            "{id} is not every process's: {line}"
+        );
+    }
+    // An id of the first process that another lacks (pointers differ).
+    let (id, _) = raw[0]
+        .iter()
+        .find(|(id, _)| !everywhere(id))
+        .expect("an id the processes do not share")
+        .clone();
+    let before: Vec<Vec<String>> = f.instances().iter().map(|i| map_entries(i, &map)).collect();
+    for args in [
+        vec!["map", "del", &map, &id],
+        vec!["map", "set", &map, &id, "be_tcp"],
+    ] {
+        let o = run(&f, &args, "", None);
+        assert_eq!(o.code, 2, "{args:?}: {o:?}");
+        assert!(
+            o.stderr.contains("by its key") && o.stderr.contains(&id),
+            "{o:?}"
+        );
+        let after: Vec<Vec<String>> = f.instances().iter().map(|i| map_entries(i, &map)).collect();
+        assert_eq!(after, before, "{args:?} changed a process");
+    }
+    // One process: its own ids work.
+    let one = &f.instances()[0];
+    let (id, kv) = raw[0][0].clone();
+    let o = Command::new(cli())
+        .arg("--socket")
+        .arg(&one.socket)
+        .args(["map", "del", &map, &id])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{o:?}");
+    assert!(!map_entries(one, &map).contains(&kv), "{kv} still there");
+}
