@@ -158,6 +158,13 @@ pub(crate) fn ensure_prometheus() -> Result {
 /// Every program the test suite runs besides HAProxy.
 fn ensure_test_tools() -> Result {
     ensure_tmux()?;
+    // The completion tests type into a real zsh under tmux.
+    ensure_apt_package("zsh", || {
+        Command::new("zsh")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
     ensure_prometheus()
 }
 

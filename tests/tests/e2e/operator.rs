@@ -724,3 +724,58 @@ fn map_entry_ids_are_per_process() {
     assert!(o.status.success(), "{o:?}");
     assert!(!map_entries(one, &map).contains(&kv), "{kv} still there");
 }
+
+/// zsh completes every level, typed in a real zsh under tmux: the
+/// script `completions zsh` writes, installed as `_haproxy-cli` in
+/// `fpath`, lists a subcommand's subcommands and completes a prefix.
+#[test]
+fn zsh_completes_every_level() {
+    let zsh = Command::new("zsh")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        zsh,
+        "zsh is not installed: `apt-get install -y zsh` (`cargo xtask test` installs it)"
+    );
+    let dir = std::env::temp_dir().join(format!("hx-zsh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = Command::new(cli())
+        .args(["completions", "zsh"])
+        .output()
+        .expect("completions");
+    assert!(script.status.success());
+    std::fs::write(dir.join("_haproxy-cli"), &script.stdout).expect("write the script");
+    let bin = cli();
+    let bin_dir = bin.parent().expect("the binary's directory");
+    let t = crate::top::Tmux::start(
+        &dir,
+        160,
+        40,
+        &format!("PATH='{}':$PATH zsh -f", bin_dir.display()),
+    );
+    t.keys(&[
+        &format!(
+            "fpath=('{}' $fpath); autoload -Uz compinit; compinit -u -d '{}/zcompdump'; PS1='ready> '",
+            dir.display(),
+            dir.display()
+        ),
+        "Enter",
+    ]);
+    t.wait("zsh's prompt", |s| s.contains("ready> "));
+    t.keys(&["haproxy-cli server ", "Tab"]);
+    t.wait("the server subcommands listed", |s| {
+        ["set-weight", "drain", "list", "add"]
+            .iter()
+            .all(|w| s.contains(w))
+    });
+    t.keys(&["C-u", "haproxy-cli map rep", "Tab"]);
+    t.wait("map rep completed to replace", |s| {
+        s.contains("ready> haproxy-cli map replace")
+    });
+    t.keys(&["C-u", "haproxy-cli server drain --wa", "Tab"]);
+    t.wait("--wa completed to --wait", |s| {
+        s.contains("haproxy-cli server drain --wait")
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -19,7 +19,7 @@ const TMUX_HINT: &str = "tmux is not installed: install it with \
 /// A private tmux server (its own socket, so tests do not share state)
 /// with one detached session of a fixed size running `command`; the
 /// server is killed on drop.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: PathBuf,
 }
 
@@ -27,7 +27,7 @@ impl Tmux {
     /// Starts `sh -c COMMAND; echo TOP-EXITED=$?` in a `width`×`height`
     /// pane; the shell stays after the command so the test can read
     /// what the terminal looks like once it returned.
-    fn start(dir: &Path, width: u16, height: u16, command: &str) -> Tmux {
+    pub(crate) fn start(dir: &Path, width: u16, height: u16, command: &str) -> Tmux {
         let ok = Command::new("tmux")
             .arg("-V")
             .output()
@@ -79,7 +79,7 @@ impl Tmux {
     }
 
     /// Types keys (tmux key names: `Enter`, `Escape`, `Tab`, or text).
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let st = self
             .cmd()
             .args(["send-keys", "-t", "top"])
@@ -90,7 +90,7 @@ impl Tmux {
     }
 
     /// Polls the pane until `cond` holds; the pane, on failure.
-    fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + SCREEN;
         loop {
             let screen = self.capture();
