@@ -15,8 +15,8 @@
 //! gauges); a server whose processes disagree on its status is left out,
 //! and said so on stderr.
 
+use haproxy_admin::Status;
 use haproxy_admin::{HAProxy, Snapshot};
-use haproxy_proto::Status;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::Path;

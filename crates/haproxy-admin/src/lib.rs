@@ -108,6 +108,9 @@ pub use haproxy::{Builder, HAProxy, PerProcess, Source};
 /// Commands, maps and ACLs and server states as `haproxy-proto`'s command
 /// builder makes and takes them (one type each, nothing converted).
 pub use haproxy_proto::command::{Command, EntryRef, Health, MapRef, ServerState as State};
+/// What the views' accessors read (`Server::status`, `check_status`,
+/// `addr`): `State` is the state set, `Status` the state read.
+pub use haproxy_proto::value::{Addr, CheckStatus, Status};
 pub use maps::{Entry, Lookup, MapInfo};
 pub use objects::{ObjectKind, StatObject};
 pub use process::{Process, ProcessId};
