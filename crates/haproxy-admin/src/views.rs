@@ -1,6 +1,14 @@
 //! Frontends, backends and servers: views over a [`Snapshot`] (no round
 //! trip per property), how a snapshot hands them out, and their writes
 //! (sent to every process that has the object).
+//!
+//! The writes (`Server::set_weight`, `Server::drain`, …) are blocking:
+//! they talk to every process and wait for each reply. They compile in
+//! async code too, where they would block the runtime's thread for as long
+//! as the slowest process takes: there, build the write's [`Command`] and
+//! run it with `AsyncHAProxy::run_having(&server.processes(), &command)`
+//! (feature `tokio`; see its module), or call the blocking write inside
+//! `tokio::task::spawn_blocking`.
 
 use crate::aggregate::Combined;
 use crate::haproxy::{run_on, PerProcess};
