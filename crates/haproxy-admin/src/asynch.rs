@@ -448,6 +448,11 @@ impl AsyncHAProxy {
         self.hap.shared.processes.iter().collect()
     }
 
+    /// The processes a write goes to ([`HAProxy::skipped_by_writes`]).
+    fn writable(&self) -> Vec<&Process> {
+        self.hap.writable()
+    }
+
     /// The processes of this set among `ids` (those having an object).
     fn having(&self, ids: &[ProcessId]) -> Vec<&Process> {
         self.hap
@@ -597,7 +602,7 @@ impl AsyncHAProxy {
     /// [`Error::CommandFailed`] with HAProxy's text, or
     /// [`Error::Partial`] when only some processes failed.
     pub async fn run(&self, command: &Command) -> Result<PerProcess<String>> {
-        self.run_on(&self.all(), command).await
+        self.run_on(&self.writable(), command).await
     }
 
     async fn run_on(&self, processes: &[&Process], c: &Command) -> Result<PerProcess<String>> {
@@ -675,10 +680,15 @@ impl AsyncHAProxy {
     /// As [`Batch::run`].
     pub async fn run_batch(&self, batch: Batch<'_>) -> Result<PerProcess<Vec<String>>> {
         let commands: Arc<[Command]> = batch.commands().into();
-        on_each(&self.settings(), &self.all(), &batch.what(), move |s, e| {
-            let commands = Arc::clone(&commands);
-            async move { Conn::open(&s, &e).await?.pipeline(&commands).await }
-        })
+        on_each(
+            &self.settings(),
+            &self.writable(),
+            &batch.what(),
+            move |s, e| {
+                let commands = Arc::clone(&commands);
+                async move { Conn::open(&s, &e).await?.pipeline(&commands).await }
+            },
+        )
         .await
     }
 
@@ -830,7 +840,7 @@ impl AsyncHAProxy {
                     .collect::<Vec<_>>(),
             )
         };
-        let all = self.all();
+        let all = self.writable();
         let what = prepare.line().to_owned();
         let owned_map = TaskMap::new(map);
         let versions: PerProcess<u64> = on_each(&self.settings(), &all, &what, move |s, e| {

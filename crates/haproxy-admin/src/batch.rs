@@ -83,15 +83,15 @@ impl<'h> Batch<'h> {
     pub fn run(self) -> Result<PerProcess<Vec<String>>> {
         let settings = &self.hap.shared.settings;
         let lines = &self.lines;
-        let processes = self.hap.processes();
+        let processes = self.hap.writable();
         let results = crate::fanout::fan_out(
-            processes,
+            &processes,
             processes.len(),
             "batch",
             |p| p.endpoint().to_string(),
             |p| settings.session(p.endpoint())?.pipeline(lines),
         );
-        collect(&self.hap.all(), &self.what(), results)
+        collect(&processes, &self.what(), results)
     }
 
     /// What the batch is, for an error: the command when there is one

@@ -686,8 +686,25 @@ impl HAProxy {
     /// control character (it could start a second command).
     pub fn command(&self, line: &str) -> Result<PerProcess<String>> {
         // A typed line is sent as typed (`;` included: the user wrote it),
-        // but it must stay one line.
-        self.run(&Command::raw(line)?)
+        // but it must stay one line; to every process, old workers too (it
+        // may be a read).
+        run_on(self.settings(), &self.all(), &Command::raw(line)?)
+    }
+
+    /// The same set without the processes writes skip
+    /// ([`HAProxy::skipped_by_writes`]: a master's old workers): what
+    /// must agree is compared among the current workers.
+    pub fn current(&self) -> HAProxy {
+        let s = &self.shared;
+        HAProxy {
+            shared: Arc::new(Shared {
+                processes: self.writable().into_iter().cloned().collect(),
+                settings: s.settings.clone(),
+                unreachable: s.unreachable.clone(),
+                spare: SpareTables::default(),
+            }),
+            skipped: Vec::new(),
+        }
     }
 
     /// The same process set and connection limiter, every command's
@@ -718,6 +735,26 @@ impl HAProxy {
         self.shared.processes.iter().collect()
     }
 
+    /// The processes a write goes to: every one but the old workers of a
+    /// master (draining after a reload: their proxies are disabled, so
+    /// they refuse every write with `Proxy is disabled.`, and their
+    /// settings are the old configuration's). A set of old workers only is
+    /// written as it is.
+    pub(crate) fn writable(&self) -> Vec<&Process> {
+        writable(self.shared.processes.iter())
+    }
+
+    /// The old workers of a master in the set, which writes skip (see
+    /// [`Process::is_old`]): to say so.
+    pub fn skipped_by_writes(&self) -> Vec<&Process> {
+        let w = self.writable();
+        self.shared
+            .processes
+            .iter()
+            .filter(|p| !w.iter().any(|x| std::ptr::eq(*x, *p)))
+            .collect()
+    }
+
     /// How the set talks to its processes.
     pub(crate) fn settings(&self) -> &Settings {
         &self.shared.settings
@@ -733,7 +770,20 @@ impl HAProxy {
     /// [`Error::CommandFailed`] with HAProxy's text (or [`Error::Partial`]
     /// when only some processes failed).
     pub fn run(&self, command: &Command) -> Result<PerProcess<String>> {
-        run_on(self.settings(), &self.all(), command)
+        run_on(self.settings(), &self.writable(), command)
+    }
+}
+
+/// Of `processes`, those a write goes to: all but old workers, unless
+/// there are only old workers.
+pub(crate) fn writable<'p>(
+    processes: impl Iterator<Item = &'p Process> + Clone,
+) -> Vec<&'p Process> {
+    let current: Vec<&Process> = processes.clone().filter(|p| !p.is_old()).collect();
+    if current.is_empty() {
+        processes.collect()
+    } else {
+        current
     }
 }
 

@@ -317,7 +317,7 @@ impl HAProxy {
     /// As [`HAProxy::add_map`].
     pub fn add_map_entries(&self, map: MapRef<'_>, entries: &[(&str, &str)]) -> Result<()> {
         let add = Command::add_map_bulk(map, None, entries)?;
-        fan_out(self.settings(), &self.all(), add.line(), |s, e| {
+        fan_out(self.settings(), &self.writable(), add.line(), |s, e| {
             s.session(e)?.send(&add)
         })
         .map(drop)
@@ -352,7 +352,7 @@ impl HAProxy {
     /// finds another version current.
     pub fn replace_map(&self, map: MapRef<'_>, entries: &[(&str, &str)]) -> Result<()> {
         let prepare = Command::prepare_map(map)?;
-        let all = self.all();
+        let all = self.writable();
         let versions: PerProcess<u64> = fan_out(self.settings(), &all, prepare.line(), |s, e| {
             let mut conn = s.session(e)?;
             let reply = conn.send(&prepare)?;

@@ -215,7 +215,7 @@ impl<'s> View<'s> {
     /// Sends `command` (as the builder made it) to every process that
     /// has this object.
     fn run(&self, command: Result<Command, ArgError>) -> Result<()> {
-        let procs = self.snap.object_processes(self.obj);
+        let procs = crate::haproxy::writable(self.snap.object_processes(self.obj).into_iter());
         run_on(&self.snap.shared.settings, &procs, &command?).map(|_| ())
     }
 }

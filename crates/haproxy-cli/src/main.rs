@@ -258,7 +258,34 @@ fn connect(cli: &Cli) -> Result<HAProxy> {
         .map(|u| format!("not reached: {u}"))
         .collect();
     note_missing(&unreachable);
+    // A master's old workers (draining after a reload) refuse writes and
+    // hold the old configuration: writes go to the current workers.
+    if is_write(&cli.command) {
+        for p in hap.skipped_by_writes() {
+            haproxy_cli::note!(
+                "haproxy-cli: skipped old worker pid {} (draining after a reload): writes go to the current workers",
+                p.id().pid
+            );
+        }
+    }
     Ok(hap)
+}
+
+/// Whether `c` changes HAProxy (`raw` is sent as typed, to every process).
+fn is_write(c: &Command) -> bool {
+    match c {
+        Command::Frontend(f) => !matches!(f, FrontendCmd::List(_) | FrontendCmd::Show { .. }),
+        Command::Server(s) => !matches!(s, ServerCmd::List { .. } | ServerCmd::Show { .. }),
+        Command::Map(m) => !matches!(m, MapCmd::List | MapCmd::Show { .. } | MapCmd::Get { .. }),
+        Command::Acl(a) => !matches!(a, AclCmd::List | AclCmd::Show { .. } | AclCmd::Get { .. }),
+        Command::Global(g) => matches!(
+            g,
+            GlobalCmd::SetMaxconn { .. }
+                | GlobalCmd::SetRateLimit { .. }
+                | GlobalCmd::ClearCounters { .. }
+        ),
+        _ => false,
+    }
 }
 
 /// A snapshot for reads: a process that failed makes the read fail

@@ -812,6 +812,15 @@ fn json_value(v: &Option<String>) -> serde_json::Value {
 
 /// `check`: every difference between the processes, exit 1 when any.
 pub(crate) fn check(out: &mut impl Write, format: Format, hap: &HAProxy) -> Result {
+    // A master's old workers hold the old configuration while they drain:
+    // what must agree is compared among the current workers.
+    for p in hap.skipped_by_writes() {
+        haproxy_cli::note!(
+            "haproxy-cli: skipped old worker pid {} (draining after a reload): check compares the current workers",
+            p.id().pid
+        );
+    }
+    let hap = &hap.current();
     let snap = hap.snapshot()?;
     let diffs = hap.differences(&snap)?;
     let procs = snap.info().len() + snap.failures().len();

@@ -779,3 +779,90 @@ fn zsh_completes_every_level() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// After a reload with an old worker still draining (a connection held
+/// open on it): a write through the master goes to the current worker,
+/// says which old one it skipped and exits 0 (the old one refused it with
+/// `Proxy is disabled.` before); `check` compares the current workers;
+/// `metric Maxconn` is the current worker's, not doubled. Read back raw
+/// from both workers.
+#[test]
+fn old_workers_after_a_reload_are_skipped_by_writes_and_settings() {
+    use haproxy_e2e::{MasterWorker, Topology};
+    use std::io::Write as _;
+    let mw = MasterWorker::start(Topology::standard());
+    let cfg = mw
+        .master_socket()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the fleet's directory")
+        .join("haproxy.cfg");
+    let cfg = std::fs::read_to_string(cfg).expect("read the config");
+    let port: u16 = cfg
+        .split("frontend fe_tcp")
+        .nth(1)
+        .and_then(|s| s.split("bind 127.0.0.1:").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("fe_tcp's port");
+    // A connection that stays open keeps the old worker alive.
+    let mut held = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to fe_tcp");
+    held.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .expect("half a request");
+    let old = mw.worker_pids()[0];
+    mw.reload();
+    let current: Vec<u32> = mw.worker_pids().into_iter().filter(|p| *p != old).collect();
+    assert_eq!(current.len(), 1, "one new worker: {current:?}");
+    let new = current[0];
+    assert!(
+        mw.raw_master("show proc")
+            .split("# old workers")
+            .nth(1)
+            .is_some_and(|s| s.contains(&old.to_string())),
+        "{old} is an old worker"
+    );
+    let master = mw.master_socket().to_string_lossy().into_owned();
+    let cli_run = |args: &[&str]| -> Full {
+        let o = Command::new(cli())
+            .arg("--master")
+            .arg(&master)
+            .args(args)
+            .env_remove("HAPROXY_CLI_SOCKET_DIR")
+            .env_remove("HAPROXY_CLI_SOCKET")
+            .env_remove("HAPROXY_CLI_TARGET")
+            .env_remove("HAPROXY_CLI_MASTER")
+            .output()
+            .expect("run haproxy-cli");
+        Full {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    };
+    let weight = |pid: u32| mw.raw_master(&format!("@!{pid} get weight be_static/s1"));
+    let o = cli_run(&["server", "set-weight", "be_static/s1", "5"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains(&format!("skipped old worker pid {old}")),
+        "{o:?}"
+    );
+    assert!(weight(new).starts_with("5 "), "{}", weight(new));
+    assert!(weight(old).starts_with("10 "), "{}", weight(old));
+    let o = cli_run(&["check"]);
+    assert_eq!(o.code, 0, "the current workers agree: {o:?}");
+    assert!(
+        o.stderr.contains(&format!("skipped old worker pid {old}")),
+        "{o:?}"
+    );
+    let maxconn = |pid: u32| -> u64 {
+        mw.raw_master(&format!("@!{pid} show info"))
+            .lines()
+            .find_map(|l| l.strip_prefix("Maxconn: "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("Maxconn")
+    };
+    let o = cli_run(&["metric", "Maxconn"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(o.stdout.trim(), maxconn(new).to_string(), "{o:?}");
+    drop(held);
+}

@@ -261,10 +261,26 @@ impl Snapshot {
         names: &[&str],
         how: Option<Combine>,
     ) -> Option<Combined<Value>> {
-        let raw: Vec<Option<&str>> = self
-            .procs
+        // A setting (a limit: Maxconn, Ulimit-n…) is the current
+        // workers': an old worker draining after a reload holds the old
+        // configuration's, and the fleet's limit does not add it.
+        let setting = names
+            .first()
+            .and_then(|n| haproxy_proto::info::info_field(n))
+            .is_some_and(|f| f.nature == haproxy_proto::typed::Nature::Limit);
+        let old = |p: &ProcSnap| {
+            self.shared
+                .processes
+                .get(p.process)
+                .is_some_and(|p| p.is_old())
+        };
+        let skip_old = setting && self.procs.iter().any(|p| !old(p));
+        let kept: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| !(skip_old && old(&self.procs[i])))
+            .collect();
+        let raw: Vec<Option<&str>> = kept
             .iter()
-            .map(|p| names.iter().find_map(|n| p.info.get(n)))
+            .map(|&i| names.iter().find_map(|n| self.procs[i].info.get(n)))
             .collect();
         let uneven = raw.iter().any(Option::is_none);
         let how = match (uneven, names.first(), how) {
@@ -274,7 +290,9 @@ impl Snapshot {
         };
         let values: Vec<Option<Value>> =
             raw.into_iter().map(|v| v.and_then(Value::parse)).collect();
-        combine_indexed(how, &values, |i| self.process_id(i))
+        combine_indexed(how, &values, |i| {
+            self.process_id(kept.get(i).copied().unwrap_or(i))
+        })
     }
 
     /// The combined value of `show info` metric `name` (any field HAProxy
