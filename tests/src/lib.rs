@@ -1007,6 +1007,22 @@ impl MasterWorker {
         });
     }
 
+    /// The port `frontend` binds on 127.0.0.1, from the configuration
+    /// the harness wrote.
+    ///
+    /// # Panics
+    ///
+    /// When the configuration has no such frontend on 127.0.0.1.
+    pub fn frontend_port(&self, frontend: &str) -> u16 {
+        let cfg = std::fs::read_to_string(self.dir.join("haproxy.cfg")).expect("read the config");
+        cfg.split(&format!("frontend {frontend}\n"))
+            .nth(1)
+            .and_then(|s| s.split("bind 127.0.0.1:").nth(1))
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{frontend}'s port"))
+    }
+
     /// Every worker PID this harness has seen.
     pub fn seen_worker_pids(&self) -> Vec<u32> {
         self.seen_workers

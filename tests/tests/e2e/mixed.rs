@@ -344,12 +344,14 @@ fn check_compares_maps_by_file_across_versions() {
     );
     let hap = haproxy_admin::HAProxy::from_dir(f.socket_dir()).expect("discovery");
     let snap = hap.snapshot().expect("snapshot");
-    let d: Vec<String> = hap
-        .differences(&snap)
-        .expect("differences")
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let differences = || -> Vec<String> {
+        hap.differences(&snap)
+            .expect("differences")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    let d = differences();
     assert!(
         d.iter().any(|d| d.starts_with("show info Version:")),
         "{d:?}"
@@ -363,12 +365,7 @@ fn check_compares_maps_by_file_across_versions() {
     let map = f.map_file();
     let r = f.instances()[0].raw(&format!("add map {} v.example be_tcp", map.display()));
     assert!(r.trim().is_empty(), "{r}");
-    let d: Vec<String> = hap
-        .differences(&snap)
-        .expect("differences")
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let d = differences();
     let want = format!("map {} entry v.example:", map.display());
     assert!(d.iter().any(|d| d.starts_with(&want)), "{d:?}");
 }

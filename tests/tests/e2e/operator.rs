@@ -791,20 +791,7 @@ fn old_workers_after_a_reload_are_skipped_by_writes_and_settings() {
     use haproxy_e2e::{MasterWorker, Topology};
     use std::io::Write as _;
     let mw = MasterWorker::start(Topology::standard());
-    let cfg = mw
-        .master_socket()
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("the fleet's directory")
-        .join("haproxy.cfg");
-    let cfg = std::fs::read_to_string(cfg).expect("read the config");
-    let port: u16 = cfg
-        .split("frontend fe_tcp")
-        .nth(1)
-        .and_then(|s| s.split("bind 127.0.0.1:").nth(1))
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .expect("fe_tcp's port");
+    let port = mw.frontend_port("fe_tcp");
     // A connection that stays open keeps the old worker alive.
     let mut held = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to fe_tcp");
     held.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")

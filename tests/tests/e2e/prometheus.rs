@@ -602,37 +602,7 @@ fn a_real_prometheus_scrapes_the_exporter() {
     assert_eq!(status(&head), 404, "{head}");
 
     // Prometheus, on loopback, temp storage, scraping every second.
-    let prom_addr = free_addr();
-    let dir = f.dir().join("prometheus");
-    std::fs::create_dir_all(&dir).expect("prometheus dir");
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: haproxy\n    static_configs:\n      \
-             - targets: ['{listen}']\n"
-        ),
-    )
-    .expect("write prometheus.yml");
-    let _prometheus = Killed(
-        std::process::Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .arg("--log.level=warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect(PROMETHEUS_HINT),
-    );
-    Fleet::wait_until(Duration::from_secs(20), "Prometheus is ready", || {
-        TcpStream::connect_timeout(&prom_addr, Duration::from_millis(200)).is_ok()
-            && status(&http_get(prom_addr, "/-/ready", "").0) == 200
-    });
+    let (_prometheus, prom_addr) = prometheus(&f.dir().join("prometheus"), &[("haproxy", listen)]);
     // A few scrapes: until the rate over them has a value.
     let rate = "rate(haproxy_backend_sessions_total{proxy=\"be_app\",host=\"lb1\"}[10s])";
     Fleet::wait_until(Duration::from_secs(20), "a rate over our scrapes", || {

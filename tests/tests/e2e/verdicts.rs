@@ -683,21 +683,7 @@ fn a_write_to_an_old_worker_through_the_master_fails() {
     use haproxy_transport::Target;
     use std::io::Write;
     let mw = MasterWorker::start(Topology::standard());
-    // `fe_tcp`'s port, from the configuration the harness wrote.
-    let cfg_path = mw
-        .master_socket()
-        .parent()
-        .and_then(Path::parent)
-        .expect("the fleet's directory")
-        .join("haproxy.cfg");
-    let cfg = std::fs::read_to_string(&cfg_path).expect("read the config");
-    let port: u16 = cfg
-        .split("frontend fe_tcp")
-        .nth(1)
-        .and_then(|s| s.split("bind 127.0.0.1:").nth(1))
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .expect("fe_tcp's port");
+    let port = mw.frontend_port("fe_tcp");
     // A connection that stays open keeps the old worker alive.
     let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to fe_tcp");
     conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
