@@ -753,11 +753,16 @@ fn per_process_series_and_disagreements() {
 /// Starts the exporter on one socket with `extra` flags; waits until it
 /// listens.
 fn exporter(socket: &std::path::Path, extra: &[&str]) -> (Killed, SocketAddr) {
+    exporter_of(&["--socket".as_ref(), socket.as_os_str()], extra)
+}
+
+/// Starts the exporter on the processes `source` (global options) names,
+/// with `extra` flags; waits until it listens.
+fn exporter_of(source: &[&std::ffi::OsStr], extra: &[&str]) -> (Killed, SocketAddr) {
     let listen = free_addr();
     let child = Killed(
         std::process::Command::new(crate::cli::cli())
-            .arg("--socket")
-            .arg(socket)
+            .args(source)
             .args(["exporter", "--listen", &listen.to_string()])
             .args(extra)
             .stderr(std::process::Stdio::null())
@@ -1059,26 +1064,9 @@ fn counters_never_go_backwards_for_a_prometheus_ha_pair() {
     });
     wait_checks(&f);
     let dir = f.socket_dir();
-    let start_exporter = |extra: &[&str]| {
-        let listen = free_addr();
-        let child = Killed(
-            std::process::Command::new(crate::cli::cli())
-                .arg("--socket-dir")
-                .arg(&dir)
-                .args(["exporter", "--listen", &listen.to_string()])
-                .args(["--scrape-timeout", "0.6"])
-                .args(extra)
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("start the exporter"),
-        );
-        Fleet::wait_until(Duration::from_secs(10), "the exporter listens", || {
-            TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok()
-        });
-        (child, listen)
-    };
-    let (_combined, combined) = start_exporter(&[]);
-    let (_per, per) = start_exporter(&["--per-process"]);
+    let source = ["--socket-dir".as_ref(), dir.as_os_str()];
+    let (_combined, combined) = exporter_of(&source, &["--scrape-timeout", "0.6"]);
+    let (_per, per) = exporter_of(&source, &["--scrape-timeout", "0.6", "--per-process"]);
     // Steady traffic through fe_http, spread over the three processes by
     // the kernel (they share the port); a request to the frozen one
     // times out and is let go.
