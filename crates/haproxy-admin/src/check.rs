@@ -101,7 +101,7 @@ pub fn snapshot_differences(snap: &Snapshot) -> Vec<Difference> {
                 // checks run out of step are not a difference.
                 let state = |v: &Option<crate::Value>| {
                     v.as_ref()
-                        .map(|v| v.to_string().split(' ').next().unwrap_or("").to_owned())
+                        .map(|v| crate::Status::parse(&v.to_string()).settled())
                 };
                 if col == "status" && values.windows(2).all(|w| state(&w[0].1) == state(&w[1].1)) {
                     continue;

@@ -187,6 +187,20 @@ impl Status {
         }
     }
 
+    /// The state a check in transition is in: `UP n/m` (up, its checks
+    /// failing) is [`Status::Up`], `DOWN n/m` [`Status::Down`], `NOLB n/m`
+    /// [`Status::NoLb`], under an agent's mark too; any other status is
+    /// itself.
+    pub fn settled(&self) -> Status {
+        match self {
+            Status::GoingDown { .. } => Status::Up,
+            Status::GoingUp { .. } => Status::Down,
+            Status::NoLbGoingDown { .. } => Status::NoLb,
+            Status::Agent(inner) => Status::Agent(Box::new(inner.settled())),
+            other => other.clone(),
+        }
+    }
+
     /// Whether the object takes traffic: `UP`, `UP n/m` (still up), `OPEN`,
     /// `FULL` (open but at its limit), `no check`, and their agent forms.
     /// `DRAIN` and `NOLB` serve existing sessions only and are not counted.
@@ -620,6 +634,20 @@ text_value!(Addr);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_in_transition_settles_to_its_state() {
+        for (text, want) in [
+            ("UP 1/3", Status::Up),
+            ("DOWN 1/2", Status::Down),
+            ("NOLB 2/3", Status::NoLb),
+            ("UP 1/3 (agent)", Status::Agent(Box::new(Status::Up))),
+            ("MAINT (via be/s1)", Status::MaintVia("be/s1".to_owned())),
+            ("DRAIN", Status::Drain),
+        ] {
+            assert_eq!(Status::parse(text).settled(), want, "{text}");
+        }
+    }
     #[cfg(feature = "serde")]
     use serde::de::value::{Error as DeError, StrDeserializer, U8Deserializer};
     #[cfg(feature = "serde")]
