@@ -955,35 +955,32 @@ pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>
     // An entry id is one process's pointer: shown only where every
     // process has that id (one process, as a rule), else `-` (JSON null),
     // so that no id is taken for the fleet's.
-    let ids: std::collections::HashSet<&str> = match per.split_first() {
-        Some(((_, first), rest)) => first
-            .iter()
-            .map(|e| e.id.as_str())
-            .filter(|id| rest.iter().all(|(_, l)| l.iter().any(|e| e.id == *id)))
-            .collect(),
+    let shared: std::collections::HashSet<&str> = match per.split_first() {
+        Some(((_, first), rest)) => {
+            let others: Vec<std::collections::HashSet<&str>> = rest
+                .iter()
+                .map(|(_, l)| l.iter().map(|e| e.id.as_str()).collect())
+                .collect();
+            first
+                .iter()
+                .map(|e| e.id.as_str())
+                .filter(|id| others.iter().all(|o| o.contains(id)))
+                .collect()
+        }
         None => Default::default(),
     };
-    let list: Vec<Entry> = per
-        .first()
-        .map(|(_, l)| l.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|e| Entry {
-            id: if ids.contains(e.id.as_str()) {
-                e.id.clone()
-            } else {
-                "-".to_owned()
-            },
-            ..e.clone()
-        })
-        .collect();
-    let list = list.as_slice();
+    fn shown<'e>(shared: &std::collections::HashSet<&str>, e: &'e Entry) -> Option<&'e str> {
+        shared.contains(e.id.as_str()).then_some(e.id.as_str())
+    }
+    let id = |e| shown(&shared, e);
+    let list = per.first().map(|(_, l)| l.as_slice()).unwrap_or_default();
     match format {
         Format::Table => {
             for e in list {
+                let i = id(e).unwrap_or("-");
                 match &e.value {
-                    Some(v) => writeln!(out, "{} {} {v}", e.id, e.key)?,
-                    None => writeln!(out, "{} {}", e.id, e.key)?,
+                    Some(v) => writeln!(out, "{i} {} {v}", e.key)?,
+                    None => writeln!(out, "{i} {}", e.key)?,
                 }
             }
         }
@@ -992,7 +989,7 @@ pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>
                 .iter()
                 .map(|e| {
                     let mut v = serde_json::to_value(e).unwrap_or_default();
-                    if e.id == "-" {
+                    if id(e).is_none() {
                         v["id"] = serde_json::Value::Null;
                     }
                     v
@@ -1007,7 +1004,7 @@ pub fn entries(out: &mut impl Write, format: Format, per: &PerProcess<Vec<Entry>
                 csv_row(
                     out,
                     [
-                        e.id.as_str(),
+                        id(e).unwrap_or("-"),
                         e.key.as_str(),
                         e.value.as_deref().unwrap_or(""),
                     ],
