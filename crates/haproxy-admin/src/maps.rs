@@ -96,15 +96,16 @@ impl ListKind {
 }
 
 impl HAProxy {
-    /// Sends `command` to every process, judges and parses each reply.
+    /// Sends `command` to `processes`, judges and parses each reply.
     fn read<T: Send>(
         &self,
+        processes: &[&crate::Process],
         command: &Command,
         parse: impl Fn(&str) -> Result<T, haproxy_proto::ParseError> + Sync,
     ) -> Result<PerProcess<T>> {
         fan_out(
             self.settings(),
-            &self.all(),
+            processes,
             command.line(),
             |s, e: &Endpoint| {
                 let reply = s.send(e, command)?;
@@ -118,7 +119,7 @@ impl HAProxy {
     }
 
     fn lists(&self, kind: ListKind) -> Result<PerProcess<Vec<MapInfo>>> {
-        self.read(&kind.show_lists(), map_infos)
+        self.read(&self.all(), &kind.show_lists(), map_infos)
     }
 
     fn entries(&self, kind: ListKind, list: MapRef<'_>) -> Result<PerProcess<Vec<Entry>>> {
@@ -153,7 +154,7 @@ impl HAProxy {
         list: MapRef<'_>,
         value: &str,
     ) -> Result<PerProcess<Vec<Lookup>>> {
-        self.read(&kind.get(list, value)?, lookups)
+        self.read(&self.all(), &kind.get(list, value)?, lookups)
     }
 
     /// `show map`: every map of every process.
@@ -220,17 +221,21 @@ impl HAProxy {
         self.run(&del).map(drop)
     }
 
-    /// For an entry given by id: that every process has an entry with that
-    /// id, with one key — else [`Error::EntryIdNotShared`]. A key passes.
+    /// For an entry given by id: that every process the write goes to has
+    /// an entry with that id, with one key — else
+    /// [`Error::EntryIdNotShared`]. A key passes. Only the listing is read
+    /// (as printed: no entry's reading looked up).
     fn id_everywhere(&self, kind: ListKind, list: MapRef<'_>, entry: EntryRef<'_>) -> Result<()> {
         let EntryRef::Id(id) = entry else {
             return Ok(());
         };
-        let per = self.entries(kind, list)?;
-        let keys: Vec<Option<&str>> = per
-            .iter()
-            .map(|(_, es)| es.iter().find(|e| e.id == id).map(|e| e.key.as_str()))
-            .collect();
+        let per = self.read(&self.writable(), &kind.show_entries(list)?, |reply| {
+            Ok(parse_entries(kind, reply)?
+                .into_iter()
+                .find(|e| e.id == id)
+                .map(|e| e.key.to_owned()))
+        })?;
+        let keys: Vec<Option<&str>> = per.iter().map(|(_, k)| k.as_deref()).collect();
         if keys.iter().all(|k| k.is_some() && *k == keys[0]) {
             return Ok(());
         }
