@@ -695,12 +695,18 @@ impl HAProxy {
     /// ([`HAProxy::skipped_by_writes`]: a master's old workers): what
     /// must agree is compared among the current workers.
     pub fn current(&self) -> HAProxy {
-        let s = &self.shared;
+        let processes = self.writable().into_iter().cloned().collect();
+        self.derived(processes, self.shared.settings.clone())
+    }
+
+    /// A set of `processes` (of this one) with `settings`, the same
+    /// unreachable endpoints; no table memory shared.
+    fn derived(&self, processes: Vec<Process>, settings: Settings) -> HAProxy {
         HAProxy {
             shared: Arc::new(Shared {
-                processes: self.writable().into_iter().cloned().collect(),
-                settings: s.settings.clone(),
-                unreachable: s.unreachable.clone(),
+                processes,
+                settings,
+                unreachable: self.shared.unreachable.clone(),
                 spare: SpareTables::default(),
             }),
             skipped: Vec::new(),
@@ -719,15 +725,7 @@ impl HAProxy {
         if let Some(p) = settings.probe_timeout.as_mut() {
             *p = (*p).min(left);
         }
-        HAProxy {
-            shared: Arc::new(Shared {
-                processes: s.processes.clone(),
-                settings,
-                unreachable: s.unreachable.clone(),
-                spare: SpareTables::default(),
-            }),
-            skipped: Vec::new(),
-        }
+        self.derived(s.processes.clone(), settings)
     }
 
     /// Every process of the set.
