@@ -1,6 +1,7 @@
 //! Combined counters that never go backwards: [`Counters`].
 
 use crate::objects::ObjectKind;
+use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
 use haproxy_proto::typed::Nature;
 use haproxy_proto::{Column, Field};
@@ -74,6 +75,15 @@ impl Cell {
         self.acc.wrapping_add(self.last)
     }
 
+    /// A counter first seen at `now` that counts only from now on (a
+    /// process back after being folded: what it showed is in the total).
+    fn baseline(now: u64) -> Cell {
+        Cell {
+            last: now,
+            acc: 0u64.wrapping_sub(now),
+        }
+    }
+
     /// Takes `now`; a value lower than the last is a reset.
     fn update(&mut self, now: u64) {
         if now < self.last {
@@ -93,7 +103,8 @@ struct Entry {
 /// One process's counters.
 #[derive(Debug)]
 struct Book {
-    started: Option<u64>,
+    /// Who it is (its start time tells a restart behind the same pid).
+    id: ProcessId,
     /// The round it came back in after being folded: objects first seen
     /// then count from their value then.
     returned: Option<u64>,
@@ -143,7 +154,7 @@ pub struct Counters {
     gone_info: Box<[u64]>,
     /// Processes that left and were folded, with their start time: one that
     /// comes back counts only from then on.
-    folded: HashMap<Instance, Option<u64>>,
+    folded: HashMap<Instance, ProcessId>,
 }
 
 impl Default for Counters {
@@ -218,16 +229,13 @@ impl Counters {
         // one's old book folded first).
         let mut present: Vec<Instance> = Vec::with_capacity(snap.procs.len());
         for (pi, p) in snap.procs.iter().enumerate() {
+            // Read from this snapshot's own show info.
             let id = snap.process_id(pi);
-            let started = p
-                .info
-                .get("Start_time_sec")
-                .and_then(|s| s.trim().parse().ok())
-                .or(id.started);
-            let key: Instance = (id.pid, id.node);
-            let restarted = self.books.get(&key).is_some_and(
-                |b| matches!((b.started, started), (Some(a), Some(b)) if a.abs_diff(b) > 2),
-            );
+            let key: Instance = (id.pid, id.node.clone());
+            let restarted = self
+                .books
+                .get(&key)
+                .is_some_and(|b| !b.id.same_process(&id));
             if restarted {
                 if let Some(b) = self.books.remove(&key) {
                     self.fold(b);
@@ -237,16 +245,18 @@ impl Counters {
             let returning = self
                 .folded
                 .get(&key)
-                .is_some_and(|s| !matches!((s, started), (Some(a), Some(b)) if a.abs_diff(b) > 2));
+                .is_some_and(|old| old.same_process(&id));
             let book = self.books.entry(key.clone()).or_insert_with(|| Book {
-                started,
+                id: id.clone(),
                 returned: returning.then_some(round),
                 seen: now,
                 round,
                 info: vec![Cell::default(); INFO_METRICS.len()].into(),
                 objects: HashMap::new(),
             });
-            book.started = started.or(book.started);
+            if id.started.is_some() {
+                book.id = id;
+            }
             book.seen = now;
             book.round = round;
             for (i, cell) in book.info.iter_mut().enumerate() {
@@ -254,10 +264,7 @@ impl Counters {
                 let v = m.fields.iter().find_map(|f| p.info.get(f));
                 if let (true, Some(v)) = (info_tracked(i), v.and_then(|v| v.trim().parse().ok())) {
                     if returning {
-                        *cell = Cell {
-                            last: v,
-                            acc: 0u64.wrapping_sub(v),
-                        };
+                        *cell = Cell::baseline(v);
                     } else {
                         cell.update(v);
                     }
@@ -307,10 +314,7 @@ impl Counters {
                         _ => continue,
                     };
                     if baseline {
-                        e.cells[t] = Cell {
-                            last: v,
-                            acc: 0u64.wrapping_sub(v),
-                        };
+                        e.cells[t] = Cell::baseline(v);
                     } else {
                         e.cells[t].update(v);
                     }
@@ -362,7 +366,7 @@ impl Counters {
                 if self.folded.len() >= MAX_FOLDED {
                     self.folded.clear();
                 }
-                self.folded.insert(key, b.started);
+                self.folded.insert(key, b.id.clone());
                 self.fold(b);
             }
         }
