@@ -139,6 +139,49 @@ impl Conn {
     }
 }
 
+impl crate::exchange::Exchange for AsyncHAProxy {
+    fn all(&self) -> Vec<&Process> {
+        AsyncHAProxy::all(self)
+    }
+
+    fn writable(&self) -> Vec<&Process> {
+        AsyncHAProxy::writable(self)
+    }
+
+    async fn exchange(
+        &self,
+        processes: &[&Process],
+        commands: Vec<Vec<Command>>,
+    ) -> Vec<Result<Vec<String>>> {
+        let settings = self.settings();
+        let jobs: Vec<(Endpoint, Vec<Command>)> = processes
+            .iter()
+            .map(|p| p.endpoint().clone())
+            .zip(commands)
+            .collect();
+        fan_out(
+            jobs,
+            "command",
+            |(e, _)| e.to_string(),
+            |(e, commands)| {
+                let s = Arc::clone(&settings);
+                async move {
+                    let mut conn = Conn::open(&s, &e).await?;
+                    let mut replies = Vec::with_capacity(commands.len());
+                    for run in crate::exchange::runs(&commands) {
+                        match run {
+                            [one] => replies.push(conn.send(one).await?),
+                            more => replies.extend(conn.pipeline(more).await?),
+                        }
+                    }
+                    Ok(replies)
+                }
+            },
+        )
+        .await
+    }
+}
+
 // ---- fan-out as tasks --------------------------------------------------
 
 /// Runs `job` for every item as a tokio task; results in item order. A
@@ -887,5 +930,36 @@ impl AsyncHAProxy {
         .await?;
         let lists = self.maps().await?;
         check_committed(map, &all, &versions, &lists)
+    }
+
+    /// [`HAProxy::certs`], async: the same rounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::certs`].
+    pub async fn certs(&self) -> Result<PerProcess<Vec<crate::Cert>>> {
+        crate::certs::certs(self).await
+    }
+
+    /// [`HAProxy::cert`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::cert`].
+    pub async fn cert(&self, file: &str) -> Result<PerProcess<crate::Cert>> {
+        crate::certs::cert(self, file).await
+    }
+
+    /// [`HAProxy::update_cert`], async: the same four rounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::update_cert`].
+    pub async fn update_cert(
+        &self,
+        file: &str,
+        pem: &haproxy_proto::ssl::Pem,
+    ) -> Result<crate::CertUpdate> {
+        crate::certs::update_cert(self, file, pem).await
     }
 }

@@ -206,6 +206,40 @@ pub enum Error {
         /// The start of its reply.
         found: String,
     },
+    /// A `set ssl cert` transaction is open on a process (someone else's
+    /// update in progress, or one left behind): an update would be
+    /// committed with it. Nothing was sent; finish or `abort ssl cert` it.
+    #[error("{endpoint}: a certificate transaction is open for {transaction} (another update in progress, or one left behind: `abort ssl cert {transaction}` to drop it)")]
+    CertBusy {
+        /// The endpoint.
+        endpoint: String,
+        /// The file the open transaction is about (empty: unknown).
+        transaction: String,
+    },
+    /// After a commit, a process does not serve the certificate sent.
+    #[error("{endpoint}: serves SHA-1 {} after the commit, not {expected}", .found.as_deref().unwrap_or("(none)"))]
+    CertNotServed {
+        /// The endpoint.
+        endpoint: String,
+        /// The fingerprint of the certificate sent.
+        expected: String,
+        /// The fingerprint the process serves.
+        found: Option<String>,
+    },
+    /// A certificate update did not complete on every process: what was
+    /// committed (those processes serve the new certificate), what was
+    /// aborted (they serve the old one), and why each failure.
+    #[error("certificate {file} not updated on every process: {}{}{}", DisplayFailures(.failures, ""), if .committed.is_empty() { "; committed nowhere".to_owned() } else { format!("; committed (serving the new certificate) on {}", DisplayList(.committed)) }, if .aborted.is_empty() { String::new() } else { format!("; aborted (serving the old one) on {}", DisplayList(.aborted)) })]
+    CertUpdate {
+        /// The certificate file.
+        file: String,
+        /// The processes that committed the new certificate.
+        committed: Vec<ProcessId>,
+        /// The processes whose transaction was aborted.
+        aborted: Vec<ProcessId>,
+        /// What failed, per process.
+        failures: Vec<ProcessFailure>,
+    },
     /// Several processes were asked; some failed (the others succeeded
     /// and their changes stand).
     #[error("`{command}` failed on {} of {} processes: {}", .failures.len(), .failures.len() + .succeeded.len(), DisplayFailures(.failures, .command))]

@@ -80,9 +80,11 @@ mod aggregate;
 #[cfg(feature = "tokio")]
 pub mod asynch;
 mod batch;
+mod certs;
 mod check;
 mod conn;
 mod error;
+mod exchange;
 mod fanout;
 mod global;
 mod haproxy;
@@ -100,6 +102,7 @@ mod views;
 
 pub use aggregate::{combine, Combined, CombinedRef, Merge};
 pub use batch::{Batch, Enable};
+pub use certs::{Cert, CertUpdate};
 pub use check::{
     entry_differences, snapshot_differences, Difference, MUST_AGREE_COLUMNS, MUST_AGREE_INFO,
 };
@@ -108,6 +111,9 @@ pub use haproxy::{Builder, HAProxy, PerProcess, Source};
 /// Commands, maps and ACLs and server states as `haproxy-proto`'s command
 /// builder makes and takes them (one type each, nothing converted).
 pub use haproxy_proto::command::{Command, EntryRef, Health, MapRef, ServerState as State};
+/// Certificate files as `haproxy-proto` reads and checks them for
+/// [`HAProxy::update_cert`].
+pub use haproxy_proto::ssl::{KeyMatch, Pem, PemError};
 /// What the views' accessors read (`Server::status`, `check_status`,
 /// `addr`): `State` is the state set, `Status` the state read.
 pub use haproxy_proto::value::{Addr, CheckStatus, Status};

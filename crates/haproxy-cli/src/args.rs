@@ -295,6 +295,11 @@ pub enum Command {
     /// ACLs (ACL is a numeric id, `#ID`, or the ACL's file).
     #[command(subcommand)]
     Acl(AclCmd),
+    /// TLS certificates of every process (`show ssl cert`), and their
+    /// update as one transaction per process, committed only when every
+    /// process took it, then read back.
+    #[command(subcommand)]
+    Cert(CertCmd),
     /// Global settings of every process.
     #[command(subcommand)]
     Global(GlobalCmd),
@@ -611,6 +616,41 @@ pub enum MapCmd {
         /// generator that failed upstream must not wipe the map).
         #[arg(long)]
         allow_empty: bool,
+    },
+}
+
+/// `cert …`
+#[derive(Debug, Subcommand)]
+pub enum CertCmd {
+    /// Every certificate file of every process, with subject, SANs,
+    /// not-after, serial and SHA-1 fingerprint; one row per file where
+    /// the processes agree, one per group of processes where they differ.
+    List {
+        /// Exit 1 when any certificate expires within DURATION (`30d`,
+        /// `12h`, `3600`), naming each on stderr.
+        #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+        expiring: Option<std::time::Duration>,
+    },
+    /// One certificate file, as each process serves it.
+    Show {
+        /// The certificate file, as `cert list` names it.
+        cert: String,
+    },
+    /// Replace CERT's certificate and key on every process with PEMFILE's
+    /// (`set ssl cert`, then `commit ssl cert` once every process took
+    /// it; any refusal aborts the others' transactions), then read back
+    /// each process's fingerprint. A PEMFILE without a certificate and its
+    /// matching unencrypted key is refused before anything is sent.
+    Update {
+        /// The certificate file, as `cert list` names it.
+        cert: String,
+        /// The PEM file: the certificate (leaf first, then its chain) and
+        /// its private key.
+        pemfile: PathBuf,
+        /// Print what would be sent (the private key's lines are not
+        /// shown) and send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -62,7 +62,7 @@ Exit codes:
      traffic again (set back to ready mid-wait)";
 
 /// A duration: seconds (`5`, `2.5`) or a number with a unit (`500ms`,
-/// `5s`, `2m`, `1h`).
+/// `5s`, `2m`, `1h`, `30d`).
 ///
 /// # Errors
 ///
@@ -81,6 +81,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => 0.001,
         "m" | "min" => 60.0,
         "h" => 3600.0,
+        "d" => 86_400.0,
         _ => return Err(bad()),
     };
     let secs = n * scale;

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod args;
+mod cert;
 mod config;
 mod exporter;
 mod sets;
@@ -30,7 +31,7 @@ mod top;
 mod watch;
 
 use args::{
-    AclCmd, BackendCmd, Cli, Command, Format, FrontendCmd, GlobalCmd, HealthArg, MapCmd,
+    AclCmd, BackendCmd, CertCmd, Cli, Command, Format, FrontendCmd, GlobalCmd, HealthArg, MapCmd,
     RateLimitArg, ServerCmd,
 };
 use sets::Action;
@@ -186,6 +187,7 @@ fn run(cli: &Cli) -> Result {
         // Usage errors before any socket is opened.
         Command::Top(a) => top::check(a)?,
         Command::Exporter(a) => return exporter::run(cli, a),
+        Command::Cert(c) => return cert::run(cli, c),
         _ => {}
     }
     let hap = connect(cli)?;
@@ -219,7 +221,10 @@ fn run(cli: &Cli) -> Result {
         }
         Command::Top(a) => top::run(out, &hap, a)?,
         Command::Check => sets::check(out, format, &hap)?,
-        Command::Completions { .. } | Command::Man { .. } | Command::Exporter(_) => {}
+        Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Exporter(_)
+        | Command::Cert(_) => {}
     }
     out.flush()?;
     Ok(())
@@ -278,6 +283,7 @@ fn is_write(c: &Command) -> bool {
         Command::Server(s) => !matches!(s, ServerCmd::List { .. } | ServerCmd::Show { .. }),
         Command::Map(m) => !matches!(m, MapCmd::List | MapCmd::Show { .. } | MapCmd::Get { .. }),
         Command::Acl(a) => !matches!(a, AclCmd::List | AclCmd::Show { .. } | AclCmd::Get { .. }),
+        Command::Cert(c) => matches!(c, CertCmd::Update { .. }),
         Command::Global(g) => matches!(
             g,
             GlobalCmd::SetMaxconn { .. }

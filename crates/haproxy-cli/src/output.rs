@@ -1172,3 +1172,110 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
     }
 }
+
+/// One certificate file as a group of processes serves it: the rows of
+/// `cert list` and `cert show`.
+#[derive(Debug, Serialize)]
+pub struct CertRow<'a> {
+    /// The pids that serve this version of the file.
+    pub pids: Vec<u32>,
+    /// Whether every process of the set serves it so.
+    pub everywhere: bool,
+    /// Seconds left until it expires (negative: expired).
+    pub expires_in: Option<i64>,
+    /// The certificate.
+    #[serde(flatten)]
+    pub cert: &'a haproxy_admin::Cert,
+}
+
+/// Groups certificates by file, then by fingerprint: one row where every
+/// process serves the same certificate, one per group where they differ
+/// (or where only some processes hold the file).
+pub fn cert_rows(per: &PerProcess<Vec<haproxy_admin::Cert>>, now: i64) -> Vec<CertRow<'_>> {
+    let mut rows: Vec<CertRow<'_>> = Vec::new();
+    for (p, certs) in per {
+        for c in certs {
+            match rows
+                .iter_mut()
+                .find(|r| r.cert.file == c.file && r.cert.sha1 == c.sha1)
+            {
+                Some(r) => r.pids.push(p.pid),
+                None => rows.push(CertRow {
+                    pids: vec![p.pid],
+                    everywhere: false,
+                    expires_in: c.not_after_unix.map(|t| t - now),
+                    cert: c,
+                }),
+            }
+        }
+    }
+    for r in &mut rows {
+        r.everywhere = r.pids.len() == per.len();
+    }
+    rows.sort_by(|a, b| a.cert.file.cmp(&b.cert.file).then(a.pids.cmp(&b.pids)));
+    rows
+}
+
+/// `cert list`, `cert show`.
+pub fn certs(out: &mut impl Write, format: Format, rows: &[CertRow<'_>]) -> Result {
+    const HEADER: [&str; 9] = [
+        "file",
+        "processes",
+        "not_after",
+        "days_left",
+        "subject",
+        "sans",
+        "serial",
+        "sha1",
+        "status",
+    ];
+    let cells = |r: &CertRow<'_>| -> Vec<String> {
+        let c = r.cert;
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+        vec![
+            c.file.clone(),
+            if r.everywhere {
+                "all".to_owned()
+            } else {
+                r.pids
+                    .iter()
+                    .map(|p| format!("pid {p}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+            opt(&c.not_after),
+            r.expires_in
+                .map_or_else(String::new, |s| s.div_euclid(86_400).to_string()),
+            opt(&c.subject),
+            c.sans.join(" "),
+            opt(&c.serial),
+            opt(&c.sha1),
+            opt(&c.status),
+        ]
+    };
+    match format {
+        Format::Table => {
+            let rows: Vec<Vec<String>> = rows.iter().map(cells).collect();
+            table(out, &HEADER, &rows)?;
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, rows).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, r).map_err(json_err)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Csv => {
+            csv_row(out, HEADER)?;
+            for r in rows {
+                let c = cells(r);
+                csv_row(out, c.iter().map(String::as_str))?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "certificate listings")),
+    }
+    Ok(())
+}

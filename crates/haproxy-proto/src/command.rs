@@ -98,6 +98,12 @@ fn expect_of(verb: &str) -> Expect {
         "get map" | "get acl" => Expect::Dump(Dump::Lookup),
         "get weight" => Expect::Dump(Dump::Weight),
         "show errors" => Expect::Dump(Dump::Errors),
+        "set ssl cert" => Expect::Notice(&[
+            "Transaction created for certificate ",
+            "Transaction updated for certificate ",
+        ]),
+        "commit ssl cert" => Expect::Last("Success!"),
+        "abort ssl cert" => Expect::Notice(&["Transaction aborted for certificate "]),
         "show servers state" => Expect::Dump(Dump::ServersState),
         "enable frontend" => Expect::AckOrNotice(&["All sockets are already enabled."]),
         "disable frontend" => Expect::AckOrNotice(&["All sockets are already disabled."]),
@@ -378,6 +384,21 @@ impl Line {
         self.line.push_str(server);
         self.words += 1;
         Ok(self)
+    }
+
+    /// A certificate file as HAProxy names it (`show ssl cert` lists
+    /// them): a leading `*` would name the open transaction instead.
+    fn cert(self, file: &str) -> Result<Line, ArgError> {
+        if file.starts_with('*') {
+            return Err(self.err(
+                "certificate",
+                file,
+                ArgErrorKind::Invalid {
+                    expected: "a certificate file name (a leading '*' names the open transaction)",
+                },
+            ));
+        }
+        self.value("certificate", file)
     }
 
     /// A map or ACL reference.
@@ -1028,6 +1049,54 @@ impl Command {
     /// [`ArgError`] for invalid names.
     pub fn del_server(backend: &str, name: &str) -> Result<Command, ArgError> {
         Line::new("del server").server(backend, name)?.finish()
+    }
+
+    /// `show ssl cert`: the certificate files a process holds, and the
+    /// open transaction's.
+    pub fn show_ssl_certs() -> Command {
+        let mut c = Command::fixed("show ssl cert");
+        c.expect = Expect::Dump(Dump::CertList);
+        c
+    }
+
+    /// `show ssl cert <file>`: one certificate, as the process serves it.
+    ///
+    /// # Errors
+    /// [`ArgError`] for an empty name, a control character or a leading
+    /// `*`.
+    pub fn show_ssl_cert(file: &str) -> Result<Command, ArgError> {
+        let mut c = Line::new("show ssl cert").cert(file)?.finish()?;
+        c.expect = Expect::Dump(Dump::Cert);
+        Ok(c)
+    }
+
+    /// `set ssl cert <file> <<` with `pem` as payload: opens (or updates)
+    /// the process's transaction for `file`. Nothing is served until
+    /// [`Command::commit_ssl_cert`].
+    ///
+    /// # Errors
+    /// [`ArgError`] for a bad file name.
+    pub fn set_ssl_cert(file: &str, pem: &crate::ssl::Pem) -> Result<Command, ArgError> {
+        Line::new("set ssl cert")
+            .cert(file)?
+            .finish_with_payload(pem.payload())
+    }
+
+    /// `commit ssl cert <file>`: the transaction's certificate is served
+    /// from now on. Success is HAProxy's final `Success!`.
+    ///
+    /// # Errors
+    /// [`ArgError`] for a bad file name.
+    pub fn commit_ssl_cert(file: &str) -> Result<Command, ArgError> {
+        Line::new("commit ssl cert").cert(file)?.finish()
+    }
+
+    /// `abort ssl cert <file>`: drops the open transaction.
+    ///
+    /// # Errors
+    /// [`ArgError`] for a bad file name.
+    pub fn abort_ssl_cert(file: &str) -> Result<Command, ArgError> {
+        Line::new("abort ssl cert").cert(file)?.finish()
     }
 
     /// `show map <map>`: the entries of one map.

@@ -21,6 +21,8 @@ pub enum Input {
     Errors,
     /// `show proc` on the master CLI.
     Proc,
+    /// `show ssl cert`.
+    Ssl,
     /// Any other command reply.
     Reply,
 }
@@ -35,6 +37,7 @@ impl fmt::Display for Input {
             Input::ServersState => "show servers state",
             Input::Errors => "show errors",
             Input::Proc => "show proc",
+            Input::Ssl => "show ssl cert",
             Input::Reply => "command reply",
         })
     }

@@ -11,6 +11,7 @@ pub mod proc;
 pub mod reply;
 pub mod servers_state;
 pub mod show_errors;
+pub mod ssl;
 pub mod stat;
 pub mod typed;
 pub mod value;

@@ -50,6 +50,9 @@ pub enum Expect {
     /// One line beginning with one of these notices (`add server`: `New
     /// server registered.`; `set server … addr`: `IP changed from …`).
     Notice(&'static [&'static str]),
+    /// Lines of progress, the last one exactly this (`commit ssl cert`:
+    /// `Committing <file>.` … `Success!`).
+    Last(&'static str),
     /// A dump of this shape.
     Dump(Dump),
     /// Text typed by a user: its success cannot be known in advance, so
@@ -80,6 +83,11 @@ pub enum Dump {
     Weight,
     /// `show servers state`: a format version number, then `# be_id …`.
     ServersState,
+    /// `show ssl cert`: `# filename` (after `# transaction` while one is
+    /// open).
+    CertList,
+    /// `show ssl cert <file>`: `Filename: …`.
+    Cert,
     /// `show errors`: `Total events captured on …`.
     Errors,
 }
@@ -103,6 +111,8 @@ impl Dump {
             Dump::Weight => weight_line(l),
             Dump::ServersState => !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()),
             Dump::Errors => l.starts_with("Total events captured on "),
+            Dump::CertList => l == "# filename" || l == "# transaction",
+            Dump::Cert => l.starts_with("Filename: "),
         }
     }
 }
@@ -173,6 +183,9 @@ pub fn judge(expect: Expect, reply: &str) -> Result<Reply<'_>, CommandFailed> {
         Expect::Notice(notices) => {
             first.is_some_and(|l| notices.iter().any(|n| l.starts_with(n)))
                 && lines.next().is_none()
+        }
+        Expect::Last(last) => {
+            first.is_some() && reply.lines().rev().find(|l| !l.trim().is_empty()) == Some(last)
         }
         Expect::Dump(dump) => dump.recognises(first),
     };
@@ -332,6 +345,25 @@ pub const ERRORS: &[(&str, &str)] = &[
         "proxy.c/server.c: an old (stopping) worker",
     ),
     ("Already exists a server", "server.c: add server"),
+    // src/ssl_ckch.c
+    ("No ongoing transaction", "ssl_ckch.c"),
+    (
+        "The ongoing transaction is about",
+        "ssl_ckch.c: another file's transaction",
+    ),
+    (
+        "unable to load certificate",
+        "ssl_ckch.c: set ssl cert, a bad payload",
+    ),
+    (
+        "inconsistencies between private key and certificate",
+        "ssl_ckch.c",
+    ),
+    (
+        "Operations on certificates are currently locked",
+        "ssl_ckch.c",
+    ),
+    ("'abort ", "ssl_ckch.c: usage errors"),
     // master CLI
     ("Can't find the target CLI", "mworker.c"),
     ("Not a valid", "mworker.c"),
@@ -353,6 +385,9 @@ pub const NOTICES: &[(&str, &str)] = &[
     ),
     ("New server registered.", "server.c"),
     ("Server deleted.", "server.c"),
+    ("Transaction created for certificate", "ssl_ckch.c"),
+    ("Transaction updated for certificate", "ssl_ckch.c"),
+    ("Transaction aborted for certificate", "ssl_ckch.c"),
 ];
 
 /// Errors that quote the refused value first (`'x' is not a valid IPv4
@@ -512,6 +547,15 @@ mod tests {
             (Expect::Dump(Dump::Typed), "F.2.0.0.pxname.1:KNO:str:fe\n", true),
             (Expect::Dump(Dump::Lists), "# id (file) description\n\n", true),
             (Expect::Dump(Dump::Errors), "Total events captured on [x] : 0\n\n", true),
+            (Expect::Dump(Dump::CertList), "# filename\n/a.pem\n\n", true),
+            (Expect::Dump(Dump::CertList), "# transaction\n*/a.pem\n# filename\n/a.pem\n\n", true),
+            (Expect::Dump(Dump::Cert), "Filename: /a.pem\nStatus: Used\n\n", true),
+            (Expect::Dump(Dump::Cert), "Can't display the certificate: Not found or the certificate is a bundle!\n\n", false),
+            (Expect::Last("Success!"), "Committing /a.pem.\nSuccess!\n\n", true),
+            (Expect::Last("Success!"), "Committing /a.pem...\nSuccess!\n\n", true),
+            (Expect::Last("Success!"), "inconsistencies between private key and certificate loaded '/a.pem'.\nCan't commit /a.pem!\n\n", false),
+            (Expect::Last("Success!"), "No ongoing transaction! !\nCan't commit /a.pem!\n\n", false),
+            (Expect::Last("Success!"), "\n", false),
             (Expect::Dump(Dump::Proc), "#<PID>          <type>\n", true),
             (Expect::Unknown, "whatever\n", true),
             (Expect::Unknown, "No such server.\n", false),
