@@ -247,6 +247,11 @@ pub struct Options {
     /// proxies: more proxies a test needs without changing the shared
     /// topology (e.g. a backend with a static balance algorithm).
     pub extra_config: String,
+    /// A certificate file (certificate and key) every instance serves on
+    /// a TLS listener of its own, `fe_tls` on 127.0.0.1 and a free port
+    /// ([`Instance::tls`]), answering 200: a TLS client can ask each
+    /// process which certificate it serves.
+    pub tls_cert: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -258,6 +263,7 @@ impl Default for Options {
             tcp_socket: false,
             promex: false,
             extra_config: String::new(),
+            tls_cert: None,
         }
     }
 }
@@ -276,6 +282,8 @@ pub struct Instance {
     /// Where promex answers `GET /metrics`, when [`Options::promex`] was
     /// set.
     pub promex: Option<SocketAddr>,
+    /// Its own TLS listener, when [`Options::tls_cert`] was set.
+    pub tls: Option<SocketAddr>,
     /// The port `fe_http` listens on (shared by every instance).
     pub http_port: u16,
     /// The port `fe_tcp` listens on (shared by every instance).
@@ -748,6 +756,16 @@ impl Fleet {
                      http-request use-service prometheus-exporter if {{ path /metrics }}\n"
                 );
             }
+            let tls = options.tls_cert.as_ref().map(|crt| {
+                let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+                let _ = write!(
+                    cfg,
+                    "\nfrontend fe_tls\n    mode http\n    bind {addr} ssl crt {}\n    \
+                     http-request return status 200 content-type text/plain string tls\n",
+                    crt.display()
+                );
+                addr
+            });
             if !options.extra_config.is_empty() {
                 cfg.push('\n');
                 cfg.push_str(&options.extra_config);
@@ -765,6 +783,7 @@ impl Fleet {
                 extra_sockets: extra,
                 tcp,
                 promex,
+                tls,
                 http_port: ports.http,
                 tcp_port: ports.tcp,
                 config: cfg_path,

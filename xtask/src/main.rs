@@ -165,6 +165,13 @@ fn ensure_test_tools() -> Result {
             .output()
             .is_ok_and(|o| o.status.success())
     })?;
+    // The certificate tests make keys and act as a TLS client with it.
+    ensure_apt_package("openssl", || {
+        Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
     ensure_prometheus()
 }
 

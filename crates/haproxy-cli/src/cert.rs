@@ -79,13 +79,14 @@ pub(crate) fn run(cli: &Cli, c: &CertCmd) -> Result {
                 }
             } else {
                 let done = hap.update_cert(cert, &pem)?;
-                haproxy_cli::note!(
-                    "haproxy-cli: {} now serves SHA-1 {} on {} process{} (read back)",
+                writeln!(
+                    out,
+                    "{}: serving SHA-1 {} on {} process{} (read back)",
                     done.file,
                     done.sha1,
                     done.processes.len(),
                     if done.processes.len() == 1 { "" } else { "es" }
-                );
+                )?;
             }
         }
         (CertCmd::Update { .. }, None) => {}

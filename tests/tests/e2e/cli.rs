@@ -36,13 +36,13 @@ pub(crate) fn cli() -> &'static Path {
 }
 
 #[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-fn run_with(args: &[&str], stdin: Option<&str>) -> Out {
+pub(crate) fn run_with(args: &[&str], stdin: Option<&str>) -> Out {
     let mut c = Command::new(cli());
     c.args(args)
         .env_remove("HAPROXY_CLI_SOCKET_DIR")
@@ -65,7 +65,7 @@ fn run_with(args: &[&str], stdin: Option<&str>) -> Out {
     }
 }
 
-fn run(args: &[&str]) -> Out {
+pub(crate) fn run(args: &[&str]) -> Out {
     run_with(args, None)
 }
 

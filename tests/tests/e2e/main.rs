@@ -3,6 +3,7 @@
 
 mod admin;
 mod asynch;
+mod certs;
 mod cli;
 mod cli_sets;
 mod commands;

@@ -403,7 +403,41 @@ fn cases(map: &str, acl: &str) -> Vec<Case> {
             "a worker's socket, not the master's",
             Ok(Command::show_proc()),
         ),
+        admin(
+            "show ssl cert",
+            "no such certificate",
+            Command::show_ssl_cert("/nosuch.pem"),
+        ),
+        admin(
+            "set ssl cert <<",
+            "no such certificate",
+            Command::set_ssl_cert("/nosuch.pem", &test_pem()),
+        ),
+        admin(
+            "set ssl cert <<",
+            "the open transaction (`*file`)",
+            Command::set_ssl_cert("*/nosuch.pem", &test_pem()),
+        ),
+        admin(
+            "commit ssl cert",
+            "no transaction open",
+            Command::commit_ssl_cert("/nosuch.pem"),
+        ),
+        admin(
+            "abort ssl cert",
+            "no transaction open",
+            Command::abort_ssl_cert("/nosuch.pem"),
+        ),
     ]
+}
+
+/// A certificate and its key (proto's test pair).
+fn test_pem() -> haproxy_proto::ssl::Pem {
+    haproxy_proto::ssl::Pem::parse(concat!(
+        include_str!("../../../crates/haproxy-proto/src/testdata/ec.crt"),
+        include_str!("../../../crates/haproxy-proto/src/testdata/ec.key")
+    ))
+    .expect("proto's test pair")
 }
 
 /// A backend with a static balance algorithm, for `set weight`'s refusal.
