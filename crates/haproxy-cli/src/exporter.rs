@@ -58,9 +58,9 @@ const DRAIN: Duration = Duration::from_secs(10);
 const REDISCOVER: Duration = Duration::from_secs(30);
 
 /// Labels of ours that an inventory may not set.
-const RESERVED: [&str; 11] = [
+const RESERVED: [&str; 12] = [
     "target", "pid", "node", "proxy", "server", "state", "code", "endpoint", "version", "scope",
-    "field",
+    "field", "file",
 ];
 
 /// Labels a Prometheus server attaches to every series it scrapes.
@@ -83,6 +83,8 @@ struct Target {
     /// Every process's counters as last read (combined mode), so that the
     /// combined counters never go backwards.
     counters: Mutex<Counters>,
+    /// Whether reading certificates failed once (said once, on stderr).
+    certs_unread: std::sync::atomic::AtomicBool,
 }
 
 /// What a read of one target gave, and how long it took.
@@ -179,10 +181,29 @@ impl Target {
                 .unwrap_or_else(|e| e.into_inner())
                 .observe(&snap)
         });
+        // Certificates are read beside the stats; a process that cannot
+        // say (a `level user` socket) leaves the family out, never the
+        // scrape.
+        let certs = match hap.certs() {
+            Ok(per) => not_afters(&per),
+            Err(e) => {
+                if !self
+                    .certs_unread
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    haproxy_cli::note!(
+                        "haproxy-cli: exporter: {}: no certificate metrics: {e}",
+                        self.name
+                    );
+                }
+                Vec::new()
+            }
+        };
         Ok(Scraped {
             snap: Box::new(snap),
             totals,
             skipped,
+            certs,
         })
     }
 }
@@ -195,6 +216,51 @@ struct Scraped {
     /// Its monotonic counters (combined mode).
     totals: Option<Totals>,
     skipped: Vec<(String, String)>,
+    /// Each certificate file's not-after, per process pid.
+    certs: Vec<(String, Vec<(u32, i64)>)>,
+}
+
+/// Each certificate file's not-after per pid, files in order.
+fn not_afters(
+    per: &haproxy_admin::PerProcess<Vec<haproxy_admin::Cert>>,
+) -> Vec<(String, Vec<(u32, i64)>)> {
+    let mut files: std::collections::BTreeMap<&str, Vec<(u32, i64)>> = Default::default();
+    for (p, certs) in per {
+        for c in certs {
+            if let Some(t) = c.not_after_unix {
+                files.entry(c.file.as_str()).or_default().push((p.pid, t));
+            }
+        }
+    }
+    files.into_iter().map(|(f, v)| (f.to_owned(), v)).collect()
+}
+
+/// `haproxy_ssl_cert_not_after_seconds`: combined, the earliest of the
+/// processes (the one to renew by); per process, one series each.
+fn cert_metrics(
+    e: &mut Exposition<'_>,
+    labels: &[(&str, &str)],
+    mode: Mode,
+    certs: &[(String, Vec<(u32, i64)>)],
+) {
+    const NAME: &str = "haproxy_ssl_cert_not_after_seconds";
+    const HELP: &str = "When the certificate file stops being valid (notAfter), in seconds since the epoch; combined: the earliest among the processes";
+    for (file, per) in certs {
+        let mut l = labels.to_vec();
+        l.push(("file", file));
+        if mode == Mode::Combined {
+            if let Some(t) = per.iter().map(|(_, t)| *t).min() {
+                e.gauge(NAME, HELP, &l, t as f64);
+            }
+        } else {
+            for (pid, t) in per {
+                let pid = pid.to_string();
+                let mut l = l.clone();
+                l.push(("pid", &pid));
+                e.gauge(NAME, HELP, &l, *t as f64);
+            }
+        }
+    }
 }
 
 /// Waits on `cv` until `ready` holds for the guarded value, or
@@ -385,7 +451,9 @@ impl Exporter {
                         snap,
                         totals,
                         skipped,
+                        certs,
                     } = &**scraped;
+                    cert_metrics(&mut e, series_labels, self.mode, certs);
                     match totals {
                         Some(totals) => e.add_counted(snap, totals, series_labels),
                         None => e.add_snapshot(snap, series_labels, self.mode),
@@ -612,6 +680,7 @@ fn target(name: String, labels: Vec<(String, String)>, source: Source, base: &Bu
         hap: Mutex::new(None),
         flight: Mutex::new(None),
         counters: Mutex::new(Counters::new()),
+        certs_unread: std::sync::atomic::AtomicBool::new(false),
     }
 }
 

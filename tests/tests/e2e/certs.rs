@@ -358,3 +358,101 @@ fn a_pem_file_is_checked_before_any_socket_is_opened() {
     let _ = std::fs::remove_dir_all(keys);
     let _ = std::fs::remove_dir_all(empty);
 }
+
+/// `notAfter` of a certificate file in seconds since the epoch, by
+/// openssl and date(1).
+fn not_after(crt: &Path) -> f64 {
+    let out = openssl(&["x509", "-in", &crt.to_string_lossy(), "-noout", "-enddate"]);
+    let when = out.trim().trim_start_matches("notAfter=");
+    let o = Command::new("date")
+        .args(["-u", "-d", when, "+%s"])
+        .output()
+        .expect("run date");
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("date said {o:?}: {e}"))
+}
+
+/// The `haproxy_ssl_cert_not_after_seconds` samples of a scrape.
+fn expiry_samples(addr: std::net::SocketAddr) -> Vec<(String, f64)> {
+    let (head, body) = crate::prometheus::exchange(addr, "GET /metrics HTTP/1.0", "");
+    assert!(head.contains(" 200 "), "{head}");
+    crate::prometheus::promtool_check(&body);
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter_map(|l| l.strip_prefix("haproxy_ssl_cert_not_after_seconds{"))
+        .map(|l| {
+            let (labels, v) = l.rsplit_once("} ").expect("a sample");
+            (labels.to_owned(), v.parse().expect("a number"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_exporter_says_when_each_certificate_expires() {
+    let keys = key_dir();
+    let (old_crt, old_key) = make_cert(&keys, "old", "old.test", 20, "rsa:2048");
+    let (new_crt, new_key) = make_cert(&keys, "new", "new.test", 400, "rsa:2048");
+    let site = keys.join("site.pem");
+    concat(&site, &[&old_crt, &old_key]);
+    let f = Fleet::start(Options {
+        instances: 2,
+        tls_cert: Some(site.clone()),
+        ..Options::default()
+    });
+    let dir = f.socket_dir();
+    let source = ["--socket-dir".as_ref(), dir.as_os_str()];
+    let (_combined, combined) = crate::prometheus::exporter_of(&source, &[]);
+    let (_per, per) = crate::prometheus::exporter_of(&source, &["--per-process"]);
+    let file = site.to_string_lossy().into_owned();
+    let label = format!("file=\"{file}\"");
+    assert_eq!(
+        expiry_samples(combined),
+        [(label.clone(), not_after(&old_crt))]
+    );
+    let samples = expiry_samples(per);
+    assert_eq!(samples.len(), 2, "{samples:?}");
+    for i in f.instances() {
+        let pid = format!("pid=\"{}\"", i.pid);
+        assert!(
+            samples
+                .iter()
+                .any(|(l, v)| l.contains(&pid) && l.contains(&label) && *v == not_after(&old_crt)),
+            "{samples:?}"
+        );
+    }
+    // One process renewed: combined says the earliest, per process each.
+    let good = keys.join("good.pem");
+    concat(&good, &[&new_crt, &new_key]);
+    let payload = std::fs::read_to_string(&good).expect("read");
+    let i1 = &f.instances()[1];
+    let set = haproxy_e2e::raw_unix(&i1.socket, &format!("set ssl cert {file} <<\n{payload}"))
+        .expect("set");
+    assert!(set.starts_with("Transaction created"), "{set}");
+    assert!(i1
+        .raw(&format!("commit ssl cert {file}"))
+        .contains("Success!"));
+    assert_eq!(
+        expiry_samples(combined),
+        [(label.clone(), not_after(&old_crt))]
+    );
+    let samples = expiry_samples(per);
+    let of = |pid: u32| {
+        samples
+            .iter()
+            .find(|(l, _)| l.contains(&format!("pid=\"{pid}\"")))
+            .map(|(_, v)| *v)
+    };
+    assert_eq!(
+        of(f.instances()[0].pid),
+        Some(not_after(&old_crt)),
+        "{samples:?}"
+    );
+    assert_eq!(of(i1.pid), Some(not_after(&new_crt)), "{samples:?}");
+    // Renewed everywhere: the combined series moves.
+    let o = cli(&f, &["cert", "update", &file, &good.to_string_lossy()]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(expiry_samples(combined), [(label, not_after(&new_crt))]);
+    let _ = std::fs::remove_dir_all(keys);
+}

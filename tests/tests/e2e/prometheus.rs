@@ -390,7 +390,7 @@ const PROMETHEUS_HINT: &str = "Prometheus is not installed: run `apt-get install
      (as root; `cargo xtask test` does it), the test starts /usr/bin/prometheus itself";
 
 /// A child process killed (by its own PID) on drop.
-struct Killed(std::process::Child);
+pub(crate) struct Killed(std::process::Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -480,7 +480,7 @@ fn query(prom: SocketAddr, q: &str) -> Vec<(serde_json::Value, f64)> {
         .collect()
 }
 
-fn promtool_check(text: &[u8]) {
+pub(crate) fn promtool_check(text: &[u8]) {
     let mut child = std::process::Command::new(PROMTOOL)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -758,7 +758,7 @@ fn exporter(socket: &std::path::Path, extra: &[&str]) -> (Killed, SocketAddr) {
 
 /// Starts the exporter on the processes `source` (global options) names,
 /// with `extra` flags; waits until it listens.
-fn exporter_of(source: &[&std::ffi::OsStr], extra: &[&str]) -> (Killed, SocketAddr) {
+pub(crate) fn exporter_of(source: &[&std::ffi::OsStr], extra: &[&str]) -> (Killed, SocketAddr) {
     let listen = free_addr();
     let child = Killed(
         std::process::Command::new(crate::cli::cli())
@@ -832,7 +832,7 @@ fn the_exporter_refuses_bad_requests_and_lives_on() {
 /// Sends `request_line` with a `Host` and `headers` on loopback, with a
 /// deadline on every step and a size bound; the head and the body as
 /// sent.
-fn exchange(addr: SocketAddr, request_line: &str, headers: &str) -> (String, Vec<u8>) {
+pub(crate) fn exchange(addr: SocketAddr, request_line: &str, headers: &str) -> (String, Vec<u8>) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("read timeout");
