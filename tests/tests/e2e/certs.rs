@@ -456,3 +456,47 @@ fn the_exporter_says_when_each_certificate_expires() {
     assert_eq!(expiry_samples(combined), [(label, not_after(&new_crt))]);
     let _ = std::fs::remove_dir_all(keys);
 }
+
+#[test]
+fn the_async_api_reads_and_updates_certificates_as_the_blocking_one() {
+    let keys = key_dir();
+    let (old_crt, old_key) = make_cert(&keys, "old", "old.test", 20, "rsa:2048");
+    let (new_crt, new_key) = make_cert(&keys, "new", "new.test", 400, "rsa:2048");
+    let site = keys.join("site.pem");
+    concat(&site, &[&old_crt, &old_key]);
+    let f = Fleet::start(Options {
+        instances: 2,
+        tls_cert: Some(site.clone()),
+        ..Options::default()
+    });
+    let file = site.to_string_lossy().into_owned();
+    let hap = haproxy_admin::HAProxy::from_dir(f.socket_dir()).expect("discover");
+    let blocking = hap.certs().expect("certs");
+    assert_eq!(blocking.len(), 2);
+    let good = keys.join("good.pem");
+    concat(&good, &[&new_crt, &new_key]);
+    let pem = haproxy_admin::Pem::parse(&std::fs::read_to_string(&good).expect("read"))
+        .expect("a good pair");
+    // Spawned: the futures are Send, as a server's handlers need.
+    let (read, done) = crate::asynch::multi_thread().block_on(async {
+        let a = haproxy_admin::asynch::AsyncHAProxy::from(hap.clone());
+        let read = tokio::spawn({
+            let a = haproxy_admin::asynch::AsyncHAProxy::from(hap.clone());
+            async move { a.certs().await }
+        })
+        .await
+        .expect("join")
+        .expect("certs");
+        (read, a.update_cert(&file, &pem).await.expect("update"))
+    });
+    assert_eq!(read, blocking);
+    assert_eq!(done.sha1, fingerprint(&new_crt));
+    assert_eq!(done.processes.len(), 2);
+    for (tls, raw) in served_everywhere(&f, &site) {
+        assert_eq!(
+            (tls.as_str(), raw.as_str()),
+            (done.sha1.as_str(), done.sha1.as_str())
+        );
+    }
+    let _ = std::fs::remove_dir_all(keys);
+}
