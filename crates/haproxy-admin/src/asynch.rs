@@ -962,4 +962,44 @@ impl AsyncHAProxy {
     ) -> Result<crate::CertUpdate> {
         crate::certs::update_cert(self, file, pem).await
     }
+
+    /// [`HAProxy::tables`], async: the same rounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::tables`].
+    pub async fn tables(&self) -> Result<PerProcess<Vec<crate::TableInfo>>> {
+        crate::tables::tables(self).await
+    }
+
+    /// [`HAProxy::table_entries`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::table_entries`].
+    pub async fn table_entries(
+        &self,
+        name: &str,
+        key: Option<&str>,
+    ) -> Result<PerProcess<Vec<crate::TableEntry>>> {
+        crate::tables::table(self, name, key).await
+    }
+
+    /// [`HAProxy::set_table_entry`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::set_table_entry`].
+    pub async fn set_table_entry(&self, name: &str, key: &str, data: &[(&str, u64)]) -> Result<()> {
+        crate::tables::set_entry(self, name, key, data).await
+    }
+
+    /// [`HAProxy::clear_table`], async.
+    ///
+    /// # Errors
+    ///
+    /// As [`HAProxy::clear_table`].
+    pub async fn clear_table(&self, name: &str, key: Option<&str>) -> Result<()> {
+        crate::tables::clear(self, name, key).await
+    }
 }

@@ -216,6 +216,16 @@ pub enum Error {
         /// The file the open transaction is about (empty: unknown).
         transaction: String,
     },
+    /// A stick-table write that HAProxy acknowledged but the read-back
+    /// does not show (a value not set, an entry a connection still tracks
+    /// left by a clear).
+    #[error("{endpoint}: {what}")]
+    TableNotApplied {
+        /// The endpoint.
+        endpoint: String,
+        /// What the read-back found.
+        what: String,
+    },
     /// After a commit, a process does not serve the certificate sent.
     #[error("{endpoint}: serves SHA-1 {} after the commit, not {expected}", .found.as_deref().unwrap_or("(none)"))]
     CertNotServed {

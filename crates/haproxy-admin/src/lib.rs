@@ -97,6 +97,7 @@ mod select;
 mod servers;
 mod snapshot;
 mod table;
+mod tables;
 mod value;
 mod views;
 
@@ -126,6 +127,7 @@ pub use select::{
     SessionsLeft, SortKey,
 };
 pub use snapshot::{BorrowedObject, Snapshot};
+pub use tables::{combine_entries, data_adds, CombinedEntry, TableEntry, TableInfo, TableValue};
 pub use value::{Value, ValueRef};
 pub use views::{Backend, Frontend, InvalidWeight, Server, Weight};
 

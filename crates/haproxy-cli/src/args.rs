@@ -300,6 +300,10 @@ pub enum Command {
     /// process took it, then read back.
     #[command(subcommand)]
     Cert(CertCmd),
+    /// Stick tables of every process: entries combined across processes,
+    /// writes read back.
+    #[command(subcommand)]
+    Table(TableCmd),
     /// Global settings of every process.
     #[command(subcommand)]
     Global(GlobalCmd),
@@ -651,6 +655,50 @@ pub enum CertCmd {
         /// shown) and send nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// `table …`
+#[derive(Debug, Subcommand)]
+pub enum TableCmd {
+    /// Every stick table: key type, size, entries used (summed over the
+    /// processes).
+    List,
+    /// A table's entries, a key several processes hold shown once:
+    /// counted data (`*_cnt`, rates, `gpc*`, `bytes_*`, `conn_cur`)
+    /// summed, anything else one value where the processes agree and each
+    /// process's where they differ.
+    Show {
+        /// The table (the proxy that declares it).
+        table: String,
+        /// Only this key (checked against the table's key type).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Create KEY's entry if needed and set its data on every process, then
+    /// read it back on each: `data.gpc0=5 data.gpt0=1`.
+    Set {
+        /// The table.
+        table: String,
+        /// The key (checked against the table's key type: ip, ipv6,
+        /// integer, string, binary).
+        key: String,
+        /// `data.TYPE=VALUE`, one or more.
+        #[arg(required = true, value_name = "data.TYPE=VALUE")]
+        data: Vec<String>,
+    },
+    /// Remove KEY's entry (or, with --all, every entry) on every process,
+    /// then read back that none is left (HAProxy keeps an entry a
+    /// connection still tracks, silently: that is exit 1).
+    Clear {
+        /// The table.
+        table: String,
+        /// The key to remove.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        key: Option<String>,
+        /// Every entry of the table.
+        #[arg(long)]
+        all: bool,
     },
 }
 

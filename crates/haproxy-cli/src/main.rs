@@ -32,7 +32,7 @@ mod watch;
 
 use args::{
     AclCmd, BackendCmd, CertCmd, Cli, Command, Format, FrontendCmd, GlobalCmd, HealthArg, MapCmd,
-    RateLimitArg, ServerCmd,
+    RateLimitArg, ServerCmd, TableCmd,
 };
 use sets::Action;
 
@@ -210,6 +210,7 @@ fn run(cli: &Cli) -> Result {
         Command::Server(c) => server(out, cli, format, &hap, c)?,
         Command::Map(c) => map(out, format, &hap, c)?,
         Command::Acl(c) => acl(out, format, &hap, c)?,
+        Command::Table(c) => table(out, format, &hap, c)?,
         Command::Global(c) => global(&hap, c)?,
         Command::Errors { proxy } => output::per_process_text(out, format, &hap.errors(*proxy)?)?,
         Command::Dump => {
@@ -284,6 +285,7 @@ fn is_write(c: &Command) -> bool {
         Command::Map(m) => !matches!(m, MapCmd::List | MapCmd::Show { .. } | MapCmd::Get { .. }),
         Command::Acl(a) => !matches!(a, AclCmd::List | AclCmd::Show { .. } | AclCmd::Get { .. }),
         Command::Cert(c) => matches!(c, CertCmd::Update { .. }),
+        Command::Table(t) => matches!(t, TableCmd::Set { .. } | TableCmd::Clear { .. }),
         Command::Global(g) => matches!(
             g,
             GlobalCmd::SetMaxconn { .. }
@@ -589,6 +591,36 @@ fn acl(out: &mut impl Write, format: Format, hap: &HAProxy, c: &AclCmd) -> Resul
         AclCmd::Add { acl, entry } => hap.add_acl(map_ref(acl)?, entry)?,
         AclCmd::Del { acl, key } => hap.del_acl(map_ref(acl)?, EntryRef::parse(key))?,
         AclCmd::Clear { acl } => hap.clear_acl(map_ref(acl)?)?,
+    }
+    Ok(())
+}
+
+fn table(out: &mut impl Write, format: Format, hap: &HAProxy, c: &TableCmd) -> Result {
+    match c {
+        TableCmd::List => output::tables(out, format, &hap.tables()?)?,
+        TableCmd::Show { table, key } => {
+            let per = hap.table_entries(table, key.as_deref())?;
+            output::table_entries(out, format, &haproxy_admin::combine_entries(&per))?;
+        }
+        TableCmd::Set { table, key, data } => {
+            let mut pairs = Vec::with_capacity(data.len());
+            for d in data {
+                let parsed = d
+                    .strip_prefix("data.")
+                    .and_then(|d| d.split_once('='))
+                    .and_then(|(t, v)| v.parse::<u64>().ok().map(|v| (t, v)));
+                match parsed {
+                    Some(p) => pairs.push(p),
+                    None => {
+                        return Err(Failure::Usage(format!(
+                        "expected data.TYPE=VALUE with a number as VALUE (data.gpc0=5), got {d:?}"
+                    )))
+                    }
+                }
+            }
+            hap.set_table_entry(table, key, &pairs)?;
+        }
+        TableCmd::Clear { table, key, .. } => hap.clear_table(table, key.as_deref())?,
     }
     Ok(())
 }

@@ -1279,3 +1279,127 @@ pub fn certs(out: &mut impl Write, format: Format, rows: &[CertRow<'_>]) -> Resu
     }
     Ok(())
 }
+
+/// `table list`: one row per table, entries summed over the processes
+/// that hold it.
+pub fn tables(
+    out: &mut impl Write,
+    format: Format,
+    per: &PerProcess<Vec<haproxy_admin::TableInfo>>,
+) -> Result {
+    let mut rows: Vec<(haproxy_admin::TableInfo, usize)> = Vec::new();
+    for (_, list) in per {
+        for t in list {
+            match rows.iter_mut().find(|(r, _)| r.name == t.name) {
+                Some((r, n)) => {
+                    r.used += t.used;
+                    *n += 1;
+                }
+                None => rows.push((t.clone(), 1)),
+            }
+        }
+    }
+    const HEADER: [&str; 5] = ["table", "type", "size", "used", "processes"];
+    let cells = |(t, n): &(haproxy_admin::TableInfo, usize)| {
+        vec![
+            t.name.clone(),
+            t.key_type.clone(),
+            t.size.to_string(),
+            t.used.to_string(),
+            n.to_string(),
+        ]
+    };
+    match format {
+        Format::Table => table(out, &HEADER, &rows.iter().map(cells).collect::<Vec<_>>())?,
+        Format::Json | Format::Jsonl => {
+            let list: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(t, n)| {
+                    serde_json::json!({"table": t.name, "type": t.key_type, "size": t.size, "used": t.used, "processes": n})
+                })
+                .collect();
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut *out, &list).map_err(json_err)?;
+                writeln!(out)?;
+            } else {
+                for l in list {
+                    serde_json::to_writer(&mut *out, &l).map_err(json_err)?;
+                    writeln!(out)?;
+                }
+            }
+        }
+        Format::Csv => {
+            csv_row(out, HEADER)?;
+            for r in &rows {
+                let c = cells(r);
+                csv_row(out, c.iter().map(String::as_str))?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "stick table listings")),
+    }
+    Ok(())
+}
+
+/// `table show`: one row per key, its data combined
+/// ([`haproxy_admin::combine_entries`]): `type=value`, a per-process
+/// value as `type=pid:value/pid:value`.
+pub fn table_entries(
+    out: &mut impl Write,
+    format: Format,
+    entries: &[haproxy_admin::CombinedEntry],
+) -> Result {
+    use haproxy_admin::TableValue;
+    let data = |e: &haproxy_admin::CombinedEntry| {
+        e.data
+            .iter()
+            .map(|(t, v)| match v {
+                TableValue::Sum(n) => format!("{t}={n}"),
+                TableValue::Same(s) => format!("{t}={s}"),
+                TableValue::PerProcess(per) => format!(
+                    "{t}={}",
+                    per.iter()
+                        .map(|(p, v)| format!("{p}:{v}"))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let pids = |e: &haproxy_admin::CombinedEntry| {
+        e.pids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    const HEADER: [&str; 3] = ["key", "pids", "data"];
+    match format {
+        Format::Table => {
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| vec![e.key.clone(), pids(e), data(e)])
+                .collect();
+            table(out, &HEADER, &rows)?;
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, entries).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for e in entries {
+                serde_json::to_writer(&mut *out, e).map_err(json_err)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Csv => {
+            csv_row(out, HEADER)?;
+            for e in entries {
+                let (p, d) = (pids(e), data(e));
+                csv_row(out, [e.key.as_str(), p.as_str(), d.as_str()])?;
+            }
+        }
+        Format::Prometheus => return Err(not_for(format, "stick table entries")),
+    }
+    Ok(())
+}

@@ -104,6 +104,7 @@ fn expect_of(verb: &str) -> Expect {
         ]),
         "commit ssl cert" => Expect::Last("Success!"),
         "abort ssl cert" => Expect::Notice(&["Transaction aborted for certificate "]),
+        "set table" | "clear table" => Expect::Ack,
         "show servers state" => Expect::Dump(Dump::ServersState),
         "enable frontend" => Expect::AckOrNotice(&["All sockets are already enabled."]),
         "disable frontend" => Expect::AckOrNotice(&["All sockets are already disabled."]),
@@ -399,6 +400,14 @@ impl Line {
             ));
         }
         self.value("certificate", file)
+    }
+
+    /// A stick-table key, checked against the table's key type.
+    fn table_key(self, key_type: &str, key: &str) -> Result<Line, ArgError> {
+        if let Some(expected) = crate::stick_table::key_problem(key_type, key) {
+            return Err(self.err("key", key, ArgErrorKind::Invalid { expected }));
+        }
+        self.value("key", key)
     }
 
     /// A map or ACL reference.
@@ -1097,6 +1106,82 @@ impl Command {
     /// [`ArgError`] for a bad file name.
     pub fn abort_ssl_cert(file: &str) -> Result<Command, ArgError> {
         Line::new("abort ssl cert").cert(file)?.finish()
+    }
+
+    /// `show table`: every stick table of the process.
+    pub fn show_tables() -> Command {
+        let mut c = Command::fixed("show table");
+        c.expect = Expect::Dump(Dump::Tables);
+        c
+    }
+
+    /// `show table <name> [key <key>]`: a table's entries, or the one of
+    /// `key` (checked against the table's `key_type`, as `show table`
+    /// lists it).
+    ///
+    /// # Errors
+    /// [`ArgError`] for a bad table name or a key the table's type cannot
+    /// hold.
+    pub fn show_table(name: &str, key: Option<(&str, &str)>) -> Result<Command, ArgError> {
+        let mut l = Line::new("show table").proxy("table", name)?;
+        if let Some((key_type, key)) = key {
+            l = l.keyword("key").table_key(key_type, key)?;
+        }
+        let mut c = l.finish()?;
+        c.expect = Expect::Dump(Dump::Table);
+        Ok(c)
+    }
+
+    /// `set table <name> key <key> data.<type> <value> …`: creates the
+    /// entry if needed and sets each data type. Values are unsigned
+    /// numbers (counters, tags, rates are set as counts).
+    ///
+    /// # Errors
+    /// [`ArgError`] for a bad name, a key the table's type cannot hold,
+    /// no data, a data type that is not a plain name (`gpc0`, not
+    /// `gpc(0)`) or a value that is not a number.
+    pub fn set_table(
+        name: &str,
+        key_type: &str,
+        key: &str,
+        data: &[(&str, u64)],
+    ) -> Result<Command, ArgError> {
+        let mut l = Line::new("set table")
+            .proxy("table", name)?
+            .keyword("key")
+            .table_key(key_type, key)?;
+        if data.is_empty() {
+            return Err(l.err("data", "", ArgErrorKind::Empty));
+        }
+        for (t, v) in data {
+            if !crate::stick_table::is_data_type(t) {
+                return Err(l.err(
+                    "data type",
+                    t,
+                    ArgErrorKind::Invalid {
+                        expected:
+                            "a data type as `show table` prints it (gpc0, gpt0, http_req_cnt…)",
+                    },
+                ));
+            }
+            l.line.push_str(" data.");
+            l.line.push_str(t);
+            l.words += 1;
+            l = l.number(v);
+        }
+        l.finish()
+    }
+
+    /// `clear table <name> [key <key>]`: one entry, or every entry.
+    ///
+    /// # Errors
+    /// [`ArgError`] for a bad name or a key the table's type cannot hold.
+    pub fn clear_table(name: &str, key: Option<(&str, &str)>) -> Result<Command, ArgError> {
+        let mut l = Line::new("clear table").proxy("table", name)?;
+        if let Some((key_type, key)) = key {
+            l = l.keyword("key").table_key(key_type, key)?;
+        }
+        l.finish()
     }
 
     /// `show map <map>`: the entries of one map.

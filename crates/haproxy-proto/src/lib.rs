@@ -13,6 +13,7 @@ pub mod servers_state;
 pub mod show_errors;
 pub mod ssl;
 pub mod stat;
+pub mod stick_table;
 pub mod typed;
 pub mod value;
 

@@ -88,6 +88,11 @@ pub enum Dump {
     CertList,
     /// `show ssl cert <file>`: `Filename: …`.
     Cert,
+    /// `show table`: `# table: …` lines (none at all: no table).
+    Tables,
+    /// `show table <name>`: its `# table: …` line, then entries (with
+    /// `key`, nothing at all when the key is absent).
+    Table,
     /// `show errors`: `Total events captured on …`.
     Errors,
 }
@@ -98,7 +103,8 @@ impl Dump {
     fn recognises(self, first: Option<&str>) -> bool {
         let Some(l) = first else {
             // Only a list of entries may be empty.
-            return self == Dump::Entries;
+            // `show table <t> key <k>` of an absent key is empty.
+            return matches!(self, Dump::Entries | Dump::Tables | Dump::Table);
         };
         match self {
             Dump::Info => l.starts_with("Name: "),
@@ -111,6 +117,7 @@ impl Dump {
             Dump::Weight => weight_line(l),
             Dump::ServersState => !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()),
             Dump::Errors => l.starts_with("Total events captured on "),
+            Dump::Tables | Dump::Table => l.starts_with("# table: "),
             Dump::CertList => l == "# filename" || l == "# transaction",
             Dump::Cert => l.starts_with("Filename: "),
         }
@@ -260,6 +267,13 @@ pub const ERRORS: &[(&str, &str)] = &[
     ("No such proxy", "proxy.c"),
     ("No such server", "server.c"),
     ("No such table", "stick_table.c"),
+    ("Unknown data type", "stick_table.c"),
+    ("Invalid key", "stick_table.c"),
+    (
+        "\"data.<type>\" followed by a value expected",
+        "stick_table.c",
+    ),
+    ("Optional argument only supports", "stick_table.c"),
     ("No such ", "proxy.c/server.c"),
     ("A frontend name is expected", "proxy.c"),
     ("A backend name is expected", "proxy.c"),

@@ -17,6 +17,7 @@ mod partial;
 mod prometheus;
 mod reliability;
 mod select;
+mod tables;
 mod top;
 mod transport;
 mod verdicts;

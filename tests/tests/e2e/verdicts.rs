@@ -428,6 +428,26 @@ fn cases(map: &str, acl: &str) -> Vec<Case> {
             "no transaction open",
             Command::abort_ssl_cert("/nosuch.pem"),
         ),
+        admin(
+            "show table",
+            "no such table",
+            Command::show_table("nosuch", None),
+        ),
+        admin(
+            "set table",
+            "no such table",
+            Command::set_table("nosuch", "ip", "10.0.0.1", &[("gpc0", 1)]),
+        ),
+        admin(
+            "set table",
+            "a key its type cannot hold (3.4 would store it as 0)",
+            Command::set_table("nosuch", "integer", "abc", &[("gpc0", 1)]),
+        ),
+        admin(
+            "clear table",
+            "no such table",
+            Command::clear_table("nosuch", Some(("ip", "10.0.0.1"))),
+        ),
     ]
 }
 
