@@ -5,7 +5,7 @@
 //! Written once against [`Exchange`]: [`HAProxy`] and the async driver
 //! run the same rounds.
 
-use crate::exchange::{ready, Exchange};
+use crate::exchange::{each, ready, Exchange};
 use crate::haproxy::{collect, HAProxy, PerProcess};
 use crate::{Error, Process, ProcessFailure, ProcessId, Result};
 use haproxy_proto::command::Command;
@@ -84,22 +84,14 @@ struct Listing {
 }
 
 async fn listings<E: Exchange>(x: &E, processes: &[&Process]) -> Vec<Result<Listing>> {
-    let show = Command::show_ssl_certs();
-    let replies = x
-        .exchange(processes, vec![vec![show.clone()]; processes.len()])
-        .await;
-    processes
-        .iter()
-        .zip(replies)
-        .map(|(p, r)| {
-            let reply = r?.concat();
-            let l = parse_cert_list(&reply).map_err(|e| parse_error(p, show.line(), e))?;
-            Ok(Listing {
-                transaction: l.transaction.map(str::to_owned),
-                files: l.files.iter().map(|f| (*f).to_owned()).collect(),
-            })
+    each(x, processes, &Command::show_ssl_certs(), |reply| {
+        let l = parse_cert_list(reply)?;
+        Ok(Listing {
+            transaction: l.transaction.map(str::to_owned),
+            files: l.files.iter().map(|f| (*f).to_owned()).collect(),
         })
-        .collect()
+    })
+    .await
 }
 
 /// `show ssl cert <file>` for each process's `files`.

@@ -91,6 +91,31 @@ impl Exchange for HAProxy {
     }
 }
 
+/// `command` on each of `processes`, each reply parsed by `parse` (a
+/// parse error names the process and the command): per process, in
+/// order.
+pub(crate) async fn each<E: Exchange, T>(
+    x: &E,
+    processes: &[&Process],
+    command: &Command,
+    parse: impl Fn(&str) -> std::result::Result<T, haproxy_proto::ParseError>,
+) -> Vec<Result<T>> {
+    let replies = x
+        .exchange(processes, vec![vec![command.clone()]; processes.len()])
+        .await;
+    processes
+        .iter()
+        .zip(replies)
+        .map(|(p, r)| {
+            parse(&r?.concat()).map_err(|source| Error::Parse {
+                endpoint: p.endpoint().to_string(),
+                command: command.line().to_owned(),
+                source: Box::new(source),
+            })
+        })
+        .collect()
+}
+
 /// Completes a future that never waits (a blocking driver's): its
 /// output, or an internal error should it ever wait.
 pub(crate) fn ready<T>(f: impl Future<Output = Result<T>>) -> Result<T> {

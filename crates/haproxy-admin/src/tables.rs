@@ -8,7 +8,7 @@
 //! one value where the processes agree and each process's where they do
 //! not.
 
-use crate::exchange::{ready, Exchange};
+use crate::exchange::{each, ready, Exchange};
 use crate::haproxy::{collect, HAProxy, PerProcess};
 use crate::{Error, Process, Result};
 use haproxy_proto::command::Command;
@@ -146,36 +146,19 @@ pub fn combine_entries(per: &PerProcess<Vec<TableEntry>>) -> Vec<CombinedEntry> 
         .collect()
 }
 
-fn parse_error(p: &Process, command: &str, source: haproxy_proto::ParseError) -> Error {
-    Error::Parse {
-        endpoint: p.endpoint().to_string(),
-        command: command.to_owned(),
-        source: Box::new(source),
-    }
-}
-
 async fn lists<E: Exchange>(x: &E, procs: &[&Process]) -> Vec<Result<Vec<TableInfo>>> {
-    let show = Command::show_tables();
-    let replies = x
-        .exchange(procs, vec![vec![show.clone()]; procs.len()])
-        .await;
-    procs
-        .iter()
-        .zip(replies)
-        .map(|(p, r)| {
-            let reply = r?.concat();
-            Ok(parse_tables(&reply)
-                .map_err(|e| parse_error(p, show.line(), e))?
-                .into_iter()
-                .map(|t| TableInfo {
-                    name: t.name.to_owned(),
-                    key_type: t.key_type.to_owned(),
-                    size: t.size,
-                    used: t.used,
-                })
-                .collect())
-        })
-        .collect()
+    each(x, procs, &Command::show_tables(), |reply| {
+        Ok(parse_tables(reply)?
+            .into_iter()
+            .map(|t| TableInfo {
+                name: t.name.to_owned(),
+                key_type: t.key_type.to_owned(),
+                size: t.size,
+                used: t.used,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Each process's key type of table `name` (the table must exist on
@@ -210,32 +193,46 @@ async fn entries_of<E: Exchange>(
     procs: &[&Process],
     show: &Command,
 ) -> Vec<Result<Vec<TableEntry>>> {
+    each(x, procs, show, |reply| {
+        Ok(parse_table(reply)?
+            .map(|d| d.entries)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| TableEntry {
+                key: e.key,
+                used: e.used,
+                exp: e.exp,
+                data: e
+                    .data
+                    .into_iter()
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect(),
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Sends `write` to every process a write goes to, then reads `show` back
+/// on each and asks `check` of what it holds: `Ok` only when every
+/// process passes.
+async fn write_read_back<E: Exchange>(
+    x: &E,
+    procs: &[&Process],
+    write: &Command,
+    show: &Command,
+    check: impl Fn(&Process, Vec<TableEntry>) -> Result<()>,
+) -> Result<()> {
     let replies = x
-        .exchange(procs, vec![vec![show.clone()]; procs.len()])
+        .exchange(procs, vec![vec![write.clone()]; procs.len()])
         .await;
-    procs
+    collect(procs, write.line(), replies)?;
+    let results: Vec<Result<()>> = procs
         .iter()
-        .zip(replies)
-        .map(|(p, r)| {
-            let reply = r?.concat();
-            Ok(parse_table(&reply)
-                .map_err(|e| parse_error(p, show.line(), e))?
-                .map(|d| d.entries)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| TableEntry {
-                    key: e.key,
-                    used: e.used,
-                    exp: e.exp,
-                    data: e
-                        .data
-                        .into_iter()
-                        .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                        .collect(),
-                })
-                .collect())
-        })
-        .collect()
+        .zip(entries_of(x, procs, show).await)
+        .map(|(p, r)| check(p, r?))
+        .collect();
+    collect(procs, write.line(), results).map(drop)
 }
 
 pub(crate) async fn tables<E: Exchange>(x: &E) -> Result<PerProcess<Vec<TableInfo>>> {
@@ -267,62 +264,45 @@ pub(crate) async fn set_entry<E: Exchange>(
     let procs = x.writable();
     let kt = key_type(x, &procs, name).await?;
     let set = Command::set_table(name, &kt, key, data)?;
-    let replies = x
-        .exchange(&procs, vec![vec![set.clone()]; procs.len()])
-        .await;
-    collect(&procs, set.line(), replies)?;
     // Read back: the entry on every process, each value as set (a
     // counter may already have moved on with traffic: at least it).
     let show = Command::show_table(name, Some((&kt, key)))?;
-    let results: Vec<Result<()>> = procs
-        .iter()
-        .zip(entries_of(x, &procs, &show).await)
-        .map(|(p, r)| {
-            let entries = r?;
-            let e = entries.iter().find(|e| e.key == key);
-            for (t, v) in data {
-                let found = e.and_then(|e| {
-                    e.data
-                        .iter()
-                        .find(|(n, _)| n == t)
-                        .and_then(|(_, s)| s.parse::<u64>().ok())
+    write_read_back(x, &procs, &set, &show, |p, entries| {
+        let e = entries.iter().find(|e| e.key == key);
+        for (t, v) in data {
+            let found = e.and_then(|e| {
+                e.data
+                    .iter()
+                    .find(|(n, _)| n == t)
+                    .and_then(|(_, s)| s.parse::<u64>().ok())
+            });
+            let ok = match found {
+                Some(f) if data_adds(t) => f >= *v,
+                Some(f) => f == *v,
+                None => false,
+            };
+            if !ok {
+                return Err(Error::TableNotApplied {
+                    endpoint: p.endpoint().to_string(),
+                    what: format!(
+                        "{name} key {key}: data.{t} reads {} after setting {v}",
+                        found.map_or_else(|| "nothing".to_owned(), |f| f.to_string())
+                    ),
                 });
-                let ok = match found {
-                    Some(f) if data_adds(t) => f >= *v,
-                    Some(f) => f == *v,
-                    None => false,
-                };
-                if !ok {
-                    return Err(Error::TableNotApplied {
-                        endpoint: p.endpoint().to_string(),
-                        what: format!(
-                            "{name} key {key}: data.{t} reads {} after setting {v}",
-                            found.map_or_else(|| "nothing".to_owned(), |f| f.to_string())
-                        ),
-                    });
-                }
             }
-            Ok(())
-        })
-        .collect();
-    collect(&procs, set.line(), results).map(drop)
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub(crate) async fn clear<E: Exchange>(x: &E, name: &str, key: Option<&str>) -> Result<()> {
     let procs = x.writable();
     let kt = key_type(x, &procs, name).await?;
     let clear = Command::clear_table(name, key.map(|k| (kt.as_str(), k)))?;
-    let replies = x
-        .exchange(&procs, vec![vec![clear.clone()]; procs.len()])
-        .await;
-    collect(&procs, clear.line(), replies)?;
     // Read back: HAProxy keeps an entry a stream tracks and says nothing.
     let show = Command::show_table(name, key.map(|k| (kt.as_str(), k)))?;
-    let results: Vec<Result<()>> = procs
-        .iter()
-        .zip(entries_of(x, &procs, &show).await)
-        .map(|(p, r)| {
-            let left = r?;
+    write_read_back(x, &procs, &clear, &show, |p, left| {
             if left.is_empty() {
                 return Ok(());
             }
@@ -335,9 +315,8 @@ pub(crate) async fn clear<E: Exchange>(x: &E, name: &str, key: Option<&str>) -> 
                     left.iter().take(3).map(|e| format!("key {} in use by {}", e.key, e.used)).collect::<Vec<_>>().join(", ")
                 ),
             })
-        })
-        .collect();
-    collect(&procs, clear.line(), results).map(drop)
+    })
+    .await
 }
 
 impl HAProxy {

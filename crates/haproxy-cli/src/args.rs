@@ -380,6 +380,17 @@ pub struct ExporterArgs {
         value_parser = crate::config::parse_secs
     )]
     pub scrape_timeout: f64,
+    /// Read the certificates (`haproxy_ssl_cert_not_after_seconds`) again
+    /// when the last read is older than DURATION. The read runs in the
+    /// background, never in a scrape's path; a scrape serves the last one
+    /// (none before the first has ended).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60",
+        value_parser = crate::config::parse_secs
+    )]
+    pub cert_refresh: f64,
     /// Targets with labels, one a line: `ENDPOINT [label=value …]`, or
     /// `dir:PATH[:GLOB]` for a socket directory (replaces --socket and
     /// --socket-dir).

@@ -83,8 +83,25 @@ struct Target {
     /// Every process's counters as last read (combined mode), so that the
     /// combined counters never go backwards.
     counters: Mutex<Counters>,
-    /// Whether reading certificates failed once (said once, on stderr).
-    certs_unread: std::sync::atomic::AtomicBool,
+    /// The certificates' not-after as last read, refreshed in the
+    /// background (never in a scrape's path: a stalled process must not
+    /// cost the scrape its stats).
+    certs: Arc<Mutex<CertCache>>,
+}
+
+/// Each certificate file's not-after, per process pid.
+type NotAfters = Vec<(String, Vec<(u32, i64)>)>;
+
+/// What [`Target::certs_now`] serves.
+#[derive(Debug, Default)]
+struct CertCache {
+    /// When the last read ended; `None` before the first.
+    at: Option<Instant>,
+    data: Arc<NotAfters>,
+    /// A refresh is under way.
+    running: bool,
+    /// A read failed once (said once, on stderr).
+    said: bool,
 }
 
 /// What a read of one target gave, and how long it took.
@@ -113,6 +130,37 @@ impl Flight {
 }
 
 impl Target {
+    /// The certificates as last read; when that is older than `refresh`,
+    /// a read starts in the background (one at a time) for a later
+    /// scrape. A set that cannot list certificates (a `level user`
+    /// socket) has none, said once.
+    fn certs_now(&self, hap: &Arc<HAProxy>, refresh: Duration) -> Arc<NotAfters> {
+        let mut c = self.certs.lock().unwrap_or_else(|e| e.into_inner());
+        if !c.running && c.at.map_or(true, |at| at.elapsed() >= refresh) {
+            c.running = true;
+            let (cache, hap, name) = (Arc::clone(&self.certs), Arc::clone(hap), self.name.clone());
+            std::thread::spawn(move || {
+                let read = hap.certs();
+                let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+                match read {
+                    Ok(per) => c.data = Arc::new(not_afters(&per)),
+                    Err(e) => {
+                        if !c.said {
+                            haproxy_cli::note!(
+                                "haproxy-cli: exporter: {name}: no certificate metrics: {e}"
+                            );
+                            c.said = true;
+                        }
+                        c.data = Arc::default();
+                    }
+                }
+                c.at = Some(Instant::now());
+                c.running = false;
+            });
+        }
+        Arc::clone(&c.data)
+    }
+
     fn connect(&self, timeout: Duration) -> std::result::Result<Arc<HAProxy>, String> {
         let mut guard = self.hap.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, hap)) = guard.as_ref() {
@@ -142,7 +190,12 @@ impl Target {
 
     /// A snapshot, and the sockets discovery skipped (a directory's dead
     /// or stalled processes: `(path, why)`).
-    fn scrape(&self, timeout: Duration, mode: Mode) -> std::result::Result<Scraped, String> {
+    fn scrape(
+        &self,
+        timeout: Duration,
+        mode: Mode,
+        cert_refresh: Duration,
+    ) -> std::result::Result<Scraped, String> {
         use std::os::unix::fs::FileTypeExt;
         let hap = self.connect(timeout)?;
         let snap = hap.snapshot().map_err(|e| {
@@ -181,24 +234,7 @@ impl Target {
                 .unwrap_or_else(|e| e.into_inner())
                 .observe(&snap)
         });
-        // Certificates are read beside the stats; a process that cannot
-        // say (a `level user` socket) leaves the family out, never the
-        // scrape.
-        let certs = match hap.certs() {
-            Ok(per) => not_afters(&per),
-            Err(e) => {
-                if !self
-                    .certs_unread
-                    .swap(true, std::sync::atomic::Ordering::Relaxed)
-                {
-                    haproxy_cli::note!(
-                        "haproxy-cli: exporter: {}: no certificate metrics: {e}",
-                        self.name
-                    );
-                }
-                Vec::new()
-            }
-        };
+        let certs = self.certs_now(&hap, cert_refresh);
         Ok(Scraped {
             snap: Box::new(snap),
             totals,
@@ -217,7 +253,7 @@ struct Scraped {
     totals: Option<Totals>,
     skipped: Vec<(String, String)>,
     /// Each certificate file's not-after, per process pid.
-    certs: Vec<(String, Vec<(u32, i64)>)>,
+    certs: Arc<NotAfters>,
 }
 
 /// Each certificate file's not-after per pid, files in order.
@@ -337,6 +373,8 @@ struct Exporter {
     mode: Mode,
     timeout: Duration,
     max_age: Duration,
+    /// How old the certificates read may be before a new read starts.
+    cert_refresh: Duration,
     slots: Arc<Slots>,
     cache: Mutex<Option<(Instant, Arc<Body>)>>,
 }
@@ -384,17 +422,18 @@ impl Exporter {
         let flight = Arc::new(Flight::default());
         *slot = Some(Arc::clone(&flight));
         drop(slot);
-        let (t, f, slots, timeout, mode) = (
+        let (t, f, slots, timeout, mode, cert_refresh) = (
             Arc::clone(t),
             Arc::clone(&flight),
             Arc::clone(&self.slots),
             self.timeout,
             self.mode,
+            self.cert_refresh,
         );
         std::thread::spawn(move || {
             let began = Instant::now();
             let r = if slots.acquire_until(deadline) {
-                let r = t.scrape(timeout, mode).map(Arc::new);
+                let r = t.scrape(timeout, mode, cert_refresh).map(Arc::new);
                 slots.release();
                 r
             } else {
@@ -680,7 +719,7 @@ fn target(name: String, labels: Vec<(String, String)>, source: Source, base: &Bu
         hap: Mutex::new(None),
         flight: Mutex::new(None),
         counters: Mutex::new(Counters::new()),
-        certs_unread: std::sync::atomic::AtomicBool::new(false),
+        certs: Arc::default(),
     }
 }
 
@@ -735,6 +774,7 @@ pub(crate) fn run(cli: &Cli, args: &ExporterArgs) -> Result {
         },
         timeout,
         max_age,
+        cert_refresh: secs("--cert-refresh", args.cert_refresh, true)?,
         slots: Arc::new(Slots {
             free: Mutex::new(args.concurrency),
             cv: Condvar::new(),

@@ -141,12 +141,48 @@ fn served_everywhere(f: &Fleet, file: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn cli(f: &Fleet, args: &[&str]) -> Out {
+/// `haproxy-cli --socket-dir <the fleet's> ARGS`, whatever its outcome.
+pub(crate) fn cli(f: &Fleet, args: &[&str]) -> Out {
     let dir = f.socket_dir();
     let dir = dir.to_string_lossy();
     let mut all = vec!["--socket-dir", &dir];
     all.extend_from_slice(args);
     run(&all)
+}
+
+/// Instances serving `site.pem` (an RSA certificate for `old.test`, 20
+/// days) on a TLS listener each, and a second pair (`new.test`, 400 days)
+/// to update to, in a fresh key directory.
+struct TlsFleet {
+    keys: PathBuf,
+    old_crt: PathBuf,
+    old_key: PathBuf,
+    new_crt: PathBuf,
+    new_key: PathBuf,
+    site: PathBuf,
+    f: Fleet,
+}
+
+fn tls_fleet(instances: usize) -> TlsFleet {
+    let keys = key_dir();
+    let (old_crt, old_key) = make_cert(&keys, "old", "old.test", 20, "rsa:2048");
+    let (new_crt, new_key) = make_cert(&keys, "new", "new.test", 400, "rsa:2048");
+    let site = keys.join("site.pem");
+    concat(&site, &[&old_crt, &old_key]);
+    let f = Fleet::start(Options {
+        instances,
+        tls_cert: Some(site.clone()),
+        ..Options::default()
+    });
+    TlsFleet {
+        keys,
+        old_crt,
+        old_key,
+        new_crt,
+        new_key,
+        site,
+        f,
+    }
 }
 
 fn no_transaction_anywhere(f: &Fleet) {
@@ -158,16 +194,15 @@ fn no_transaction_anywhere(f: &Fleet) {
 
 #[test]
 fn a_certificate_update_reaches_every_process_or_none() {
-    let keys = key_dir();
-    let (old_crt, old_key) = make_cert(&keys, "old", "old.test", 20, "rsa:2048");
-    let (new_crt, new_key) = make_cert(&keys, "new", "new.test", 400, "rsa:2048");
-    let site = keys.join("site.pem");
-    concat(&site, &[&old_crt, &old_key]);
-    let f = Fleet::start(Options {
-        instances: 3,
-        tls_cert: Some(site.clone()),
-        ..Options::default()
-    });
+    let TlsFleet {
+        keys,
+        old_crt,
+        old_key,
+        new_crt,
+        new_key,
+        site,
+        f,
+    } = tls_fleet(3);
     let old = fingerprint(&old_crt);
     let new = fingerprint(&new_crt);
     assert_ne!(old, new);
@@ -389,30 +424,46 @@ fn expiry_samples(addr: std::net::SocketAddr) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// The samples once `ready` holds of them: certificates are read in the
+/// background, so a scrape serves the previous read (none at first).
+fn expiry_once(
+    addr: std::net::SocketAddr,
+    ready: impl Fn(&[(String, f64)]) -> bool,
+) -> Vec<(String, f64)> {
+    let mut last = Vec::new();
+    haproxy_e2e::wait_until(
+        std::time::Duration::from_secs(10),
+        "the certificates read",
+        || {
+            last = expiry_samples(addr);
+            ready(&last)
+        },
+    );
+    last
+}
+
 #[test]
 fn the_exporter_says_when_each_certificate_expires() {
-    let keys = key_dir();
-    let (old_crt, old_key) = make_cert(&keys, "old", "old.test", 20, "rsa:2048");
-    let (new_crt, new_key) = make_cert(&keys, "new", "new.test", 400, "rsa:2048");
-    let site = keys.join("site.pem");
-    concat(&site, &[&old_crt, &old_key]);
-    let f = Fleet::start(Options {
-        instances: 2,
-        tls_cert: Some(site.clone()),
-        ..Options::default()
-    });
+    let TlsFleet {
+        keys,
+        old_crt,
+        new_crt,
+        new_key,
+        site,
+        f,
+        ..
+    } = tls_fleet(2);
     let dir = f.socket_dir();
     let source = ["--socket-dir".as_ref(), dir.as_os_str()];
-    let (_combined, combined) = crate::prometheus::exporter_of(&source, &[]);
-    let (_per, per) = crate::prometheus::exporter_of(&source, &["--per-process"]);
+    let (_combined, combined) = crate::prometheus::exporter_of(&source, &["--cert-refresh", "0"]);
+    let (_per, per) =
+        crate::prometheus::exporter_of(&source, &["--per-process", "--cert-refresh", "0"]);
     let file = site.to_string_lossy().into_owned();
     let label = format!("file=\"{file}\"");
-    assert_eq!(
-        expiry_samples(combined),
-        [(label.clone(), not_after(&old_crt))]
-    );
-    let samples = expiry_samples(per);
-    assert_eq!(samples.len(), 2, "{samples:?}");
+    let old = not_after(&old_crt);
+    let want = [(label.clone(), old)];
+    expiry_once(combined, |s| s == want);
+    let samples = expiry_once(per, |s| s.len() == 2);
     for i in f.instances() {
         let pid = format!("pid=\"{}\"", i.pid);
         assert!(
@@ -433,11 +484,15 @@ fn the_exporter_says_when_each_certificate_expires() {
     assert!(i1
         .raw(&format!("commit ssl cert {file}"))
         .contains("Success!"));
-    assert_eq!(
-        expiry_samples(combined),
-        [(label.clone(), not_after(&old_crt))]
-    );
-    let samples = expiry_samples(per);
+    let new = not_after(&new_crt);
+    let pid_of = |s: &[(String, f64)], pid: u32| {
+        s.iter()
+            .find(|(l, _)| l.contains(&format!("pid=\"{pid}\"")))
+            .map(|(_, v)| *v)
+    };
+    let samples = expiry_once(per, |s| pid_of(s, i1.pid) == Some(new));
+    // The earliest of the processes: still the old one.
+    assert_eq!(expiry_samples(combined), want);
     let of = |pid: u32| {
         samples
             .iter()
@@ -453,22 +508,21 @@ fn the_exporter_says_when_each_certificate_expires() {
     // Renewed everywhere: the combined series moves.
     let o = cli(&f, &["cert", "update", &file, &good.to_string_lossy()]);
     assert_eq!(o.code, 0, "{o:?}");
-    assert_eq!(expiry_samples(combined), [(label, not_after(&new_crt))]);
+    let want = [(label, new)];
+    expiry_once(combined, |s| s == want);
     let _ = std::fs::remove_dir_all(keys);
 }
 
 #[test]
 fn the_async_api_reads_and_updates_certificates_as_the_blocking_one() {
-    let keys = key_dir();
-    let (old_crt, old_key) = make_cert(&keys, "old", "old.test", 20, "rsa:2048");
-    let (new_crt, new_key) = make_cert(&keys, "new", "new.test", 400, "rsa:2048");
-    let site = keys.join("site.pem");
-    concat(&site, &[&old_crt, &old_key]);
-    let f = Fleet::start(Options {
-        instances: 2,
-        tls_cert: Some(site.clone()),
-        ..Options::default()
-    });
+    let TlsFleet {
+        keys,
+        new_crt,
+        new_key,
+        site,
+        f,
+        ..
+    } = tls_fleet(2);
     let file = site.to_string_lossy().into_owned();
     let hap = haproxy_admin::HAProxy::from_dir(f.socket_dir()).expect("discover");
     let blocking = hap.certs().expect("certs");

@@ -3,20 +3,12 @@
 //! both; `table show` combines, `table set` and `table clear` are read back
 //! raw on each process.
 
-use crate::cli::{run, Out};
+use crate::certs::cli;
 use haproxy_e2e::{free_port, Fleet, Options};
 use serde_json::Value as Json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-fn cli(f: &Fleet, args: &[&str]) -> Out {
-    let dir = f.socket_dir();
-    let dir = dir.to_string_lossy();
-    let mut all = vec!["--socket-dir", &dir];
-    all.extend_from_slice(args);
-    run(&all)
-}
 
 fn get(port: u16) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
