@@ -125,21 +125,18 @@ async fn details<E: Exchange>(
 
 pub(crate) async fn certs<E: Exchange>(x: &E) -> Result<PerProcess<Vec<Cert>>> {
     let all = x.all();
-    let lists: Vec<Result<Listing>> = listings(x, &all).await;
-    let (mut files, mut failed) = (Vec::new(), Vec::new());
-    for (i, l) in lists.into_iter().enumerate() {
-        match l {
-            Ok(l) => files.push(l.files),
-            Err(e) => {
-                files.push(Vec::new());
-                failed.push((i, e));
-            }
-        }
-    }
-    let mut results = details(x, &all, files).await;
-    for (i, e) in failed {
-        results[i] = Err(e);
-    }
+    let lists = listings(x, &all).await;
+    // A process whose list failed is asked for no file; its error stands.
+    let files = lists
+        .iter()
+        .map(|l| l.as_ref().map_or_else(|_| Vec::new(), |l| l.files.clone()))
+        .collect();
+    let details = details(x, &all, files).await;
+    let results = lists
+        .into_iter()
+        .zip(details)
+        .map(|(l, d)| l.and(d))
+        .collect();
     collect(&all, "show ssl cert", results)
 }
 

@@ -71,12 +71,8 @@ pub(crate) fn run(cli: &Cli, c: &CertCmd) -> Result {
             let set = haproxy_admin::Command::set_ssl_cert(cert, &pem).map_err(Error::from)?;
             let commit = haproxy_admin::Command::commit_ssl_cert(cert).map_err(Error::from)?;
             if *dry_run {
-                for p in hap.current().processes() {
-                    writeln!(out, "# pid {} ({})", p.id().pid, p.endpoint())?;
-                    writeln!(out, "{}", set.line())?;
-                    write_payload(out, set.payload().unwrap_or_default())?;
-                    writeln!(out, "{}", commit.line())?;
-                }
+                // Old workers are skipped, as by the update.
+                crate::sets::print_plan(out, &hap.current(), [&set, &commit])?;
             } else {
                 let done = hap.update_cert(cert, &pem)?;
                 writeln!(
@@ -110,25 +106,4 @@ fn read_pem(path: &Path) -> Result<Pem> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     Pem::parse(&text).map_err(|e| Failure::Usage(format!("{}: {e}; nothing sent", path.display())))
-}
-
-/// A payload as sent, but for the private key's base64 lines.
-fn write_payload(out: &mut impl Write, payload: &str) -> Result {
-    let mut in_key = false;
-    let mut hidden = 0;
-    for line in payload.lines() {
-        if line.starts_with("-----END ") && in_key {
-            writeln!(out, "({hidden} lines of the private key, not shown)")?;
-            in_key = false;
-        }
-        if in_key {
-            hidden += 1;
-            continue;
-        }
-        writeln!(out, "{line}")?;
-        in_key = line.starts_with("-----BEGIN ") && line.ends_with("PRIVATE KEY-----");
-        hidden = 0;
-    }
-    writeln!(out)?;
-    Ok(())
 }

@@ -445,7 +445,7 @@ fn noun(kind: ObjectKind, n: usize) -> String {
 
 /// A dry run: the exact bytes each process would receive, the commands'
 /// own lines (and payloads), as they are sent.
-fn print_plan<'c>(
+pub(crate) fn print_plan<'c>(
     out: &mut impl Write,
     hap: &HAProxy,
     commands: impl IntoIterator<Item = &'c Command> + Clone,
@@ -455,10 +455,36 @@ fn print_plan<'c>(
         for c in commands.clone() {
             writeln!(out, "{}", c.line())?;
             if let Some(payload) = c.payload() {
-                writeln!(out, "{payload}")?;
+                if c.verb() == "set ssl cert" {
+                    write_without_key(out, payload)?;
+                } else {
+                    writeln!(out, "{payload}")?;
+                }
             }
         }
     }
+    Ok(())
+}
+
+/// A certificate payload as sent, but for the private key's base64 lines
+/// (a dry run's output ends up in logs and terminals).
+fn write_without_key(out: &mut impl Write, payload: &str) -> Result {
+    let mut in_key = false;
+    let mut hidden = 0;
+    for line in payload.lines() {
+        if line.starts_with("-----END ") && in_key {
+            writeln!(out, "({hidden} lines of the private key, not shown)")?;
+            in_key = false;
+        }
+        if in_key {
+            hidden += 1;
+            continue;
+        }
+        writeln!(out, "{line}")?;
+        in_key = line.starts_with("-----BEGIN ") && line.ends_with("PRIVATE KEY-----");
+        hidden = 0;
+    }
+    writeln!(out)?;
     Ok(())
 }
 
